@@ -1,0 +1,127 @@
+//! The error type of weir-core and its classification.
+
+use std::fmt;
+
+/// How the runtime should react to an [`Error`].
+///
+/// Every error in Weir falls in one of these classes; the runtime decides
+/// whether to retry, to rejoin the group, or to stop from the class alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The user's mistake: bad configuration, an invalid topology, bad input
+    /// that the configured handler refuses. Retrying cannot help.
+    User,
+    /// A passing condition (a broker away, a timeout): retry after a pause.
+    Retriable,
+    /// This instance lost ownership (fenced producer, migrated task): close the
+    /// affected tasks without committing and rejoin.
+    Fenced,
+    /// Anything else: stop after closing what can be closed.
+    Fatal,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ErrorKind::User => "user error",
+            ErrorKind::Retriable => "retriable",
+            ErrorKind::Fenced => "fenced",
+            ErrorKind::Fatal => "fatal",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Errors raised by weir-core: serdes, topology building, and the task engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key or value could not be serialized.
+    #[error("cannot serialize {what} for topic '{topic}': {message}")]
+    Serialization {
+        /// The topic the bytes were meant for.
+        topic: String,
+        /// `"key"` or `"value"`.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// Bytes read from a topic could not be deserialized.
+    #[error("cannot deserialize {what} from topic '{topic}': {message}")]
+    Deserialization {
+        /// The topic the bytes came from.
+        topic: String,
+        /// `"key"` or `"value"`.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The topology is invalid; the message names the node at fault.
+    #[error("invalid topology: {0}")]
+    Topology(String),
+    /// A record's timestamp is negative or otherwise unusable and the policy is to fail.
+    #[error("invalid timestamp {timestamp} in record at {topic}-{partition} offset {offset}")]
+    InvalidTimestamp {
+        /// Source topic.
+        topic: String,
+        /// Source partition.
+        partition: i32,
+        /// Offset of the record.
+        offset: i64,
+        /// The timestamp that was refused.
+        timestamp: i64,
+    },
+    /// A processor failed while handling a record or a punctuation.
+    #[error("processor '{node}' failed: {message}")]
+    Processor {
+        /// Name of the processor node.
+        node: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A state store operation failed.
+    #[error("state store '{store}': {message}")]
+    Store {
+        /// Name of the store.
+        store: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A configuration value is missing or invalid; `key` names it.
+    #[error("invalid configuration '{key}': {message}")]
+    Config {
+        /// The configuration key at fault.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Writing a record to the record collector failed.
+    #[error("cannot send record to topic '{topic}': {message}")]
+    Send {
+        /// Destination topic.
+        topic: String,
+        /// What went wrong.
+        message: String,
+        /// Class of the underlying failure.
+        kind: ErrorKind,
+    },
+}
+
+impl Error {
+    /// The class of this error, which decides how the runtime reacts.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Serialization { .. }
+            | Error::Deserialization { .. }
+            | Error::Topology(_)
+            | Error::InvalidTimestamp { .. }
+            | Error::Config { .. } => ErrorKind::User,
+            Error::Processor { .. } | Error::Store { .. } => ErrorKind::Fatal,
+            Error::Send { kind, .. } => *kind,
+        }
+    }
+}
+
+/// Result alias used across weir-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
