@@ -3,5 +3,7 @@
 //! (weir-kafka) and the test driver (weir-testing) drive the same task code.
 
 pub mod error;
+pub mod headers;
 
 pub use error::{Error, ErrorKind, Result};
+pub use headers::Headers;
