@@ -4,6 +4,10 @@
 
 pub mod error;
 pub mod headers;
+pub mod serde;
 
+pub use crate::serde::{
+    Deserializer, Serde, SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use headers::Headers;
