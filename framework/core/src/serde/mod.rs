@@ -41,6 +41,8 @@ mod primitive;
 mod serdes;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
