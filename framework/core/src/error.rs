@@ -96,6 +96,15 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A task was used in a way its topology does not allow (for example
+    /// records for a partition it does not own).
+    #[error("task {task}: {message}")]
+    Task {
+        /// The task id, `<sub-topology>_<partition>`.
+        task: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Writing a record to the record collector failed.
     #[error("cannot send record to topic '{topic}': {message}")]
     Send {
@@ -117,7 +126,7 @@ impl Error {
             | Error::Topology(_)
             | Error::InvalidTimestamp { .. }
             | Error::Config { .. } => ErrorKind::User,
-            Error::Processor { .. } | Error::Store { .. } => ErrorKind::Fatal,
+            Error::Processor { .. } | Error::Store { .. } | Error::Task { .. } => ErrorKind::Fatal,
             Error::Send { kind, .. } => *kind,
         }
     }

@@ -2,12 +2,21 @@
 //! store traits, and the task engine. It performs no I/O: the Kafka runtime
 //! (weir-kafka) and the test driver (weir-testing) drive the same task code.
 
+pub mod collector;
 pub mod error;
+pub mod handler;
 pub mod headers;
+pub mod processor;
+pub mod record;
 pub mod serde;
+pub mod store;
+pub mod task;
+pub mod time;
+pub mod topology;
 
 pub use crate::serde::{
     Deserializer, Serde, SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use headers::Headers;
+pub use record::{RawRecord, Record, RecordMetadata, TopicPartition};

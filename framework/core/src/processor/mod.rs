@@ -1,0 +1,162 @@
+//! The Processor API: user code that handles one record at a time, forwards
+//! results downstream, schedules punctuations, and uses state stores.
+//!
+//! ```
+//! use weir_core::processor::{Processor, ProcessorContext};
+//! use weir_core::{Record, Result};
+//!
+//! /// Forwards each value's length.
+//! struct Length;
+//!
+//! impl Processor<String, String, String, usize> for Length {
+//!     fn process(
+//!         &mut self,
+//!         ctx: &mut dyn ProcessorContext<String, usize>,
+//!         record: Record<String, String>,
+//!     ) -> Result<()> {
+//!         let len = record.value.as_ref().map(|v| v.len());
+//!         ctx.forward(record.with_value(len))
+//!     }
+//! }
+//! ```
+
+mod adapter;
+mod erased;
+
+use std::time::Duration;
+
+pub(crate) use adapter::ProcessorAdapter;
+pub(crate) use erased::{ErasedProcessor, ErasedRecord, PassThrough};
+
+use crate::error::Result;
+use crate::record::{Record, RecordMetadata};
+use crate::store::StateStore;
+use crate::task::TaskId;
+
+/// What keys and values must be to flow through a topology: owned, sendable to
+/// a stream thread, and clonable (a record forwarded to several children is
+/// cloned for all but the last).
+pub trait Data: std::any::Any + Send + Clone {}
+impl<T: std::any::Any + Send + Clone> Data for T {}
+
+/// Which clock drives a punctuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PunctuationType {
+    /// Stream time: advances only as records arrive (highest timestamp seen by the task).
+    StreamTime,
+    /// Wall-clock time: fires as real time passes, whether records arrive or not.
+    WallClockTime,
+}
+
+/// Identifies a scheduled punctuation; pass it to
+/// [`ProcessorContext::cancel`] to stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScheduleId(pub(crate) u64);
+
+/// A punctuation that is due: handed to [`Processor::punctuate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Punctuation {
+    /// Which schedule fired.
+    pub id: ScheduleId,
+    /// Which clock drives it.
+    pub kind: PunctuationType,
+    /// The time it fired at (stream time or wall-clock time, by `kind`).
+    pub timestamp: i64,
+}
+
+/// A node of the topology written by the user. One instance exists per task
+/// (see [`ProcessorSupplier`]), so it may keep per-partition state in fields.
+///
+/// `KIn`/`VIn` are the types it receives; `KOut`/`VOut` the types it forwards.
+pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
+    /// Called once when the task starts, before any record. Schedule
+    /// punctuations here.
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Handles one record.
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<KOut, VOut>,
+        record: Record<KIn, VIn>,
+    ) -> Result<()>;
+
+    /// Called when a punctuation scheduled by this processor is due.
+    fn punctuate(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<KOut, VOut>,
+        punctuation: Punctuation,
+    ) -> Result<()> {
+        let _ = (ctx, punctuation);
+        Ok(())
+    }
+
+    /// Called once when the task closes.
+    fn close(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+}
+
+/// What a processor can do besides receiving records.
+pub trait ProcessorContext<K, V> {
+    /// Sends `record` to every child of this node, depth first: when this call
+    /// returns, the children (and their children) have processed it.
+    fn forward(&mut self, record: Record<K, V>) -> Result<()>;
+
+    /// Sends `record` to the child named `child` only. An unknown child is an error.
+    fn forward_to(&mut self, child: &str, record: Record<K, V>) -> Result<()>;
+
+    /// Topic, partition and offset of the record being processed; `None` during
+    /// punctuation.
+    fn record_metadata(&self) -> Option<&RecordMetadata>;
+
+    /// The task this processor instance belongs to.
+    fn task_id(&self) -> TaskId;
+
+    /// The application id (the prefix of internal topic names).
+    fn application_id(&self) -> &str;
+
+    /// This node's name.
+    fn node_name(&self) -> &str;
+
+    /// The task's stream time: the highest record timestamp it has processed.
+    /// It never goes backwards. `i64::MIN` before the first record.
+    fn stream_time(&self) -> i64;
+
+    /// The current wall-clock time in milliseconds (the test driver's mock clock
+    /// under test).
+    fn wall_clock_time(&self) -> i64;
+
+    /// Schedules [`Processor::punctuate`] every `interval`, by stream time or by
+    /// wall-clock time. A zero interval is an error.
+    fn schedule(&mut self, interval: Duration, kind: PunctuationType) -> Result<ScheduleId>;
+
+    /// Cancels a schedule; cancelling twice is harmless.
+    fn cancel(&mut self, id: ScheduleId);
+
+    /// A state store connected to this processor, by name. A store that exists
+    /// but is not connected to this processor is an error, as in Kafka Streams.
+    fn state_store(&mut self, name: &str) -> Result<&mut dyn StateStore>;
+
+    /// Asks the runtime to commit soon (after the current record).
+    fn commit(&mut self);
+}
+
+/// Creates one processor instance per task.
+pub trait ProcessorSupplier<KIn, VIn, KOut, VOut>: Send + Sync + 'static {
+    /// A fresh processor.
+    fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>>;
+}
+
+impl<F, P, KIn, VIn, KOut, VOut> ProcessorSupplier<KIn, VIn, KOut, VOut> for F
+where
+    F: Fn() -> P + Send + Sync + 'static,
+    P: Processor<KIn, VIn, KOut, VOut> + 'static,
+{
+    fn get(&self) -> Box<dyn Processor<KIn, VIn, KOut, VOut>> {
+        Box::new(self())
+    }
+}

@@ -1,0 +1,207 @@
+//! The context a node sees while it runs, and depth-first dispatch of records
+//! through the task's node graph.
+
+use std::time::Duration;
+
+use crate::collector::RecordCollector;
+use crate::error::{Error, Result};
+use crate::processor::{ErasedRecord, Punctuation, PunctuationType, ScheduleId};
+use crate::record::RecordMetadata;
+use crate::store::StateStore;
+use crate::task::{TaskId, TaskState};
+
+/// What a running node can reach: the task's state and the record collector.
+pub(crate) struct NodeContext<'a> {
+    pub(crate) state: &'a mut TaskState,
+    pub(crate) io: &'a mut dyn RecordCollector,
+    pub(crate) node: usize,
+}
+
+impl NodeContext<'_> {
+    pub(crate) fn forward(&mut self, record: ErasedRecord, child: Option<&str>) -> Result<()> {
+        match child {
+            Some(name) => {
+                let found = self.state.nodes[self.node]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| self.state.nodes[c].name == name);
+                let Some(c) = found else {
+                    return Err(Error::Processor {
+                        node: self.node_name().to_string(),
+                        message: format!("forward to unknown child '{name}'"),
+                    });
+                };
+                dispatch(self.state, self.io, c, record)
+            }
+            None => {
+                let n = self.state.nodes[self.node].children.len();
+                let mut record = Some(record);
+                for i in 0..n {
+                    let c = self.state.nodes[self.node].children[i];
+                    let r = if i + 1 == n {
+                        record.take()
+                    } else {
+                        record.clone()
+                    };
+                    if let Some(r) = r {
+                        dispatch(self.state, self.io, c, r)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn collector(&mut self) -> &mut dyn RecordCollector {
+        &mut *self.io
+    }
+
+    pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {
+        self.state.metadata.as_ref()
+    }
+
+    pub(crate) fn task_id(&self) -> TaskId {
+        self.state.id
+    }
+
+    pub(crate) fn application_id(&self) -> &str {
+        &self.state.application_id
+    }
+
+    pub(crate) fn node_name(&self) -> &str {
+        &self.state.nodes[self.node].name
+    }
+
+    pub(crate) fn stream_time(&self) -> i64 {
+        self.state.stream_time
+    }
+
+    pub(crate) fn wall_clock_time(&self) -> i64 {
+        self.state.now
+    }
+
+    pub(crate) fn schedule(
+        &mut self,
+        interval: Duration,
+        kind: PunctuationType,
+    ) -> Result<ScheduleId> {
+        let ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        if ms < 1 {
+            return Err(Error::Processor {
+                node: self.node_name().to_string(),
+                message: format!("punctuation interval must be at least 1 ms, got {interval:?}"),
+            });
+        }
+        Ok(self
+            .state
+            .schedules
+            .add(self.node, kind, ms, self.state.now))
+    }
+
+    pub(crate) fn cancel(&mut self, id: ScheduleId) {
+        self.state.schedules.cancel(id)
+    }
+
+    pub(crate) fn state_store(&mut self, name: &str) -> Result<&mut dyn StateStore> {
+        let node = &self.state.nodes[self.node];
+        if !node.stores.iter().any(|s| s == name) {
+            return Err(Error::Store {
+                store: name.to_string(),
+                message: format!("not connected to processor '{}'", node.name),
+            });
+        }
+        match self.state.stores.iter_mut().find(|s| s.name() == name) {
+            Some(s) => Ok(s.as_mut()),
+            None => Err(Error::Store {
+                store: name.to_string(),
+                message: "not open in this task".to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn request_commit(&mut self) {
+        self.state.commit_requested = true;
+    }
+}
+
+fn reentered(state: &TaskState, idx: usize) -> Error {
+    Error::Processor {
+        node: state.nodes[idx].name.clone(),
+        message: "re-entered while processing (a cycle in forwarding)".to_string(),
+    }
+}
+
+/// Runs node `idx` on `record`; its children run before this returns.
+pub(crate) fn dispatch(
+    state: &mut TaskState,
+    io: &mut dyn RecordCollector,
+    idx: usize,
+    record: ErasedRecord,
+) -> Result<()> {
+    let Some(mut processor) = state.nodes[idx].processor.take() else {
+        return Err(reentered(state, idx));
+    };
+    let result = processor.process(
+        &mut NodeContext {
+            state: &mut *state,
+            io,
+            node: idx,
+        },
+        record,
+    );
+    state.nodes[idx].processor = Some(processor);
+    result
+}
+
+/// Runs a punctuation of node `idx`.
+pub(crate) fn punctuate(
+    state: &mut TaskState,
+    io: &mut dyn RecordCollector,
+    idx: usize,
+    punctuation: Punctuation,
+) -> Result<()> {
+    let Some(mut processor) = state.nodes[idx].processor.take() else {
+        return Err(reentered(state, idx));
+    };
+    let result = processor.punctuate(
+        &mut NodeContext {
+            state: &mut *state,
+            io,
+            node: idx,
+        },
+        punctuation,
+    );
+    state.nodes[idx].processor = Some(processor);
+    result
+}
+
+/// Which lifecycle call to make on every node.
+#[derive(Clone, Copy)]
+pub(crate) enum Lifecycle {
+    Init,
+    Close,
+}
+
+/// Calls `init` or `close` on node `idx`.
+pub(crate) fn lifecycle(
+    state: &mut TaskState,
+    io: &mut dyn RecordCollector,
+    idx: usize,
+    call: Lifecycle,
+) -> Result<()> {
+    let Some(mut processor) = state.nodes[idx].processor.take() else {
+        return Err(reentered(state, idx));
+    };
+    let mut ctx = NodeContext {
+        state: &mut *state,
+        io,
+        node: idx,
+    };
+    let result = match call {
+        Lifecycle::Init => processor.init(&mut ctx),
+        Lifecycle::Close => processor.close(&mut ctx),
+    };
+    state.nodes[idx].processor = Some(processor);
+    result
+}

@@ -1,0 +1,375 @@
+//! The task engine: one task per (sub-topology, partition). It queues records
+//! per input partition, processes the queued record with the lowest timestamp
+//! next, keeps stream time, fires punctuations, and reports the offsets to
+//! commit. It does no I/O: output goes through a [`RecordCollector`], time
+//! comes from a [`Clock`]; the Kafka runtime and the test driver drive it.
+
+mod context;
+mod punctuation;
+mod queue;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub(crate) use context::NodeContext;
+
+use crate::collector::{Clock, RecordCollector};
+use crate::error::{Error, Result};
+use crate::handler::{HandlerResponse, LogAndFail, SharedDeserializationHandler};
+use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
+use crate::record::{RawRecord, RecordMetadata, TopicPartition};
+use crate::store::StateStore;
+use crate::topology::{NodeKind, Topology};
+use context::{dispatch, lifecycle, punctuate, Lifecycle};
+use punctuation::Schedules;
+use queue::{next_queue, ready, PartitionQueue, Queued};
+
+/// Identifies a task: `<sub-topology>_<partition>`, as in Kafka Streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    /// The sub-topology it runs.
+    pub subtopology: u32,
+    /// The partition of the sub-topology's source topics it reads.
+    pub partition: i32,
+}
+
+impl TaskId {
+    /// Task `subtopology`_`partition`.
+    pub fn new(subtopology: u32, partition: i32) -> Self {
+        TaskId {
+            subtopology,
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.subtopology, self.partition)
+    }
+}
+
+/// Settings a task runs with.
+#[derive(Clone)]
+pub struct TaskConfig {
+    /// `application.id`: prefixes internal topic names.
+    pub application_id: String,
+    /// `max.task.idle.ms`: how long a task with some empty input partitions
+    /// waits for data before processing anyway (0: only while a fetch may still
+    /// bring data; negative: never wait).
+    pub max_task_idle_ms: i64,
+    /// What to do with records that cannot be deserialized.
+    pub deserialization_handler: SharedDeserializationHandler,
+}
+
+impl TaskConfig {
+    /// Defaults as in Kafka Streams: `max.task.idle.ms` 0, log and fail on bad records.
+    pub fn new(application_id: impl Into<String>) -> Self {
+        TaskConfig {
+            application_id: application_id.into(),
+            max_task_idle_ms: 0,
+            deserialization_handler: Arc::new(LogAndFail),
+        }
+    }
+}
+
+pub(crate) struct NodeSlot {
+    pub(crate) name: String,
+    pub(crate) processor: Option<Box<dyn ErasedProcessor>>,
+    pub(crate) children: Vec<usize>,
+    pub(crate) stores: Vec<String>,
+}
+
+/// What nodes see and change while they run.
+pub(crate) struct TaskState {
+    pub(crate) id: TaskId,
+    pub(crate) application_id: String,
+    pub(crate) nodes: Vec<NodeSlot>,
+    pub(crate) stores: Vec<Box<dyn StateStore>>,
+    pub(crate) stream_time: i64,
+    pub(crate) now: i64,
+    pub(crate) metadata: Option<RecordMetadata>,
+    pub(crate) schedules: Schedules,
+    pub(crate) commit_requested: bool,
+}
+
+/// A running instance of one sub-topology over one partition of its inputs.
+pub struct Task {
+    state: TaskState,
+    queues: Vec<PartitionQueue>,
+    config: TaskConfig,
+    initialized: bool,
+}
+
+impl Topology {
+    /// Creates task `id` with fresh processors and stores.
+    pub fn create_task(&self, id: TaskId, config: TaskConfig) -> Result<Task> {
+        let sub = self
+            .subtopologies
+            .iter()
+            .find(|s| s.id == id.subtopology)
+            .ok_or_else(|| Error::Task {
+                task: id.to_string(),
+                message: format!("the topology has no sub-topology {}", id.subtopology),
+            })?;
+        let local = |global: usize| sub.nodes.iter().position(|&n| n == global);
+        let mut nodes = Vec::with_capacity(sub.nodes.len());
+        let mut queues = Vec::new();
+        for (pos, &g) in sub.nodes.iter().enumerate() {
+            let def = &self.nodes[g];
+            let children = self.children_of(g).into_iter().filter_map(local).collect();
+            if let NodeKind::Source { topics, decoder } = &def.kind {
+                for t in topics {
+                    let tp = TopicPartition::new(t.resolve(&config.application_id), id.partition);
+                    queues.push(PartitionQueue::new(tp, pos, decoder.clone()));
+                }
+            }
+            nodes.push(NodeSlot {
+                name: def.name.clone(),
+                processor: Some((def.factory)()),
+                children,
+                stores: def.stores.clone(),
+            });
+        }
+        let mut stores = Vec::new();
+        for name in &sub.stores {
+            if let Some(def) = self.stores.iter().find(|s| &s.name == name) {
+                stores.push((def.supplier)(id)?);
+            }
+        }
+        Ok(Task {
+            state: TaskState {
+                id,
+                application_id: config.application_id.clone(),
+                nodes,
+                stores,
+                stream_time: i64::MIN,
+                now: 0,
+                metadata: None,
+                schedules: Schedules::default(),
+                commit_requested: false,
+            },
+            queues,
+            config,
+            initialized: false,
+        })
+    }
+}
+
+impl Task {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.state.id
+    }
+
+    /// The partitions this task reads (one per source topic of its sub-topology).
+    pub fn input_partitions(&self) -> Vec<TopicPartition> {
+        self.queues.iter().map(|q| q.tp.clone()).collect()
+    }
+
+    /// Stream time: the highest timestamp processed; `i64::MIN` before the first record.
+    pub fn stream_time(&self) -> i64 {
+        self.state.stream_time
+    }
+
+    /// Calls `init` on every processor (they schedule punctuations there).
+    pub fn init(&mut self, io: &mut dyn RecordCollector, clock: &dyn Clock) -> Result<()> {
+        if self.initialized {
+            return Ok(());
+        }
+        self.state.now = clock.now_ms();
+        for idx in 0..self.state.nodes.len() {
+            lifecycle(&mut self.state, io, idx, Lifecycle::Init)?;
+        }
+        self.initialized = true;
+        Ok(())
+    }
+
+    fn queue_index(&self, topic: &str, partition: i32) -> Result<usize> {
+        self.queues
+            .iter()
+            .position(|q| q.tp.topic == topic && q.tp.partition == partition)
+            .ok_or_else(|| Error::Task {
+                task: self.state.id.to_string(),
+                message: format!("does not read partition {topic}-{partition}"),
+            })
+    }
+
+    /// Deserializes `records` and queues them by partition. Records that
+    /// cannot be deserialized go to the deserialization handler; an invalid
+    /// timestamp follows the source's policy. Returns how many were queued.
+    pub fn add_records(&mut self, records: impl IntoIterator<Item = RawRecord>) -> Result<usize> {
+        let mut added = 0;
+        for raw in records {
+            let qi = self.queue_index(&raw.topic, raw.partition)?;
+            let q = &mut self.queues[qi];
+            let decoded = match q.decoder.decode(&raw, q.partition_time) {
+                Ok(r) => r,
+                Err(e @ Error::Deserialization { .. }) => {
+                    match self.config.deserialization_handler.handle(&raw, &e) {
+                        HandlerResponse::Fail => return Err(e),
+                        HandlerResponse::Continue => None,
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(r) = &decoded {
+                q.partition_time = q.partition_time.max(r.timestamp);
+                added += 1;
+            }
+            q.records.push_back(Queued {
+                record: decoded,
+                offset: raw.offset,
+            });
+            q.drop_skipped_heads();
+        }
+        Ok(added)
+    }
+
+    /// Records queued for `tp` (for backpressure: pause the partition when high).
+    pub fn buffered(&self, tp: &TopicPartition) -> usize {
+        self.queues
+            .iter()
+            .find(|q| &q.tp == tp)
+            .map_or(0, |q| q.len())
+    }
+
+    /// Records queued across all partitions.
+    pub fn buffered_total(&self) -> usize {
+        self.queues.iter().map(|q| q.len()).sum()
+    }
+
+    /// Tells the task whether `tp` has more data to fetch right now; an empty,
+    /// caught-up partition does not hold back processing of the others.
+    pub fn set_caught_up(&mut self, tp: &TopicPartition, caught_up: bool) {
+        if let Some(q) = self.queues.iter_mut().find(|q| &q.tp == tp) {
+            q.caught_up = caught_up;
+        }
+    }
+
+    /// Processes the next record, if the task is ready (see `max.task.idle.ms`).
+    /// Returns whether a record was processed. Stream-time punctuations that
+    /// fall due run right after the record.
+    pub fn process(&mut self, io: &mut dyn RecordCollector, clock: &dyn Clock) -> Result<bool> {
+        if !self.initialized {
+            self.init(io, clock)?;
+        }
+        self.state.now = clock.now_ms();
+        if !ready(
+            &mut self.queues,
+            self.state.now,
+            self.config.max_task_idle_ms,
+        ) {
+            return Ok(false);
+        }
+        let Some(qi) = next_queue(&self.queues) else {
+            return Ok(false);
+        };
+        let q = &mut self.queues[qi];
+        let Some(Queued {
+            record: Some(record),
+            offset,
+        }) = q.records.pop_front()
+        else {
+            return Ok(false);
+        };
+        let source = q.source;
+        self.state.metadata = Some(RecordMetadata {
+            topic: q.tp.topic.clone(),
+            partition: q.tp.partition,
+            offset,
+        });
+        self.state.stream_time = self.state.stream_time.max(record.timestamp);
+        let result = dispatch(&mut self.state, io, source, record);
+        self.state.metadata = None;
+        result?;
+        let q = &mut self.queues[qi];
+        q.consumed = Some(offset);
+        q.drop_skipped_heads();
+        self.punctuate_kind(io, PunctuationType::StreamTime, self.state.stream_time)?;
+        Ok(true)
+    }
+
+    /// Fires the wall-clock punctuations due at the clock's time. Returns how many ran.
+    pub fn punctuate_wall_clock(
+        &mut self,
+        io: &mut dyn RecordCollector,
+        clock: &dyn Clock,
+    ) -> Result<usize> {
+        if !self.initialized {
+            self.init(io, clock)?;
+        }
+        self.state.now = clock.now_ms();
+        self.punctuate_kind(io, PunctuationType::WallClockTime, self.state.now)
+    }
+
+    fn punctuate_kind(
+        &mut self,
+        io: &mut dyn RecordCollector,
+        kind: PunctuationType,
+        time: i64,
+    ) -> Result<usize> {
+        if kind == PunctuationType::StreamTime && self.state.stream_time < 0 {
+            return Ok(0);
+        }
+        let due = self.state.schedules.take_due(kind, time);
+        let mut ran = 0;
+        for s in due {
+            // An earlier punctuation in this round may have cancelled it.
+            if !self.state.schedules.is_active(s.id) {
+                continue;
+            }
+            let p = Punctuation {
+                id: s.id,
+                kind,
+                timestamp: time,
+            };
+            punctuate(&mut self.state, io, s.node, p)?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Whether a processor asked for a commit since the last one.
+    pub fn commit_requested(&self) -> bool {
+        self.state.commit_requested
+    }
+
+    /// Flushes the task's stores and returns the offsets to commit: for each
+    /// partition with progress, the last processed (or skipped) offset + 1.
+    pub fn prepare_commit(&mut self) -> Result<Vec<(TopicPartition, i64)>> {
+        for store in &mut self.state.stores {
+            store.flush()?;
+        }
+        self.state.commit_requested = false;
+        Ok(self
+            .queues
+            .iter()
+            .filter_map(|q| q.consumed.map(|o| (q.tp.clone(), o + 1)))
+            .collect())
+    }
+
+    /// Closes every processor and store. Queued records are dropped: they are
+    /// read again from the committed offsets by whoever owns the task next.
+    pub fn close(&mut self, io: &mut dyn RecordCollector) -> Result<()> {
+        let mut first_error = None;
+        if self.initialized {
+            for idx in 0..self.state.nodes.len() {
+                self.state.schedules.cancel_node(idx);
+                if let Err(e) = lifecycle(&mut self.state, io, idx, Lifecycle::Close) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        for store in &mut self.state.stores {
+            if let Err(e) = store.close() {
+                first_error.get_or_insert(e);
+            }
+        }
+        for q in &mut self.queues {
+            q.records.clear();
+        }
+        self.initialized = false;
+        first_error.map_or(Ok(()), Err)
+    }
+}

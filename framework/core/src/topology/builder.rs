@@ -1,0 +1,261 @@
+//! [`TopologyBuilder`]: the Processor API's way to assemble a topology.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::processor::{Data, ErasedProcessor, PassThrough, ProcessorAdapter, ProcessorSupplier};
+use crate::store::StoreSupplier;
+use crate::topology::{
+    Consumed, InternalTopic, NodeDef, NodeFactory, NodeKind, Produced, SinkNode, SinkTarget,
+    SinkTopic, StoreDef, TopicName, TopicNameExtractor, Topology, TypeSig, TypedSource,
+};
+
+/// Assembles a topology node by node (Kafka Streams' `Topology` in its
+/// building role). Problems are collected and reported by [`build`](Self::build),
+/// with the name of the node at fault.
+///
+/// ```
+/// use weir_core::processor::{Processor, ProcessorContext};
+/// use weir_core::topology::{Consumed, Produced, TopologyBuilder};
+/// use weir_core::{Record, Result, Serdes};
+///
+/// struct Upper;
+/// impl Processor<String, String> for Upper {
+///     fn process(&mut self, ctx: &mut dyn ProcessorContext<String, String>, r: Record<String, String>) -> Result<()> {
+///         let v = r.value.as_ref().map(|v| v.to_uppercase());
+///         ctx.forward(r.with_value(v))
+///     }
+/// }
+///
+/// let mut builder = TopologyBuilder::new();
+/// builder
+///     .add_source("in", ["words"], Consumed::with(Serdes::string(), Serdes::string()))
+///     .add_processor("upper", || Upper, &["in"])
+///     .add_sink("out", "shouts", Produced::with(Serdes::string(), Serdes::string()), &["upper"]);
+/// let topology = builder.build()?;
+/// assert_eq!(topology.subtopologies().len(), 1);
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+#[derive(Default)]
+pub struct TopologyBuilder {
+    pub(crate) nodes: Vec<NodeDef>,
+    pub(crate) stores: Vec<StoreDef>,
+    pub(crate) store_links: Vec<(String, String)>,
+    pub(crate) internal_topics: Vec<InternalTopic>,
+    pub(crate) problems: Vec<String>,
+}
+
+impl TopologyBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, node: NodeDef) -> &mut Self {
+        if node.name.is_empty() {
+            self.problems.push("a node has an empty name".to_string());
+        } else if self.nodes.iter().any(|n| n.name == node.name) {
+            self.problems
+                .push(format!("node name '{}' is used twice", node.name));
+        }
+        self.nodes.push(node);
+        self
+    }
+
+    /// Adds a source node `name` reading `topics`.
+    pub fn add_source<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        topics: impl IntoIterator<Item = impl Into<String>>,
+        consumed: Consumed<K, V>,
+    ) -> &mut Self {
+        let topics = topics.into_iter().map(|t| TopicName::user(t)).collect();
+        self.add_source_topics(name, topics, consumed)
+    }
+
+    pub(crate) fn add_source_topics<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        topics: Vec<TopicName>,
+        consumed: Consumed<K, V>,
+    ) -> &mut Self {
+        if topics.is_empty() {
+            self.problems
+                .push(format!("source '{name}' reads no topic"));
+        }
+        let factory: NodeFactory = Arc::new(|| Box::new(PassThrough) as Box<dyn ErasedProcessor>);
+        self.push(NodeDef {
+            name: name.to_string(),
+            kind: NodeKind::Source {
+                topics,
+                decoder: Arc::new(TypedSource(consumed)),
+            },
+            parents: Vec::new(),
+            factory,
+            input: None,
+            output: Some(TypeSig::of::<K, V>()),
+            stores: Vec::new(),
+        })
+    }
+
+    /// Adds a processor node `name` fed by `parents`; `supplier` makes one
+    /// processor per task.
+    pub fn add_processor<KIn: Data, VIn: Data, KOut: Data, VOut: Data>(
+        &mut self,
+        name: &str,
+        supplier: impl ProcessorSupplier<KIn, VIn, KOut, VOut>,
+        parents: &[&str],
+    ) -> &mut Self {
+        let factory: NodeFactory = Arc::new(move || {
+            Box::new(ProcessorAdapter::<KIn, VIn, KOut, VOut>::new(
+                supplier.get(),
+            )) as Box<dyn ErasedProcessor>
+        });
+        self.push(NodeDef {
+            name: name.to_string(),
+            kind: NodeKind::Processor,
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            factory,
+            input: Some(TypeSig::of::<KIn, VIn>()),
+            output: Some(TypeSig::of::<KOut, VOut>()),
+            stores: Vec::new(),
+        })
+    }
+
+    /// Adds a node that forwards `<K, V>` records unchanged (merges, branches).
+    pub(crate) fn add_pass_through<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        parents: &[&str],
+    ) -> &mut Self {
+        let factory: NodeFactory = Arc::new(|| Box::new(PassThrough) as Box<dyn ErasedProcessor>);
+        self.push(NodeDef {
+            name: name.to_string(),
+            kind: NodeKind::Processor,
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            factory,
+            input: Some(TypeSig::of::<K, V>()),
+            output: Some(TypeSig::of::<K, V>()),
+            stores: Vec::new(),
+        })
+    }
+
+    /// Adds a sink node `name` writing its parents' records to `topic`.
+    pub fn add_sink<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        topic: &str,
+        produced: Produced<K, V>,
+        parents: &[&str],
+    ) -> &mut Self {
+        self.add_sink_topic(name, TopicName::user(topic), produced, parents)
+    }
+
+    pub(crate) fn add_sink_topic<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        topic: TopicName,
+        produced: Produced<K, V>,
+        parents: &[&str],
+    ) -> &mut Self {
+        let target = SinkTarget::Topic(topic.clone());
+        self.add_sink_node(name, target, SinkTopic::Static(topic), produced, parents)
+    }
+
+    /// Adds a sink node `name` writing each record to the topic `extractor` picks.
+    pub fn add_sink_with_extractor<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        extractor: impl TopicNameExtractor<K, V> + 'static,
+        produced: Produced<K, V>,
+        parents: &[&str],
+    ) -> &mut Self {
+        let topic = SinkTopic::Dynamic(Arc::new(extractor));
+        self.add_sink_node(name, SinkTarget::Extractor, topic, produced, parents)
+    }
+
+    fn add_sink_node<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        target: SinkTarget,
+        topic: SinkTopic<K, V>,
+        produced: Produced<K, V>,
+        parents: &[&str],
+    ) -> &mut Self {
+        let factory: NodeFactory = Arc::new(move || {
+            Box::new(SinkNode {
+                topic: topic.clone(),
+                produced: produced.clone(),
+            }) as Box<dyn ErasedProcessor>
+        });
+        self.push(NodeDef {
+            name: name.to_string(),
+            kind: NodeKind::Sink { target },
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            factory,
+            input: Some(TypeSig::of::<K, V>()),
+            output: None,
+            stores: Vec::new(),
+        })
+    }
+
+    /// Declares an internal topic (its real name is `<application.id>-<name>`).
+    pub(crate) fn add_internal_topic(&mut self, name: &str, partitions: Option<i32>) {
+        let topic = TopicName::internal(name);
+        if self.internal_topics.iter().any(|t| t.topic == topic) {
+            self.problems
+                .push(format!("internal topic '{name}' is declared twice"));
+        }
+        self.internal_topics
+            .push(InternalTopic { topic, partitions });
+    }
+
+    /// Adds a state store, made per task by `supplier`, and connects it to `processors`.
+    pub fn add_state_store(
+        &mut self,
+        name: &str,
+        supplier: StoreSupplier,
+        processors: &[&str],
+    ) -> &mut Self {
+        if self.stores.iter().any(|s| s.name == name) {
+            self.problems
+                .push(format!("state store '{name}' is added twice"));
+        }
+        self.stores.push(StoreDef {
+            name: name.to_string(),
+            supplier,
+        });
+        self.connect_processor_and_state_stores_inner(processors, name);
+        self
+    }
+
+    /// Connects `processor` to stores added before or after this call.
+    pub fn connect_processor_and_state_stores(
+        &mut self,
+        processor: &str,
+        stores: &[&str],
+    ) -> &mut Self {
+        for store in stores {
+            self.store_links
+                .push((processor.to_string(), store.to_string()));
+        }
+        self
+    }
+
+    fn connect_processor_and_state_stores_inner(&mut self, processors: &[&str], store: &str) {
+        for p in processors {
+            self.store_links.push((p.to_string(), store.to_string()));
+        }
+    }
+
+    /// Validates the graph and returns the runnable [`Topology`]. Errors name
+    /// the node at fault: duplicate names, unknown parents, cycles, a topic read
+    /// by two sources, mismatched key/value types between a node and its parent,
+    /// stores connected to unknown processors.
+    pub fn build(self) -> Result<Topology> {
+        if let Some(problem) = self.problems.first() {
+            return Err(Error::Topology(problem.clone()));
+        }
+        super::validate::validate(self)
+    }
+}

@@ -1,0 +1,237 @@
+//! Topologies: the graph of sources, processors and sinks an application
+//! runs, split into sub-topologies (connected components). Build one with
+//! [`TopologyBuilder`] (the Processor API) or with the DSL's
+//! [`StreamsBuilder`](crate::dsl::StreamsBuilder).
+
+mod builder;
+mod describe;
+mod sink;
+mod source;
+mod validate;
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+pub use builder::TopologyBuilder;
+pub use describe::TopologyDescription;
+pub use sink::{Produced, StreamPartitioner, TopicNameExtractor};
+pub use source::Consumed;
+
+pub(crate) use sink::{SinkNode, SinkTopic};
+pub(crate) use source::{SourceDecoder, TypedSource};
+
+use crate::processor::ErasedProcessor;
+use crate::store::StoreSupplier;
+
+/// A topic named by a topology: a user topic, or an internal topic whose real
+/// name is `<application.id>-<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TopicName {
+    name: String,
+    internal: bool,
+}
+
+impl TopicName {
+    /// A user topic, used as named.
+    pub fn user(name: impl Into<String>) -> Self {
+        TopicName {
+            name: name.into(),
+            internal: false,
+        }
+    }
+
+    /// An internal topic (repartition, changelog), prefixed with the application id.
+    pub fn internal(name: impl Into<String>) -> Self {
+        TopicName {
+            name: name.into(),
+            internal: true,
+        }
+    }
+
+    /// The name as given in the topology (without prefix).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the topic is internal.
+    pub fn is_internal(&self) -> bool {
+        self.internal
+    }
+
+    /// The topic's real name for application `application_id`.
+    pub fn resolve(&self, application_id: &str) -> String {
+        if self.internal {
+            format!("{application_id}-{}", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for TopicName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.internal {
+            write!(f, "<application.id>-{}", self.name)
+        } else {
+            f.write_str(&self.name)
+        }
+    }
+}
+
+/// The key and value types a node takes or forwards; edges are checked at build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TypeSig {
+    key: TypeId,
+    value: TypeId,
+    key_name: &'static str,
+    value_name: &'static str,
+}
+
+impl TypeSig {
+    pub(crate) fn of<K: 'static, V: 'static>() -> Self {
+        TypeSig {
+            key: TypeId::of::<K>(),
+            value: TypeId::of::<V>(),
+            key_name: std::any::type_name::<K>(),
+            value_name: std::any::type_name::<V>(),
+        }
+    }
+}
+
+impl std::fmt::Display for TypeSig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}, {}>", self.key_name, self.value_name)
+    }
+}
+
+pub(crate) type NodeFactory = Arc<dyn Fn() -> Box<dyn ErasedProcessor> + Send + Sync>;
+
+/// What kind of node, with what it needs beyond its processor.
+#[derive(Clone)]
+pub(crate) enum NodeKind {
+    Source {
+        topics: Vec<TopicName>,
+        decoder: Arc<dyn SourceDecoder>,
+    },
+    Processor,
+    Sink {
+        /// For describe(): the topic, or `extractor`.
+        target: SinkTarget,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum SinkTarget {
+    Topic(TopicName),
+    Extractor,
+}
+
+#[derive(Clone)]
+pub(crate) struct NodeDef {
+    pub(crate) name: String,
+    pub(crate) kind: NodeKind,
+    pub(crate) parents: Vec<String>,
+    pub(crate) factory: NodeFactory,
+    pub(crate) input: Option<TypeSig>,
+    pub(crate) output: Option<TypeSig>,
+    pub(crate) stores: Vec<String>,
+}
+
+#[derive(Clone)]
+pub(crate) struct StoreDef {
+    pub(crate) name: String,
+    pub(crate) supplier: StoreSupplier,
+}
+
+/// An internal topic the runtime must create before it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalTopic {
+    /// The topic (resolve it with the application id).
+    pub topic: TopicName,
+    /// The partition count asked for, or `None` for "as many as the input".
+    pub partitions: Option<i32>,
+}
+
+/// A connected component of the topology; one task runs per partition of it.
+#[derive(Debug, Clone)]
+pub struct SubTopology {
+    pub(crate) id: u32,
+    /// Node indices, in the order they were added.
+    pub(crate) nodes: Vec<usize>,
+    pub(crate) source_topics: Vec<TopicName>,
+    pub(crate) stores: Vec<String>,
+}
+
+impl SubTopology {
+    /// Its number, from 0 in the order of the first node added.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The topics it reads; partition `p` of each of them feeds task `<id>_<p>`,
+    /// so they must be co-partitioned (same partition count).
+    pub fn source_topics(&self) -> &[TopicName] {
+        &self.source_topics
+    }
+
+    /// The stores its processors use.
+    pub fn stores(&self) -> &[String] {
+        &self.stores
+    }
+}
+
+/// A validated topology, ready to run. Cheap to share across stream threads:
+/// each task gets fresh processor instances from it.
+#[derive(Clone)]
+pub struct Topology {
+    pub(crate) nodes: Vec<NodeDef>,
+    pub(crate) stores: Vec<StoreDef>,
+    pub(crate) subtopologies: Vec<SubTopology>,
+    pub(crate) internal_topics: Vec<InternalTopic>,
+}
+
+impl std::fmt::Debug for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe().to_string())
+    }
+}
+
+impl Topology {
+    /// The sub-topologies, by id.
+    pub fn subtopologies(&self) -> &[SubTopology] {
+        &self.subtopologies
+    }
+
+    /// Internal topics (repartition topics) the runtime must create.
+    pub fn internal_topics(&self) -> &[InternalTopic] {
+        &self.internal_topics
+    }
+
+    /// Every topic the topology reads, resolved for `application_id`.
+    pub fn source_topics(&self, application_id: &str) -> Vec<String> {
+        self.subtopologies
+            .iter()
+            .flat_map(|s| s.source_topics.iter().map(|t| t.resolve(application_id)))
+            .collect()
+    }
+
+    /// A description of the topology: `to_string()` gives Kafka Streams-style
+    /// text, [`TopologyDescription::mermaid`] a Mermaid flowchart.
+    pub fn describe(&self) -> TopologyDescription<'_> {
+        TopologyDescription::new(self)
+    }
+
+    pub(crate) fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    pub(crate) fn children_of(&self, idx: usize) -> Vec<usize> {
+        let name = &self.nodes[idx].name;
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parents.iter().any(|p| p == name))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
