@@ -1,7 +1,7 @@
 //! Reading a topic from the beginning up to its current end.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -54,7 +54,7 @@ pub struct ConsumedRecord {
 /// The end of a partition is its high watermark under
 /// [`Isolation::ReadUncommitted`] and its last stable offset under
 /// [`Isolation::ReadCommitted`] (the broker's partition-EOF signal marks
-/// it). Uses no consumer group and commits nothing. Bounded by
+/// it). Assigns partitions by hand: joins no consumer group, commits nothing. Bounded by
 /// [`Connection::timeout`]: [`Error::Timeout`] if the end is not reached.
 pub fn read_to_end(
     conn: &Connection,
@@ -66,8 +66,18 @@ pub fn read_to_end(
         message: e.to_string(),
         kind: classify(e),
     };
+    // librdkafka wants a group id even for manual assignment; this one is
+    // never joined nor committed to.
+    let group = format!(
+        "weir-read-to-end-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
     let consumer: BaseConsumer = conn
         .client_config(&[
+            ("group.id", &group),
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "true"),

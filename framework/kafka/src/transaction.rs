@@ -120,6 +120,24 @@ impl TransactionalProducer {
         })
     }
 
+    /// Waits until every record sent so far is acknowledged by the broker
+    /// (written to the log, still uncommitted). Without it, [`abort`](Self::abort)
+    /// may drop records that were never sent.
+    pub fn flush(&self) -> Result<()> {
+        self.producer
+            .flush(self.conn.timeout())
+            .map_err(|e| self.txn_error("flush", &e))?;
+        match self.producer.context().drain_first_error() {
+            None => Ok(()),
+            Some((message, kind)) => Err(Error::Transaction {
+                operation: "flush",
+                transactional_id: self.transactional_id.clone(),
+                message: format!("a record was not delivered: {message}"),
+                kind,
+            }),
+        }
+    }
+
     /// Flushes the transaction's records and commits it.
     pub fn commit(&self) -> Result<()> {
         self.producer
@@ -136,8 +154,9 @@ impl TransactionalProducer {
         }
     }
 
-    /// Aborts the transaction: its records stay in the log but read_committed
-    /// consumers skip them.
+    /// Aborts the transaction. Records already written stay in the log and
+    /// read_committed consumers skip them; records still queued in the client
+    /// are dropped.
     pub fn abort(&self) -> Result<()> {
         let result = self
             .producer
