@@ -161,6 +161,37 @@ impl KafkaCluster {
         &self.source
     }
 
+    /// Stops the broker and starts it again with the same data and address
+    /// (clients reconnect by themselves), for fault tests. Only for a broker
+    /// the launcher started; every test of the process sees the outage, so
+    /// put fault tests in a test file of their own.
+    pub fn restart(&self) -> Result<(), ClusterError> {
+        let BrokerSource::Launcher { state_dir } = &self.source else {
+            return Err(ClusterError::Tool {
+                tool: "restart",
+                status: format!("not supported for a {:?} broker", self.source),
+                stderr: String::new(),
+            });
+        };
+        let mut cmd = Command::new(launcher_path());
+        cmd.arg("restart").arg("--state-dir").arg(state_dir);
+        let timeout = Duration::from_secs(180);
+        let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
+            tool: "restart",
+            status: format!("not finished within {timeout:?}"),
+            stderr,
+        })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(ClusterError::Tool {
+                tool: "restart",
+                status: out.status.to_string(),
+                stderr: out.stderr,
+            })
+        }
+    }
+
     /// A weir-kafka connection to the broker (30 s operation bound).
     pub fn connection(&self) -> Connection {
         Connection::new(self.bootstrap.clone())
@@ -499,5 +530,37 @@ mod container {
         }
         let container = request.start().map_err(|e| e.to_string())?;
         Ok((bootstrap, container))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_legal_kafka_names_and_differ() {
+        let a = KafkaCluster::unique_topic("module::test name");
+        let b = KafkaCluster::unique_topic("module::test name");
+        assert_ne!(a, b);
+        assert!(a.starts_with("topic-module--test-name-"), "{a}");
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
+        assert!(KafkaCluster::unique_group("t").starts_with("group-t-"));
+        assert!(KafkaCluster::unique_transactional_id("t").starts_with("txn-t-"));
+    }
+
+    #[test]
+    fn launcher_is_found_in_the_source_tree() {
+        assert!(launcher_path().is_file(), "{}", launcher_path().display());
+    }
+
+    #[test]
+    fn bounded_run_kills_an_overrunning_command() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let started = Instant::now();
+        assert!(run_bounded(cmd, Duration::from_millis(200)).is_err());
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }
