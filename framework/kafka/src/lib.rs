@@ -1,1 +1,29 @@
-//! placeholder
+//! Weir's Kafka runtime, the only crate that talks to Kafka (through rdkafka).
+//!
+//! For now it holds the client helpers the runtime grows from and the test
+//! fixtures use, all blocking and bounded by [`Connection::timeout`]:
+//!
+//! - [`create_topics`] creates topics idempotently (same partition count) and
+//!   [`partition_count`] reads a topic's count;
+//! - [`produce_batch`] produces records and waits for their acknowledgements;
+//! - [`TransactionalProducer`] wraps init / begin / send / commit / abort;
+//! - [`read_to_end`] reads a topic up to its current end, read_committed or
+//!   read_uncommitted.
+//!
+//! No rdkafka type appears in these signatures.
+
+mod admin;
+mod block_on;
+mod connection;
+mod delivery;
+pub mod error;
+mod produce;
+mod read;
+mod transaction;
+
+pub use admin::{create_topics, partition_count, TopicSpec};
+pub use connection::Connection;
+pub use error::{Error, Result};
+pub use produce::{produce_batch, ProduceRecord, RecordPosition};
+pub use read::{read_to_end, ConsumedRecord, Isolation};
+pub use transaction::TransactionalProducer;

@@ -1,0 +1,168 @@
+//! Topic administration: create topics idempotently, read partition counts.
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+
+use crate::block_on::block_on_timeout;
+use crate::error::{classify, classify_code, Error, Result};
+use crate::Connection;
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: i32,
+    /// Replication factor; `None` uses the broker's `default.replication.factor`.
+    pub replication: Option<i32>,
+    /// Topic configs (`cleanup.policy`, `retention.ms`, ...).
+    pub configs: Vec<(String, String)>,
+}
+
+impl TopicSpec {
+    /// A topic with `partitions` partitions and the broker's defaults otherwise.
+    pub fn new(name: impl Into<String>, partitions: i32) -> Self {
+        TopicSpec {
+            name: name.into(),
+            partitions,
+            replication: None,
+            configs: Vec::new(),
+        }
+    }
+
+    /// Sets the replication factor.
+    pub fn replication(mut self, factor: i32) -> Self {
+        self.replication = Some(factor);
+        self
+    }
+
+    /// Adds a topic config.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.configs.push((key.into(), value.into()));
+        self
+    }
+}
+
+fn admin_client(conn: &Connection) -> Result<AdminClient<DefaultClientContext>> {
+    conn.client_config(&[]).create().map_err(|e| Error::Client {
+        message: e.to_string(),
+        kind: classify(&e),
+    })
+}
+
+/// Creates the topics, or checks that they exist with the requested
+/// partition count.
+///
+/// Fails with [`Error::PartitionCountMismatch`] (naming the topic) when a
+/// topic exists with another count. Bounded by [`Connection::timeout`].
+pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let admin = admin_client(conn)?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| {
+            let replication = match t.replication {
+                Some(n) => TopicReplication::Fixed(n),
+                None => TopicReplication::Fixed(-1),
+            };
+            t.configs.iter().fold(
+                NewTopic::new(&t.name, t.partitions, replication),
+                |nt, (k, v)| nt.set(k, v),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new()
+        .request_timeout(Some(conn.timeout()))
+        .operation_timeout(Some(conn.timeout()));
+    let names = topics
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let results = block_on_timeout(
+        admin.create_topics(new_topics.iter(), &options),
+        conn.timeout(),
+    )
+    .ok_or_else(|| Error::Timeout {
+        operation: format!("creating topics {names}"),
+        after: conn.timeout(),
+    })?
+    .map_err(|e| Error::Admin {
+        topic: names.clone(),
+        message: e.to_string(),
+        kind: classify(&e),
+    })?;
+
+    for result in results {
+        if let Err((topic, code)) = result {
+            if code != RDKafkaErrorCode::TopicAlreadyExists {
+                return Err(Error::Admin {
+                    message: format!("create failed: {code}"),
+                    topic,
+                    kind: classify_code(code),
+                });
+            }
+            let expected = topics
+                .iter()
+                .find(|t| t.name == topic)
+                .map_or(0, |t| t.partitions);
+            match partition_count_with(&admin, conn, &topic)? {
+                Some(actual) if actual == expected => {}
+                Some(actual) => {
+                    return Err(Error::PartitionCountMismatch {
+                        topic,
+                        expected,
+                        actual,
+                    })
+                }
+                None => return Err(Error::UnknownTopic { topic }),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The number of partitions of `topic`, or `None` when it does not exist.
+pub fn partition_count(conn: &Connection, topic: &str) -> Result<Option<i32>> {
+    let admin = admin_client(conn)?;
+    partition_count_with(&admin, conn, topic)
+}
+
+fn partition_count_with(
+    admin: &AdminClient<DefaultClientContext>,
+    conn: &Connection,
+    topic: &str,
+) -> Result<Option<i32>> {
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(topic), conn.timeout())
+        .map_err(|e| Error::Admin {
+            topic: topic.to_owned(),
+            message: e.to_string(),
+            kind: classify(&e),
+        })?;
+    let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(None);
+    };
+    match t.error() {
+        None => Ok(Some(
+            i32::try_from(t.partitions().len()).unwrap_or(i32::MAX),
+        )),
+        Some(code) => {
+            let code = RDKafkaErrorCode::from(code);
+            if code == RDKafkaErrorCode::UnknownTopicOrPartition {
+                Ok(None)
+            } else {
+                Err(Error::Admin {
+                    topic: topic.to_owned(),
+                    message: format!("metadata: {code}"),
+                    kind: classify_code(code),
+                })
+            }
+        }
+    }
+}

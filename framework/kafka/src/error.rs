@@ -1,0 +1,233 @@
+//! The error type of weir-kafka and its classification.
+
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use weir_core::ErrorKind;
+
+/// Errors raised by weir-kafka's clients (admin, producers, readers).
+///
+/// Each error knows its [`ErrorKind`], from which the runtime decides to
+/// retry, rejoin or stop.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A client setting is missing or invalid; `key` names it.
+    #[error("invalid Kafka client configuration '{key}': {message}")]
+    Config {
+        /// The configuration key at fault.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A topic exists with another partition count than the one asked for.
+    #[error("topic '{topic}' exists with {actual} partitions, but {expected} were requested")]
+    PartitionCountMismatch {
+        /// The topic.
+        topic: String,
+        /// The partition count that was asked for.
+        expected: i32,
+        /// The partition count the topic has.
+        actual: i32,
+    },
+    /// A topic that should exist does not.
+    #[error("topic '{topic}' does not exist")]
+    UnknownTopic {
+        /// The topic.
+        topic: String,
+    },
+    /// An admin operation (creating or describing topics) failed.
+    #[error("admin operation on topic '{topic}' failed: {message}")]
+    Admin {
+        /// The topic the operation was about.
+        topic: String,
+        /// What went wrong.
+        message: String,
+        /// Class of the failure.
+        kind: ErrorKind,
+    },
+    /// Producing records failed.
+    #[error("cannot produce to topic '{topic}': {message}")]
+    Produce {
+        /// The destination topic.
+        topic: String,
+        /// What went wrong.
+        message: String,
+        /// Class of the failure.
+        kind: ErrorKind,
+    },
+    /// A transaction step (`init`, `begin`, `commit`, `abort`) failed.
+    #[error("transaction {operation} failed for transactional.id '{transactional_id}': {message}")]
+    Transaction {
+        /// The step that failed.
+        operation: &'static str,
+        /// The producer's `transactional.id`.
+        transactional_id: String,
+        /// What went wrong.
+        message: String,
+        /// Class of the failure; [`ErrorKind::Retriable`] here means the
+        /// transaction can be aborted and retried.
+        kind: ErrorKind,
+    },
+    /// Consuming records failed.
+    #[error("cannot consume from topic '{topic}': {message}")]
+    Consume {
+        /// The source topic.
+        topic: String,
+        /// What went wrong.
+        message: String,
+        /// Class of the failure.
+        kind: ErrorKind,
+    },
+    /// An operation did not finish within its time bound.
+    #[error("{operation} did not finish within {after:?}")]
+    Timeout {
+        /// What was being done, naming the topic when there is one.
+        operation: String,
+        /// The bound that was exceeded.
+        after: Duration,
+    },
+    /// A client could not be created.
+    #[error("cannot create Kafka client: {message}")]
+    Client {
+        /// What went wrong.
+        message: String,
+        /// Class of the failure.
+        kind: ErrorKind,
+    },
+}
+
+impl Error {
+    /// The class of this error, which decides how the runtime reacts.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config { .. }
+            | Error::PartitionCountMismatch { .. }
+            | Error::UnknownTopic { .. } => ErrorKind::User,
+            Error::Timeout { .. } => ErrorKind::Retriable,
+            Error::Admin { kind, .. }
+            | Error::Produce { kind, .. }
+            | Error::Transaction { kind, .. }
+            | Error::Consume { kind, .. }
+            | Error::Client { kind, .. } => *kind,
+        }
+    }
+}
+
+/// Result alias used across weir-kafka.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Classifies a client error.
+pub(crate) fn classify(err: &KafkaError) -> ErrorKind {
+    if let KafkaError::Transaction(e) = err {
+        if e.is_fatal() {
+            return fenced_or_fatal(e.code());
+        }
+        if e.is_retriable() || e.txn_requires_abort() {
+            return ErrorKind::Retriable;
+        }
+    }
+    match err {
+        KafkaError::ClientConfig(..) => ErrorKind::User,
+        KafkaError::Canceled => ErrorKind::Retriable,
+        _ => match err.rdkafka_error_code() {
+            Some(code) => classify_code(code),
+            None => ErrorKind::Fatal,
+        },
+    }
+}
+
+/// Classifies a broker or client error code.
+pub(crate) fn classify_code(code: RDKafkaErrorCode) -> ErrorKind {
+    use RDKafkaErrorCode as C;
+    match code {
+        C::ProducerFenced
+        | C::InvalidProducerEpoch
+        | C::Fenced
+        | C::FencedInstanceId
+        | C::FencedLeaderEpoch
+        | C::UnknownMemberId
+        | C::IllegalGeneration
+        | C::RebalanceInProgress
+        | C::AssignmentLost => ErrorKind::Fenced,
+        C::InvalidConfig
+        | C::InvalidArgument
+        | C::InvalidPartitions
+        | C::InvalidReplicationFactor
+        | C::InvalidTopic
+        | C::TopicAuthorizationFailed
+        | C::GroupAuthorizationFailed
+        | C::TransactionalIdAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::MessageSizeTooLarge
+        | C::UnknownTopicOrPartition
+        | C::UnknownTopic
+        | C::UnknownPartition => ErrorKind::User,
+        C::RequestTimedOut
+        | C::MessageTimedOut
+        | C::OperationTimedOut
+        | C::BrokerTransportFailure
+        | C::AllBrokersDown
+        | C::NetworkException
+        | C::NotLeaderForPartition
+        | C::LeaderNotAvailable
+        | C::NotEnoughReplicas
+        | C::NotEnoughReplicasAfterAppend
+        | C::NotCoordinator
+        | C::CoordinatorNotAvailable
+        | C::CoordinatorLoadInProgress
+        | C::ConcurrentTransactions
+        | C::QueueFull
+        | C::Resolve
+        | C::TimedOutQueue
+        | C::InProgress
+        | C::PurgeQueue
+        | C::PurgeInflight => ErrorKind::Retriable,
+        _ => ErrorKind::Fatal,
+    }
+}
+
+fn fenced_or_fatal(code: RDKafkaErrorCode) -> ErrorKind {
+    match classify_code(code) {
+        ErrorKind::Fenced => ErrorKind::Fenced,
+        _ => ErrorKind::Fatal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_mismatch_is_a_user_error_naming_the_topic() {
+        let err = Error::PartitionCountMismatch {
+            topic: "orders".into(),
+            expected: 3,
+            actual: 1,
+        };
+        assert_eq!(err.kind(), ErrorKind::User);
+        assert!(err.to_string().contains("'orders'"));
+    }
+
+    #[test]
+    fn codes_are_classified() {
+        assert_eq!(
+            classify_code(RDKafkaErrorCode::ProducerFenced),
+            ErrorKind::Fenced
+        );
+        assert_eq!(
+            classify_code(RDKafkaErrorCode::AllBrokersDown),
+            ErrorKind::Retriable
+        );
+        assert_eq!(
+            classify_code(RDKafkaErrorCode::InvalidTopic),
+            ErrorKind::User
+        );
+        assert_eq!(
+            classify(&KafkaError::MessageProduction(
+                RDKafkaErrorCode::MessageTimedOut
+            )),
+            ErrorKind::Retriable
+        );
+    }
+}

@@ -1,0 +1,566 @@
+//! A real Kafka broker for integration tests, shared by the tests of one
+//! test process.
+//!
+//! [`KafkaCluster::get`] picks the broker, in this order:
+//!
+//! 1. `WEIR_BOOTSTRAP_SERVERS`, when set: a broker someone else runs;
+//! 2. with the `testcontainers` feature and a Docker engine: the official
+//!    `apache/kafka` image ([`KAFKA_IMAGE`]:[`KAFKA_IMAGE_TAG`]);
+//! 3. otherwise the launcher `testing/kafka/kafka` (Apache Kafka 4.3.1 run with
+//!    Java), started once per test process with a state directory of its own
+//!    and stopped by its watchdog when the process ends, even if killed.
+//!
+//! Tests share the broker, so each one uses its own names
+//! ([`KafkaCluster::unique_topic`] and friends) and can run in parallel.
+//!
+//! ```no_run
+//! use weir_testing::KafkaCluster;
+//! use weir_kafka::ProduceRecord;
+//!
+//! let kafka = KafkaCluster::get().unwrap();
+//! let topic = KafkaCluster::unique_topic("doc_example");
+//! kafka.create_topic(&topic, 3).unwrap();
+//! kafka.produce(&topic, &[ProduceRecord::new("k", "v")]).unwrap();
+//! assert_eq!(kafka.read_committed(&topic).unwrap().len(), 1);
+//! ```
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use weir_kafka::{
+    Connection, ConsumedRecord, Isolation, ProduceRecord, RecordPosition, TopicSpec,
+    TransactionalProducer,
+};
+
+/// The environment variable naming an already running broker to use.
+pub const BOOTSTRAP_ENV: &str = "WEIR_BOOTSTRAP_SERVERS";
+/// The Docker image used with the `testcontainers` feature.
+pub const KAFKA_IMAGE: &str = "apache/kafka";
+/// The pinned tag of [`KAFKA_IMAGE`], the same Kafka version as the launcher's.
+pub const KAFKA_IMAGE_TAG: &str = "4.3.1";
+
+/// Bound on starting the broker through the launcher; the first start also
+/// downloads Kafka with Maven.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Errors of the broker fixture.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// No broker could be started; `stderr` holds the launcher's output.
+    #[error("cannot start the test Kafka broker: {message}\n--- launcher stderr ---\n{stderr}")]
+    Start {
+        /// What went wrong.
+        message: String,
+        /// The launcher's standard error (tail of the broker log included).
+        stderr: String,
+    },
+    /// A Kafka client operation failed.
+    #[error(transparent)]
+    Kafka(#[from] weir_kafka::Error),
+    /// A tool run through the launcher failed or ran past its bound.
+    #[error("{tool} failed ({status}): {stderr}")]
+    Tool {
+        /// The tool.
+        tool: &'static str,
+        /// Its exit status, or how it was stopped.
+        status: String,
+        /// Its standard error.
+        stderr: String,
+    },
+}
+
+/// Where the broker of a [`KafkaCluster`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BrokerSource {
+    /// `WEIR_BOOTSTRAP_SERVERS` named it.
+    External,
+    /// The launcher started it, with this state directory.
+    Launcher {
+        /// The launcher's `--state-dir` (holds `broker.log`).
+        state_dir: PathBuf,
+    },
+    /// A Docker container of [`KAFKA_IMAGE`].
+    Container,
+}
+
+/// A handle to the test process's shared Kafka broker.
+#[derive(Debug)]
+pub struct KafkaCluster {
+    bootstrap: String,
+    source: BrokerSource,
+    #[cfg(feature = "testcontainers")]
+    _container: Option<testcontainers::Container<testcontainers::GenericImage>>,
+}
+
+static CLUSTER: OnceLock<Result<KafkaCluster, (String, String)>> = OnceLock::new();
+
+impl KafkaCluster {
+    /// The shared broker, started on first use (see the module docs).
+    pub fn get() -> Result<&'static KafkaCluster, ClusterError> {
+        match CLUSTER.get_or_init(Self::start) {
+            Ok(cluster) => Ok(cluster),
+            Err((message, stderr)) => Err(ClusterError::Start {
+                message: message.clone(),
+                stderr: stderr.clone(),
+            }),
+        }
+    }
+
+    fn start() -> Result<KafkaCluster, (String, String)> {
+        if let Ok(bootstrap) = std::env::var(BOOTSTRAP_ENV) {
+            if !bootstrap.trim().is_empty() {
+                return Ok(KafkaCluster::new(
+                    bootstrap.trim().to_owned(),
+                    BrokerSource::External,
+                ));
+            }
+        }
+        #[cfg(feature = "testcontainers")]
+        match container::start() {
+            Ok((bootstrap, c)) => {
+                let mut cluster = KafkaCluster::new(bootstrap, BrokerSource::Container);
+                cluster._container = Some(c);
+                return Ok(cluster);
+            }
+            Err(e) => tracing::warn!(
+                "cannot run {KAFKA_IMAGE}:{KAFKA_IMAGE_TAG} ({e}); using the local launcher"
+            ),
+        }
+        remove_stale_state_dirs();
+        let state_dir =
+            std::env::temp_dir().join(format!("{STATE_DIR_PREFIX}{}", std::process::id()));
+        let bootstrap = launch(&state_dir)?;
+        Ok(KafkaCluster::new(
+            bootstrap,
+            BrokerSource::Launcher { state_dir },
+        ))
+    }
+
+    fn new(bootstrap: String, source: BrokerSource) -> Self {
+        KafkaCluster {
+            bootstrap,
+            source,
+            #[cfg(feature = "testcontainers")]
+            _container: None,
+        }
+    }
+
+    /// The broker's bootstrap address (`127.0.0.1:PORT`).
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Where the broker comes from.
+    pub fn source(&self) -> &BrokerSource {
+        &self.source
+    }
+
+    /// Stops the broker and starts it again with the same data and address
+    /// (clients reconnect by themselves), for fault tests. Only for a broker
+    /// the launcher started; every test of the process sees the outage, so
+    /// put fault tests in a test file of their own.
+    pub fn restart(&self) -> Result<(), ClusterError> {
+        let BrokerSource::Launcher { state_dir } = &self.source else {
+            return Err(ClusterError::Tool {
+                tool: "restart",
+                status: format!("not supported for a {:?} broker", self.source),
+                stderr: String::new(),
+            });
+        };
+        let mut cmd = Command::new(launcher_path());
+        cmd.arg("restart").arg("--state-dir").arg(state_dir);
+        let timeout = Duration::from_secs(180);
+        let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
+            tool: "restart",
+            status: format!("not finished within {timeout:?}"),
+            stderr,
+        })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(ClusterError::Tool {
+                tool: "restart",
+                status: out.status.to_string(),
+                stderr: out.stderr,
+            })
+        }
+    }
+
+    /// A weir-kafka connection to the broker (30 s operation bound).
+    pub fn connection(&self) -> Connection {
+        Connection::new(self.bootstrap.clone())
+    }
+
+    /// A name unique to this call: `<prefix>-<test>-<random>`, with every
+    /// character Kafka does not allow in names replaced by `-`.
+    pub fn unique_name(prefix: &str, test: &str) -> String {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let raw = format!("{prefix}-{test}-{}", &suffix[..12]);
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    }
+
+    /// A fresh topic name for `test`.
+    pub fn unique_topic(test: &str) -> String {
+        Self::unique_name("topic", test)
+    }
+
+    /// A fresh consumer group id for `test`.
+    pub fn unique_group(test: &str) -> String {
+        Self::unique_name("group", test)
+    }
+
+    /// A fresh `transactional.id` for `test`.
+    pub fn unique_transactional_id(test: &str) -> String {
+        Self::unique_name("txn", test)
+    }
+
+    /// Creates `topic` with `partitions` partitions; succeeds if it already
+    /// exists with that count, fails naming the topic otherwise.
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), ClusterError> {
+        weir_kafka::create_topics(&self.connection(), &[TopicSpec::new(topic, partitions)])?;
+        Ok(())
+    }
+
+    /// Produces `records` to `topic` and waits for their acknowledgements.
+    pub fn produce(
+        &self,
+        topic: &str,
+        records: &[ProduceRecord],
+    ) -> Result<Vec<RecordPosition>, ClusterError> {
+        Ok(weir_kafka::produce_batch(
+            &self.connection(),
+            topic,
+            records,
+        )?)
+    }
+
+    /// A transactional producer with `transactional_id`, already initialised.
+    pub fn transactional_producer(
+        &self,
+        transactional_id: &str,
+    ) -> Result<TransactionalProducer, ClusterError> {
+        let producer = TransactionalProducer::new(&self.connection(), transactional_id)?;
+        producer.init()?;
+        Ok(producer)
+    }
+
+    /// Everything in `topic` up to its current end, with `isolation`.
+    pub fn read_to_end(
+        &self,
+        topic: &str,
+        isolation: Isolation,
+    ) -> Result<Vec<ConsumedRecord>, ClusterError> {
+        Ok(weir_kafka::read_to_end(
+            &self.connection(),
+            topic,
+            isolation,
+        )?)
+    }
+
+    /// Everything committed in `topic` up to its last stable offset.
+    pub fn read_committed(&self, topic: &str) -> Result<Vec<ConsumedRecord>, ClusterError> {
+        self.read_to_end(topic, Isolation::ReadCommitted)
+    }
+
+    /// Everything in `topic` up to its high watermark, aborted records included.
+    pub fn read_uncommitted(&self, topic: &str) -> Result<Vec<ConsumedRecord>, ClusterError> {
+        self.read_to_end(topic, Isolation::ReadUncommitted)
+    }
+
+    /// Runs Kafka's Java console consumer (read_committed) through the
+    /// launcher with `args` (`--topic`, `--from-beginning`, `--max-messages`,
+    /// `--timeout-ms`, `--formatter-property print.key=true`, ...) and returns
+    /// its standard output, line by line. Killed after `timeout`.
+    pub fn console_consumer(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<Vec<String>, ClusterError> {
+        let mut cmd = Command::new(launcher_path());
+        cmd.args(["console-consumer", "--bootstrap", &self.bootstrap, "--"])
+            .args(args);
+        let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
+            tool: "console-consumer",
+            status: format!("not finished within {timeout:?}"),
+            stderr,
+        })?;
+        if !out.status.success() {
+            return Err(ClusterError::Tool {
+                tool: "console-consumer",
+                status: out.status.to_string(),
+                stderr: out.stderr,
+            });
+        }
+        Ok(out.stdout.lines().map(str::to_owned).collect())
+    }
+
+    /// The values of `topic` as Kafka's Java console consumer sees them under
+    /// read_committed: reads from the beginning until `max_messages` arrive
+    /// or nothing arrives for `idle` (then the consumer stops by itself).
+    pub fn java_read_committed_values(
+        &self,
+        topic: &str,
+        max_messages: usize,
+        idle: Duration,
+    ) -> Result<Vec<String>, ClusterError> {
+        let max = max_messages.to_string();
+        let idle_ms = idle.as_millis().to_string();
+        self.console_consumer(
+            &[
+                "--topic",
+                topic,
+                "--from-beginning",
+                "--max-messages",
+                &max,
+                "--timeout-ms",
+                &idle_ms,
+            ],
+            idle + Duration::from_secs(60),
+        )
+    }
+}
+
+const STATE_DIR_PREFIX: &str = "weir-kafka-test-";
+
+/// Removes the launcher state directories (logs only, by then) of earlier
+/// test processes that have ended and whose broker is stopped.
+fn remove_stale_state_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(STATE_DIR_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let owner_alive = Path::new("/proc").join(pid.to_string()).exists();
+        let dir = entry.path();
+        if !owner_alive && !dir.join("pid").exists() && !dir.join("data").exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// `testing/kafka/kafka` in this crate's source tree.
+pub fn launcher_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("kafka")
+        .join("kafka")
+}
+
+fn launch(state_dir: &Path) -> Result<String, (String, String)> {
+    let mut cmd = Command::new(launcher_path());
+    cmd.arg("start")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--owner-pid")
+        .arg(std::process::id().to_string());
+    let out = run_bounded(cmd, LAUNCH_TIMEOUT).map_err(|stderr| {
+        (
+            format!(
+                "{} did not finish within {LAUNCH_TIMEOUT:?}",
+                launcher_path().display()
+            ),
+            stderr,
+        )
+    })?;
+    if !out.status.success() {
+        return Err((
+            format!(
+                "{} start failed ({})",
+                launcher_path().display(),
+                out.status
+            ),
+            out.stderr,
+        ));
+    }
+    match out.stdout.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(line) => Ok(line.trim().to_owned()),
+        None => Err((
+            "the launcher printed no bootstrap address".to_owned(),
+            out.stderr,
+        )),
+    }
+}
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` to completion, killing it after `timeout` (then `Err` with
+/// what it wrote to stderr so far).
+fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    match status {
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => Err(stderr),
+    }
+}
+
+#[cfg(feature = "testcontainers")]
+mod container {
+    //! The `apache/kafka` image through testcontainers.
+
+    use std::time::Duration;
+
+    use testcontainers::core::{IntoContainerPort, WaitFor};
+    use testcontainers::runners::SyncRunner;
+    use testcontainers::{Container, GenericImage, ImageExt};
+
+    use super::{KAFKA_IMAGE, KAFKA_IMAGE_TAG};
+
+    /// Starts a single-node KRaft broker whose listener is published on the
+    /// same port number on the host, so the advertised address works there.
+    pub(super) fn start() -> Result<(String, Container<GenericImage>), String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let bootstrap = format!("127.0.0.1:{port}");
+        let image = GenericImage::new(KAFKA_IMAGE, KAFKA_IMAGE_TAG)
+            .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"));
+        let env = [
+            ("KAFKA_NODE_ID", "1".to_owned()),
+            ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
+            (
+                "KAFKA_LISTENERS",
+                format!("PLAINTEXT://0.0.0.0:{port},CONTROLLER://localhost:9093"),
+            ),
+            (
+                "KAFKA_ADVERTISED_LISTENERS",
+                format!("PLAINTEXT://{bootstrap}"),
+            ),
+            ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
+            (
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
+            ),
+            (
+                "KAFKA_CONTROLLER_QUORUM_VOTERS",
+                "1@localhost:9093".to_owned(),
+            ),
+            ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
+            ("KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS", "5".to_owned()),
+            (
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                "1".to_owned(),
+            ),
+            ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
+            ("KAFKA_TRANSACTION_STATE_LOG_NUM_PARTITIONS", "5".to_owned()),
+            (
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
+                "1".to_owned(),
+            ),
+            (
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR",
+                "1".to_owned(),
+            ),
+            ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".to_owned()),
+            ("KAFKA_NUM_PARTITIONS", "1".to_owned()),
+        ];
+        let mut request = image
+            .with_mapped_port(port, port.tcp())
+            .with_startup_timeout(Duration::from_secs(120));
+        for (key, value) in env {
+            request = request.with_env_var(key, value);
+        }
+        let container = request.start().map_err(|e| e.to_string())?;
+        Ok((bootstrap, container))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_legal_kafka_names_and_differ() {
+        let a = KafkaCluster::unique_topic("module::test name");
+        let b = KafkaCluster::unique_topic("module::test name");
+        assert_ne!(a, b);
+        assert!(a.starts_with("topic-module--test-name-"), "{a}");
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
+        assert!(KafkaCluster::unique_group("t").starts_with("group-t-"));
+        assert!(KafkaCluster::unique_transactional_id("t").starts_with("txn-t-"));
+    }
+
+    #[test]
+    fn launcher_is_found_in_the_source_tree() {
+        assert!(launcher_path().is_file(), "{}", launcher_path().display());
+    }
+
+    #[test]
+    fn bounded_run_kills_an_overrunning_command() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let started = Instant::now();
+        assert!(run_bounded(cmd, Duration::from_millis(200)).is_err());
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
