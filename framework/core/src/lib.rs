@@ -3,6 +3,7 @@
 //! (weir-kafka) and the test driver (weir-testing) drive the same task code.
 
 pub mod collector;
+pub mod dsl;
 pub mod error;
 pub mod handler;
 pub mod headers;

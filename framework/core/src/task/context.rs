@@ -53,6 +53,17 @@ impl NodeContext<'_> {
         }
     }
 
+    /// Sends `record` to this node's `pos`-th child (children in the order they were added).
+    pub(crate) fn forward_to_position(&mut self, pos: usize, record: ErasedRecord) -> Result<()> {
+        let Some(&c) = self.state.nodes[self.node].children.get(pos) else {
+            return Err(Error::Processor {
+                node: self.node_name().to_string(),
+                message: format!("has no child number {pos}"),
+            });
+        };
+        dispatch(self.state, self.io, c, record)
+    }
+
     pub(crate) fn collector(&mut self) -> &mut dyn RecordCollector {
         &mut *self.io
     }

@@ -129,6 +129,16 @@ impl TopologyBuilder {
         parents: &[&str],
     ) -> &mut Self {
         let factory: NodeFactory = Arc::new(|| Box::new(PassThrough) as Box<dyn ErasedProcessor>);
+        self.add_internal_processor::<K, V>(name, factory, parents)
+    }
+
+    /// Adds a crate-internal node taking and forwarding `<K, V>`.
+    pub(crate) fn add_internal_processor<K: Data, V: Data>(
+        &mut self,
+        name: &str,
+        factory: NodeFactory,
+        parents: &[&str],
+    ) -> &mut Self {
         self.push(NodeDef {
             name: name.to_string(),
             kind: NodeKind::Processor,
@@ -197,6 +207,39 @@ impl TopologyBuilder {
             output: None,
             stores: Vec::new(),
         })
+    }
+
+    /// Renames node `old` to `new`, updating the parent lists and store links
+    /// that name it (the DSL's `named`).
+    pub(crate) fn rename(&mut self, old: &str, new: &str) {
+        if old == new {
+            return;
+        }
+        if new.is_empty() {
+            self.problems
+                .push(format!("node '{old}' is renamed to an empty name"));
+            return;
+        }
+        if self.nodes.iter().any(|n| n.name == new) {
+            self.problems
+                .push(format!("node name '{new}' is used twice"));
+            return;
+        }
+        for node in &mut self.nodes {
+            if node.name == old {
+                node.name = new.to_string();
+            }
+            for p in &mut node.parents {
+                if p == old {
+                    *p = new.to_string();
+                }
+            }
+        }
+        for (p, _) in &mut self.store_links {
+            if p == old {
+                *p = new.to_string();
+            }
+        }
     }
 
     /// Declares an internal topic (its real name is `<application.id>-<name>`).

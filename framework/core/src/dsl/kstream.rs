@@ -1,0 +1,325 @@
+//! [`KStream`]: an unbounded stream of records and its stateless operators.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::dsl::ops::{Filter, FlatMap, FlatMapValues, Map, MapValues, Peek, SelectKey};
+use crate::dsl::split::BranchedKStream;
+use crate::dsl::Shared;
+use crate::processor::{Data, ProcessorSupplier};
+use crate::serde::SharedSerde;
+use crate::topology::{Consumed, Produced, TopicName, TopicNameExtractor};
+
+/// A stream of records with keys `K` and values `V` (Kafka Streams' `KStream`).
+/// Each operator adds a node to the builder's topology and returns the stream
+/// of its output. A stream can feed several operators: clone it.
+pub struct KStream<K, V> {
+    inner: Shared,
+    node: String,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for KStream<K, V> {
+    fn clone(&self) -> Self {
+        KStream {
+            inner: self.inner.clone(),
+            node: self.node.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The end of a stream (`to`, `foreach`): only its node can be named.
+pub struct Terminal {
+    inner: Shared,
+    node: String,
+}
+
+impl Terminal {
+    /// Gives the node a name of your own.
+    pub fn named(self, name: &str) -> Self {
+        self.inner.borrow_mut().topology.rename(&self.node, name);
+        Terminal {
+            inner: self.inner,
+            node: name.to_string(),
+        }
+    }
+
+    /// The node's name.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+}
+
+/// How to repartition a stream through an internal topic (Kafka Streams'
+/// `Repartitioned`). The topic is `<application.id>-<name>-repartition`.
+pub struct Repartitioned<K, V> {
+    name: String,
+    key_serde: SharedSerde<K>,
+    value_serde: SharedSerde<V>,
+    partitions: Option<i32>,
+}
+
+impl<K: 'static, V: 'static> Repartitioned<K, V> {
+    /// Repartitions through `<application.id>-<name>-repartition`, written and
+    /// read with these serdes.
+    pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
+        Repartitioned {
+            name: name.to_string(),
+            key_serde,
+            value_serde,
+            partitions: None,
+        }
+    }
+
+    /// Creates the topic with `partitions` partitions (default: as many as the
+    /// source topics of the upstream sub-topology).
+    pub fn with_partitions(mut self, partitions: i32) -> Self {
+        self.partitions = Some(partitions);
+        self
+    }
+}
+
+impl<K: Data, V: Data> KStream<K, V> {
+    pub(crate) fn new(inner: Shared, node: String) -> Self {
+        KStream {
+            inner,
+            node,
+            _types: PhantomData,
+        }
+    }
+
+    /// The name of the node this stream comes out of.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+
+    /// Gives the node this stream comes out of a name of your own.
+    pub fn named(self, name: &str) -> Self {
+        self.inner.borrow_mut().topology.rename(&self.node, name);
+        KStream::new(self.inner, name.to_string())
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner
+    }
+
+    pub(crate) fn add<KR: Data, VR: Data>(
+        &self,
+        prefix: &str,
+        supplier: impl ProcessorSupplier<K, V, KR, VR>,
+    ) -> KStream<KR, VR> {
+        let mut inner = self.inner.borrow_mut();
+        let name = inner.next_name(prefix);
+        inner.topology.add_processor(&name, supplier, &[&self.node]);
+        drop(inner);
+        KStream::new(self.inner.clone(), name)
+    }
+
+    /// Keeps the records whose value satisfies `predicate`.
+    pub fn filter(
+        &self,
+        predicate: impl Fn(Option<&K>, &V) -> bool + Send + Sync + 'static,
+    ) -> KStream<K, V> {
+        let predicate = Arc::new(predicate);
+        self.add("KSTREAM-FILTER", move || Filter {
+            predicate: predicate.clone(),
+            keep: true,
+        })
+    }
+
+    /// Drops the records whose value satisfies `predicate`.
+    pub fn filter_not(
+        &self,
+        predicate: impl Fn(Option<&K>, &V) -> bool + Send + Sync + 'static,
+    ) -> KStream<K, V> {
+        let predicate = Arc::new(predicate);
+        self.add("KSTREAM-FILTER", move || Filter {
+            predicate: predicate.clone(),
+            keep: false,
+        })
+    }
+
+    /// Maps each record to a new key and value (the output may need
+    /// repartitioning before grouping or joining by the new key).
+    pub fn map<KR: Data, VR: Data>(
+        &self,
+        mapper: impl Fn(Option<K>, V) -> (KR, VR) + Send + Sync + 'static,
+    ) -> KStream<KR, VR> {
+        let mapper = Arc::new(mapper);
+        self.add("KSTREAM-MAP", move || Map(mapper.clone()))
+    }
+
+    /// Maps each value, keeping the key.
+    pub fn map_values<VR: Data>(
+        &self,
+        mapper: impl Fn(V) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        self.map_values_with_key(move |_k, v| mapper(v))
+    }
+
+    /// Maps each value with read access to the key.
+    pub fn map_values_with_key<VR: Data>(
+        &self,
+        mapper: impl Fn(Option<&K>, V) -> VR + Send + Sync + 'static,
+    ) -> KStream<K, VR> {
+        let mapper = Arc::new(mapper);
+        self.add("KSTREAM-MAPVALUES", move || MapValues(mapper.clone()))
+    }
+
+    /// Maps each record to zero or more records.
+    pub fn flat_map<KR: Data, VR: Data, I>(
+        &self,
+        mapper: impl Fn(Option<K>, V) -> I + Send + Sync + 'static,
+    ) -> KStream<KR, VR>
+    where
+        I: IntoIterator<Item = (KR, VR)> + 'static,
+    {
+        let mapper = Arc::new(mapper);
+        self.add("KSTREAM-FLATMAP", move || FlatMap(mapper.clone()))
+    }
+
+    /// Maps each value to zero or more values, keeping the key.
+    pub fn flat_map_values<VR: Data, I>(
+        &self,
+        mapper: impl Fn(V) -> I + Send + Sync + 'static,
+    ) -> KStream<K, VR>
+    where
+        I: IntoIterator<Item = VR> + 'static,
+    {
+        let mapper = Arc::new(move |_k: Option<&K>, v: V| mapper(v));
+        self.add("KSTREAM-FLATMAPVALUES", move || {
+            FlatMapValues(mapper.clone())
+        })
+    }
+
+    /// Sets a new key computed from key and value.
+    pub fn select_key<KR: Data>(
+        &self,
+        selector: impl Fn(Option<&K>, &V) -> KR + Send + Sync + 'static,
+    ) -> KStream<KR, V> {
+        let selector = Arc::new(selector);
+        self.add("KSTREAM-KEY-SELECT", move || SelectKey(selector.clone()))
+    }
+
+    /// Calls `action` on each record and forwards it unchanged.
+    pub fn peek(&self, action: impl Fn(Option<&K>, &V) + Send + Sync + 'static) -> KStream<K, V> {
+        let action = Arc::new(action);
+        self.add("KSTREAM-PEEK", move || Peek {
+            action: action.clone(),
+            forward: true,
+        })
+    }
+
+    /// Calls `action` on each record; the stream ends here.
+    pub fn foreach(&self, action: impl Fn(Option<&K>, &V) + Send + Sync + 'static) -> Terminal {
+        let action = Arc::new(action);
+        let stream: KStream<K, V> = self.add("KSTREAM-FOREACH", move || Peek {
+            action: action.clone(),
+            forward: false,
+        });
+        Terminal {
+            inner: stream.inner,
+            node: stream.node,
+        }
+    }
+
+    /// Splits the stream into named branches by predicates; see [`BranchedKStream`].
+    pub fn split(&self) -> BranchedKStream<K, V> {
+        BranchedKStream::new(self)
+    }
+
+    /// One stream of the records of this stream and `other`, interleaved as they arrive.
+    pub fn merge(&self, other: &KStream<K, V>) -> KStream<K, V> {
+        let mut inner = self.inner.borrow_mut();
+        let name = inner.next_name("KSTREAM-MERGE");
+        inner
+            .topology
+            .add_pass_through::<K, V>(&name, &[&self.node, &other.node]);
+        drop(inner);
+        KStream::new(self.inner.clone(), name)
+    }
+
+    /// Runs a processor of your own on each record (the Processor API inside
+    /// the DSL). `stores` names the state stores it uses, added with
+    /// [`StreamsBuilder::add_state_store`](crate::dsl::StreamsBuilder::add_state_store).
+    pub fn process<KR: Data, VR: Data>(
+        &self,
+        supplier: impl ProcessorSupplier<K, V, KR, VR>,
+        stores: &[&str],
+    ) -> KStream<KR, VR> {
+        let out: KStream<KR, VR> = self.add("KSTREAM-PROCESSOR", supplier);
+        self.inner
+            .borrow_mut()
+            .topology
+            .connect_processor_and_state_stores(&out.node, stores);
+        out
+    }
+
+    /// Writes the stream to `topic`.
+    pub fn to(&self, topic: &str, produced: Produced<K, V>) -> Terminal {
+        let mut inner = self.inner.borrow_mut();
+        let name = match &produced.name {
+            Some(n) => n.clone(),
+            None => inner.next_name("KSTREAM-SINK"),
+        };
+        inner
+            .topology
+            .add_sink_topic(&name, TopicName::user(topic), produced, &[&self.node]);
+        drop(inner);
+        Terminal {
+            inner: self.inner.clone(),
+            node: name,
+        }
+    }
+
+    /// Writes each record to the topic `extractor` picks for it.
+    pub fn to_dynamic(
+        &self,
+        extractor: impl TopicNameExtractor<K, V> + 'static,
+        produced: Produced<K, V>,
+    ) -> Terminal {
+        let mut inner = self.inner.borrow_mut();
+        let name = match &produced.name {
+            Some(n) => n.clone(),
+            None => inner.next_name("KSTREAM-SINK"),
+        };
+        inner
+            .topology
+            .add_sink_with_extractor(&name, extractor, produced, &[&self.node]);
+        drop(inner);
+        Terminal {
+            inner: self.inner.clone(),
+            node: name,
+        }
+    }
+
+    /// Writes the stream to the internal topic `<application.id>-<name>-repartition`
+    /// and reads it back, so records are partitioned by their current key. The
+    /// runtime creates the topic.
+    pub fn repartition(&self, repartitioned: Repartitioned<K, V>) -> KStream<K, V> {
+        let Repartitioned {
+            name,
+            key_serde,
+            value_serde,
+            partitions,
+        } = repartitioned;
+        let topic = format!("{name}-repartition");
+        let mut inner = self.inner.borrow_mut();
+        inner.topology.add_internal_topic(&topic, partitions);
+        inner.topology.add_sink_topic(
+            &format!("{topic}-sink"),
+            TopicName::internal(&topic),
+            Produced::with(key_serde.clone(), value_serde.clone()),
+            &[&self.node],
+        );
+        let source = format!("{topic}-source");
+        inner.topology.add_source_topics(
+            &source,
+            vec![TopicName::internal(&topic)],
+            Consumed::with(key_serde, value_serde),
+        );
+        drop(inner);
+        KStream::new(self.inner.clone(), source)
+    }
+}

@@ -1,0 +1,180 @@
+//! The Streams DSL: build a topology from streams and their operators.
+//!
+//! ```
+//! use weir_core::dsl::StreamsBuilder;
+//! use weir_core::topology::{Consumed, Produced};
+//! use weir_core::Serdes;
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .stream("readings", Consumed::with(Serdes::string(), Serdes::f64()))
+//!     .filter(|_device, celsius| *celsius > 80.0)
+//!     .named("too-hot")
+//!     .map_values(|celsius| format!("{celsius:.1} C"))
+//!     .to("alerts", Produced::with(Serdes::string(), Serdes::string()));
+//! let topology = builder.build()?;
+//! assert!(topology.describe().to_string().contains("Processor: too-hot"));
+//! # Ok::<(), weir_core::Error>(())
+//! ```
+//!
+//! ## Names
+//! Every operator gets a generated name in Kafka Streams' style
+//! (`KSTREAM-FILTER-0000000001`); call `.named("...")` on the stream (or on the
+//! [`Terminal`] that `to` and `foreach` return) to give the node a stable name
+//! of your own. Internal topics always carry a name you give
+//! ([`Repartitioned::as_`]), since a generated one would change with the
+//! topology and orphan data.
+//!
+//! ## Null values
+//! Closures see `&V`, not `Option<&V>`. A record whose value is null (a
+//! tombstone) never reaches a closure: `filter`, `filter_not`, `map`,
+//! `flat_map`, `flat_map_values` and `select_key` drop it; `map_values` forwards
+//! it as a null of the new type; `peek` forwards it without calling the closure;
+//! `foreach` ignores it; `split` sends it to the default branch.
+
+mod kstream;
+mod ops;
+mod split;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub use kstream::{KStream, Terminal};
+pub use split::{BranchedKStream, Branches};
+
+use crate::error::Result;
+use crate::processor::Data;
+use crate::store::StoreSupplier;
+use crate::topology::{Consumed, TopicName, Topology, TopologyBuilder};
+
+pub(crate) struct Inner {
+    pub(crate) topology: TopologyBuilder,
+    counter: u32,
+}
+
+impl Inner {
+    /// A fresh generated name, `<prefix>-<10-digit counter>` as in Kafka Streams.
+    pub(crate) fn next_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}-{:010}", self.counter);
+        self.counter += 1;
+        name
+    }
+}
+
+pub(crate) type Shared = Rc<RefCell<Inner>>;
+
+/// Topics a source reads: one name, or several.
+pub trait Topics {
+    /// The topic names.
+    fn into_topics(self) -> Vec<String>;
+}
+
+impl Topics for &str {
+    fn into_topics(self) -> Vec<String> {
+        vec![self.to_string()]
+    }
+}
+
+impl Topics for String {
+    fn into_topics(self) -> Vec<String> {
+        vec![self]
+    }
+}
+
+impl Topics for &[&str] {
+    fn into_topics(self) -> Vec<String> {
+        self.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl<const N: usize> Topics for [&str; N] {
+    fn into_topics(self) -> Vec<String> {
+        self.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl Topics for Vec<String> {
+    fn into_topics(self) -> Vec<String> {
+        self
+    }
+}
+
+/// Builds a topology with the DSL (Kafka Streams' `StreamsBuilder`). Streams
+/// made from it share it; call [`build`](Self::build) once they are all wired.
+#[derive(Clone)]
+pub struct StreamsBuilder {
+    inner: Shared,
+}
+
+impl Default for StreamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        StreamsBuilder {
+            inner: Rc::new(RefCell::new(Inner {
+                topology: TopologyBuilder::new(),
+                counter: 0,
+            })),
+        }
+    }
+
+    /// A stream of the records in `topics`, read with `consumed`'s serdes and
+    /// timestamp extractor.
+    pub fn stream<K: Data, V: Data>(
+        &self,
+        topics: impl Topics,
+        consumed: Consumed<K, V>,
+    ) -> KStream<K, V> {
+        let topics = topics
+            .into_topics()
+            .into_iter()
+            .map(TopicName::user)
+            .collect();
+        self.source(topics, consumed)
+    }
+
+    pub(crate) fn source<K: Data, V: Data>(
+        &self,
+        topics: Vec<TopicName>,
+        consumed: Consumed<K, V>,
+    ) -> KStream<K, V> {
+        let mut inner = self.inner.borrow_mut();
+        let name = match &consumed.name {
+            Some(n) => n.clone(),
+            None => inner.next_name("KSTREAM-SOURCE"),
+        };
+        inner.topology.add_source_topics(&name, topics, consumed);
+        drop(inner);
+        KStream::new(self.inner.clone(), name)
+    }
+
+    /// Adds a state store for processors added with [`KStream::process`] to use.
+    pub fn add_state_store(&self, name: &str, supplier: StoreSupplier) -> &Self {
+        self.inner
+            .borrow_mut()
+            .topology
+            .add_state_store(name, supplier, &[]);
+        self
+    }
+
+    /// Validates and returns the topology. Errors name the node at fault.
+    pub fn build(self) -> Result<Topology> {
+        let inner = match Rc::try_unwrap(self.inner) {
+            Ok(cell) => cell.into_inner(),
+            // Streams still alive hold the builder too: build from a copy of its state.
+            Err(shared) => {
+                let mut guard = shared.borrow_mut();
+                Inner {
+                    topology: std::mem::take(&mut guard.topology),
+                    counter: guard.counter,
+                }
+            }
+        };
+        inner.topology.build()
+    }
+}
