@@ -1,1 +1,41 @@
-//! placeholder
+//! # Weir: Kafka Streams for Rust
+//!
+//! Build stream-processing microservices over Kafka: declare a topology of
+//! streams with the DSL (or the Processor API), test it with
+//! `weir_testing::TopologyTestDriver` without a broker, and run it against
+//! Kafka.
+//!
+//! This crate is what applications depend on. It re-exports the core API
+//! (records, serdes, the Processor API, topologies and the DSL); the Kafka
+//! runtime (`KafkaStreams`, `StreamsConfig`) joins it as it is built.
+//!
+//! ```
+//! use weir::prelude::*;
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .stream("orders", Consumed::with(Serdes::string(), Serdes::i64()))
+//!     .filter(|_id, cents| *cents >= 100_00)
+//!     .named("big-orders")
+//!     .to("big-orders", Produced::with(Serdes::string(), Serdes::i64()));
+//! let topology = builder.build()?;
+//! println!("{}", topology.describe());
+//! # Ok::<(), weir::Error>(())
+//! ```
+
+pub use weir_core::{
+    collector, dsl, error, handler, headers, processor, record, serde, store, task, time, topology,
+};
+pub use weir_core::{
+    Deserializer, Error, ErrorKind, Headers, RawRecord, Record, RecordMetadata, Result, Serde,
+    SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde, TopicPartition,
+};
+
+/// The names most applications need, in one import.
+pub mod prelude {
+    pub use weir_core::dsl::{KStream, Repartitioned, StreamsBuilder};
+    pub use weir_core::processor::{Processor, ProcessorContext, Punctuation, PunctuationType};
+    pub use weir_core::serde::{JsonSerde, Serdes, SharedSerde};
+    pub use weir_core::topology::{Consumed, Produced, Topology, TopologyBuilder};
+    pub use weir_core::{Error, Record, Result};
+}

@@ -39,7 +39,7 @@ mod split;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use kstream::{KStream, Terminal};
+pub use kstream::{KStream, Repartitioned, Terminal};
 pub use split::{BranchedKStream, Branches};
 
 use crate::error::Result;
