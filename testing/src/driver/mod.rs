@@ -172,6 +172,13 @@ impl TopologyTestDriver {
         lock(&self.shared).advance_wall_clock(ms)
     }
 
+    /// Processes every record queued with
+    /// [`TestInputTopic::queue_records`] (and what follows from them) until
+    /// every task is idle.
+    pub fn process_queued(&self) -> Result<()> {
+        lock(&self.shared).process_queued()
+    }
+
     /// The mock wall clock's time, in milliseconds since the epoch.
     pub fn wall_clock_time(&self) -> i64 {
         lock(&self.shared).now_ms()

@@ -170,6 +170,19 @@ impl DriverState {
     /// Queues `records` (piped by a test) in their tasks, all before any is
     /// processed, then processes until every task is idle.
     pub(crate) fn pipe(&mut self, records: Vec<Incoming>) -> Result<()> {
+        self.enqueue(records)?;
+        self.run()
+    }
+
+    /// Processes everything queued until every task is idle.
+    pub(crate) fn process_queued(&mut self) -> Result<()> {
+        self.check_open()?;
+        self.run()
+    }
+
+    /// Queues `records` in their tasks (creating tasks as needed) without
+    /// processing them.
+    pub(crate) fn enqueue(&mut self, records: Vec<Incoming>) -> Result<()> {
         self.check_open()?;
         for r in records {
             if !self.readers.contains_key(&r.topic) {
@@ -202,7 +215,7 @@ impl DriverState {
                 headers: r.headers,
             })?;
         }
-        self.run()
+        Ok(())
     }
 
     /// Moves the mock clock, fires due wall-clock punctuations on every task

@@ -192,11 +192,31 @@ impl<K, V> TestInputTopic<K, V> {
         &mut self,
         records: impl IntoIterator<Item = (i32, Record<K, V>)>,
     ) -> Result<()> {
-        let encoded = records
+        let encoded = self.encode_all(records)?;
+        self.pipe_encoded(encoded)
+    }
+
+    /// Queues a batch of `(partition, record)` in the tasks without processing
+    /// it: the next pipe call on any topic, or
+    /// [`process_queued`](super::TopologyTestDriver::process_queued), processes
+    /// it. Use it to model one fetch that brings records of several topics,
+    /// which a task then takes in timestamp order.
+    pub fn queue_records(
+        &mut self,
+        records: impl IntoIterator<Item = (i32, Record<K, V>)>,
+    ) -> Result<()> {
+        let encoded = self.encode_all(records)?;
+        lock(&self.shared).enqueue(encoded)
+    }
+
+    fn encode_all(
+        &self,
+        records: impl IntoIterator<Item = (i32, Record<K, V>)>,
+    ) -> Result<Vec<Incoming>> {
+        records
             .into_iter()
             .map(|(p, r)| self.encode(Some(p), r))
-            .collect::<Result<Vec<_>>>()?;
-        self.pipe_encoded(encoded)
+            .collect()
     }
 }
 
