@@ -929,3 +929,26 @@ fn dropping_a_driver_with_live_topics_does_not_panic() {
     assert!(input.pipe_input("y".to_string()).is_err());
     assert!(output.is_empty());
 }
+
+#[test]
+fn a_sink_partitioner_sees_the_driver_partition_count() {
+    let last = |_: &str, _: Option<&String>, _: Option<&String>, n: i32| Some(n - 1);
+    let mut b = TopologyBuilder::new();
+    b.add_source("in", ["input"], strings()).add_sink(
+        "out",
+        "output",
+        to_strings().with_partitioner(last),
+        &["in"],
+    );
+    let config = DriverConfig::new().with_topic_partitions("output", 4);
+    let driver = TopologyTestDriver::new(b.build().unwrap(), config).unwrap();
+    let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
+    input.pipe_input("x".to_string()).unwrap();
+    input.pipe_input("y".to_string()).unwrap();
+    let placed: Vec<(i32, i64)> = driver
+        .producer_records()
+        .iter()
+        .map(|r| (r.partition, r.offset))
+        .collect();
+    assert_eq!(placed, vec![(3, 0), (3, 1)]);
+}

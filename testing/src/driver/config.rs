@@ -166,6 +166,11 @@ impl DriverConfig {
         self.processing_limit
     }
 
+    /// The topics given a partition count of their own.
+    pub(crate) fn explicit_partitions(&self) -> &BTreeMap<String, i32> {
+        &self.topic_partitions
+    }
+
     /// The configuration every task of the driver gets.
     pub(crate) fn task_config(&self) -> TaskConfig {
         let mut config = TaskConfig::new(self.application_id.clone());

@@ -166,7 +166,8 @@ impl TopologyTestDriver {
 
     /// Moves the mock wall clock forward by `advance`, fires the wall-clock
     /// punctuations that fall due on every task, and processes what they
-    /// produce. Missed intervals fire once.
+    /// produce. Missed intervals fire once. Only tasks that exist punctuate:
+    /// a task is created by the first record of its partition.
     pub fn advance_wall_clock_time(&self, advance: Duration) -> Result<()> {
         let ms = i64::try_from(advance.as_millis()).unwrap_or(i64::MAX);
         lock(&self.shared).advance_wall_clock(ms)

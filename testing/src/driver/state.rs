@@ -69,7 +69,7 @@ impl DriverState {
     pub(crate) fn new(topology: Topology, config: DriverConfig) -> Self {
         let app = config.application_id().to_string();
         let mut readers = BTreeMap::new();
-        let mut counts = BTreeMap::new();
+        let mut counts = config.explicit_partitions().clone();
         for sub in topology.subtopologies() {
             for t in sub.source_topics() {
                 let name = t.resolve(&app);
