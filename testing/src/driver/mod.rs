@@ -240,3 +240,17 @@ impl Drop for TopologyTestDriver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn the_driver_and_its_topics_can_move_to_another_thread() {
+        assert_send::<TopologyTestDriver>();
+        assert_send::<TestInputTopic<String, i64>>();
+        assert_send::<TestOutputTopic<String, i64>>();
+    }
+}
