@@ -14,6 +14,11 @@ use weir_core::topology::{Consumed, Produced, Topology, TopologyBuilder};
 use weir_core::{Error, Headers, Record, Result, Serdes, TopicPartition};
 use weir_testing::{DriverConfig, KeyValue, TopologyTestDriver};
 
+#[path = "driver/errors.rs"]
+mod errors;
+#[path = "driver/topology.rs"]
+mod topology;
+
 fn strings() -> Consumed<String, String> {
     Consumed::with(Serdes::string(), Serdes::string())
 }
@@ -419,45 +424,6 @@ fn through_mid() -> Topology {
 }
 
 #[test]
-fn describe_two_subtopologies_golden() {
-    let topology = through_mid();
-    let expected = "\
-Topologies:
-   Sub-topology: 0
-    Source: src-a (topics: [a])
-      --> upper
-    Processor: upper (stores: [])
-      --> to-mid
-      <-- src-a
-    Sink: to-mid (topic: mid)
-      <-- upper
-
-   Sub-topology: 1
-    Source: src-mid (topics: [mid])
-      --> tag
-    Processor: tag (stores: [])
-      --> to-out
-      <-- src-mid
-    Sink: to-out (topic: out)
-      <-- tag
-
-";
-    assert_eq!(topology.describe().to_string(), expected);
-
-    let mermaid = topology.describe().mermaid();
-    assert!(mermaid.starts_with("flowchart TD\n"), "{mermaid}");
-    for needle in [
-        "subgraph sub0",
-        "subgraph sub1",
-        "src-a",
-        "to-out",
-        "[/\"mid\"/]",
-    ] {
-        assert!(mermaid.contains(needle), "missing {needle} in\n{mermaid}");
-    }
-}
-
-#[test]
 fn records_sent_to_a_topic_the_topology_reads_are_fed_back() {
     let driver = TopologyTestDriver::with_defaults(through_mid());
     let mut a = driver.create_input_topic("a", Serdes::string(), Serdes::string());
@@ -508,82 +474,6 @@ fn a_topology_feeding_its_own_input_forever_hits_the_processing_limit() {
             .contains("still busy after processing 100 records"),
         "{err}"
     );
-}
-
-fn expect_topology_error(builder: TopologyBuilder, needles: &[&str]) {
-    let err = builder.build().map(|_| ()).unwrap_err();
-    assert!(matches!(err, Error::Topology(_)), "{err:?}");
-    let text = err.to_string();
-    for n in needles {
-        assert!(text.contains(n), "'{text}' does not name {n}");
-    }
-}
-
-struct NoStore;
-impl StateStore for NoStore {
-    fn name(&self) -> &str {
-        "st"
-    }
-    fn persistent(&self) -> bool {
-        false
-    }
-    fn flush(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn close(&mut self) -> Result<()> {
-        Ok(())
-    }
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
-    }
-}
-
-#[test]
-fn every_topology_validation_error_names_the_node() {
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("p", || Upper, &["s"])
-        .add_processor("p", || Upper, &["s"]);
-    expect_topology_error(b, &["'p'", "used twice"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("p", || Upper, &["nope"]);
-    expect_topology_error(b, &["processor 'p'", "unknown parent 'nope'"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("p1", || Upper, &["s", "p2"])
-        .add_processor("p2", || Upper, &["p1"]);
-    expect_topology_error(b, &["cycle", "'p1'"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s1", ["t"], strings())
-        .add_source("s2", ["t"], strings());
-    expect_topology_error(b, &["topic 't'", "'s1'", "'s2'"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("route", || Route, &["s"]);
-    expect_topology_error(b, &["processor 'route'", "parent 's'", "i64", "String"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("orphan", || Upper, &[]);
-    expect_topology_error(b, &["processor 'orphan' has no parent"]);
-
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_sink("snk", "out", to_strings(), &["s"])
-        .add_processor("p", || Upper, &["snk"]);
-    expect_topology_error(b, &["sink 'snk'", "processor 'p'"]);
-
-    let supplier: StoreSupplier = Arc::new(|_| Ok(Box::new(NoStore) as Box<dyn StateStore>));
-    let mut b = TopologyBuilder::new();
-    b.add_source("s", ["t"], strings())
-        .add_processor("p", || Upper, &["s"])
-        .add_state_store("st", supplier, &["ghost"]);
-    expect_topology_error(b, &["state store 'st'", "unknown processor 'ghost'"]);
 }
 
 /// A store counting flushes and closes, shared with the test.
@@ -661,98 +551,6 @@ fn stores_are_flushed_on_commit_and_closed_with_the_driver() {
     assert!(err.to_string().contains("closed"), "{err}");
     // Output stays readable after close.
     assert!(output.is_empty());
-}
-
-/// source `in` reading `nums` as <String, i64> -> sink `out` (topic `copied`).
-fn numbers(policy: InvalidTimestampPolicy) -> Topology {
-    let consumed =
-        Consumed::with(Serdes::string(), Serdes::i64()).with_invalid_timestamp_policy(policy);
-    let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], consumed).add_sink(
-        "out",
-        "copied",
-        Produced::with(Serdes::string(), Serdes::i64()),
-        &["in"],
-    );
-    b.build().unwrap()
-}
-
-#[test]
-fn log_and_fail_stops_with_an_error_naming_topic_partition_and_offset() {
-    let driver = TopologyTestDriver::with_defaults(numbers(InvalidTimestampPolicy::Fail));
-    let mut good = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
-    let mut bad = driver.create_input_topic("nums", Serdes::string(), Serdes::string());
-    good.pipe_input(1).unwrap();
-    let err = bad.pipe_input("not eight bytes".to_string()).unwrap_err();
-    assert!(
-        matches!(err, Error::Deserialization { what: "value", .. }),
-        "{err:?}"
-    );
-    let text = err.to_string();
-    for needle in ["topic 'nums'", "partition 0", "offset 1"] {
-        assert!(text.contains(needle), "'{text}' lacks {needle}");
-    }
-}
-
-#[test]
-fn log_and_continue_skips_bad_records_and_later_records_flow() {
-    let config = DriverConfig::new().with_deserialization_handler(LogAndContinue);
-    let driver = TopologyTestDriver::new(numbers(InvalidTimestampPolicy::Fail), config).unwrap();
-    let mut good = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
-    let mut bad = driver.create_input_topic("nums", Serdes::string(), Serdes::string());
-    let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
-    good.pipe_input(1).unwrap();
-    bad.pipe_input("garbage".to_string()).unwrap();
-    good.pipe_input(3).unwrap();
-    assert_eq!(out.read_values_to_list().unwrap(), vec![1, 3]);
-    assert_eq!(
-        driver.committed_offsets(),
-        vec![(TopicPartition::new("nums", 0), 3)]
-    );
-}
-
-fn num(value: i64, ts: i64) -> Record<String, i64> {
-    Record::new("k".to_string(), value, ts)
-}
-
-#[test]
-fn invalid_timestamps_follow_the_source_policy() {
-    // Fail: the error names where the record sits.
-    let driver = TopologyTestDriver::with_defaults(numbers(InvalidTimestampPolicy::Fail));
-    let mut input = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
-    let err = input.pipe_record(num(1, -1)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "invalid timestamp -1 in record at nums-0 offset 0"
-    );
-
-    // Log and skip: dropped, the next record flows.
-    let driver = TopologyTestDriver::with_defaults(numbers(InvalidTimestampPolicy::LogAndSkip));
-    let mut input = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
-    let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
-    input.pipe_record(num(1, -1)).unwrap();
-    input.pipe_record(num(2, 7)).unwrap();
-    assert_eq!(out.read_values_to_list().unwrap(), vec![2]);
-
-    // Use partition time: fails while the partition has none, then takes it.
-    let driver =
-        TopologyTestDriver::with_defaults(numbers(InvalidTimestampPolicy::UsePartitionTime));
-    let mut input = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
-    let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
-    let err = input.pipe_record(num(1, -5)).unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidTimestamp { offset: 0, .. }),
-        "{err:?}"
-    );
-    input.pipe_record(num(2, 100)).unwrap();
-    input.pipe_record(num(3, -1)).unwrap();
-    let got: Vec<(i64, i64)> = out
-        .read_records_to_list()
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.value.unwrap(), r.timestamp))
-        .collect();
-    assert_eq!(got, vec![(2, 100), (3, 100)]);
 }
 
 #[test]
