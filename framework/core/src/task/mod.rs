@@ -156,6 +156,26 @@ impl Topology {
     }
 }
 
+/// Adds where the refused record sits (partition, offset) to a deserialization
+/// error, which otherwise names only the topic.
+fn at_record(error: Error, raw: &RawRecord) -> Error {
+    match error {
+        Error::Deserialization {
+            topic,
+            what,
+            message,
+        } => Error::Deserialization {
+            topic,
+            what,
+            message: format!(
+                "{message} (partition {}, offset {})",
+                raw.partition, raw.offset
+            ),
+        },
+        other => other,
+    }
+}
+
 impl Task {
     /// The task's id.
     pub fn id(&self) -> TaskId {
@@ -207,7 +227,7 @@ impl Task {
                 Ok(r) => r,
                 Err(e @ Error::Deserialization { .. }) => {
                     match self.config.deserialization_handler.handle(&raw, &e) {
-                        HandlerResponse::Fail => return Err(e),
+                        HandlerResponse::Fail => return Err(at_record(e, &raw)),
                         HandlerResponse::Continue => None,
                     }
                 }

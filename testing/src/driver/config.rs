@@ -1,0 +1,249 @@
+//! [`DriverConfig`]: the settings a [`TopologyTestDriver`](super::TopologyTestDriver) runs with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
+use weir_core::task::TaskConfig;
+use weir_core::topology::Topology;
+use weir_core::{Error, Result};
+
+/// The application id the driver uses unless told otherwise.
+pub const DEFAULT_APPLICATION_ID: &str = "test-app";
+
+/// How many records one driver call (a pipe, a clock advance) may process
+/// before the driver gives up, unless told otherwise.
+pub const DEFAULT_PROCESSING_LIMIT: usize = 1_000_000;
+
+/// Settings of a [`TopologyTestDriver`](super::TopologyTestDriver), built with
+/// `with_*` methods from the defaults:
+///
+/// | setting | default |
+/// |---|---|
+/// | `application.id` | `"test-app"` |
+/// | initial wall-clock time | 0 ms |
+/// | `max.task.idle.ms` | 0 |
+/// | deserialization handler | [`LogAndFail`] |
+/// | partitions per topic | 1 |
+/// | processing limit per call | 1,000,000 records |
+///
+/// ```
+/// use weir_core::handler::LogAndContinue;
+/// use weir_testing::DriverConfig;
+///
+/// let config = DriverConfig::new()
+///     .with_application_id("orders-app")
+///     .with_wall_clock_time_ms(1_000)
+///     .with_partitions(2)
+///     .with_topic_partitions("audit", 1)
+///     .with_deserialization_handler(LogAndContinue);
+/// assert_eq!(config.application_id(), "orders-app");
+/// assert_eq!(config.partitions_of("orders"), 2);
+/// assert_eq!(config.partitions_of("audit"), 1);
+/// ```
+#[derive(Clone)]
+pub struct DriverConfig {
+    application_id: String,
+    wall_clock_ms: i64,
+    max_task_idle_ms: i64,
+    handler: SharedDeserializationHandler,
+    default_partitions: i32,
+    topic_partitions: BTreeMap<String, i32>,
+    processing_limit: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            application_id: DEFAULT_APPLICATION_ID.to_string(),
+            wall_clock_ms: 0,
+            max_task_idle_ms: 0,
+            handler: Arc::new(LogAndFail),
+            default_partitions: 1,
+            topic_partitions: BTreeMap::new(),
+            processing_limit: DEFAULT_PROCESSING_LIMIT,
+        }
+    }
+}
+
+impl fmt::Debug for DriverConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DriverConfig")
+            .field("application_id", &self.application_id)
+            .field("wall_clock_ms", &self.wall_clock_ms)
+            .field("max_task_idle_ms", &self.max_task_idle_ms)
+            .field("default_partitions", &self.default_partitions)
+            .field("topic_partitions", &self.topic_partitions)
+            .field("processing_limit", &self.processing_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DriverConfig {
+    /// The defaults (see the table above).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `application.id`, the prefix of internal topic names
+    /// (`<application.id>-<name>`).
+    pub fn with_application_id(mut self, application_id: impl Into<String>) -> Self {
+        self.application_id = application_id.into();
+        self
+    }
+
+    /// Sets the mock wall clock's starting time, in milliseconds since the epoch.
+    pub fn with_wall_clock_time_ms(mut self, now_ms: i64) -> Self {
+        self.wall_clock_ms = now_ms;
+        self
+    }
+
+    /// Sets `max.task.idle.ms`. The driver marks every input partition caught
+    /// up (it has all input at hand), so this rarely matters; it is passed to
+    /// the tasks as the runtime would.
+    pub fn with_max_task_idle_ms(mut self, max_task_idle_ms: i64) -> Self {
+        self.max_task_idle_ms = max_task_idle_ms;
+        self
+    }
+
+    /// Sets what happens to input records that cannot be deserialized.
+    pub fn with_deserialization_handler(
+        mut self,
+        handler: impl DeserializationHandler + 'static,
+    ) -> Self {
+        self.handler = Arc::new(handler);
+        self
+    }
+
+    /// Sets the partition count of every topic without a count of its own.
+    pub fn with_partitions(mut self, partitions: i32) -> Self {
+        self.default_partitions = partitions;
+        self
+    }
+
+    /// Sets the partition count of `topic` (its real name: internal topics
+    /// carry the application id prefix).
+    pub fn with_topic_partitions(mut self, topic: impl Into<String>, partitions: i32) -> Self {
+        self.topic_partitions.insert(topic.into(), partitions);
+        self
+    }
+
+    /// Sets how many records one driver call may process. A topology whose
+    /// output feeds its own input forever hits this limit and the call fails
+    /// instead of hanging.
+    pub fn with_processing_limit(mut self, records: usize) -> Self {
+        self.processing_limit = records;
+        self
+    }
+
+    /// The application id.
+    pub fn application_id(&self) -> &str {
+        &self.application_id
+    }
+
+    /// The mock wall clock's starting time.
+    pub fn wall_clock_time_ms(&self) -> i64 {
+        self.wall_clock_ms
+    }
+
+    /// The partition count of `topic` under this configuration alone (internal
+    /// topics that declare a count in the topology get it from the driver).
+    pub fn partitions_of(&self, topic: &str) -> i32 {
+        self.topic_partitions
+            .get(topic)
+            .copied()
+            .unwrap_or(self.default_partitions)
+    }
+
+    /// The partition count of topics without a count of their own.
+    pub fn default_partitions(&self) -> i32 {
+        self.default_partitions
+    }
+
+    /// The processing limit per driver call.
+    pub fn processing_limit(&self) -> usize {
+        self.processing_limit
+    }
+
+    /// The topics given a partition count of their own.
+    pub(crate) fn explicit_partitions(&self) -> &BTreeMap<String, i32> {
+        &self.topic_partitions
+    }
+
+    /// The configuration every task of the driver gets.
+    pub(crate) fn task_config(&self) -> TaskConfig {
+        let mut config = TaskConfig::new(self.application_id.clone());
+        config.max_task_idle_ms = self.max_task_idle_ms;
+        config.deserialization_handler = self.handler.clone();
+        config
+    }
+
+    /// The partition count of `topic`: an explicit count, else the count the
+    /// topology declares for an internal topic, else the default.
+    pub(crate) fn resolve_partitions(&self, topology: &Topology, topic: &str) -> i32 {
+        if let Some(&n) = self.topic_partitions.get(topic) {
+            return n;
+        }
+        topology
+            .internal_topics()
+            .iter()
+            .find(|t| t.topic.resolve(&self.application_id) == topic)
+            .and_then(|t| t.partitions)
+            .unwrap_or(self.default_partitions)
+    }
+
+    /// Checks the settings against `topology`: a non-empty application id,
+    /// positive partition counts, and co-partitioned inputs (every source topic
+    /// of a sub-topology has the same partition count, as the runtime requires).
+    pub(crate) fn validate(&self, topology: &Topology) -> Result<()> {
+        if self.application_id.is_empty() {
+            return Err(config_error("application.id", "must not be empty"));
+        }
+        if self.default_partitions < 1 {
+            return Err(config_error(
+                "partitions",
+                format!("must be at least 1, got {}", self.default_partitions),
+            ));
+        }
+        for (topic, &n) in &self.topic_partitions {
+            if n < 1 {
+                return Err(config_error(
+                    "partitions",
+                    format!("topic '{topic}' must have at least 1 partition, got {n}"),
+                ));
+            }
+        }
+        for sub in topology.subtopologies() {
+            let counts: Vec<(String, i32)> = sub
+                .source_topics()
+                .iter()
+                .map(|t| {
+                    let name = t.resolve(&self.application_id);
+                    let n = self.resolve_partitions(topology, &name);
+                    (name, n)
+                })
+                .collect();
+            if counts.windows(2).any(|w| w[0].1 != w[1].1) {
+                let listed: Vec<String> =
+                    counts.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+                return Err(config_error(
+                    "partitions",
+                    format!(
+                        "sub-topology {} reads topics that are not co-partitioned: {}",
+                        sub.id(),
+                        listed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn config_error(key: &str, message: impl Into<String>) -> Error {
+    Error::Config {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}

@@ -1,0 +1,256 @@
+//! The [`TopologyTestDriver`]: runs a [`Topology`] on the real task engine,
+//! in memory, with a mock clock, so its behaviour is tested without a broker.
+//!
+//! How it runs, as Kafka Streams' driver does:
+//!
+//! - One task per (sub-topology, partition), created and initialized when the
+//!   first record for that partition of one of the sub-topology's source
+//!   topics arrives. Every input partition is marked caught up: the driver has
+//!   all input at hand, so a task never waits for data.
+//! - After every pipe call (and clock advance) the driver processes until no
+//!   task has a record left: one record per task per round, tasks in
+//!   [`TaskId`] order, so runs are deterministic. Within a task, records go in
+//!   timestamp order across its partitions, as in the runtime; between tasks
+//!   there is no order (as between partitions in Kafka). Then every task commits.
+//! - What tasks send lands in an in-memory log per topic (offsets per
+//!   partition). A record sent without a partition goes where Kafka's default
+//!   partitioner would put it (`murmur2(key) % partitions`; no key: partition 0).
+//!   A record sent to a topic the topology reads (a repartition topic, or a
+//!   user topic read by another sub-topology) is fed back to the task that
+//!   reads it and processed in the same call; it stays readable as output too.
+//! - Wall-clock time comes from a mock clock that moves only with
+//!   [`TopologyTestDriver::advance_wall_clock_time`].
+//!
+//! Every topic has [`DriverConfig::with_partitions`] partitions (1 unless
+//! told), [`DriverConfig::with_topic_partitions`] sets one topic's count, and
+//! an internal topic declared with a count in the topology has that count.
+
+mod collector;
+mod config;
+mod state;
+mod topics;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use weir_core::serde::SharedSerde;
+use weir_core::task::TaskId;
+use weir_core::topology::Topology;
+use weir_core::{RawRecord, Result, TopicPartition};
+
+pub use collector::{default_partition, murmur2, MockClock};
+pub use config::{DriverConfig, DEFAULT_APPLICATION_ID, DEFAULT_PROCESSING_LIMIT};
+pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
+
+use state::{lock, DriverState, Shared};
+
+/// Runs a topology on the real task engine, in memory (Kafka Streams'
+/// `TopologyTestDriver`). Pipe input through [`TestInputTopic`]s, read output
+/// through [`TestOutputTopic`]s; see the [module docs](self) for how records
+/// flow.
+///
+/// The driver and its test topics share one state: create as many topics as
+/// you like and use them in any order. Dropping the driver closes its tasks.
+///
+/// ```
+/// use weir_core::processor::{Processor, ProcessorContext};
+/// use weir_core::topology::{Consumed, Produced, TopologyBuilder};
+/// use weir_core::{Record, Result, Serdes};
+/// use weir_testing::TopologyTestDriver;
+///
+/// struct Double;
+/// impl Processor<String, i64> for Double {
+///     fn process(&mut self, ctx: &mut dyn ProcessorContext<String, i64>, r: Record<String, i64>) -> Result<()> {
+///         let v = r.value.map(|v| v * 2);
+///         ctx.forward(r.with_value(v))
+///     }
+/// }
+///
+/// let mut builder = TopologyBuilder::new();
+/// builder
+///     .add_source("in", ["numbers"], Consumed::with(Serdes::string(), Serdes::i64()))
+///     .add_processor("double", || Double, &["in"])
+///     .add_sink("out", "doubled", Produced::with(Serdes::string(), Serdes::i64()), &["double"]);
+/// let driver = TopologyTestDriver::with_defaults(builder.build()?);
+///
+/// let mut input = driver.create_input_topic("numbers", Serdes::string(), Serdes::i64());
+/// let output = driver.create_output_topic("doubled", Serdes::string(), Serdes::i64());
+/// input.pipe_key_value("a".to_string(), 21)?;
+/// assert_eq!(output.read_value()?, Some(42));
+/// assert!(output.is_empty());
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+pub struct TopologyTestDriver {
+    shared: Shared,
+}
+
+impl std::fmt::Debug for TopologyTestDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.shared);
+        f.debug_struct("TopologyTestDriver")
+            .field("application_id", &state.application_id())
+            .field("wall_clock_time", &state.now_ms())
+            .field("tasks", &state.task_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TopologyTestDriver {
+    /// A driver for `topology` with `config`. Fails if the configuration is
+    /// invalid: an empty application id, a partition count below 1, or a
+    /// sub-topology whose source topics have different partition counts (they
+    /// must be co-partitioned).
+    pub fn new(topology: Topology, config: DriverConfig) -> Result<Self> {
+        config.validate(&topology)?;
+        Ok(Self::build(topology, config))
+    }
+
+    /// A driver for `topology` with the [default configuration](DriverConfig),
+    /// which is always valid.
+    pub fn with_defaults(topology: Topology) -> Self {
+        Self::build(topology, DriverConfig::default())
+    }
+
+    fn build(topology: Topology, config: DriverConfig) -> Self {
+        TopologyTestDriver {
+            shared: Arc::new(Mutex::new(DriverState::new(topology, config))),
+        }
+    }
+
+    /// An input topic writing keys with `key_serde` and values with
+    /// `value_serde`. Records piped without a timestamp take the driver's
+    /// wall-clock time at creation (the topic's clock does not advance by itself).
+    /// Piping into a topic the topology does not read is an error.
+    pub fn create_input_topic<K, V>(
+        &self,
+        topic: &str,
+        key_serde: SharedSerde<K>,
+        value_serde: SharedSerde<V>,
+    ) -> TestInputTopic<K, V> {
+        let start = self.wall_clock_time();
+        self.create_input_topic_with_time(topic, key_serde, value_serde, start, Duration::ZERO)
+    }
+
+    /// An input topic whose records without a timestamp take the topic's
+    /// time, which starts at `start_ms` and advances by `advance` after every
+    /// such record.
+    pub fn create_input_topic_with_time<K, V>(
+        &self,
+        topic: &str,
+        key_serde: SharedSerde<K>,
+        value_serde: SharedSerde<V>,
+        start_ms: i64,
+        advance: Duration,
+    ) -> TestInputTopic<K, V> {
+        TestInputTopic::new(
+            self.shared.clone(),
+            topic,
+            key_serde,
+            value_serde,
+            start_ms,
+            advance,
+        )
+    }
+
+    /// An output topic reading keys with `key_serde` and values with
+    /// `value_serde`. Reading consumes: two output topics over the same topic
+    /// share one read position, as in Kafka Streams' driver.
+    pub fn create_output_topic<K, V>(
+        &self,
+        topic: &str,
+        key_serde: SharedSerde<K>,
+        value_serde: SharedSerde<V>,
+    ) -> TestOutputTopic<K, V> {
+        TestOutputTopic::new(self.shared.clone(), topic, key_serde, value_serde)
+    }
+
+    /// Moves the mock wall clock forward by `advance`, fires the wall-clock
+    /// punctuations that fall due on every task, and processes what they
+    /// produce. Missed intervals fire once. Only tasks that exist punctuate:
+    /// a task is created by the first record of its partition.
+    pub fn advance_wall_clock_time(&self, advance: Duration) -> Result<()> {
+        let ms = i64::try_from(advance.as_millis()).unwrap_or(i64::MAX);
+        lock(&self.shared).advance_wall_clock(ms)
+    }
+
+    /// Processes every record queued with
+    /// [`TestInputTopic::queue_records`] (and what follows from them) until
+    /// every task is idle.
+    pub fn process_queued(&self) -> Result<()> {
+        lock(&self.shared).process_queued()
+    }
+
+    /// The mock wall clock's time, in milliseconds since the epoch.
+    pub fn wall_clock_time(&self) -> i64 {
+        lock(&self.shared).now_ms()
+    }
+
+    /// The application id (the prefix of internal topic names).
+    pub fn application_id(&self) -> String {
+        lock(&self.shared).application_id().to_string()
+    }
+
+    /// Everything the topology sent so far, in send order, with the partition
+    /// and offset each record got; reading output topics does not change it.
+    pub fn producer_records(&self) -> Vec<RawRecord> {
+        lock(&self.shared).history.clone()
+    }
+
+    /// The topics the topology sent records to, sorted by name.
+    pub fn output_topics(&self) -> Vec<String> {
+        lock(&self.shared).output_topics()
+    }
+
+    /// The offsets the tasks committed (last processed offset + 1), by partition.
+    pub fn committed_offsets(&self) -> Vec<(TopicPartition, i64)> {
+        lock(&self.shared)
+            .committed
+            .iter()
+            .map(|(tp, o)| (tp.clone(), *o))
+            .collect()
+    }
+
+    /// The tasks created so far, in id order.
+    pub fn task_ids(&self) -> Vec<TaskId> {
+        lock(&self.shared).task_ids()
+    }
+
+    /// The stream time of task `id`, if it exists (`i64::MIN` before its first record).
+    pub fn stream_time(&self, id: TaskId) -> Option<i64> {
+        lock(&self.shared).stream_time(id)
+    }
+
+    /// The partition count of `topic` as the driver sees it.
+    pub fn partition_count(&self, topic: &str) -> i32 {
+        lock(&self.shared).partition_count(topic)
+    }
+
+    /// Closes every task: processors' `close`, then stores. Output sent while
+    /// closing stays readable; piping afterwards is an error. Returns the first
+    /// error; closing twice is harmless.
+    pub fn close(&self) -> Result<()> {
+        lock(&self.shared).close()
+    }
+}
+
+impl Drop for TopologyTestDriver {
+    fn drop(&mut self) {
+        if let Err(e) = lock(&self.shared).close() {
+            tracing::warn!(error = %e, "closing the test driver's tasks failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn the_driver_and_its_topics_can_move_to_another_thread() {
+        assert_send::<TopologyTestDriver>();
+        assert_send::<TestInputTopic<String, i64>>();
+        assert_send::<TestOutputTopic<String, i64>>();
+    }
+}
