@@ -21,7 +21,7 @@ pub trait StateStore: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-impl dyn StateStore {
+impl<'a> dyn StateStore + 'a {
     /// The store as its concrete type `S`, if it is one.
     pub fn downcast_mut<S: StateStore + 'static>(&mut self) -> Option<&mut S> {
         self.as_any_mut().downcast_mut::<S>()
