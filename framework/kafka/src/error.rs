@@ -87,6 +87,48 @@ pub enum Error {
         /// The bound that was exceeded.
         after: Duration,
     },
+    /// A source topic of the topology does not exist.
+    #[error("source topic '{topic}' does not exist; create it before starting the application")]
+    MissingSourceTopic {
+        /// The topic.
+        topic: String,
+    },
+    /// The source topics of one sub-topology have different partition counts,
+    /// so partition i of each cannot be processed together.
+    #[error("sub-topology {subtopology} reads topics that are not co-partitioned: {detail}")]
+    CoPartitioning {
+        /// The sub-topology.
+        subtopology: u32,
+        /// Each topic with its partition count.
+        detail: String,
+    },
+    /// A feature the configuration asks for is not available yet.
+    #[error("'{key}' = '{value}' is not supported yet: {message}")]
+    Unsupported {
+        /// The configuration key.
+        key: String,
+        /// The value asked for.
+        value: String,
+        /// Why, and what to use instead.
+        message: String,
+    },
+    /// Committing consumed offsets failed.
+    #[error("offset commit failed: {message}")]
+    Commit {
+        /// What went wrong.
+        message: String,
+        /// Class of the failure.
+        kind: ErrorKind,
+    },
+    /// Processing failed inside the topology (a processor, a serde, a timestamp).
+    #[error("processing failed in task {task}: {source}")]
+    Processing {
+        /// The task, `<sub-topology>_<partition>`.
+        task: String,
+        /// The error from the task engine.
+        #[source]
+        source: weir_core::Error,
+    },
     /// A client could not be created.
     #[error("cannot create Kafka client: {message}")]
     Client {
@@ -103,12 +145,17 @@ impl Error {
         match self {
             Error::Config { .. }
             | Error::PartitionCountMismatch { .. }
-            | Error::UnknownTopic { .. } => ErrorKind::User,
+            | Error::UnknownTopic { .. }
+            | Error::MissingSourceTopic { .. }
+            | Error::CoPartitioning { .. }
+            | Error::Unsupported { .. } => ErrorKind::User,
+            Error::Processing { source, .. } => source.kind(),
             Error::Timeout { .. } => ErrorKind::Retriable,
             Error::Admin { kind, .. }
             | Error::Produce { kind, .. }
             | Error::Transaction { kind, .. }
             | Error::Consume { kind, .. }
+            | Error::Commit { kind, .. }
             | Error::Client { kind, .. } => *kind,
         }
     }

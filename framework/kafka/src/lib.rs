@@ -19,6 +19,7 @@ mod delivery;
 pub mod error;
 mod produce;
 mod read;
+pub mod runtime;
 mod transaction;
 
 pub use admin::{create_topics, partition_count, TopicSpec};
@@ -26,4 +27,8 @@ pub use connection::Connection;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
 pub use read::{read_to_end, ConsumedRecord, Isolation};
+pub use runtime::{
+    Metrics, MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener,
+    StreamsRuntime,
+};
 pub use transaction::TransactionalProducer;

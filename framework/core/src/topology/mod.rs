@@ -215,6 +215,35 @@ impl Topology {
             .collect()
     }
 
+    /// The topics the sinks of sub-topology `subtopology` write by name
+    /// (sinks with a topic extractor are not included).
+    pub fn sink_topics(&self, subtopology: u32) -> Vec<TopicName> {
+        let Some(sub) = self.subtopologies.iter().find(|s| s.id == subtopology) else {
+            return Vec::new();
+        };
+        sub.nodes
+            .iter()
+            .filter_map(|&i| match &self.nodes[i].kind {
+                NodeKind::Sink {
+                    target: SinkTarget::Topic(t),
+                } => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The sub-topology that reads `topic` (resolved for `application_id`), if any.
+    pub fn subtopology_reading(&self, topic: &str, application_id: &str) -> Option<u32> {
+        self.subtopologies
+            .iter()
+            .find(|s| {
+                s.source_topics
+                    .iter()
+                    .any(|t| t.resolve(application_id) == topic)
+            })
+            .map(|s| s.id)
+    }
+
     /// A description of the topology: `to_string()` gives Kafka Streams-style
     /// text, [`TopologyDescription::mermaid`] a Mermaid flowchart.
     pub fn describe(&self) -> TopologyDescription<'_> {

@@ -1,0 +1,221 @@
+//! The record collector of a stream thread: sends task output through the
+//! thread's producer and tracks delivery failures.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use weir_core::collector::RecordCollector;
+use weir_core::record::OutputRecord;
+use weir_core::ErrorKind;
+
+use crate::error::{classify, Error, Result};
+
+/// Counts deliveries and keeps the first failure.
+#[derive(Default)]
+pub(crate) struct DeliveryReports {
+    acked: AtomicU64,
+    failed: AtomicU64,
+    first_failure: Mutex<Option<(String, String, ErrorKind)>>,
+}
+
+impl DeliveryReports {
+    fn take_failure(&self) -> Option<(String, String, ErrorKind)> {
+        self.first_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+/// The producer's context: feeds delivery reports into [`DeliveryReports`].
+pub(crate) struct ReportingContext(pub(crate) Arc<DeliveryReports>);
+
+impl ClientContext for ReportingContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        super::thread::log_client_message(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "Kafka producer error");
+    }
+}
+
+impl ProducerContext for ReportingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let reports = &self.0;
+        match result {
+            Ok(_) => {
+                reports.acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((err, msg)) => {
+                use rdkafka::message::Message;
+                reports.failed.fetch_add(1, Ordering::Relaxed);
+                let mut first = reports
+                    .first_failure
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if first.is_none() {
+                    *first = Some((msg.topic().to_string(), err.to_string(), classify(err)));
+                }
+            }
+        }
+    }
+}
+
+/// Sends a thread's output records and waits for their acknowledgements.
+pub(crate) struct ProducerCollector {
+    producer: ThreadedProducer<ReportingContext>,
+    reports: Arc<DeliveryReports>,
+    partition_counts: HashMap<String, Option<i32>>,
+    metadata_timeout: Duration,
+    sent: u64,
+}
+
+impl ProducerCollector {
+    pub(crate) fn new(
+        producer: ThreadedProducer<ReportingContext>,
+        reports: Arc<DeliveryReports>,
+    ) -> Self {
+        ProducerCollector {
+            producer,
+            reports,
+            partition_counts: HashMap::new(),
+            metadata_timeout: Duration::from_secs(10),
+            sent: 0,
+        }
+    }
+
+    /// Records sent so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Waits until every record sent so far is acknowledged, retrying while
+    /// the broker is away (librdkafka retries each record until its
+    /// `message.timeout.ms`). Fails on the first record that could not be written.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let mut next_log = Duration::from_secs(10);
+        loop {
+            if let Some((topic, message, kind)) = self.reports.take_failure() {
+                return Err(Error::Produce {
+                    topic,
+                    message,
+                    kind,
+                });
+            }
+            match self.producer.flush(Duration::from_secs(1)) {
+                Ok(()) => break,
+                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
+                    if start.elapsed() >= next_log {
+                        tracing::warn!(
+                            waiting_s = start.elapsed().as_secs(),
+                            in_flight = self.producer.in_flight_count(),
+                            "still waiting for the broker to acknowledge output; retrying"
+                        );
+                        next_log += Duration::from_secs(10);
+                    }
+                }
+                Err(e) => {
+                    return Err(Error::Produce {
+                        topic: String::new(),
+                        message: format!("flush failed: {e}"),
+                        kind: classify(&e),
+                    })
+                }
+            }
+        }
+        match self.reports.take_failure() {
+            Some((topic, message, kind)) => Err(Error::Produce {
+                topic,
+                message,
+                kind,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+fn core_send_error(topic: &str, err: &KafkaError) -> weir_core::Error {
+    weir_core::Error::Send {
+        topic: topic.to_string(),
+        message: err.to_string(),
+        kind: classify(err),
+    }
+}
+
+impl RecordCollector for ProducerCollector {
+    fn send(&mut self, record: OutputRecord) -> weir_core::Result<()> {
+        let mut headers = None;
+        if !record.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
+            for (key, value) in record.headers.iter() {
+                h = h.insert(Header { key, value });
+            }
+            headers = Some(h);
+        }
+        let mut base: BaseRecord<'_, [u8], [u8], ()> =
+            BaseRecord::to(&record.topic).timestamp(record.timestamp);
+        if let Some(k) = &record.key {
+            base = base.key(k.as_slice());
+        }
+        if let Some(v) = &record.value {
+            base = base.payload(v.as_slice());
+        }
+        if let Some(p) = record.partition {
+            base = base.partition(p);
+        }
+        if let Some(h) = headers {
+            base = base.headers(h);
+        }
+        let start = Instant::now();
+        loop {
+            match self.producer.send(base) {
+                Ok(()) => {
+                    self.sent += 1;
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The local queue is full: wait for deliveries to drain it.
+                    if start.elapsed() > Duration::from_secs(300) {
+                        return Err(weir_core::Error::Send {
+                            topic: record.topic.clone(),
+                            message: "producer queue stayed full for 300 s".to_string(),
+                            kind: ErrorKind::Retriable,
+                        });
+                    }
+                    base = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(core_send_error(&record.topic, &e)),
+            }
+        }
+    }
+
+    fn partition_count(&mut self, topic: &str) -> weir_core::Result<Option<i32>> {
+        if let Some(n) = self.partition_counts.get(topic) {
+            return Ok(*n);
+        }
+        let md = self
+            .producer
+            .client()
+            .fetch_metadata(Some(topic), self.metadata_timeout)
+            .map_err(|e| core_send_error(topic, &e))?;
+        let n = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| i32::try_from(t.partitions().len()).unwrap_or(i32::MAX))
+            .filter(|n| *n > 0);
+        self.partition_counts.insert(topic.to_string(), n);
+        Ok(n)
+    }
+}

@@ -1,0 +1,347 @@
+//! The Kafka runtime: runs a [`Topology`] against a Kafka cluster with
+//! `num.stream.threads` stream threads, each with its own consumer (range
+//! assignor, so co-partitioned inputs land together) and producer, and
+//! at-least-once commits.
+//!
+//! At-least-once: every `commit.interval.ms`, on revocation and on close, a
+//! thread waits until the broker has acknowledged every record it wrote, and
+//! only then commits the next offsets (last processed + 1). A record's output
+//! is therefore never committed before it is written; after a crash, records
+//! since the last commit are processed again (duplicates, never loss).
+
+mod collector;
+mod startup;
+mod state;
+mod tasks;
+mod thread;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::producer::ThreadedProducer;
+use weir_core::task::TaskConfig;
+use weir_core::topology::Topology;
+use weir_core::ErrorKind;
+
+pub use state::{Metrics, MetricsSnapshot, State, StateListener};
+
+use crate::connection::Connection;
+use crate::error::{classify, Error, Result};
+use collector::{DeliveryReports, ProducerCollector, ReportingContext};
+use state::StateMachine;
+use tasks::ThreadTasks;
+use thread::ThreadContext;
+
+/// Delivery guarantee of the runtime (`processing.guarantee`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessingGuarantee {
+    /// Commit offsets only after output is acknowledged; duplicates after a crash.
+    #[default]
+    AtLeastOnce,
+    /// Transactions: output, state and offsets commit atomically.
+    ExactlyOnceV2,
+}
+
+/// Everything the runtime needs, as plain values (built by `weir` from
+/// `StreamsConfig`).
+#[derive(Clone)]
+pub struct RuntimeConfig {
+    /// `application.id`: consumer group id and internal topic prefix.
+    pub application_id: String,
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// `client.id` prefix; the application id when `None`.
+    pub client_id: Option<String>,
+    /// `num.stream.threads`.
+    pub num_stream_threads: usize,
+    /// `commit.interval.ms`.
+    pub commit_interval: Duration,
+    /// `processing.guarantee`.
+    pub guarantee: ProcessingGuarantee,
+    /// Settings for the tasks (application id, idle time, deserialization handler).
+    pub task: TaskConfig,
+    /// `buffered.records.per.partition`: pause a partition past this many queued records.
+    pub buffered_records_per_partition: usize,
+    /// `replication.factor` for internal topics; -1 for the broker's default.
+    pub replication_factor: i32,
+    /// librdkafka properties for every client.
+    pub client_properties: Vec<(String, String)>,
+    /// librdkafka properties for the consumers only.
+    pub consumer_properties: Vec<(String, String)>,
+    /// librdkafka properties for the producers only.
+    pub producer_properties: Vec<(String, String)>,
+    /// librdkafka properties for the admin client only.
+    pub admin_properties: Vec<(String, String)>,
+}
+
+impl RuntimeConfig {
+    /// A configuration with Kafka Streams' defaults for `application_id` on `bootstrap_servers`.
+    pub fn new(application_id: impl Into<String>, bootstrap_servers: impl Into<String>) -> Self {
+        let application_id = application_id.into();
+        RuntimeConfig {
+            task: TaskConfig::new(application_id.clone()),
+            application_id,
+            bootstrap_servers: bootstrap_servers.into(),
+            client_id: None,
+            num_stream_threads: 1,
+            commit_interval: Duration::from_secs(30),
+            guarantee: ProcessingGuarantee::AtLeastOnce,
+            buffered_records_per_partition: 1000,
+            replication_factor: -1,
+            client_properties: Vec::new(),
+            consumer_properties: Vec::new(),
+            producer_properties: Vec::new(),
+            admin_properties: Vec::new(),
+        }
+    }
+}
+
+/// What every thread shares.
+pub(crate) struct AppShared {
+    pub(crate) config: RuntimeConfig,
+    pub(crate) state: StateMachine,
+    pub(crate) metrics: Metrics,
+    pub(crate) shutdown: AtomicBool,
+}
+
+/// A running application: its stream threads and state.
+pub struct StreamsRuntime {
+    app: Arc<AppShared>,
+    threads: Vec<JoinHandle<Result<()>>>,
+    first_error: Option<Error>,
+}
+
+fn set_all(config: &mut ClientConfig, props: &[(String, String)]) {
+    for (k, v) in props {
+        config.set(k, v);
+    }
+}
+
+fn client_error(e: rdkafka::error::KafkaError) -> Error {
+    Error::Client {
+        message: e.to_string(),
+        kind: classify(&e),
+    }
+}
+
+impl StreamsRuntime {
+    /// Checks the topics, creates internal topics, and starts the stream
+    /// threads. Errors here (a missing source topic, a partition-count
+    /// mismatch, a bad client setting) name what is wrong; nothing is left running.
+    pub fn start(
+        topology: Topology,
+        config: RuntimeConfig,
+        listener: Option<StateListener>,
+    ) -> Result<Self> {
+        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2 {
+            return Err(Error::Unsupported {
+                key: "processing.guarantee".to_string(),
+                value: "exactly_once_v2".to_string(),
+                message: "transactions arrive with the exactly-once work; use at_least_once"
+                    .to_string(),
+            });
+        }
+        if config.num_stream_threads == 0 {
+            return Err(Error::Config {
+                key: "num.stream.threads".to_string(),
+                message: "must be at least 1".to_string(),
+            });
+        }
+        let mut conn = Connection::new(config.bootstrap_servers.clone());
+        for (k, v) in config
+            .client_properties
+            .iter()
+            .chain(&config.admin_properties)
+        {
+            conn = conn.with_property(k.clone(), v.clone());
+        }
+        let app_id = config.application_id.clone();
+        startup::prepare_topics(&conn, &topology, &app_id, config.replication_factor)?;
+        let topics = topology.source_topics(&app_id);
+        let topology = Arc::new(topology);
+        let threads_n = config.num_stream_threads;
+        let app = Arc::new(AppShared {
+            state: StateMachine::new(threads_n, listener),
+            metrics: Metrics::new(threads_n),
+            shutdown: AtomicBool::new(false),
+            config,
+        });
+        let process_id = uuid::Uuid::new_v4();
+        let client_prefix = app
+            .config
+            .client_id
+            .clone()
+            .unwrap_or_else(|| app_id.clone());
+        let mut consumers = Vec::with_capacity(threads_n);
+        for index in 0..threads_n {
+            let client_id = format!("{client_prefix}-{process_id}-StreamThread-{}", index + 1);
+            let producer = Self::producer(&app.config, &client_id)?;
+            let tasks = Arc::new(Mutex::new(ThreadTasks::new(producer)));
+            let consumer = Self::consumer(
+                &app.config,
+                &client_id,
+                ThreadContext {
+                    index,
+                    topology: topology.clone(),
+                    app: app.clone(),
+                    tasks,
+                },
+            )?;
+            consumers.push(consumer);
+        }
+        app.state.set(State::Rebalancing);
+        let mut threads = Vec::with_capacity(threads_n);
+        for (index, consumer) in consumers.into_iter().enumerate() {
+            let topics = topics.clone();
+            let app_t = app.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("weir-stream-{}", index + 1))
+                .spawn(move || {
+                    let result = thread::run(consumer, topics);
+                    if let Err(e) = &result {
+                        // One thread failing stops the application, as Kafka Streams' default handler does.
+                        tracing::error!(error = %e, "stream thread died; shutting the application down");
+                        app_t.shutdown.store(true, Ordering::Release);
+                        app_t.state.set(State::Error);
+                    }
+                    result
+                })
+                .map_err(|e| Error::Client {
+                    message: format!("cannot spawn stream thread: {e}"),
+                    kind: ErrorKind::Fatal,
+                })?;
+            threads.push(handle);
+        }
+        Ok(StreamsRuntime {
+            app,
+            threads,
+            first_error: None,
+        })
+    }
+
+    fn producer(config: &RuntimeConfig, client_id: &str) -> Result<ProducerCollector> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &config.bootstrap_servers)
+            .set("client.id", format!("{client_id}-producer"))
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "10");
+        set_all(&mut c, &config.client_properties);
+        set_all(&mut c, &config.producer_properties);
+        let reports = Arc::new(DeliveryReports::default());
+        let producer: ThreadedProducer<ReportingContext> = c
+            .create_with_context(ReportingContext(reports.clone()))
+            .map_err(client_error)?;
+        Ok(ProducerCollector::new(producer, reports))
+    }
+
+    fn consumer(
+        config: &RuntimeConfig,
+        client_id: &str,
+        ctx: ThreadContext,
+    ) -> Result<BaseConsumer<ThreadContext>> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &config.bootstrap_servers)
+            .set("group.id", &config.application_id)
+            .set("client.id", format!("{client_id}-consumer"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("partition.assignment.strategy", "range")
+            .set("enable.partition.eof", "false")
+            .set("isolation.level", "read_uncommitted");
+        set_all(&mut c, &config.client_properties);
+        set_all(&mut c, &config.consumer_properties);
+        c.create_with_context(ctx).map_err(client_error)
+    }
+
+    /// The application's state.
+    pub fn state(&self) -> State {
+        self.app.state.get()
+    }
+
+    /// A snapshot of the runtime counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.app.metrics.snapshot()
+    }
+
+    /// Whether the application has stopped or is stopping (a shutdown was
+    /// requested or a stream thread failed).
+    pub fn is_stopping(&self) -> bool {
+        self.app.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Asks the stream threads to commit and stop; returns at once.
+    pub fn request_shutdown(&self) {
+        self.app.state.set(State::PendingShutdown);
+        self.app.shutdown.store(true, Ordering::Release);
+    }
+
+    /// Stops the application: final commits, then the clients close. Waits up
+    /// to `timeout`; returns the first error a stream thread stopped with.
+    /// Threads still running after `timeout` are left to finish on their own.
+    pub fn close(&mut self, timeout: Duration) -> Result<()> {
+        let failed = self.app.state.get() == State::Error;
+        if !failed {
+            self.request_shutdown();
+        }
+        self.app.shutdown.store(true, Ordering::Release);
+        let deadline = Instant::now() + timeout;
+        let mut pending = Vec::new();
+        for handle in std::mem::take(&mut self.threads) {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if handle.is_finished() {
+                match handle.join() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        self.first_error.get_or_insert(e);
+                    }
+                    Err(_) => {
+                        self.first_error.get_or_insert(Error::Client {
+                            message: "a stream thread panicked".to_string(),
+                            kind: ErrorKind::Fatal,
+                        });
+                    }
+                }
+            } else {
+                pending.push(handle);
+            }
+        }
+        self.threads = pending;
+        if !self.threads.is_empty() {
+            tracing::warn!(
+                threads = self.threads.len(),
+                ?timeout,
+                "stream threads did not stop in time"
+            );
+            return Err(Error::Timeout {
+                operation: "closing the stream threads".to_string(),
+                after: timeout,
+            });
+        }
+        match self.first_error.take() {
+            Some(e) => {
+                self.app.state.set(State::Error);
+                Err(e)
+            }
+            None => {
+                self.app.state.set(State::NotRunning);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for StreamsRuntime {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            let _ = self.close(Duration::from_secs(30));
+        }
+    }
+}

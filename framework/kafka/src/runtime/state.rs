@@ -1,0 +1,164 @@
+//! The application's lifecycle state, its listener, and runtime counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The state of a running application (Kafka Streams' `KafkaStreams.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Built, not started.
+    Created,
+    /// Some stream thread is between losing and receiving partitions.
+    Rebalancing,
+    /// Every stream thread has its partitions and processes.
+    Running,
+    /// Closing: final commits, then the clients close.
+    PendingShutdown,
+    /// Closed cleanly.
+    NotRunning,
+    /// Stopped by an error; see the error returned by `close`/`wait`.
+    Error,
+}
+
+/// Called with `(new, old)` on every state change. Keep it quick: it runs on
+/// the thread that changed the state.
+pub type StateListener = Arc<dyn Fn(State, State) + Send + Sync>;
+
+/// Counters of a running application, ready for a metrics endpoint.
+#[derive(Debug)]
+pub struct Metrics {
+    pub(crate) records_processed: AtomicU64,
+    pub(crate) records_sent: AtomicU64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) commit_latency_us_total: AtomicU64,
+    pub(crate) commit_latency_us_max: AtomicU64,
+    pub(crate) rebalances: AtomicU64,
+    pub(crate) buffered: Vec<AtomicU64>,
+}
+
+/// A point-in-time copy of [`Metrics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetricsSnapshot {
+    /// Records processed by all tasks.
+    pub records_processed: u64,
+    /// Records written (output, repartition).
+    pub records_sent: u64,
+    /// Offset commits done.
+    pub commits: u64,
+    /// Total time spent committing, in microseconds (flush + offset commit).
+    pub commit_latency_us_total: u64,
+    /// Longest single commit, in microseconds.
+    pub commit_latency_us_max: u64,
+    /// Partition assignments received.
+    pub rebalances: u64,
+    /// Records fetched but not yet processed, over all stream threads.
+    pub buffered: u64,
+}
+
+impl Metrics {
+    pub(crate) fn new(threads: usize) -> Self {
+        Metrics {
+            records_processed: AtomicU64::new(0),
+            records_sent: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            commit_latency_us_total: AtomicU64::new(0),
+            commit_latency_us_max: AtomicU64::new(0),
+            rebalances: AtomicU64::new(0),
+            buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    pub(crate) fn set_buffered(&self, thread: usize, n: usize) {
+        if let Some(b) = self.buffered.get(thread) {
+            b.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            records_processed: self.records_processed.load(Ordering::Relaxed),
+            records_sent: self.records_sent.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            commit_latency_us_total: self.commit_latency_us_total.load(Ordering::Relaxed),
+            commit_latency_us_max: self.commit_latency_us_max.load(Ordering::Relaxed),
+            rebalances: self.rebalances.load(Ordering::Relaxed),
+            buffered: self
+                .buffered
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .sum(),
+        }
+    }
+
+    pub(crate) fn record_commit(&self, micros: u64) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.commit_latency_us_total
+            .fetch_add(micros, Ordering::Relaxed);
+        self.commit_latency_us_max
+            .fetch_max(micros, Ordering::Relaxed);
+    }
+}
+
+/// The application state plus each thread's rebalancing flag.
+pub(crate) struct StateMachine {
+    inner: Mutex<(State, Vec<bool>)>,
+    listener: Option<StateListener>,
+}
+
+impl StateMachine {
+    pub(crate) fn new(threads: usize, listener: Option<StateListener>) -> Self {
+        StateMachine {
+            inner: Mutex::new((State::Created, vec![true; threads])),
+            listener,
+        }
+    }
+
+    pub(crate) fn get(&self) -> State {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    fn change(&self, guard: &mut (State, Vec<bool>), new: State) {
+        let old = guard.0;
+        if old == new {
+            return;
+        }
+        // Terminal states stay; shutdown is not undone by a late rebalance.
+        let allowed = match old {
+            State::NotRunning | State::Error => false,
+            State::PendingShutdown => matches!(new, State::NotRunning | State::Error),
+            _ => true,
+        };
+        if !allowed {
+            return;
+        }
+        guard.0 = new;
+        tracing::info!(from = ?old, to = ?new, "application state changed");
+        if let Some(listener) = &self.listener {
+            listener(new, old);
+        }
+    }
+
+    pub(crate) fn set(&self, new: State) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        self.change(&mut guard, new);
+    }
+
+    /// A thread starts or ends a rebalance; the application is Running when no
+    /// thread is rebalancing.
+    pub(crate) fn thread_rebalancing(&self, thread: usize, rebalancing: bool) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flag) = guard.1.get_mut(thread) {
+            *flag = rebalancing;
+        }
+        let any = guard.1.iter().any(|r| *r);
+        let next = if any {
+            State::Rebalancing
+        } else {
+            State::Running
+        };
+        if matches!(guard.0, State::Rebalancing | State::Running) {
+            self.change(&mut guard, next);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The tasks a stream thread owns, and what happens to them on assignment,
+//! revocation and commit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::{Offset, TopicPartitionList};
+use weir_core::collector::{Clock, SystemClock};
+use weir_core::record::{RawRecord, TopicPartition};
+use weir_core::task::{Task, TaskId};
+use weir_core::topology::Topology;
+use weir_core::ErrorKind;
+
+use crate::error::{classify, Error, Result};
+use crate::runtime::collector::ProducerCollector;
+use crate::runtime::AppShared;
+
+/// What a stream thread owns besides its consumer; shared with the consumer's
+/// rebalance callbacks.
+pub(crate) struct ThreadTasks {
+    pub(crate) tasks: BTreeMap<TaskId, Task>,
+    pub(crate) collector: ProducerCollector,
+    pub(crate) paused: HashSet<TopicPartition>,
+    /// An error raised inside a rebalance callback, for the thread loop to act on.
+    pub(crate) error: Option<Error>,
+}
+
+fn processing(task: TaskId, source: weir_core::Error) -> Error {
+    Error::Processing {
+        task: task.to_string(),
+        source,
+    }
+}
+
+impl ThreadTasks {
+    pub(crate) fn new(collector: ProducerCollector) -> Self {
+        ThreadTasks {
+            tasks: BTreeMap::new(),
+            collector,
+            paused: HashSet::new(),
+            error: None,
+        }
+    }
+
+    /// Creates (and initializes) the tasks for newly assigned partitions.
+    pub(crate) fn assign(
+        &mut self,
+        partitions: &[TopicPartition],
+        topology: &Topology,
+        app: &AppShared,
+    ) -> Result<()> {
+        let app_id = &app.config.application_id;
+        for tp in partitions {
+            let Some(sub) = topology.subtopology_reading(&tp.topic, app_id) else {
+                return Err(Error::Config {
+                    key: "topology".to_string(),
+                    message: format!("assigned partition {tp} is not read by the topology"),
+                });
+            };
+            let id = TaskId::new(sub, tp.partition);
+            if self.tasks.contains_key(&id) {
+                continue;
+            }
+            let mut task = topology
+                .create_task(id, app.config.task.clone())
+                .map_err(|e| processing(id, e))?;
+            task.init(&mut self.collector, &SystemClock)
+                .map_err(|e| processing(id, e))?;
+            tracing::info!(task = %id, "task created");
+            self.tasks.insert(id, task);
+        }
+        Ok(())
+    }
+
+    /// Commits, then closes, the tasks reading any of `partitions`. With
+    /// `lost` the partitions already belong to someone else: close without
+    /// committing (their records will be processed again there).
+    pub(crate) fn revoke<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        partitions: &[TopicPartition],
+        lost: bool,
+        app: &AppShared,
+    ) -> Result<()> {
+        let ids: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.input_partitions().iter().any(|p| partitions.contains(p)))
+            .map(|(id, _)| *id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let result = if lost {
+            tracing::warn!(
+                tasks = ids.len(),
+                "partitions lost; closing tasks without commit"
+            );
+            Ok(())
+        } else {
+            self.commit(consumer, Some(&ids), app)
+        };
+        for id in ids {
+            if let Some(mut task) = self.tasks.remove(&id) {
+                if let Err(e) = task.close(&mut self.collector) {
+                    tracing::warn!(task = %id, error = %e, "error while closing task");
+                }
+                tracing::info!(task = %id, "task closed");
+            }
+        }
+        for tp in partitions {
+            self.paused.remove(tp);
+        }
+        result
+    }
+
+    /// Queues polled records in their tasks.
+    pub(crate) fn add(
+        &mut self,
+        topology: &Topology,
+        app_id: &str,
+        records: Vec<RawRecord>,
+    ) -> Result<()> {
+        for raw in records {
+            let Some(sub) = topology.subtopology_reading(&raw.topic, app_id) else {
+                continue;
+            };
+            let id = TaskId::new(sub, raw.partition);
+            let Some(task) = self.tasks.get_mut(&id) else {
+                // A record of a partition revoked meanwhile: it will be read again by its new owner.
+                continue;
+            };
+            let tp = TopicPartition::new(raw.topic.clone(), raw.partition);
+            task.set_caught_up(&tp, false);
+            task.add_records(std::iter::once(raw))
+                .map_err(|e| processing(id, e))?;
+        }
+        Ok(())
+    }
+
+    /// Processes up to `budget` records, round-robin over tasks, and fires
+    /// due wall-clock punctuations. Returns how many records were processed.
+    pub(crate) fn process(&mut self, budget: usize, clock: &dyn Clock) -> Result<usize> {
+        let mut done = 0;
+        let per_task = (budget / self.tasks.len().max(1)).max(1);
+        loop {
+            let mut progress = false;
+            for (id, task) in self.tasks.iter_mut() {
+                for _ in 0..per_task {
+                    if !task
+                        .process(&mut self.collector, clock)
+                        .map_err(|e| processing(*id, e))?
+                    {
+                        break;
+                    }
+                    done += 1;
+                    progress = true;
+                }
+            }
+            if !progress || done >= budget {
+                break;
+            }
+        }
+        for (id, task) in self.tasks.iter_mut() {
+            task.punctuate_wall_clock(&mut self.collector, clock)
+                .map_err(|e| processing(*id, e))?;
+        }
+        Ok(done)
+    }
+
+    pub(crate) fn mark_caught_up(&mut self) {
+        for task in self.tasks.values_mut() {
+            for tp in task.input_partitions() {
+                if task.buffered(&tp) == 0 {
+                    task.set_caught_up(&tp, true);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn commit_requested(&self) -> bool {
+        self.tasks.values().any(|t| t.commit_requested())
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.tasks.values().map(|t| t.buffered_total()).sum()
+    }
+
+    /// At-least-once commit: wait until every output record is acknowledged,
+    /// then commit the next offsets (last processed + 1) of `only` tasks, or of all.
+    pub(crate) fn commit<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        only: Option<&[TaskId]>,
+        app: &AppShared,
+    ) -> Result<()> {
+        let start = Instant::now();
+        self.collector.flush()?;
+        let mut tpl = TopicPartitionList::new();
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_some_and(|ids| !ids.contains(id)) {
+                continue;
+            }
+            for (tp, offset) in task.prepare_commit().map_err(|e| processing(*id, e))? {
+                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset))
+                    .map_err(|e| Error::Commit {
+                        message: e.to_string(),
+                        kind: ErrorKind::Fatal,
+                    })?;
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => {
+                let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+                app.metrics.record_commit(micros);
+                app.metrics
+                    .records_sent
+                    .store(self.collector.sent(), Ordering::Relaxed);
+                tracing::debug!(partitions = tpl.count(), micros, "committed offsets");
+                Ok(())
+            }
+            Err(e) => match classify(&e) {
+                kind @ (ErrorKind::Fatal | ErrorKind::User) => Err(Error::Commit {
+                    message: e.to_string(),
+                    kind,
+                }),
+                _ => {
+                    // A rebalance or a broker away: the records are processed again (at-least-once).
+                    tracing::warn!(error = %e, "offset commit failed; will retry at the next commit");
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Closes every task (after the final commit, or dirty after an error).
+    pub(crate) fn close_all(&mut self) {
+        for (id, mut task) in std::mem::take(&mut self.tasks) {
+            if let Err(e) = task.close(&mut self.collector) {
+                tracing::warn!(task = %id, error = %e, "error while closing task");
+            }
+        }
+    }
+}
+
+/// The partitions of a rebalance list.
+pub(crate) fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect()
+}
+
+/// Keeps an `Arc` alive with a name for the shared thread state.
+pub(crate) type SharedTasks = Arc<std::sync::Mutex<ThreadTasks>>;

@@ -1,0 +1,285 @@
+//! A stream thread: one consumer, one producer, the tasks of its partitions,
+//! and the poll -> queue -> process -> commit loop.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::TopicPartitionList;
+use weir_core::collector::SystemClock;
+use weir_core::record::{RawRecord, TopicPartition};
+use weir_core::topology::Topology;
+use weir_core::{ErrorKind, Headers as WeirHeaders};
+
+use crate::error::{classify, Error, Result};
+use crate::runtime::tasks::{partitions_of, SharedTasks, ThreadTasks};
+use crate::runtime::AppShared;
+
+/// Records taken from the consumer per loop turn before processing.
+const POLL_BATCH: usize = 2000;
+/// Records processed per loop turn before polling again.
+const PROCESS_BUDGET: usize = 2000;
+
+/// The consumer's context: runs the rebalance callbacks on the thread's tasks.
+pub(crate) struct ThreadContext {
+    pub(crate) index: usize,
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) app: Arc<AppShared>,
+    pub(crate) tasks: SharedTasks,
+}
+
+impl ThreadContext {
+    fn lock(&self) -> MutexGuard<'_, ThreadTasks> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ClientContext for ThreadContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        log_client_message(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Transport errors while the broker is away are retried by librdkafka.
+        tracing::warn!(thread = self.index, %error, reason, "Kafka client error");
+    }
+}
+
+impl ConsumerContext for ThreadContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                self.app.state.thread_rebalancing(self.index, true);
+                let partitions = partitions_of(tpl);
+                let lost = consumer.assignment_lost();
+                tracing::info!(
+                    thread = self.index,
+                    partitions = partitions.len(),
+                    lost,
+                    "partitions revoked"
+                );
+                let mut tasks = self.lock();
+                if let Err(e) = tasks.revoke(consumer, &partitions, lost, &self.app) {
+                    tasks.error.get_or_insert(e);
+                }
+            }
+            Rebalance::Assign(_) => self.app.state.thread_rebalancing(self.index, true),
+            Rebalance::Error(e) => {
+                tracing::warn!(thread = self.index, error = %e, "rebalance error")
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let partitions = partitions_of(tpl);
+            tracing::info!(
+                thread = self.index,
+                partitions = ?partitions.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "partitions assigned"
+            );
+            let mut tasks = self.lock();
+            if let Err(e) = tasks.assign(&partitions, &self.topology, &self.app) {
+                tasks.error.get_or_insert(e);
+            }
+            drop(tasks);
+            self.app.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
+            self.app.state.thread_rebalancing(self.index, false);
+        }
+    }
+}
+
+/// Routes librdkafka's log lines to `tracing`.
+pub(crate) fn log_client_message(level: RDKafkaLogLevel, fac: &str, message: &str) {
+    match level {
+        RDKafkaLogLevel::Emerg
+        | RDKafkaLogLevel::Alert
+        | RDKafkaLogLevel::Critical
+        | RDKafkaLogLevel::Error => {
+            tracing::error!(target: "librdkafka", fac, "{message}")
+        }
+        RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+            tracing::info!(target: "librdkafka", fac, "{message}")
+        }
+        RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+    }
+}
+
+fn raw_record(msg: &BorrowedMessage<'_>) -> RawRecord {
+    let mut headers = WeirHeaders::default();
+    if let Some(h) = msg.headers() {
+        for header in h.iter() {
+            headers.add(header.key, header.value.map(|v| v.to_vec()));
+        }
+    }
+    RawRecord {
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        timestamp: msg.timestamp().to_millis().unwrap_or(-1),
+        key: msg.key().map(|k| k.to_vec()),
+        value: msg.payload().map(|v| v.to_vec()),
+        headers,
+    }
+}
+
+/// Runs one stream thread until shutdown or a fatal error.
+pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) -> Result<()> {
+    let ctx = consumer.context();
+    let index = ctx.index;
+    let app = ctx.app.clone();
+    let topology = ctx.topology.clone();
+    let shared = ctx.tasks.clone();
+    let span = tracing::info_span!("stream_thread", thread = index);
+    let _enter = span.enter();
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topic_refs)
+        .map_err(|e| Error::Consume {
+            topic: topics.join(","),
+            message: e.to_string(),
+            kind: classify(&e),
+        })?;
+    tracing::info!(topics = ?topics, "stream thread started");
+    let result = run_loop(index, &consumer, &topology, &app, &shared);
+    let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
+    match &result {
+        Ok(()) => {
+            if let Err(e) = tasks.commit(&consumer, None, &app) {
+                tracing::error!(error = %e, "final commit failed");
+                tasks.close_all();
+                drop(tasks);
+                return Err(e);
+            }
+            tasks.close_all();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; closing its tasks");
+            tasks.close_all();
+        }
+    }
+    drop(tasks);
+    consumer.unsubscribe();
+    tracing::info!("stream thread stopped");
+    result
+}
+
+fn run_loop(
+    index: usize,
+    consumer: &BaseConsumer<ThreadContext>,
+    topology: &Topology,
+    app: &AppShared,
+    shared: &SharedTasks,
+) -> Result<()> {
+    let clock = SystemClock;
+    let app_id = app.config.application_id.as_str();
+    let max_buffered = app.config.buffered_records_per_partition.max(1);
+    let mut last_commit = Instant::now();
+    let mut idle = true;
+    let mut last_poll_error: Option<Instant> = None;
+    while !app.shutdown.load(Ordering::Acquire) {
+        let mut batch = Vec::new();
+        let mut drained = false;
+        let first_timeout = if idle {
+            Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        while batch.len() < POLL_BATCH {
+            let timeout = if batch.is_empty() {
+                first_timeout
+            } else {
+                Duration::ZERO
+            };
+            match consumer.poll(timeout) {
+                None => {
+                    drained = true;
+                    break;
+                }
+                Some(Ok(msg)) => batch.push(raw_record(&msg)),
+                Some(Err(e)) => {
+                    let kind = classify(&e);
+                    if kind == ErrorKind::Fatal || kind == ErrorKind::User {
+                        return Err(Error::Consume {
+                            topic: String::new(),
+                            message: e.to_string(),
+                            kind,
+                        });
+                    }
+                    if last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!(error = %e, "consumer error; retrying");
+                        last_poll_error = Some(Instant::now());
+                    }
+                    break;
+                }
+            }
+        }
+        let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = tasks.error.take() {
+            return Err(e);
+        }
+        tasks.add(topology, app_id, batch)?;
+        if drained {
+            tasks.mark_caught_up();
+        }
+        let processed = tasks.process(PROCESS_BUDGET, &clock)?;
+        app.metrics
+            .records_processed
+            .fetch_add(processed as u64, Ordering::Relaxed);
+        apply_backpressure(consumer, &mut tasks, max_buffered)?;
+        app.metrics.set_buffered(index, tasks.buffered());
+        if last_commit.elapsed() >= app.config.commit_interval || tasks.commit_requested() {
+            tasks.commit(consumer, None, app)?;
+            last_commit = Instant::now();
+        }
+        idle = processed == 0;
+    }
+    Ok(())
+}
+
+/// Pauses partitions whose queue is full and resumes them once half drained.
+fn apply_backpressure(
+    consumer: &BaseConsumer<ThreadContext>,
+    tasks: &mut ThreadTasks,
+    max_buffered: usize,
+) -> Result<()> {
+    let mut pause = TopicPartitionList::new();
+    let mut resume = TopicPartitionList::new();
+    let mut to_pause = Vec::new();
+    let mut to_resume = Vec::new();
+    for task in tasks.tasks.values() {
+        for tp in task.input_partitions() {
+            let n = task.buffered(&tp);
+            let paused = tasks.paused.contains(&tp);
+            if !paused && n >= max_buffered {
+                pause.add_partition(&tp.topic, tp.partition);
+                to_pause.push(tp);
+            } else if paused && n <= max_buffered / 2 {
+                resume.add_partition(&tp.topic, tp.partition);
+                to_resume.push(tp);
+            }
+        }
+    }
+    let err = |e: KafkaError| Error::Consume {
+        topic: String::new(),
+        message: format!("pause/resume failed: {e}"),
+        kind: classify(&e),
+    };
+    if pause.count() > 0 {
+        consumer.pause(&pause).map_err(err)?;
+        tasks.paused.extend(to_pause);
+    }
+    if resume.count() > 0 {
+        consumer.resume(&resume).map_err(err)?;
+        for tp in &to_resume {
+            tasks.paused.remove::<TopicPartition>(tp);
+        }
+    }
+    Ok(())
+}
