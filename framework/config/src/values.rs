@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use weir_core::handler::{LogAndContinue, LogAndFail, SharedDeserializationHandler};
 
 use crate::error::Error;
@@ -24,7 +25,8 @@ fn one_of<T: Copy>(key: &str, value: &str, names: &[(&str, T)]) -> Result<T, Err
 }
 
 /// `processing.guarantee`: what the runtime promises about each input record's effects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProcessingGuarantee {
     /// `at_least_once` (the default): after a failure some records may be
@@ -34,6 +36,7 @@ pub enum ProcessingGuarantee {
     /// `exactly_once_v2`: outputs, changelog writes and input offsets are
     /// committed in one Kafka transaction per thread; readers using
     /// `read_committed` see each record's effects exactly once.
+    #[serde(rename = "exactly_once_v2")]
     ExactlyOnceV2,
 }
 
@@ -84,7 +87,8 @@ impl fmt::Display for ProcessingGuarantee {
 
 /// A built-in serde, by its configuration name (`default.key.serde`,
 /// `default.value.serde`); see `weir_core::Serdes` for the serdes themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum SerdeName {
     /// `string`: UTF-8 text.
@@ -157,7 +161,8 @@ impl fmt::Display for SerdeName {
 
 /// `deserialization.exception.handler`: what a task does with a source
 /// record that cannot be deserialized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DeserializationExceptionHandler {
     /// `log_and_fail` (the default): log and stop processing.
@@ -233,6 +238,24 @@ mod tests {
                 Some(h)
             );
         }
+    }
+
+    #[test]
+    fn serde_names_match_the_configuration_names() -> Result<(), config::ConfigError> {
+        let de = |s: &str| config::Value::new(None, s);
+        for (name, serde) in SerdeName::NAMES {
+            assert_eq!(de(name).try_deserialize::<SerdeName>()?, *serde);
+        }
+        for (name, g) in ProcessingGuarantee::NAMES {
+            assert_eq!(de(name).try_deserialize::<ProcessingGuarantee>()?, *g);
+        }
+        for (name, h) in DeserializationExceptionHandler::NAMES {
+            assert_eq!(
+                de(name).try_deserialize::<DeserializationExceptionHandler>()?,
+                *h
+            );
+        }
+        Ok(())
     }
 
     #[test]
