@@ -6,8 +6,9 @@
 //! Kafka.
 //!
 //! This crate is what applications depend on. It re-exports the core API
-//! (records, serdes, the Processor API, topologies and the DSL); the Kafka
-//! runtime (`KafkaStreams`, `StreamsConfig`) joins it as it is built.
+//! (records, serdes, the Processor API, topologies and the DSL) and the
+//! application's configuration ([`StreamsConfig`], from `weir-config`); the
+//! Kafka runtime (`KafkaStreams`) joins it as it is built.
 //!
 //! ```
 //! use weir::prelude::*;
@@ -23,6 +24,10 @@
 //! # Ok::<(), weir::Error>(())
 //! ```
 
+pub use weir_config::{
+    keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, SerdeName,
+    StreamsConfig, StreamsConfigBuilder,
+};
 pub use weir_core::{
     collector, dsl, error, handler, headers, processor, record, serde, store, task, time, topology,
 };
@@ -31,8 +36,13 @@ pub use weir_core::{
     SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde, TopicPartition,
 };
 
+/// Errors of [`StreamsConfig`] (a bad configuration names the key at fault);
+/// they convert into [`Error::Config`].
+pub use weir_config::Error as ConfigError;
+
 /// The names most applications need, in one import.
 pub mod prelude {
+    pub use weir_config::{ProcessingGuarantee, StreamsConfig};
     pub use weir_core::dsl::{KStream, Repartitioned, StreamsBuilder};
     pub use weir_core::processor::{Processor, ProcessorContext, Punctuation, PunctuationType};
     pub use weir_core::serde::{JsonSerde, Serdes, SharedSerde};
