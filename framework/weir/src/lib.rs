@@ -24,6 +24,13 @@
 //! # Ok::<(), weir::Error>(())
 //! ```
 
+mod error;
+mod streams;
+
+pub use error::StreamsError;
+pub use streams::KafkaStreams;
+pub use weir_kafka::{MetricsSnapshot, State};
+
 pub use weir_config::{
     keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, SerdeName,
     StreamsConfig, StreamsConfigBuilder,
@@ -42,6 +49,7 @@ pub use weir_config::Error as ConfigError;
 
 /// The names most applications need, in one import.
 pub mod prelude {
+    pub use crate::{KafkaStreams, State, StreamsError};
     pub use weir_config::{ProcessingGuarantee, StreamsConfig};
     pub use weir_core::dsl::{KStream, Repartitioned, StreamsBuilder};
     pub use weir_core::processor::{Processor, ProcessorContext, Punctuation, PunctuationType};

@@ -1,0 +1,166 @@
+//! [`KafkaStreams`]: runs a topology against Kafka.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use weir_config::{ProcessingGuarantee as ConfigGuarantee, StreamsConfig};
+use weir_core::topology::Topology;
+use weir_kafka::{
+    MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener, StreamsRuntime,
+};
+
+use crate::error::StreamsError;
+
+/// A Weir application (Kafka Streams' `KafkaStreams`): a topology, a
+/// configuration, and once started, its stream threads.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use weir::prelude::*;
+/// use weir::KafkaStreams;
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream("in", Consumed::with(Serdes::string(), Serdes::string()))
+///     .map_values(|v| v.to_uppercase())
+///     .to("out", Produced::with(Serdes::string(), Serdes::string()));
+/// let config = StreamsConfig::from_pairs([("application.id", "shout"), ("bootstrap.servers", "127.0.0.1:9092")])?;
+/// let mut app = KafkaStreams::new(builder.build()?, config)?;
+/// app.start()?;
+/// // Returns on SIGTERM or Ctrl-C, after a final commit.
+/// app.run_until_signal(Duration::from_secs(30))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct KafkaStreams {
+    topology: Option<Topology>,
+    config: StreamsConfig,
+    listener: Option<StateListener>,
+    runtime: Option<StreamsRuntime>,
+}
+
+/// The runtime settings for `config`.
+pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, StreamsError> {
+    config.validate_for_runtime()?;
+    let bootstrap = config.bootstrap_servers().unwrap_or_default();
+    let mut rc = RuntimeConfig::new(config.application_id(), bootstrap);
+    let pairs = |m: &std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    rc.client_id = config.client_id().map(str::to_string);
+    rc.num_stream_threads = config.num_stream_threads();
+    rc.commit_interval = config.commit_interval();
+    rc.guarantee = match config.processing_guarantee() {
+        ConfigGuarantee::ExactlyOnceV2 => ProcessingGuarantee::ExactlyOnceV2,
+        _ => ProcessingGuarantee::AtLeastOnce,
+    };
+    rc.task = config.task_config();
+    rc.buffered_records_per_partition = config.buffered_records_per_partition();
+    rc.replication_factor = i32::from(config.replication_factor());
+    rc.client_properties = pairs(config.client_overrides());
+    rc.consumer_properties = pairs(config.consumer_overrides());
+    rc.producer_properties = pairs(config.producer_overrides());
+    rc.admin_properties = pairs(config.admin_overrides());
+    Ok(rc)
+}
+
+impl KafkaStreams {
+    /// An application running `topology` with `config`. The configuration is
+    /// checked for the runtime here (`bootstrap.servers` is required).
+    pub fn new(topology: Topology, config: StreamsConfig) -> Result<Self, StreamsError> {
+        config.validate_for_runtime()?;
+        Ok(KafkaStreams {
+            topology: Some(topology),
+            config,
+            listener: None,
+            runtime: None,
+        })
+    }
+
+    /// Calls `listener(new, old)` on every state change. Set it before `start`.
+    pub fn set_state_listener(&mut self, listener: impl Fn(State, State) + Send + Sync + 'static) {
+        self.listener = Some(Arc::new(listener));
+    }
+
+    /// Checks the topics (source topics must exist; internal topics are
+    /// created) and starts the stream threads.
+    pub fn start(&mut self) -> Result<(), StreamsError> {
+        let Some(topology) = self.topology.take() else {
+            return Err(StreamsError::Lifecycle(
+                "the application was already started; create a new KafkaStreams to restart"
+                    .to_string(),
+            ));
+        };
+        let rc = runtime_config(&self.config)?;
+        tracing::info!(
+            application_id = %rc.application_id,
+            bootstrap = %rc.bootstrap_servers,
+            threads = rc.num_stream_threads,
+            "starting"
+        );
+        self.runtime = Some(StreamsRuntime::start(topology, rc, self.listener.clone())?);
+        Ok(())
+    }
+
+    /// The application's state.
+    pub fn state(&self) -> State {
+        self.runtime
+            .as_ref()
+            .map_or(State::Created, StreamsRuntime::state)
+    }
+
+    /// Runtime counters (records processed, commits and their latency, ...).
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.runtime
+            .as_ref()
+            .map(StreamsRuntime::metrics)
+            .unwrap_or_default()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StreamsConfig {
+        &self.config
+    }
+
+    /// Whether the application stopped or is stopping (closed, or a stream thread failed).
+    pub fn is_stopping(&self) -> bool {
+        self.runtime
+            .as_ref()
+            .is_some_and(StreamsRuntime::is_stopping)
+    }
+
+    /// Commits and stops, waiting up to `timeout`. Returns the error a stream
+    /// thread stopped with, if one did.
+    pub fn close(&mut self, timeout: Duration) -> Result<(), StreamsError> {
+        match self.runtime.as_mut() {
+            Some(rt) => Ok(rt.close(timeout)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Blocks until SIGTERM or Ctrl-C (then closes gracefully, with a final
+    /// commit) or until a stream thread fails (then returns its error).
+    pub fn run_until_signal(&mut self, close_timeout: Duration) -> Result<(), StreamsError> {
+        let signalled = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(sig, signalled.clone())?;
+        }
+        while !signalled.load(Ordering::Relaxed) && !self.is_stopping() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if signalled.load(Ordering::Relaxed) {
+            tracing::info!("shutdown signal received; closing");
+        }
+        self.close(close_timeout)
+    }
+}
+
+impl Drop for KafkaStreams {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.as_mut() {
+            if let Err(e) = rt.close(Duration::from_secs(30)) {
+                tracing::warn!(error = %e, "closing the application on drop failed");
+            }
+        }
+    }
+}
