@@ -344,3 +344,22 @@ fn two_repartitions_named_alike_fail_the_build() {
     let text = build_error(builder);
     assert!(text.contains("'twice-repartition'"), "{text}");
 }
+
+#[test]
+fn a_repartition_with_fewer_than_one_partition_fails_the_build() {
+    for n in [0, -1] {
+        let builder = StreamsBuilder::new();
+        builder
+            .stream("in", strings())
+            .repartition(
+                Repartitioned::as_("none", Serdes::string(), Serdes::string()).with_partitions(n),
+            )
+            .to("out", to_strings());
+        let text = build_error(builder);
+        assert!(
+            text.contains("'none-repartition'")
+                && text.contains(&format!("at least 1 partition, got {n}")),
+            "{text}"
+        );
+    }
+}
