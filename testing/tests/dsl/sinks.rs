@@ -278,3 +278,60 @@ fn repartition_without_a_count_uses_the_drivers_partitions() {
         vec![s("out"), s("test-app-again-repartition")]
     );
 }
+
+/// `in` -> repartition `first` -> repartition `second` -> `out`, no counts given.
+fn two_repartitions() -> Topology {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("in", strings())
+        .repartition(Repartitioned::as_(
+            "first",
+            Serdes::string(),
+            Serdes::string(),
+        ))
+        .map_values(|v| v.to_uppercase())
+        .repartition(Repartitioned::as_(
+            "second",
+            Serdes::string(),
+            Serdes::string(),
+        ))
+        .to("out", to_strings());
+    builder.build().unwrap()
+}
+
+#[test]
+fn repartition_without_a_count_gets_as_many_partitions_as_its_upstream_input() {
+    let config = DriverConfig::new().with_topic_partitions("in", 4);
+    let driver = TopologyTestDriver::new(two_repartitions(), config).unwrap();
+    assert_eq!(driver.partition_count("test-app-first-repartition"), 4);
+    assert_eq!(driver.partition_count("test-app-second-repartition"), 4);
+    let mut input = driver.create_input_topic("in", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("out", Serdes::string(), Serdes::string());
+    input.pipe_record(rec("key", s("v"), 1)).unwrap();
+    assert_eq!(
+        out.read_records_to_list().unwrap(),
+        vec![rec("key", s("V"), 1)]
+    );
+    let p = default_partition(Some(b"key"), 4);
+    let internal: Vec<(String, i32)> = driver
+        .producer_records()
+        .into_iter()
+        .filter(|r| r.topic != "out")
+        .map(|r| (r.topic, r.partition))
+        .collect();
+    assert_eq!(
+        internal,
+        vec![
+            (s("test-app-first-repartition"), p),
+            (s("test-app-second-repartition"), p)
+        ]
+    );
+
+    // A count of the driver's own for the first topic carries downstream.
+    let config = DriverConfig::new()
+        .with_topic_partitions("in", 4)
+        .with_topic_partitions("test-app-first-repartition", 2);
+    let driver = TopologyTestDriver::new(two_repartitions(), config).unwrap();
+    assert_eq!(driver.partition_count("test-app-first-repartition"), 2);
+    assert_eq!(driver.partition_count("test-app-second-repartition"), 2);
+}
