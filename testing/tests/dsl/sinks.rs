@@ -251,7 +251,7 @@ fn repartition_routes_records_through_the_internal_topic_by_their_new_key() {
 }
 
 #[test]
-fn repartition_without_a_count_uses_the_drivers_partitions() {
+fn repartition_without_a_count_over_a_one_partition_input_has_one_partition() {
     let builder = StreamsBuilder::new();
     builder
         .stream("in", strings())
