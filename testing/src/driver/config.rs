@@ -180,16 +180,41 @@ impl DriverConfig {
     }
 
     /// The partition count of `topic`: an explicit count, else the count the
-    /// topology declares for an internal topic, else the default.
+    /// topology declares for an internal topic, else for an internal topic
+    /// without one the most partitions any source topic of the sub-topologies
+    /// writing it has (as Kafka Streams sizes repartition topics), else the default.
     pub(crate) fn resolve_partitions(&self, topology: &Topology, topic: &str) -> i32 {
+        self.resolve_partitions_at(topology, topic, 0)
+    }
+
+    fn resolve_partitions_at(&self, topology: &Topology, topic: &str, depth: usize) -> i32 {
         if let Some(&n) = self.topic_partitions.get(topic) {
             return n;
         }
-        topology
+        let Some(internal) = topology
             .internal_topics()
             .iter()
             .find(|t| t.topic.resolve(&self.application_id) == topic)
-            .and_then(|t| t.partitions)
+        else {
+            return self.default_partitions;
+        };
+        if let Some(n) = internal.partitions {
+            return n;
+        }
+        // A chain of repartitions is at most as long as there are
+        // sub-topologies; deeper means a cycle, which gets the default.
+        if depth > topology.subtopologies().len() {
+            return self.default_partitions;
+        }
+        topology
+            .subtopologies()
+            .iter()
+            .filter(|s| s.sink_topics().contains(&internal.topic))
+            .flat_map(|s| s.source_topics())
+            .map(|t| {
+                self.resolve_partitions_at(topology, &t.resolve(&self.application_id), depth + 1)
+            })
+            .max()
             .unwrap_or(self.default_partitions)
     }
 

@@ -23,7 +23,9 @@
 //!
 //! Every topic has [`DriverConfig::with_partitions`] partitions (1 unless
 //! told), [`DriverConfig::with_topic_partitions`] sets one topic's count, and
-//! an internal topic declared with a count in the topology has that count.
+//! an internal topic declared with a count in the topology has that count; one
+//! declared without a count has as many partitions as the topics of the
+//! sub-topology writing it (the most, if they differ), as at run time.
 
 mod collector;
 mod config;

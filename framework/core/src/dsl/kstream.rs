@@ -73,7 +73,7 @@ impl<K: 'static, V: 'static> Repartitioned<K, V> {
     }
 
     /// Creates the topic with `partitions` partitions (default: as many as the
-    /// source topics of the upstream sub-topology).
+    /// source topics of the upstream sub-topology). A count below 1 fails the build.
     pub fn with_partitions(mut self, partitions: i32) -> Self {
         self.partitions = Some(partitions);
         self

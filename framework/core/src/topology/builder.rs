@@ -249,6 +249,11 @@ impl TopologyBuilder {
             self.problems
                 .push(format!("internal topic '{name}' is declared twice"));
         }
+        if let Some(n) = partitions.filter(|&n| n < 1) {
+            self.problems.push(format!(
+                "internal topic '{name}' must have at least 1 partition, got {n}"
+            ));
+        }
         self.internal_topics
             .push(InternalTopic { topic, partitions });
     }

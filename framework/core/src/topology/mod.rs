@@ -159,6 +159,7 @@ pub struct SubTopology {
     /// Node indices, in the order they were added.
     pub(crate) nodes: Vec<usize>,
     pub(crate) source_topics: Vec<TopicName>,
+    pub(crate) sink_topics: Vec<TopicName>,
     pub(crate) stores: Vec<String>,
 }
 
@@ -172,6 +173,13 @@ impl SubTopology {
     /// so they must be co-partitioned (same partition count).
     pub fn source_topics(&self) -> &[TopicName] {
         &self.source_topics
+    }
+
+    /// The topics its sinks write by name (not those a topic extractor picks).
+    /// A repartition topic declared without a partition count gets as many
+    /// partitions as the sub-topologies writing it read.
+    pub fn sink_topics(&self) -> &[TopicName] {
+        &self.sink_topics
     }
 
     /// The stores its processors use.

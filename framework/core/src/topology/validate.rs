@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::topology::{NodeKind, SubTopology, Topology, TopologyBuilder};
+use crate::topology::{NodeKind, SinkTarget, SubTopology, Topology, TopologyBuilder};
 
 fn err<T>(message: String) -> Result<T> {
     Err(Error::Topology(message))
@@ -224,10 +224,15 @@ fn find_subtopologies(
         .enumerate()
         .map(|(id, (_, members))| {
             let mut source_topics = Vec::new();
+            let mut sink_topics = Vec::new();
             let mut stores = Vec::new();
             for &m in &members {
-                if let NodeKind::Source { topics, .. } = &nodes[m].kind {
-                    source_topics.extend(topics.iter().cloned());
+                match &nodes[m].kind {
+                    NodeKind::Source { topics, .. } => source_topics.extend(topics.iter().cloned()),
+                    NodeKind::Sink {
+                        target: SinkTarget::Topic(topic),
+                    } if !sink_topics.contains(topic) => sink_topics.push(topic.clone()),
+                    _ => {}
                 }
                 for s in &nodes[m].stores {
                     if !stores.contains(s) {
@@ -239,6 +244,7 @@ fn find_subtopologies(
                 id: u32::try_from(id).unwrap_or(u32::MAX),
                 nodes: members,
                 source_topics,
+                sink_topics,
                 stores,
             }
         })
