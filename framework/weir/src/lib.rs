@@ -47,6 +47,16 @@ pub use weir_core::{
 /// they convert into [`Error::Config`].
 pub use weir_config::Error as ConfigError;
 
+/// The guide, from `docs/`; its code examples are compiled and run as doc tests.
+pub mod guide {
+    #[doc = include_str!("../../../docs/dsl.md")]
+    pub mod dsl {}
+    #[doc = include_str!("../../../docs/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../../../docs/operations.md")]
+    pub mod operations {}
+}
+
 /// The names most applications need, in one import.
 pub mod prelude {
     pub use crate::{KafkaStreams, State, StreamsError};
