@@ -39,7 +39,11 @@ fn the_application_survives_a_broker_restart_without_loss() {
         ("session.timeout.ms", "10000"),
     ])
     .unwrap();
-    let mut app = KafkaStreams::new(weir_test_apps::echo_topology(&input, &output).unwrap(), config).unwrap();
+    let mut app = KafkaStreams::new(
+        weir_test_apps::echo_topology(&input, &output).unwrap(),
+        config,
+    )
+    .unwrap();
     app.start().unwrap();
     let mut expected = produce(cluster, &input, 0, 500);
 
@@ -55,7 +59,12 @@ fn the_application_survives_a_broker_restart_without_loss() {
             if expected.is_subset(&seen) {
                 return;
             }
-            assert!(start.elapsed() < timeout, "{} of {} values after {timeout:?}", seen.len(), expected.len());
+            assert!(
+                start.elapsed() < timeout,
+                "{} of {} values after {timeout:?}",
+                seen.len(),
+                expected.len()
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     };

@@ -380,7 +380,11 @@ fn records_flow_through_a_repartition_topic_the_runtime_creates() {
 struct Fussy;
 
 impl Processor<String, String> for Fussy {
-    fn process(&mut self, ctx: &mut dyn ProcessorContext<String, String>, record: Record<String, String>) -> Result<()> {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<String, String>,
+        record: Record<String, String>,
+    ) -> Result<()> {
         if record.value.as_deref() == Some("poison") {
             return Err(weir::Error::Processor {
                 node: ctx.node_name().to_string(),
@@ -400,18 +404,30 @@ fn a_processing_error_stops_the_application_with_the_error() {
     cluster().create_topic(&output, 1).unwrap();
     let builder = StreamsBuilder::new();
     builder
-        .stream(input.as_str(), Consumed::with(Serdes::string(), Serdes::string()))
+        .stream(
+            input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
         .process(|| Fussy, &[])
         .named("fussy")
         .to(&output, Produced::with(Serdes::string(), Serdes::string()));
     let mut app = KafkaStreams::new(builder.build().unwrap(), config(&app_id, &[])).unwrap();
     app.start().unwrap();
     cluster()
-        .produce(&input, &[ProduceRecord::new("a", "fine"), ProduceRecord::new("b", "poison")])
+        .produce(
+            &input,
+            &[
+                ProduceRecord::new("a", "fine"),
+                ProduceRecord::new("b", "poison"),
+            ],
+        )
         .unwrap();
     let start = Instant::now();
     while !app.is_stopping() {
-        assert!(start.elapsed() < Duration::from_secs(60), "the application kept running");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the application kept running"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let err = app.close(Duration::from_secs(30)).unwrap_err();

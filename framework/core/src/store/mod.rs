@@ -1,5 +1,5 @@
 //! State stores. Processors reach the stores connected to them through
-//! [`ProcessorContext::state_store`](crate::processor::ProcessorContext::state_store),
+//! [`ProcessorContext::state_store`],
 //! or typed through `ctx.key_value_store::<K, V>(name)` (a method of every
 //! `dyn ProcessorContext`).
 //!
