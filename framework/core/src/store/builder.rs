@@ -82,7 +82,7 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
             key_serde,
             value_serde,
             bytes: None,
-            logging: true,
+            logging: false,
             cache_bytes: 0,
         }
     }
@@ -115,7 +115,10 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self
     }
 
-    /// Turns change-logging on (the default) or off.
+    /// Turns change-logging on or off (off by default for now: the runtime does
+    /// not yet send the logged writes to `<application.id>-<store>-changelog`,
+    /// so a logged store would only buffer them until a task drains
+    /// [`StateStore::take_changelog`]).
     pub fn with_logging(mut self, enabled: bool) -> Self {
         self.logging = enabled;
         self
