@@ -21,6 +21,9 @@ fn creates_topics_produces_and_reads_back() {
     // Metadata reports partition counts.
     assert_eq!(partition_count(&conn, "in").unwrap(), Some(3));
     assert_eq!(partition_count(&conn, "out").unwrap(), Some(1));
+    // Asking for a missing topic's count must not auto-create it (the mock,
+    // like a default Kafka broker, honours auto-creation requests).
+    assert_eq!(partition_count(&conn, "absent").unwrap(), None);
     assert_eq!(partition_count(&conn, "absent").unwrap(), None);
     // Idempotent with the same count; a different count is refused.
     broker.create_topics(&[TopicSpec::new("in", 3)]).unwrap();
