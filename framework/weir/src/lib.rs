@@ -24,11 +24,11 @@
 //! # Ok::<(), weir::Error>(())
 //! ```
 
-mod error;
 mod streams;
+mod streams_error;
 
-pub use error::StreamsError;
 pub use streams::KafkaStreams;
+pub use streams_error::StreamsError;
 pub use weir_kafka::{MetricsSnapshot, State};
 
 pub use weir_config::{
