@@ -47,6 +47,24 @@ pub use weir_core::{
 /// they convert into [`Error::Config`].
 pub use weir_config::Error as ConfigError;
 
+/// Development helpers: not for production.
+pub mod dev {
+    /// An in-process, single-broker Kafka cluster (librdkafka's mock
+    /// cluster) for development and demos: run a service on a laptop with no
+    /// broker installed. **Not for production and not for exactly-once**: it
+    /// does not filter aborted transactions, has no CreateTopics API (create
+    /// topics with [`EmbeddedBroker::create_topics`]) and keeps everything in
+    /// memory.
+    pub use weir_kafka::EmbeddedBroker;
+    /// Plain client helpers to feed a development broker and read what a
+    /// service wrote (blocking, bounded by [`Connection::timeout`]); they work
+    /// against any Kafka cluster.
+    pub use weir_kafka::{
+        produce_batch, read_to_end, Connection, ConsumedRecord, Isolation, ProduceRecord,
+        RecordPosition, TopicSpec,
+    };
+}
+
 /// The names most applications need, in one import.
 pub mod prelude {
     pub use crate::{KafkaStreams, State, StreamsError};
