@@ -10,12 +10,16 @@
 //! - [`read_to_end`] reads a topic up to its current end, read_committed or
 //!   read_uncommitted.
 //!
+//! - [`EmbeddedBroker`] runs librdkafka's in-process mock cluster for
+//!   development and demos (not for production, not for exactly-once).
+//!
 //! No rdkafka type appears in these signatures.
 
 mod admin;
 mod block_on;
 mod connection;
 mod delivery;
+pub mod embedded;
 pub mod error;
 mod produce;
 mod read;
@@ -24,6 +28,7 @@ mod transaction;
 
 pub use admin::{create_topics, partition_count, TopicSpec};
 pub use connection::Connection;
+pub use embedded::EmbeddedBroker;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
 pub use read::{read_to_end, ConsumedRecord, Isolation};
