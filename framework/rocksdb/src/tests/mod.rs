@@ -5,6 +5,7 @@
 mod basic;
 mod budget;
 mod compare;
+mod durability;
 
 use std::path::Path;
 use std::sync::Arc;
