@@ -221,6 +221,12 @@ pub(crate) fn classify_code(code: RDKafkaErrorCode) -> ErrorKind {
         | C::NotEnoughReplicas
         | C::NotEnoughReplicasAfterAppend
         | C::NotCoordinator
+        | C::WaitingForCoordinator
+        | C::UnknownLeaderEpoch
+        | C::OffsetNotAvailable
+        | C::KafkaStorageError
+        | C::NotController
+        | C::ThrottlingQuotaExceeded
         | C::CoordinatorNotAvailable
         | C::CoordinatorLoadInProgress
         | C::ConcurrentTransactions

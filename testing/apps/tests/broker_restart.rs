@@ -26,6 +26,7 @@ fn produce(cluster: &KafkaCluster, topic: &str, from: usize, to: usize) -> BTree
 
 #[test]
 fn the_application_survives_a_broker_restart_without_loss() {
+    weir_test_apps::init_logging();
     let cluster = KafkaCluster::get().unwrap();
     let input = KafkaCluster::unique_topic("restart-in");
     let output = KafkaCluster::unique_topic("restart-out");

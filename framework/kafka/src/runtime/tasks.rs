@@ -226,13 +226,14 @@ impl ThreadTasks {
                 Ok(())
             }
             Err(e) => match classify(&e) {
-                kind @ (ErrorKind::Fatal | ErrorKind::User) => Err(Error::Commit {
+                ErrorKind::User => Err(Error::Commit {
                     message: e.to_string(),
-                    kind,
+                    kind: ErrorKind::User,
                 }),
-                _ => {
-                    // A rebalance or a broker away: the records are processed again (at-least-once).
-                    tracing::warn!(error = %e, "offset commit failed; will retry at the next commit");
+                kind => {
+                    // A rebalance, a broker away, a coordinator moving: nothing is lost, the
+                    // records since the last successful commit are processed again (at-least-once).
+                    tracing::warn!(error = %e, %kind, "offset commit failed; will retry at the next commit");
                     Ok(())
                 }
             },
