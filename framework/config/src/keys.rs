@@ -90,6 +90,45 @@ pub const CLIENT_PASS_THROUGH: &[&str] = &[
     "queue.buffering.",
 ];
 
+/// Pass-through keys that only a consumer understands; they go to the
+/// consumer alone (librdkafka warns when a producer is given them).
+pub const CONSUMER_ONLY: &[&str] = &[
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "fetch.",
+];
+
+/// Pass-through keys that only a producer understands.
+pub const PRODUCER_ONLY: &[&str] = &[
+    "linger.ms",
+    "batch.",
+    "compression.type",
+    "acks",
+    "enable.idempotence",
+    "queue.buffering.",
+];
+
+fn matches_any(list: &[&str], key: &str) -> bool {
+    list.iter().any(|p| {
+        if p.ends_with('.') {
+            key.starts_with(p)
+        } else {
+            key == *p
+        }
+    })
+}
+
+/// Whether `key` (a pass-through key) applies to consumers only.
+pub fn is_consumer_only(key: &str) -> bool {
+    matches_any(CONSUMER_ONLY, key)
+}
+
+/// Whether `key` (a pass-through key) applies to producers only.
+pub fn is_producer_only(key: &str) -> bool {
+    matches_any(PRODUCER_ONLY, key)
+}
+
 /// Whether `key` is a Kafka client key passed through to every client.
 pub fn is_client_pass_through(key: &str) -> bool {
     CLIENT_PASS_THROUGH.iter().any(|p| {

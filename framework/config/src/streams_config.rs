@@ -301,8 +301,18 @@ impl StreamsConfig {
             }
         }
         if keys::is_client_pass_through(key) {
-            self.client_overrides
-                .insert(key.to_owned(), value.to_owned());
+            // Keys for one kind of client go to it alone; a key given with an
+            // explicit `consumer.`/`producer.` prefix wins whatever the order.
+            let target = if keys::is_consumer_only(key) {
+                &mut self.consumer_overrides
+            } else if keys::is_producer_only(key) {
+                &mut self.producer_overrides
+            } else {
+                &mut self.client_overrides
+            };
+            target
+                .entry(key.to_owned())
+                .or_insert_with(|| value.to_owned());
             return Ok(());
         }
         Err(Error::Unknown {

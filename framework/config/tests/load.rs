@@ -50,7 +50,7 @@ fn toml_with_dotted_keys() -> TestResult {
     assert_eq!(c.default_key_serde(), Some(SerdeName::String));
     assert_eq!(c.max_task_idle_ms(), -1);
     assert_eq!(
-        c.client_overrides().get("linger.ms").map(String::as_str),
+        c.producer_overrides().get("linger.ms").map(String::as_str),
         Some("5")
     );
     assert_eq!(

@@ -248,14 +248,23 @@ fn pass_through_client_keys() -> Result<()> {
         ("consumer.anything.goes", "x"),
         ("producer.linger.ms", "20"),
         ("admin.request.timeout.ms", "9000"),
+        ("session.timeout.ms", "7000"),
+        ("acks", "1"),
     ])?;
     let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned();
-    assert_eq!(c.client_overrides().len(), 4);
+    assert_eq!(c.client_overrides().len(), 3);
     assert_eq!(
         get(c.client_overrides(), "security.protocol").as_deref(),
         Some("SASL_SSL")
     );
-    assert_eq!(get(c.client_overrides(), "linger.ms").as_deref(), Some("5"));
+    // Keys only one kind of client understands go to that client alone;
+    // an explicit prefix wins over the plain key.
+    assert_eq!(get(c.client_overrides(), "linger.ms"), None);
+    assert_eq!(get(c.producer_overrides(), "acks").as_deref(), Some("1"));
+    assert_eq!(
+        get(c.consumer_overrides(), "session.timeout.ms").as_deref(),
+        Some("7000")
+    );
     assert_eq!(
         get(c.consumer_overrides(), "max.poll.interval.ms").as_deref(),
         Some("600000")
