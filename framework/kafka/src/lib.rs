@@ -8,13 +8,16 @@
 //! - [`produce_batch`] produces records and waits for their acknowledgements;
 //! - [`TransactionalProducer`] wraps init / begin / send / commit / abort;
 //! - [`read_to_end`] reads a topic up to its current end, read_committed or
-//!   read_uncommitted.
+//!   read_uncommitted, and [`end_offsets`] reads its partitions' end offsets;
+//! - [`copier::run_copier`] is a raw consume -> produce copier, the
+//!   baseline the benchmarks compare Weir against.
 //!
 //! No rdkafka type appears in these signatures.
 
 mod admin;
 mod block_on;
 mod connection;
+pub mod copier;
 mod delivery;
 pub mod error;
 mod produce;
@@ -26,7 +29,7 @@ pub use admin::{create_topics, partition_count, TopicSpec};
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
-pub use read::{read_to_end, ConsumedRecord, Isolation};
+pub use read::{end_offsets, librdkafka_version, read_to_end, ConsumedRecord, Isolation};
 pub use runtime::{
     Metrics, MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener,
     StreamsRuntime,
