@@ -59,6 +59,6 @@ mod values;
 
 pub use builder::StreamsConfigBuilder;
 pub use error::{Error, Result};
-pub use load::ENV_PREFIX;
+pub use load::{ENV_PREFIX, RESERVED_ENV};
 pub use streams_config::{default_state_dir, StreamsConfig, MAX_APPLICATION_ID_LEN};
 pub use values::{DeserializationExceptionHandler, ProcessingGuarantee, SerdeName};

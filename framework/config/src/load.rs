@@ -9,6 +9,11 @@ use config::{Config, Environment, File, FileFormat, Map, Source, Value, ValueKin
 use crate::error::{Error, Result};
 use crate::StreamsConfig;
 
+/// `WEIR_` variables that belong to Weir's tooling (the build cache, the
+/// test broker's launcher), not to an application's configuration: the loader
+/// skips them instead of reporting unknown keys.
+pub const RESERVED_ENV: &[&str] = &["WEIR_CACHE", "WEIR_KAFKA_HEAP", "WEIR_KAFKA_START_TIMEOUT"];
+
 /// The prefix of environment variables read by [`StreamsConfig::load`].
 pub const ENV_PREFIX: &str = "WEIR";
 
@@ -44,7 +49,11 @@ impl StreamsConfig {
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(format_of(path)?).required(true));
         }
-        let env: Map<String, String> = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let env: Map<String, String> = env
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .filter(|(k, _)| !RESERVED_ENV.contains(&k.as_str()))
+            .collect();
         builder = builder.add_source(
             Environment::with_prefix(ENV_PREFIX)
                 .separator("_")

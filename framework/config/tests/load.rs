@@ -249,3 +249,17 @@ fn unreadable_files_are_user_errors_naming_the_file() -> TestResult {
     assert!(matches!(err, Some(Error::File { .. })), "{err:?}");
     Ok(())
 }
+
+#[test]
+fn tooling_variables_are_not_configuration() {
+    let config = weir_config::StreamsConfig::load_with_env(
+        None,
+        [
+            ("WEIR_APPLICATION_ID", "tools"),
+            ("WEIR_CACHE", "/root/.cache/weir"),
+            ("WEIR_KAFKA_HEAP", "-Xmx1g"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.application_id(), "tools");
+}

@@ -46,10 +46,16 @@ impl TopicSpec {
 }
 
 fn admin_client(conn: &Connection) -> Result<AdminClient<DefaultClientContext>> {
-    conn.client_config(&[]).create().map_err(|e| Error::Client {
-        message: e.to_string(),
-        kind: classify(&e),
-    })
+    // The admin client is a producer-type handle, for which librdkafka asks the
+    // broker to auto-create the topics its metadata requests name: reading a
+    // missing topic's partition count would create it (with the broker's
+    // default count) wherever `auto.create.topics.enable` is on, Kafka's default.
+    conn.client_config(&[("allow.auto.create.topics", "false")])
+        .create()
+        .map_err(|e| Error::Client {
+            message: e.to_string(),
+            kind: classify(&e),
+        })
 }
 
 /// Creates the topics, or checks that they exist with the requested

@@ -12,6 +12,9 @@
 //! - [`copier::run_copier`] is a raw consume -> produce copier, the
 //!   baseline the benchmarks compare Weir against.
 //!
+//! - [`EmbeddedBroker`] runs librdkafka's in-process mock cluster for
+//!   development and demos (not for production, not for exactly-once).
+//!
 //! No rdkafka type appears in these signatures.
 
 mod admin;
@@ -19,6 +22,7 @@ mod block_on;
 mod connection;
 pub mod copier;
 mod delivery;
+pub mod embedded;
 pub mod error;
 mod produce;
 mod read;
@@ -27,6 +31,7 @@ mod transaction;
 
 pub use admin::{create_topics, partition_count, TopicSpec};
 pub use connection::Connection;
+pub use embedded::EmbeddedBroker;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
 pub use read::{end_offsets, librdkafka_version, read_to_end, ConsumedRecord, Isolation};

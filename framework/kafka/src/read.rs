@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -48,6 +49,25 @@ pub struct ConsumedRecord {
     pub timestamp: Option<i64>,
 }
 
+/// The reader's client context: the end-of-partition signals it asks for are
+/// expected, so they are not logged as errors (librdkafka also reports them
+/// as global errors, which rdkafka's default context logs at `error`).
+struct ReadContext;
+
+impl ClientContext for ReadContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(error, KafkaError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF);
+        if eof {
+            tracing::trace!(%error, reason, "end of partition");
+        } else {
+            tracing::error!(%error, reason, "librdkafka error while reading a topic");
+        }
+    }
+}
+
+impl ConsumerContext for ReadContext {}
+
 /// Reads every partition of `topic` from the beginning up to its end as of
 /// the call, and returns the records ordered by partition then offset.
 ///
@@ -75,7 +95,7 @@ pub fn read_to_end(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    let consumer: BaseConsumer = conn
+    let consumer: BaseConsumer<ReadContext> = conn
         .client_config(&[
             ("group.id", &group),
             ("enable.auto.commit", "false"),
@@ -84,7 +104,7 @@ pub fn read_to_end(
             ("auto.offset.reset", "earliest"),
             ("isolation.level", isolation.as_config()),
         ])
-        .create()
+        .create_with_context(ReadContext)
         .map_err(|e| Error::Client {
             message: e.to_string(),
             kind: classify(&e),

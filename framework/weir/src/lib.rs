@@ -24,11 +24,11 @@
 //! # Ok::<(), weir::Error>(())
 //! ```
 
-mod error;
 mod streams;
+mod streams_error;
 
-pub use error::StreamsError;
 pub use streams::KafkaStreams;
+pub use streams_error::StreamsError;
 pub use weir_kafka::{MetricsSnapshot, State};
 
 pub use weir_config::{
@@ -46,6 +46,34 @@ pub use weir_core::{
 /// Errors of [`StreamsConfig`] (a bad configuration names the key at fault);
 /// they convert into [`Error::Config`].
 pub use weir_config::Error as ConfigError;
+
+/// The guide, from `docs/`; its code examples are compiled and run as doc tests.
+pub mod guide {
+    #[doc = include_str!("../../../docs/dsl.md")]
+    pub mod dsl {}
+    #[doc = include_str!("../../../docs/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../../../docs/operations.md")]
+    pub mod operations {}
+}
+
+/// Development helpers: not for production.
+pub mod dev {
+    /// An in-process, single-broker Kafka cluster (librdkafka's mock
+    /// cluster) for development and demos: run a service on a laptop with no
+    /// broker installed. **Not for production and not for exactly-once**: it
+    /// does not filter aborted transactions, has no CreateTopics API (create
+    /// topics with [`EmbeddedBroker::create_topics`]) and keeps everything in
+    /// memory.
+    pub use weir_kafka::EmbeddedBroker;
+    /// Plain client helpers to feed a development broker and read what a
+    /// service wrote (blocking, bounded by [`Connection::timeout`]); they work
+    /// against any Kafka cluster.
+    pub use weir_kafka::{
+        produce_batch, read_to_end, Connection, ConsumedRecord, Isolation, ProduceRecord,
+        RecordPosition, TopicSpec,
+    };
+}
 
 /// The names most applications need, in one import.
 pub mod prelude {

@@ -10,7 +10,7 @@ use weir_kafka::{
     MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener, StreamsRuntime,
 };
 
-use crate::error::StreamsError;
+use crate::streams_error::StreamsError;
 
 /// A Weir application (Kafka Streams' `KafkaStreams`): a topology, a
 /// configuration, and once started, its stream threads.

@@ -51,7 +51,11 @@ fn values(records: &[ConsumedRecord]) -> Vec<String> {
 }
 
 /// Reads `topic` until it holds every value of `expected` (bounded).
-fn wait_for_all(topic: &str, expected: &BTreeSet<String>, timeout: Duration) -> Vec<ConsumedRecord> {
+fn wait_for_all(
+    topic: &str,
+    expected: &BTreeSet<String>,
+    timeout: Duration,
+) -> Vec<ConsumedRecord> {
     let start = Instant::now();
     loop {
         let records = cluster().read_uncommitted(topic).unwrap();
@@ -72,7 +76,11 @@ fn wait_for_all(topic: &str, expected: &BTreeSet<String>, timeout: Duration) -> 
 fn wait_state(app: &KafkaStreams, want: State, timeout: Duration) {
     let start = Instant::now();
     while app.state() != want {
-        assert!(start.elapsed() < timeout, "state stayed {:?}, wanted {want:?}", app.state());
+        assert!(
+            start.elapsed() < timeout,
+            "state stayed {:?}, wanted {want:?}",
+            app.state()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -84,7 +92,11 @@ fn assert_in_order(records: &[ConsumedRecord]) {
         let v = String::from_utf8(r.value.clone().unwrap()).unwrap();
         let key = r.key.clone().unwrap();
         if let Some(prev) = last.get(&key) {
-            assert!(&v > prev, "out of order for key {:?}: {v} after {prev}", String::from_utf8_lossy(&key));
+            assert!(
+                &v > prev,
+                "out of order for key {:?}: {v} after {prev}",
+                String::from_utf8_lossy(&key)
+            );
         }
         last.insert(key, v);
     }
@@ -109,7 +121,11 @@ fn multi_partition_input_arrives_complete_and_in_order() {
     app.set_state_listener(move |new, _old| seen.lock().unwrap().push(new));
     app.start().unwrap();
     let records = wait_for_all(&output, &expected, Duration::from_secs(60));
-    assert_eq!(records.len(), expected.len(), "no duplicates without failures");
+    assert_eq!(
+        records.len(),
+        expected.len(),
+        "no duplicates without failures"
+    );
     assert_in_order(&records);
     wait_state(&app, State::Running, Duration::from_secs(30));
     app.close(Duration::from_secs(30)).unwrap();
@@ -117,7 +133,10 @@ fn multi_partition_input_arrives_complete_and_in_order() {
     let states = states.lock().unwrap().clone();
     assert_eq!(states.first(), Some(&State::Rebalancing));
     assert!(states.contains(&State::Running));
-    assert_eq!(&states[states.len() - 2..], &[State::PendingShutdown, State::NotRunning]);
+    assert_eq!(
+        &states[states.len() - 2..],
+        &[State::PendingShutdown, State::NotRunning]
+    );
     let m = app.metrics();
     assert_eq!(m.records_processed, 2000);
     assert!(m.commits >= 1);
@@ -131,7 +150,9 @@ fn a_second_instance_takes_over_when_the_first_stops() {
     cluster().create_topic(&output, 4).unwrap();
     let app_id = KafkaCluster::unique_group("rt-takeover");
     let start = |cfg| {
-        let mut app = KafkaStreams::new(weir_test_apps::echo_topology(&input, &output).unwrap(), cfg).unwrap();
+        let mut app =
+            KafkaStreams::new(weir_test_apps::echo_topology(&input, &output).unwrap(), cfg)
+                .unwrap();
         app.start().unwrap();
         app
     };
@@ -142,13 +163,19 @@ fn a_second_instance_takes_over_when_the_first_stops() {
     let mut expected = produce(&input, 4, 0, 200);
     wait_for_all(&output, &expected, Duration::from_secs(60));
     let (pa, pb) = (a.metrics().records_processed, b.metrics().records_processed);
-    assert!(pa > 0 && pb > 0, "both instances process while both run: {pa} and {pb}");
+    assert!(
+        pa > 0 && pb > 0,
+        "both instances process while both run: {pa} and {pb}"
+    );
 
     a.close(Duration::from_secs(30)).unwrap();
     expected.extend(produce(&input, 4, 200, 400));
     let records = wait_for_all(&output, &expected, Duration::from_secs(90));
     assert_in_order(&records);
-    assert_eq!(b.metrics().records_processed as usize + pa as usize, records.len());
+    assert_eq!(
+        b.metrics().records_processed as usize + pa as usize,
+        records.len()
+    );
     b.close(Duration::from_secs(30)).unwrap();
 }
 
@@ -185,7 +212,10 @@ impl EchoProcess {
             if let Some(status) = self.0.try_wait().unwrap() {
                 return status;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "echo-app ignored SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "echo-app ignored SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -213,7 +243,10 @@ fn an_instance_killed_with_sigkill_loses_nothing_after_restart() {
     // Kill it as soon as some output exists: most of the input is still unprocessed or uncommitted.
     let start = Instant::now();
     while cluster().read_uncommitted(&output).unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(60), "echo-app produced nothing");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "echo-app produced nothing"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     first.kill9();
@@ -231,13 +264,26 @@ fn an_instance_killed_with_sigkill_loses_nothing_after_restart() {
 #[test]
 fn bad_configuration_fails_at_start_naming_the_key() {
     let no_app_id = StreamsConfig::from_pairs([("bootstrap.servers", "127.0.0.1:9")]).unwrap_err();
-    assert!(no_app_id.to_string().contains("application.id"), "{no_app_id}");
+    assert!(
+        no_app_id.to_string().contains("application.id"),
+        "{no_app_id}"
+    );
 
-    let unknown = StreamsConfig::from_pairs([("application.id", "a"), ("commit.intervall.ms", "5")]).unwrap_err();
-    assert!(unknown.to_string().contains("commit.intervall.ms"), "{unknown}");
+    let unknown =
+        StreamsConfig::from_pairs([("application.id", "a"), ("commit.intervall.ms", "5")])
+            .unwrap_err();
+    assert!(
+        unknown.to_string().contains("commit.intervall.ms"),
+        "{unknown}"
+    );
 
-    let negative = StreamsConfig::from_pairs([("application.id", "a"), ("commit.interval.ms", "-1")]).unwrap_err();
-    assert!(negative.to_string().contains("commit.interval.ms"), "{negative}");
+    let negative =
+        StreamsConfig::from_pairs([("application.id", "a"), ("commit.interval.ms", "-1")])
+            .unwrap_err();
+    assert!(
+        negative.to_string().contains("commit.interval.ms"),
+        "{negative}"
+    );
 
     let missing_bootstrap = KafkaStreams::new(
         weir_test_apps::echo_topology("a", "b").unwrap(),
@@ -245,7 +291,10 @@ fn bad_configuration_fails_at_start_naming_the_key() {
     )
     .err()
     .expect("bootstrap.servers is required to run");
-    assert!(missing_bootstrap.to_string().contains("bootstrap.servers"), "{missing_bootstrap}");
+    assert!(
+        missing_bootstrap.to_string().contains("bootstrap.servers"),
+        "{missing_bootstrap}"
+    );
 }
 
 #[test]
@@ -253,7 +302,11 @@ fn a_missing_source_topic_fails_at_start_naming_it() {
     let input = KafkaCluster::unique_topic("rt-missing-in");
     let output = KafkaCluster::unique_topic("rt-missing-out");
     let app_id = KafkaCluster::unique_group("rt-missing");
-    let mut app = KafkaStreams::new(weir_test_apps::echo_topology(&input, &output).unwrap(), config(&app_id, &[])).unwrap();
+    let mut app = KafkaStreams::new(
+        weir_test_apps::echo_topology(&input, &output).unwrap(),
+        config(&app_id, &[]),
+    )
+    .unwrap();
     let err = app.start().unwrap_err();
     assert!(err.to_string().contains(&input), "{err}");
     assert_eq!(err.kind(), weir::ErrorKind::User);
@@ -271,8 +324,13 @@ fn an_internal_topic_with_the_wrong_partition_count_fails_at_start() {
     cluster().create_topic(&internal, 3).unwrap();
     let builder = StreamsBuilder::new();
     builder
-        .stream(input.as_str(), Consumed::with(Serdes::string(), Serdes::string()))
-        .repartition(Repartitioned::as_("by-key", Serdes::string(), Serdes::string()).with_partitions(2))
+        .stream(
+            input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
+        .repartition(
+            Repartitioned::as_("by-key", Serdes::string(), Serdes::string()).with_partitions(2),
+        )
         .to(&output, Produced::with(Serdes::string(), Serdes::string()));
     let mut app = KafkaStreams::new(builder.build().unwrap(), config(&app_id, &[])).unwrap();
     let err = app.start().unwrap_err();
@@ -288,9 +346,16 @@ fn records_flow_through_a_repartition_topic_the_runtime_creates() {
     cluster().create_topic(&output, 3).unwrap();
     let builder = StreamsBuilder::new();
     builder
-        .stream(input.as_str(), Consumed::with(Serdes::string(), Serdes::string()))
+        .stream(
+            input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
         .select_key(|_k, v| v.chars().rev().collect::<String>())
-        .repartition(Repartitioned::as_("reversed", Serdes::string(), Serdes::string()))
+        .repartition(Repartitioned::as_(
+            "reversed",
+            Serdes::string(),
+            Serdes::string(),
+        ))
         .to(&output, Produced::with(Serdes::string(), Serdes::string()));
     let mut app = KafkaStreams::new(builder.build().unwrap(), config(&app_id, &[])).unwrap();
     app.start().unwrap();
@@ -309,4 +374,67 @@ fn records_flow_through_a_repartition_topic_the_runtime_creates() {
         "internal topic sized like the input"
     );
     app.close(Duration::from_secs(30)).unwrap();
+}
+
+/// Fails on the value "poison".
+struct Fussy;
+
+impl Processor<String, String> for Fussy {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<String, String>,
+        record: Record<String, String>,
+    ) -> Result<()> {
+        if record.value.as_deref() == Some("poison") {
+            return Err(weir::Error::Processor {
+                node: ctx.node_name().to_string(),
+                message: "cannot digest poison".to_string(),
+            });
+        }
+        ctx.forward(record)
+    }
+}
+
+#[test]
+fn a_processing_error_stops_the_application_with_the_error() {
+    let input = KafkaCluster::unique_topic("rt-fatal-in");
+    let output = KafkaCluster::unique_topic("rt-fatal-out");
+    let app_id = KafkaCluster::unique_group("rt-fatal");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&output, 1).unwrap();
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(
+            input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
+        .process(|| Fussy, &[])
+        .named("fussy")
+        .to(&output, Produced::with(Serdes::string(), Serdes::string()));
+    let mut app = KafkaStreams::new(builder.build().unwrap(), config(&app_id, &[])).unwrap();
+    app.start().unwrap();
+    cluster()
+        .produce(
+            &input,
+            &[
+                ProduceRecord::new("a", "fine"),
+                ProduceRecord::new("b", "poison"),
+            ],
+        )
+        .unwrap();
+    let start = Instant::now();
+    while !app.is_stopping() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the application kept running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let err = app.close(Duration::from_secs(30)).unwrap_err();
+    assert!(err.to_string().contains("fussy"), "{err}");
+    assert!(err.to_string().contains("poison"), "{err}");
+    assert_eq!(app.state(), State::Error);
+    // The record before the poison was written and committed: a restart resumes at the poison.
+    let out = cluster().read_uncommitted(&output).unwrap();
+    assert_eq!(values(&out), vec!["fine".to_string()]);
 }

@@ -258,19 +258,9 @@ impl<K: Data, V: Data> KStream<K, V> {
 
     /// Writes the stream to `topic`.
     pub fn to(&self, topic: &str, produced: Produced<K, V>) -> Terminal {
-        let mut inner = self.inner.borrow_mut();
-        let name = match &produced.name {
-            Some(n) => n.clone(),
-            None => inner.next_name("KSTREAM-SINK"),
-        };
-        inner
-            .topology
-            .add_sink_topic(&name, TopicName::user(topic), produced, &[&self.node]);
-        drop(inner);
-        Terminal {
-            inner: self.inner.clone(),
-            node: name,
-        }
+        self.sink(produced, |b, name, produced, parent| {
+            b.add_sink_topic(name, TopicName::user(topic), produced, &[parent]);
+        })
     }
 
     /// Writes each record to the topic `extractor` picks for it.
@@ -279,14 +269,23 @@ impl<K: Data, V: Data> KStream<K, V> {
         extractor: impl TopicNameExtractor<K, V> + 'static,
         produced: Produced<K, V>,
     ) -> Terminal {
+        self.sink(produced, |b, name, produced, parent| {
+            b.add_sink_with_extractor(name, extractor, produced, &[parent]);
+        })
+    }
+
+    /// Adds a sink named by `produced` (or a generated name) with `add`.
+    fn sink(
+        &self,
+        produced: Produced<K, V>,
+        add: impl FnOnce(&mut crate::topology::TopologyBuilder, &str, Produced<K, V>, &str),
+    ) -> Terminal {
         let mut inner = self.inner.borrow_mut();
         let name = match &produced.name {
             Some(n) => n.clone(),
             None => inner.next_name("KSTREAM-SINK"),
         };
-        inner
-            .topology
-            .add_sink_with_extractor(&name, extractor, produced, &[&self.node]);
+        add(&mut inner.topology, &name, produced, &self.node);
         drop(inner);
         Terminal {
             inner: self.inner.clone(),

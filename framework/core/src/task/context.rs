@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::collector::RecordCollector;
 use crate::error::{Error, Result};
-use crate::processor::{ErasedRecord, Punctuation, PunctuationType, ScheduleId};
+use crate::processor::{ErasedProcessor, ErasedRecord, Punctuation, PunctuationType, ScheduleId};
 use crate::record::RecordMetadata;
 use crate::store::StateStore;
 use crate::task::{TaskId, TaskState};
@@ -143,6 +143,29 @@ fn reentered(state: &TaskState, idx: usize) -> Error {
     }
 }
 
+/// Takes node `idx`'s processor out of its slot while `call` runs it (so
+/// its children can run meanwhile), then puts it back.
+fn with_node<T>(
+    state: &mut TaskState,
+    io: &mut dyn RecordCollector,
+    idx: usize,
+    call: impl FnOnce(&mut dyn ErasedProcessor, &mut NodeContext<'_>) -> Result<T>,
+) -> Result<T> {
+    let Some(mut processor) = state.nodes[idx].processor.take() else {
+        return Err(reentered(state, idx));
+    };
+    let result = call(
+        processor.as_mut(),
+        &mut NodeContext {
+            state: &mut *state,
+            io,
+            node: idx,
+        },
+    );
+    state.nodes[idx].processor = Some(processor);
+    result
+}
+
 /// Runs node `idx` on `record`; its children run before this returns.
 pub(crate) fn dispatch(
     state: &mut TaskState,
@@ -150,19 +173,7 @@ pub(crate) fn dispatch(
     idx: usize,
     record: ErasedRecord,
 ) -> Result<()> {
-    let Some(mut processor) = state.nodes[idx].processor.take() else {
-        return Err(reentered(state, idx));
-    };
-    let result = processor.process(
-        &mut NodeContext {
-            state: &mut *state,
-            io,
-            node: idx,
-        },
-        record,
-    );
-    state.nodes[idx].processor = Some(processor);
-    result
+    with_node(state, io, idx, |p, ctx| p.process(ctx, record))
 }
 
 /// Runs a punctuation of node `idx`.
@@ -172,19 +183,7 @@ pub(crate) fn punctuate(
     idx: usize,
     punctuation: Punctuation,
 ) -> Result<()> {
-    let Some(mut processor) = state.nodes[idx].processor.take() else {
-        return Err(reentered(state, idx));
-    };
-    let result = processor.punctuate(
-        &mut NodeContext {
-            state: &mut *state,
-            io,
-            node: idx,
-        },
-        punctuation,
-    );
-    state.nodes[idx].processor = Some(processor);
-    result
+    with_node(state, io, idx, |p, ctx| p.punctuate(ctx, punctuation))
 }
 
 /// Which lifecycle call to make on every node.
@@ -201,18 +200,8 @@ pub(crate) fn lifecycle(
     idx: usize,
     call: Lifecycle,
 ) -> Result<()> {
-    let Some(mut processor) = state.nodes[idx].processor.take() else {
-        return Err(reentered(state, idx));
-    };
-    let mut ctx = NodeContext {
-        state: &mut *state,
-        io,
-        node: idx,
-    };
-    let result = match call {
-        Lifecycle::Init => processor.init(&mut ctx),
-        Lifecycle::Close => processor.close(&mut ctx),
-    };
-    state.nodes[idx].processor = Some(processor);
-    result
+    with_node(state, io, idx, |p, ctx| match call {
+        Lifecycle::Init => p.init(ctx),
+        Lifecycle::Close => p.close(ctx),
+    })
 }

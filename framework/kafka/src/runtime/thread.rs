@@ -161,6 +161,13 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
         }
         Err(e) => {
             tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; closing its tasks");
+            // Work finished before the failure is committed (its output first), so a
+            // restart resumes at the failing record. Not when the partitions moved on.
+            if e.kind() != ErrorKind::Fenced {
+                if let Err(commit_error) = tasks.commit(&consumer, None, &app) {
+                    tracing::warn!(error = %commit_error, "commit of the work done before the failure failed");
+                }
+            }
             tasks.close_all();
         }
     }

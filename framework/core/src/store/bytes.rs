@@ -1,0 +1,232 @@
+//! The innermost store layer: ordered byte keys to byte values, written in
+//! atomic batches that may carry the changelog offset the data reaches.
+
+use std::fmt;
+
+use crate::error::Result;
+
+/// An iterator over `(key, value)` byte pairs, in key order (or reverse key
+/// order), borrowing the store it reads.
+pub type BytesIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// One update recorded for a store's changelog topic: the key bytes and the
+/// value bytes, or `None` for a tombstone (a delete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangelogEntry {
+    /// The key, as the store holds it.
+    pub key: Vec<u8>,
+    /// The new value; `None` deletes the key (a tombstone in the changelog).
+    pub value: Option<Vec<u8>>,
+}
+
+/// A dirty entry that a [`CachingLayer`](super::CachingLayer) wrote
+/// downstream, on flush or when evicted: what the DSL forwards later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushedEntry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value written; `None` for a delete.
+    pub new_value: Option<Vec<u8>>,
+    /// The value the store below held before this write.
+    pub old_value: Option<Vec<u8>>,
+}
+
+/// Receives the entries a cache writes downstream, in the order written.
+pub type FlushListener = Box<dyn FnMut(&[FlushedEntry]) + Send>;
+
+/// One operation of a [`WriteBatch`]: `(key, Some(value))` puts,
+/// `(key, None)` deletes.
+pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
+
+/// An ordered list of puts and deletes, plus an optional changelog offset,
+/// that a [`KeyValueBytesStore`] applies all together or not at all.
+///
+/// Operations apply in the order they were added, so a later write of a key
+/// wins over an earlier one in the same batch.
+///
+/// ```
+/// use weir_core::store::WriteBatch;
+///
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"a".to_vec(), b"1".to_vec()).delete(b"b".to_vec()).set_offset(41);
+/// assert_eq!(batch.len(), 2);
+/// assert_eq!(batch.offset(), Some(41));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+    offset: Option<i64>,
+}
+
+impl WriteBatch {
+    /// An empty batch with no offset.
+    pub const fn new() -> Self {
+        WriteBatch {
+            ops: Vec::new(),
+            offset: None,
+        }
+    }
+
+    /// Adds a put of `value` under `key`.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> &mut Self {
+        self.ops.push((key, Some(value)));
+        self
+    }
+
+    /// Adds a delete of `key`.
+    pub fn delete(&mut self, key: Vec<u8>) -> &mut Self {
+        self.ops.push((key, None));
+        self
+    }
+
+    /// Adds a put (`Some`) or a delete (`None`).
+    pub fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> &mut Self {
+        self.ops.push((key, value));
+        self
+    }
+
+    /// Records that, once this batch is applied, the store holds the
+    /// changelog up to and including `offset`. A batch may carry only an
+    /// offset and no operations.
+    pub fn set_offset(&mut self, offset: i64) -> &mut Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// The changelog offset this batch carries, if any.
+    pub fn offset(&self) -> Option<i64> {
+        self.offset
+    }
+
+    /// The operations, in order: `(key, Some(value))` puts, `(key, None)` deletes.
+    pub fn ops(&self) -> &[BatchOp] {
+        &self.ops
+    }
+
+    /// Number of operations (the offset does not count).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch has no operations (it may still carry an offset).
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The operations and the offset, by value.
+    pub fn into_parts(self) -> (Vec<BatchOp>, Option<i64>) {
+        (self.ops, self.offset)
+    }
+}
+
+/// The innermost layer of every key-value store: byte keys in lexicographic
+/// order mapped to byte values. Serdes never reach this layer.
+///
+/// Writes come in a [`WriteBatch`] applied atomically together with the
+/// changelog offset it may carry, which [`committed_offset`](Self::committed_offset)
+/// reads back: restoration resumes from there, and exactly-once recovery
+/// compares it with the committed changelog. The in-memory store is
+/// [`InMemoryBytesStore`](super::InMemoryBytesStore); a RocksDB store maps a
+/// batch to one RocksDB `WriteBatch` with the offset under a reserved key or
+/// column family.
+///
+/// Layers ([`CachingLayer`](super::CachingLayer),
+/// [`ChangeLoggingLayer`](super::ChangeLoggingLayer)) implement this trait
+/// too, over the layer below; the methods with defaults exist so that calls
+/// reach through the stack (a plain bytes store keeps the defaults).
+///
+/// ```
+/// use weir_core::store::{InMemoryBytesStore, KeyValueBytesStore, WriteBatch};
+///
+/// let mut store = InMemoryBytesStore::new("counts");
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"apple".to_vec(), b"1".to_vec()).put(b"pear".to_vec(), b"2".to_vec());
+/// batch.set_offset(7);
+/// store.write(batch)?;
+/// assert_eq!(store.get(b"apple")?, Some(b"1".to_vec()));
+/// assert_eq!(store.committed_offset()?, Some(7));
+/// let keys: Vec<Vec<u8>> = store
+///     .range(Some(b"a"), Some(b"pear"), false)?
+///     .map(|kv| kv.map(|(k, _)| k))
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(keys, [b"apple".to_vec(), b"pear".to_vec()]);
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+pub trait KeyValueBytesStore: Send {
+    /// The store's name.
+    fn name(&self) -> &str;
+
+    /// Whether the data lives on disk and survives a restart.
+    fn persistent(&self) -> bool;
+
+    /// The value under `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Applies `batch` atomically: all its operations, in order, and its
+    /// offset (if it has one), or none of them.
+    fn write(&mut self, batch: WriteBatch) -> Result<()>;
+
+    /// The changelog offset stored by the last batch that carried one;
+    /// `None` if no batch ever did (restore from the beginning).
+    fn committed_offset(&self) -> Result<Option<i64>>;
+
+    /// Entries with `from <= key <= to` (both inclusive, as Kafka Streams'
+    /// `range`; `None` is unbounded), ascending, or descending if `reverse`.
+    /// `from > to` gives no entries.
+    fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>, reverse: bool)
+        -> Result<BytesIter<'_>>;
+
+    /// Entries whose key starts with `prefix`, ascending.
+    fn prefix_scan(&self, prefix: &[u8]) -> Result<BytesIter<'_>> {
+        let prefix = prefix.to_vec();
+        let from = prefix.clone();
+        let iter = self.range(Some(&from), None, false)?;
+        Ok(Box::new(iter.take_while(move |kv| match kv {
+            Ok((k, _)) => k.starts_with(&prefix),
+            Err(_) => true,
+        })))
+    }
+
+    /// Every entry, ascending.
+    fn all(&self) -> Result<BytesIter<'_>> {
+        self.range(None, None, false)
+    }
+
+    /// An estimate of the number of entries (exact for the in-memory store).
+    fn approximate_count(&self) -> Result<u64>;
+
+    /// Makes written data durable (and, in a cache, writes dirty entries down).
+    fn flush(&mut self) -> Result<()>;
+
+    /// Releases the store; later calls fail.
+    fn close(&mut self) -> Result<()>;
+
+    /// Writes a batch read from the changelog during restoration. Layers pass
+    /// it straight down: it is neither cached nor logged again.
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        self.write(batch)
+    }
+
+    /// Drains the changelog entries recorded since the last call (see
+    /// [`ChangeLoggingLayer`](super::ChangeLoggingLayer)); empty when the
+    /// stack has no logging layer.
+    fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
+        Vec::new()
+    }
+
+    /// Installs `listener` on the stack's cache, if it has one; returns
+    /// whether it did (see [`CachingLayer`](super::CachingLayer)).
+    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
+        let _ = listener;
+        false
+    }
+}
+
+impl fmt::Debug for dyn KeyValueBytesStore + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyValueBytesStore")
+            .field("name", &self.name())
+            .field("persistent", &self.persistent())
+            .finish()
+    }
+}

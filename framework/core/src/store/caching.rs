@@ -1,0 +1,337 @@
+//! The caching layer: folds repeated writes of a key until flush or eviction.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::iter::Peekable;
+
+use super::bytes::{
+    BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
+};
+use crate::error::Result;
+
+/// What an entry costs the budget beyond its key and value bytes.
+pub const CACHE_ENTRY_OVERHEAD: usize = 64;
+
+#[derive(Debug)]
+struct Entry {
+    /// `None`: the key is deleted (a tombstone not yet written, or known absent).
+    value: Option<Vec<u8>>,
+    /// Position in the recency order.
+    lru: u64,
+    /// Position in the dirty order; `None` when the store below agrees.
+    dirty: Option<u64>,
+}
+
+fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
+    key.len() + value.map_or(0, Vec::len) + CACHE_ENTRY_OVERHEAD
+}
+
+/// A bytes layer that keeps written entries in memory and writes them down
+/// only on [`flush`](KeyValueBytesStore::flush) (called before every
+/// commit) or when the cache exceeds its byte budget, so that ten updates of
+/// a key between two commits reach the store below, the changelog, and
+/// (later) the DSL's downstream operators as one.
+///
+/// - Writes fold per key; a flush writes every dirty entry in ONE
+///   [`WriteBatch`], in the order of each key's latest update (as Kafka
+///   Streams' cache does).
+/// - The budget counts key and value bytes plus [`CACHE_ENTRY_OVERHEAD`] per
+///   entry. Past it, the least recently written entry is evicted; if it is
+///   dirty, every dirty entry is flushed first, so the store below never
+///   sees updates out of order.
+/// - Reads look in the cache, then below; they do not fill the cache.
+///   Range scans merge the cache with the store below.
+/// - A batch that carries a changelog offset flushes the cache, so the
+///   offset is written together with all the data it covers.
+/// - [`set_flush_listener`](KeyValueBytesStore::set_flush_listener) receives
+///   every flushed or evicted dirty entry with the value it replaced below:
+///   what the DSL forwards downstream.
+/// - `close` drops what was not flushed: a clean close follows a commit.
+///
+/// ```
+/// use weir_core::store::{CachingLayer, ChangeLoggingLayer, InMemoryBytesStore, KeyValueBytesStore, WriteBatch};
+///
+/// let logged = ChangeLoggingLayer::new(Box::new(InMemoryBytesStore::new("counts")));
+/// let mut store = CachingLayer::new(Box::new(logged), 1 << 20);
+/// for n in 1..=3u8 {
+///     let mut batch = WriteBatch::new();
+///     batch.put(b"apple".to_vec(), vec![n]);
+///     store.write(batch)?;
+/// }
+/// assert_eq!(store.get(b"apple")?, Some(vec![3]));
+/// assert!(store.take_changelog().is_empty()); // still folded in the cache
+/// store.flush()?;
+/// assert_eq!(store.take_changelog().len(), 1); // one update reached the log
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+pub struct CachingLayer {
+    inner: Box<dyn KeyValueBytesStore>,
+    max_bytes: usize,
+    bytes: usize,
+    entries: BTreeMap<Vec<u8>, Entry>,
+    recency: BTreeMap<u64, Vec<u8>>,
+    dirty: BTreeMap<u64, Vec<u8>>,
+    next_seq: u64,
+    listener: Option<FlushListener>,
+}
+
+impl std::fmt::Debug for CachingLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachingLayer")
+            .field("inner", &self.inner)
+            .field("max_bytes", &self.max_bytes)
+            .field("bytes", &self.bytes)
+            .field("entries", &self.entries.len())
+            .field("dirty", &self.dirty.len())
+            .finish()
+    }
+}
+
+impl CachingLayer {
+    /// Caches writes to `inner` within `max_bytes`.
+    pub fn new(inner: Box<dyn KeyValueBytesStore>, max_bytes: usize) -> Self {
+        CachingLayer {
+            inner,
+            max_bytes,
+            bytes: 0,
+            entries: BTreeMap::new(),
+            recency: BTreeMap::new(),
+            dirty: BTreeMap::new(),
+            next_seq: 0,
+            listener: None,
+        }
+    }
+
+    /// Bytes the cache holds, by the budget's measure.
+    pub fn cached_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Entries the cache holds (clean and dirty).
+    pub fn cached_entries(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Entries not yet written to the store below.
+    pub fn dirty_entries(&self) -> usize {
+        self.dirty.len()
+    }
+
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// Caches a dirty write of `key`.
+    fn put_dirty(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let lru = self.seq();
+        let dirty = self.seq();
+        self.bytes += cost(&key, value.as_ref());
+        let new = Entry {
+            value,
+            lru,
+            dirty: Some(dirty),
+        };
+        if let Some(old) = self.entries.insert(key.clone(), new) {
+            self.bytes = self.bytes.saturating_sub(cost(&key, old.value.as_ref()));
+            self.recency.remove(&old.lru);
+            if let Some(d) = old.dirty {
+                self.dirty.remove(&d);
+            }
+        }
+        self.recency.insert(lru, key.clone());
+        self.dirty.insert(dirty, key);
+    }
+
+    /// Writes every dirty entry (and `offset`, if any) below in one batch.
+    fn flush_dirty(&mut self, offset: Option<i64>) -> Result<()> {
+        if self.dirty.is_empty() && offset.is_none() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        let mut flushed = Vec::new();
+        for key in self.dirty.values() {
+            let value = self.entries.get(key).and_then(|e| e.value.clone());
+            if self.listener.is_some() {
+                flushed.push(FlushedEntry {
+                    key: key.clone(),
+                    new_value: value.clone(),
+                    old_value: self.inner.get(key)?,
+                });
+            }
+            batch.write(key.clone(), value);
+        }
+        if let Some(o) = offset {
+            batch.set_offset(o);
+        }
+        self.inner.write(batch)?;
+        for key in std::mem::take(&mut self.dirty).into_values() {
+            if let Some(e) = self.entries.get_mut(&key) {
+                e.dirty = None;
+            }
+        }
+        if let Some(listener) = self.listener.as_mut() {
+            if !flushed.is_empty() {
+                listener(&flushed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Evicts least recently written entries until the cache fits its budget.
+    fn evict(&mut self) -> Result<()> {
+        while self.bytes > self.max_bytes {
+            let Some((&seq, key)) = self.recency.first_key_value() else {
+                break;
+            };
+            let key = key.clone();
+            if self.entries.get(&key).is_some_and(|e| e.dirty.is_some()) {
+                self.flush_dirty(None)?;
+            }
+            self.recency.remove(&seq);
+            if let Some(old) = self.entries.remove(&key) {
+                self.bytes = self.bytes.saturating_sub(cost(&key, old.value.as_ref()));
+            }
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.recency.clear();
+        self.dirty.clear();
+        self.bytes = 0;
+    }
+}
+
+impl KeyValueBytesStore for CachingLayer {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.entries.get(key) {
+            Some(e) => Ok(e.value.clone()),
+            None => self.inner.get(key),
+        }
+    }
+
+    fn write(&mut self, batch: WriteBatch) -> Result<()> {
+        let (ops, offset) = batch.into_parts();
+        for (key, value) in ops {
+            self.put_dirty(key, value);
+        }
+        if offset.is_some() {
+            self.flush_dirty(offset)?;
+        }
+        self.evict()
+    }
+
+    fn committed_offset(&self) -> Result<Option<i64>> {
+        self.inner.committed_offset()
+    }
+
+    fn range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+    ) -> Result<BytesIter<'_>> {
+        let below = self.inner.range(from, to, reverse)?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Ok(below);
+            }
+        }
+        let lower = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        let upper = to.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        let cached = self
+            .entries
+            .range::<[u8], _>((lower, upper))
+            .map(|(k, e)| (k.as_slice(), e.value.as_deref()));
+        let cached: CacheIter<'_> = if reverse {
+            Box::new(cached.rev())
+        } else {
+            Box::new(cached)
+        };
+        Ok(Box::new(Merge {
+            cached: cached.peekable(),
+            below: below.peekable(),
+            reverse,
+        }))
+    }
+
+    fn approximate_count(&self) -> Result<u64> {
+        self.inner.approximate_count()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.flush_dirty(None)?;
+        self.inner.flush()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.clear();
+        self.inner.close()
+    }
+
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        self.flush_dirty(None)?;
+        self.clear();
+        self.inner.restore(batch)
+    }
+
+    fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
+        self.inner.take_changelog()
+    }
+
+    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
+        self.listener = Some(listener);
+        true
+    }
+}
+
+type CacheIter<'a> = Box<dyn Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a>;
+
+/// Merges the cache's entries over the store's: on equal keys the cache wins,
+/// and a cached delete hides the key.
+struct Merge<'a> {
+    cached: Peekable<CacheIter<'a>>,
+    below: Peekable<BytesIter<'a>>,
+    reverse: bool,
+}
+
+impl Iterator for Merge<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let order = match (self.cached.peek(), self.below.peek()) {
+                (None, None) => return None,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) | (Some(_), Some(Err(_))) => Ordering::Greater,
+                (Some((ck, _)), Some(Ok((bk, _)))) => {
+                    let o = (*ck).cmp(bk.as_slice());
+                    if self.reverse {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if order == Ordering::Greater {
+                return self.below.next();
+            }
+            if order == Ordering::Equal {
+                self.below.next();
+            }
+            if let Some((k, Some(v))) = self.cached.next() {
+                return Some(Ok((k.to_vec(), v.to_vec())));
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! State stores. Processors reach the stores connected to them through
+//! [`ProcessorContext::state_store`],
+//! or typed through `ctx.key_value_store::<K, V>(name)` (a method of every
+//! `dyn ProcessorContext`).
+//!
+//! A key-value store is a stack of layers over a bytes store:
+//!
+//! ```text
+//! MeteredKeyValueStore<K, V>   serdes (the only typed layer), operation counts
+//!   -> CachingLayer            optional: folds updates of a key until commit
+//!   -> ChangeLoggingLayer      optional: records every write for the changelog topic
+//!   -> KeyValueBytesStore      InMemoryBytesStore here; RocksDB in weir-rocksdb
+//! ```
+//!
+//! Every layer below the metered one is a [`KeyValueBytesStore`], so layers
+//! stack in any combination and a new backend implements one trait. The
+//! innermost store applies each [`WriteBatch`] atomically with the changelog
+//! offset it carries; restoration and exactly-once recovery start there.
+//! [`KeyValueStoreBuilder`] assembles the stack and plugs it into a topology.
+//!
+//! # A word count with a store
+//!
+//! ```
+//! use weir_core::dsl::StreamsBuilder;
+//! use weir_core::processor::{Processor, ProcessorContext};
+//! use weir_core::serde::Serdes;
+//! use weir_core::store::KeyValueStoreBuilder;
+//! use weir_core::topology::{Consumed, Produced};
+//! use weir_core::{Record, Result};
+//!
+//! struct WordCount;
+//!
+//! impl Processor<String, String, String, i64> for WordCount {
+//!     fn process(
+//!         &mut self,
+//!         ctx: &mut dyn ProcessorContext<String, i64>,
+//!         record: Record<String, String>,
+//!     ) -> Result<()> {
+//!         let Some(word) = record.value.clone() else { return Ok(()) };
+//!         let counts = ctx.key_value_store::<String, i64>("counts")?;
+//!         let count = counts.get(&word)?.unwrap_or(0) + 1;
+//!         counts.put(&word, &count)?;
+//!         ctx.forward(record.with_key(Some(word)).with_value(Some(count)))
+//!     }
+//! }
+//!
+//! let builder = StreamsBuilder::new();
+//! let counts = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64());
+//! builder.add_state_store("counts", counts.build_supplier());
+//! builder
+//!     .stream("words", Consumed::with(Serdes::string(), Serdes::string()))
+//!     .process(|| WordCount, &["counts"])
+//!     .named("count")
+//!     .to("word-counts", Produced::with(Serdes::string(), Serdes::i64()));
+//! let topology = builder.build()?;
+//! # Ok::<(), weir_core::Error>(())
+//! ```
+
+mod builder;
+mod bytes;
+mod caching;
+mod kv;
+mod logging;
+mod memory;
+mod metered;
+
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+
+pub use builder::{BytesStoreSupplier, KeyValueStoreBuilder};
+pub use bytes::{
+    BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
+};
+pub use caching::{CachingLayer, CACHE_ENTRY_OVERHEAD};
+pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
+pub use logging::ChangeLoggingLayer;
+pub use memory::InMemoryBytesStore;
+pub use metered::{MeteredKeyValueStore, StoreMetrics};
+
+use crate::error::{Error, Result};
+use crate::processor::ProcessorContext;
+use crate::task::TaskId;
+
+/// A state store owned by one task.
+///
+/// The methods with defaults are the runtime's seams for change-logged
+/// stores; a store without a changelog keeps the defaults.
+pub trait StateStore: Send {
+    /// The store's name, unique within the topology.
+    fn name(&self) -> &str;
+    /// Whether the store keeps its data on disk.
+    fn persistent(&self) -> bool;
+    /// Makes buffered writes durable; called before every commit.
+    fn flush(&mut self) -> Result<()>;
+    /// Releases the store's resources; called when the task closes.
+    fn close(&mut self) -> Result<()>;
+    /// For downcasting to the concrete store type.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+
+    /// Drains the updates recorded for the store's changelog topic since
+    /// the last call, in write order. The task calls it after
+    /// [`flush`](Self::flush), before it commits.
+    fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
+        Vec::new()
+    }
+
+    /// The changelog offset the store's data has reached (see
+    /// [`KeyValueBytesStore::committed_offset`]); `None` if unknown.
+    fn committed_offset(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    /// Writes a batch read from the changelog while restoring, bypassing the
+    /// cache and the change-logging. Stores that cannot restore refuse.
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        let _ = batch;
+        Err(Error::Store {
+            store: self.name().to_string(),
+            message: "this store cannot be restored from a changelog".to_string(),
+        })
+    }
+}
+
+impl<'a> dyn StateStore + 'a {
+    /// The store as its concrete type `S`, if it is one.
+    pub fn downcast_mut<S: StateStore + 'static>(&mut self) -> Option<&mut S> {
+        self.as_any_mut().downcast_mut::<S>()
+    }
+
+    /// The store as a typed key-value store, if it is one built by
+    /// [`KeyValueStoreBuilder`] with keys `K` and values `V`; otherwise an
+    /// [`Error::Store`] naming the types asked for.
+    pub fn as_key_value_store<K: 'static, V: 'static>(
+        &mut self,
+    ) -> Result<&mut dyn KeyValueStore<K, V>> {
+        let name = self.name().to_string();
+        match self
+            .as_any_mut()
+            .downcast_mut::<MeteredKeyValueStore<K, V>>()
+        {
+            Some(store) => Ok(store),
+            None => Err(Error::Store {
+                store: name,
+                message: format!(
+                    "not a key-value store of <{}, {}>",
+                    std::any::type_name::<K>(),
+                    std::any::type_name::<V>()
+                ),
+            }),
+        }
+    }
+}
+
+impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
+    /// The key-value store `name` connected to the running processor, typed
+    /// with keys `K` and values `V`.
+    ///
+    /// Errors if the store is not connected to this processor, or is not a
+    /// key-value store of `K` and `V`. The [module docs](crate::store) show it
+    /// in a word count; in short:
+    ///
+    /// ```
+    /// # use weir_core::processor::ProcessorContext;
+    /// # use weir_core::store::{KeyValueStore, ReadOnlyKeyValueStore};
+    /// # fn count(ctx: &mut dyn ProcessorContext<String, i64>, word: String) -> weir_core::Result<()> {
+    /// let counts = ctx.key_value_store::<String, i64>("counts")?;
+    /// counts.put(&word, &(counts.get(&word)?.unwrap_or(0) + 1))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn key_value_store<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut dyn KeyValueStore<K, V>> {
+        self.state_store(name)?.as_key_value_store::<K, V>()
+    }
+}
+
+/// Creates a task's instance of a store.
+pub type StoreSupplier =
+    std::sync::Arc<dyn Fn(TaskId) -> Result<Box<dyn StateStore>> + Send + Sync>;

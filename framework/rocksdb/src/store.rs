@@ -1,0 +1,311 @@
+//! The RocksDB bytes store: one RocksDB database per (store, task).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, FlushOptions, IteratorMode, ReadOptions, DB,
+    DEFAULT_COLUMN_FAMILY_NAME,
+};
+use weir_core::store::{BytesIter, BytesStoreSupplier, KeyValueBytesStore, WriteBatch};
+use weir_core::task::TaskId;
+
+use crate::budget::RocksDbBudget;
+use crate::error::Error;
+
+/// The column family holding the store's metadata (the changelog offset),
+/// apart from the data so that scans never see it.
+pub const META_COLUMN_FAMILY: &str = "weir-meta";
+
+/// The key of the committed changelog offset in [`META_COLUMN_FAMILY`]; the
+/// value is the offset as 8 big-endian bytes.
+const OFFSET_KEY: &[u8] = b"changelog-offset";
+
+/// The directory of store `store` of task `task`:
+/// `<state_dir>/<application_id>/<task>/rocksdb/<store>`.
+///
+/// ```
+/// use std::path::Path;
+/// use weir_core::task::TaskId;
+///
+/// let dir = weir_rocksdb::store_path(Path::new("/var/lib/weir"), "app", TaskId::new(0, 3), "counts");
+/// assert_eq!(dir, Path::new("/var/lib/weir/app/0_3/rocksdb/counts"));
+/// ```
+pub fn store_path(state_dir: &Path, application_id: &str, task: TaskId, store: &str) -> PathBuf {
+    state_dir
+        .join(application_id)
+        .join(task.to_string())
+        .join("rocksdb")
+        .join(store)
+}
+
+/// A [`BytesStoreSupplier`] opening a [`RocksDbBytesStore`] per task at
+/// [`store_path`]`(state_dir, application_id, task, store)`, every one
+/// charged to `budget`. Give every store of the process the same budget.
+///
+/// ```
+/// use weir_core::serde::Serdes;
+/// use weir_core::store::KeyValueStoreBuilder;
+/// use weir_rocksdb::{rocksdb_bytes_supplier, RocksDbBudget};
+///
+/// let budget = RocksDbBudget::with_default_size()?;
+/// let state_dir = std::env::temp_dir().join("weir-doc-supplier");
+/// let counts = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
+///     .with_bytes_supplier(rocksdb_bytes_supplier(state_dir, "app".into(), "counts".into(), budget));
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+pub fn rocksdb_bytes_supplier(
+    state_dir: PathBuf,
+    application_id: String,
+    store: String,
+    budget: Arc<RocksDbBudget>,
+) -> BytesStoreSupplier {
+    Arc::new(move |task| {
+        let path = store_path(&state_dir, &application_id, task, &store);
+        let opened = RocksDbBytesStore::open(store.clone(), path, Arc::clone(&budget))?;
+        Ok(Box::new(opened) as Box<dyn KeyValueBytesStore>)
+    })
+}
+
+/// A [`KeyValueBytesStore`] in a RocksDB database of its own, sharing the
+/// process's [`RocksDbBudget`] with every other store.
+///
+/// - Data lives in the default column family; the changelog offset a batch
+///   carries goes into the same RocksDB write batch under a reserved key of
+///   [`META_COLUMN_FAMILY`], so data and offset land together or not at all.
+/// - Durability: the write-ahead log stays on and every
+///   [`write`](KeyValueBytesStore::write) goes through it (without fsync),
+///   so a process killed with SIGKILL loses nothing a write returned; the
+///   operating system holds the log. A machine crash may lose the log's
+///   tail since the last [`flush`](KeyValueBytesStore::flush); the offset
+///   read back on restart is then older too, and restoration replays the
+///   changelog from there.
+/// - [`flush`](KeyValueBytesStore::flush) writes the memtables of both
+///   column families to table files (an atomic flush, synced), as Kafka
+///   Streams does on commit: the data is durable against a machine crash and
+///   an idle store holds no memtable memory against the budget.
+/// - [`close`](KeyValueBytesStore::close) closes the database; later calls
+///   fail with a store error.
+pub struct RocksDbBytesStore {
+    name: String,
+    path: PathBuf,
+    // Declared before `budget` so the database closes before the budget's
+    // cache can be released.
+    db: Option<DB>,
+    budget: Arc<RocksDbBudget>,
+}
+
+impl std::fmt::Debug for RocksDbBytesStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksDbBytesStore")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("open", &self.db.is_some())
+            .finish()
+    }
+}
+
+impl RocksDbBytesStore {
+    /// Opens (creating it if missing) the store `name` in directory `path`,
+    /// charged to `budget`. Fails if the directory cannot be created or
+    /// another store holds it open.
+    pub fn open(
+        name: impl Into<String>,
+        path: impl Into<PathBuf>,
+        budget: Arc<RocksDbBudget>,
+    ) -> weir_core::Result<Self> {
+        let name = name.into();
+        let path = path.into();
+        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+            store: name.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        let cfs = [
+            ColumnFamilyDescriptor::new(DEFAULT_COLUMN_FAMILY_NAME, budget.data_cf_options()),
+            ColumnFamilyDescriptor::new(META_COLUMN_FAMILY, budget.meta_cf_options()),
+        ];
+        let db = DB::open_cf_descriptors(&budget.db_options(), &path, cfs)
+            .map_err(|e| Error::rocksdb(&name, "open", &e))?;
+        tracing::debug!(store = %name, path = %path.display(), "opened rocksdb store");
+        Ok(RocksDbBytesStore {
+            name,
+            path,
+            db: Some(db),
+            budget,
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The budget the store is charged to.
+    pub fn budget(&self) -> &Arc<RocksDbBudget> {
+        &self.budget
+    }
+
+    fn db(&self) -> Result<&DB, Error> {
+        self.db.as_ref().ok_or_else(|| Error::Closed {
+            store: self.name.clone(),
+        })
+    }
+
+    fn cf<'d>(&self, db: &'d DB, name: &str) -> Result<&'d ColumnFamily, Error> {
+        db.cf_handle(name).ok_or_else(|| Error::Corrupt {
+            store: self.name.clone(),
+            message: format!("column family '{name}' is missing"),
+        })
+    }
+
+    fn rocks(&self, op: &'static str) -> impl Fn(rocksdb::Error) -> weir_core::Error + '_ {
+        move |e| Error::rocksdb(&self.name, op, &e).into()
+    }
+
+    /// An iterator over the data with these bounds (`upper` exclusive).
+    fn scan(
+        &self,
+        lower: Option<Vec<u8>>,
+        upper: Option<Vec<u8>>,
+        reverse: bool,
+    ) -> weir_core::Result<BytesIter<'_>> {
+        let db = self.db()?;
+        let mut opts = ReadOptions::default();
+        if let Some(lower) = lower {
+            opts.set_iterate_lower_bound(lower);
+        }
+        if let Some(upper) = upper {
+            opts.set_iterate_upper_bound(upper);
+        }
+        // With bounds set, Start/End position on the first/last key inside them.
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        let on_error = self.rocks("iterate");
+        Ok(Box::new(db.iterator_opt(mode, opts).map(move |kv| {
+            kv.map(|(k, v)| (k.into_vec(), v.into_vec()))
+                .map_err(&on_error)
+        })))
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`, or
+/// `None` when there is none (the prefix is empty or all `0xff`).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl KeyValueBytesStore for RocksDbBytesStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn persistent(&self) -> bool {
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> weir_core::Result<Option<Vec<u8>>> {
+        let value = self.db()?.get_pinned(key).map_err(self.rocks("get"))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn write(&mut self, batch: WriteBatch) -> weir_core::Result<()> {
+        let db = self.db()?;
+        let (ops, offset) = batch.into_parts();
+        if ops.is_empty() && offset.is_none() {
+            return Ok(());
+        }
+        let mut rocks = rocksdb::WriteBatch::default();
+        for (key, value) in ops {
+            match value {
+                Some(v) => rocks.put(key, v),
+                None => rocks.delete(key),
+            }
+        }
+        if let Some(offset) = offset {
+            let meta = self.cf(db, META_COLUMN_FAMILY)?;
+            rocks.put_cf(meta, OFFSET_KEY, offset.to_be_bytes());
+        }
+        // Default write options: through the WAL, not synced (see the type docs).
+        db.write(rocks).map_err(self.rocks("write"))
+    }
+
+    fn committed_offset(&self) -> weir_core::Result<Option<i64>> {
+        let db = self.db()?;
+        let meta = self.cf(db, META_COLUMN_FAMILY)?;
+        let Some(raw) = db
+            .get_pinned_cf(meta, OFFSET_KEY)
+            .map_err(self.rocks("get offset"))?
+        else {
+            return Ok(None);
+        };
+        let bytes: [u8; 8] = raw.as_ref().try_into().map_err(|_| Error::Corrupt {
+            store: self.name.clone(),
+            message: format!("changelog offset has {} bytes, expected 8", raw.len()),
+        })?;
+        Ok(Some(i64::from_be_bytes(bytes)))
+    }
+
+    fn range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+    ) -> weir_core::Result<BytesIter<'_>> {
+        self.db()?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Ok(Box::new(std::iter::empty()));
+            }
+        }
+        // RocksDB's upper bound is exclusive: `to ++ [0]` is the smallest key
+        // above `to`, so the range keeps `to` itself and nothing after it.
+        let upper = to.map(|t| {
+            let mut u = Vec::with_capacity(t.len() + 1);
+            u.extend_from_slice(t);
+            u.push(0);
+            u
+        });
+        self.scan(from.map(<[u8]>::to_vec), upper, reverse)
+    }
+
+    fn prefix_scan(&self, prefix: &[u8]) -> weir_core::Result<BytesIter<'_>> {
+        // Without a successor every key >= prefix starts with it.
+        self.scan(Some(prefix.to_vec()), prefix_successor(prefix), false)
+    }
+
+    fn approximate_count(&self) -> weir_core::Result<u64> {
+        let count = self
+            .db()?
+            .property_int_value("rocksdb.estimate-num-keys")
+            .map_err(self.rocks("estimate-num-keys"))?;
+        Ok(count.unwrap_or(0))
+    }
+
+    fn flush(&mut self) -> weir_core::Result<()> {
+        let db = self.db()?;
+        let data = self.cf(db, DEFAULT_COLUMN_FAMILY_NAME)?;
+        let meta = self.cf(db, META_COLUMN_FAMILY)?;
+        db.flush_cfs_opt(&[data, meta], &FlushOptions::default())
+            .map_err(self.rocks("flush"))?;
+        db.flush_wal(true).map_err(self.rocks("sync wal"))
+    }
+
+    fn close(&mut self) -> weir_core::Result<()> {
+        if let Some(db) = self.db.take() {
+            drop(db);
+            tracing::debug!(store = %self.name, "closed rocksdb store");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! The memory budget is one for all the stores of a process.
+
+use std::sync::Arc;
+
+use weir_core::store::{KeyValueBytesStore, WriteBatch};
+
+use crate::{RocksDbBudget, RocksDbBytesStore, MIN_BUDGET_BYTES};
+
+#[test]
+fn budget_below_the_minimum_is_a_config_error() {
+    let err = RocksDbBudget::new(MIN_BUDGET_BYTES - 1).unwrap_err();
+    assert!(
+        matches!(err, weir_core::Error::Config { ref key, .. } if key == crate::BUDGET_CONFIG),
+        "{err}"
+    );
+}
+
+/// 64 stores (64 partitions of a store) under a 32 MiB budget, 2 MiB of
+/// values written to each and committed (flushed) as a task would, then
+/// every key read back through the shared cache. The shared cache's usage,
+/// memtable reservations included, stays within the budget plus slack,
+/// although 4x the budget is written and, under Kafka Streams' per-store
+/// defaults, each store alone would have its own cache and memtables.
+#[test]
+fn many_stores_share_one_budget() {
+    const STORES: usize = 64;
+    const BUDGET: usize = 32 << 20;
+    const VALUE: usize = 4 << 10;
+    const VALUES_PER_BATCH: usize = 64;
+    const BATCHES: usize = 8; // 8 x 64 x 4 KiB = 2 MiB per store
+                              // Slack for what the cache does not evict at once: pinned L0 index and
+                              // filter blocks and the 256 KiB granularity of memtable reservations.
+    const SLACK: usize = BUDGET / 4;
+
+    let dir = tempfile::tempdir().unwrap();
+    let budget = RocksDbBudget::new(BUDGET).unwrap();
+    let mut stores: Vec<RocksDbBytesStore> = (0..STORES)
+        .map(|p| {
+            let path = dir
+                .path()
+                .join(format!("0_{p}"))
+                .join("rocksdb")
+                .join("counts");
+            RocksDbBytesStore::open("counts", path, Arc::clone(&budget)).unwrap()
+        })
+        .collect();
+
+    let mut peak = 0;
+    let mut peak_memtables = 0;
+    let mut sample = |budget: &RocksDbBudget| {
+        peak = peak.max(budget.usage());
+        peak_memtables = peak_memtables.max(budget.memtable_usage());
+        assert!(
+            budget.memtable_usage() <= budget.usage() + (1 << 20),
+            "memtables are charged to the cache"
+        );
+    };
+    let value = |p: usize, i: usize| -> Vec<u8> {
+        let mut v = vec![(p * 31 + i) as u8; VALUE];
+        v[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        v
+    };
+    for (p, store) in stores.iter_mut().enumerate() {
+        for b in 0..BATCHES {
+            let mut batch = WriteBatch::new();
+            for i in 0..VALUES_PER_BATCH {
+                let n = b * VALUES_PER_BATCH + i;
+                batch.put(format!("key-{n:06}").into_bytes(), value(p, n));
+            }
+            batch.set_offset((b + 1) as i64);
+            store.write(batch).unwrap();
+            sample(&budget);
+        }
+        store.flush().unwrap(); // the task's commit
+        sample(&budget);
+    }
+    let after_writes = budget.usage();
+    for (p, store) in stores.iter().enumerate() {
+        for n in (0..BATCHES * VALUES_PER_BATCH).step_by(3) {
+            let got = store.get(format!("key-{n:06}").as_bytes()).unwrap();
+            assert_eq!(got, Some(value(p, n)));
+        }
+        assert_eq!(store.all().unwrap().count(), BATCHES * VALUES_PER_BATCH);
+        sample(&budget);
+    }
+    let written = STORES * BATCHES * VALUES_PER_BATCH * VALUE;
+    println!(
+        "budget {} MiB, {STORES} stores, {} MiB written: peak cache usage {:.1} MiB \
+         (memtables peak {:.1} MiB), {:.1} MiB after writes, {:.1} MiB after reads, pinned {:.1} MiB",
+        BUDGET >> 20,
+        written >> 20,
+        peak as f64 / 1048576.0,
+        peak_memtables as f64 / 1048576.0,
+        after_writes as f64 / 1048576.0,
+        budget.usage() as f64 / 1048576.0,
+        budget.pinned_usage() as f64 / 1048576.0,
+    );
+    assert!(written >= 4 * BUDGET);
+    assert!(
+        peak_memtables > 0,
+        "the write-buffer manager counts the memtables"
+    );
+    assert!(
+        peak <= BUDGET + SLACK,
+        "peak usage {peak} exceeds {BUDGET} + {SLACK}"
+    );
+    // The cache was really used (reads went through it), not bypassed.
+    assert!(budget.usage() > BUDGET / 4, "usage {}", budget.usage());
+    for store in &mut stores {
+        store.close().unwrap();
+    }
+}
