@@ -8,7 +8,9 @@
 //! - [`produce_batch`] produces records and waits for their acknowledgements;
 //! - [`TransactionalProducer`] wraps init / begin / send / commit / abort;
 //! - [`read_to_end`] reads a topic up to its current end, read_committed or
-//!   read_uncommitted.
+//!   read_uncommitted, and [`end_offsets`] reads its partitions' end offsets;
+//! - [`copier::run_copier`] is a raw consume -> produce copier, the
+//!   baseline the benchmarks compare Weir against.
 //!
 //! - [`EmbeddedBroker`] runs librdkafka's in-process mock cluster for
 //!   development and demos (not for production, not for exactly-once).
@@ -18,6 +20,7 @@
 mod admin;
 mod block_on;
 mod connection;
+pub mod copier;
 mod delivery;
 pub mod embedded;
 pub mod error;
@@ -31,7 +34,7 @@ pub use connection::Connection;
 pub use embedded::EmbeddedBroker;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
-pub use read::{read_to_end, ConsumedRecord, Isolation};
+pub use read::{end_offsets, librdkafka_version, read_to_end, ConsumedRecord, Isolation};
 pub use runtime::{
     Metrics, MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener,
     StreamsRuntime,

@@ -191,3 +191,59 @@ pub fn read_to_end(
     records.sort_by_key(|r| (r.partition, r.offset));
     Ok(records)
 }
+
+/// The end offset (high watermark) of every partition of `topic`, as
+/// `(partition, end)` ordered by partition. The sum of `end` is the number
+/// of records ever written to a topic that was never truncated or compacted.
+///
+/// Joins no group and reads no record. Bounded by [`Connection::timeout`];
+/// [`Error::UnknownTopic`] when the topic does not exist.
+pub fn end_offsets(conn: &Connection, topic: &str) -> Result<Vec<(i32, i64)>> {
+    let consume_error = |e: &KafkaError| Error::Consume {
+        topic: topic.to_owned(),
+        message: e.to_string(),
+        kind: classify(e),
+    };
+    let consumer: BaseConsumer = conn
+        .client_config(&[
+            ("group.id", "weir-end-offsets"),
+            ("enable.auto.commit", "false"),
+        ])
+        .create()
+        .map_err(|e| Error::Client {
+            message: e.to_string(),
+            kind: classify(&e),
+        })?;
+    let deadline = Instant::now() + conn.timeout();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), conn.timeout())
+        .map_err(|e| consume_error(&e))?;
+    let mut partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(Error::UnknownTopic {
+            topic: topic.to_owned(),
+        });
+    }
+    partitions.sort_unstable();
+    partitions
+        .into_iter()
+        .map(|p| {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p, remaining)
+                .map_err(|e| consume_error(&e))?;
+            Ok((p, high))
+        })
+        .collect()
+}
+
+/// The version of the librdkafka library linked in (for reports such as
+/// benchmark headers).
+pub fn librdkafka_version() -> String {
+    rdkafka::util::get_rdkafka_version().1
+}

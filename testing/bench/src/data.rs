@@ -1,0 +1,146 @@
+//! The input data: ~200-byte JSON sensor readings keyed by device, and the
+//! predicate and mapping the Weir contender applies to them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use weir_kafka::{Connection, ProduceRecord};
+
+use crate::BenchResult;
+
+/// Distinct keys (devices).
+pub const DEVICES: u64 = 4000;
+/// The Weir filter keeps readings with `value >= THRESHOLD` (values are
+/// spread evenly over 0.00..=99.99, so ~90% pass).
+pub const THRESHOLD: f64 = 10.0;
+/// Records per `produce_batch` call while preloading.
+const CHUNK: u64 = 50_000;
+/// Producer threads while preloading.
+const PRODUCERS: u64 = 2;
+/// Target size of a value in bytes.
+const VALUE_BYTES: usize = 200;
+
+/// The value of record `id`: 0.00..=99.99, spread evenly by a multiplicative hash.
+fn reading(id: u64) -> f64 {
+    let h = id.wrapping_mul(2_654_435_761) % 10_000;
+    // h < 10_000: exact in f64.
+    h as f64 / 100.0
+}
+
+/// Whether the Weir filter keeps record `id`.
+fn kept(id: u64) -> bool {
+    reading(id) >= THRESHOLD
+}
+
+/// The JSON value of record `id`, padded with its `note` to ~[`VALUE_BYTES`].
+pub fn record_json(id: u64, ts: i64) -> String {
+    let device = id % DEVICES;
+    let head = format!(
+        r#"{{"id":{id},"device":"dev-{device:04}","metric":"temperature","value":{:.2},"ts":{ts},"tags":["site-{}","rack-{}","prod"],"note":""#,
+        reading(id),
+        device % 7,
+        device % 41,
+    );
+    let pad = VALUE_BYTES.saturating_sub(head.len() + 2);
+    let mut s = String::with_capacity(VALUE_BYTES + 8);
+    s.push_str(&head);
+    s.extend(std::iter::repeat_n('x', pad));
+    s.push_str("\"}");
+    s
+}
+
+/// How many of records `0..n` the Weir filter keeps.
+pub fn expected_kept(n: u64) -> u64 {
+    (0..n).filter(|&id| kept(id)).count() as u64
+}
+
+/// The Weir filter: parses the JSON and keeps readings at or above [`THRESHOLD`].
+pub fn keep(value: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(value)
+        .ok()
+        .and_then(|v| v.get("value").and_then(serde_json::Value::as_f64))
+        .is_some_and(|x| x >= THRESHOLD)
+}
+
+/// The Weir mapping: parses the JSON, converts the reading to Fahrenheit,
+/// marks it processed and re-serializes it. A value that does not parse
+/// passes unchanged.
+pub fn enrich(value: String) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&value) else {
+        return value;
+    };
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(c) = obj.get("value").and_then(serde_json::Value::as_f64) {
+            obj.insert("value".to_string(), serde_json::json!(c * 9.0 / 5.0 + 32.0));
+        }
+        obj.insert("metric".to_string(), serde_json::json!("temperature_f"));
+        obj.insert("processed".to_string(), serde_json::json!(true));
+    }
+    serde_json::to_string(&v).unwrap_or(value)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Produces records `0..n` to `topic` with [`PRODUCERS`] threads, in chunks
+/// of [`CHUNK`] (each chunk bounded by `conn`'s timeout).
+pub fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
+    let next = AtomicU64::new(0);
+    let base_ts = now_ms();
+    let conn = conn.clone().with_timeout(Duration::from_secs(180));
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..PRODUCERS)
+            .map(|_| {
+                s.spawn(|| -> BenchResult<()> {
+                    loop {
+                        let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                        if start >= n {
+                            return Ok(());
+                        }
+                        let end = (start + CHUNK).min(n);
+                        let chunk: Vec<ProduceRecord> = (start..end)
+                            .map(|id| {
+                                let ts = base_ts + i64::try_from(id / 1000).unwrap_or(0);
+                                ProduceRecord::new(
+                                    format!("dev-{:04}", id % DEVICES),
+                                    record_json(id, ts),
+                                )
+                                .with_timestamp(ts)
+                            })
+                            .collect();
+                        weir_kafka::produce_batch(&conn, topic, &chunk)?;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| "a preload thread panicked")??;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_about_200_bytes_and_the_filter_keeps_about_90_percent() {
+        let v = record_json(123_456, 1_700_000_000_000);
+        assert!((195..=210).contains(&v.len()), "{} bytes: {v}", v.len());
+        assert!(serde_json::from_str::<serde_json::Value>(&v).is_ok());
+        let n = 100_000;
+        let k = expected_kept(n);
+        assert!((89_000..=91_000).contains(&k), "{k}");
+        assert_eq!(
+            (0..1000).filter(|&id| keep(&record_json(id, 0))).count() as u64,
+            expected_kept(1000)
+        );
+        let out = enrich(v);
+        assert!(out.contains("\"processed\":true"), "{out}");
+    }
+}
