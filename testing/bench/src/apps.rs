@@ -49,23 +49,23 @@ impl ChildArgs {
     }
 }
 
-/// The Weir pass-through: stream -> filter (parse JSON) -> map_values
-/// (parse, modify, re-serialize) -> to, one stream thread, at-least-once.
-/// Runs until SIGTERM (graceful close with a final commit).
+/// The Weir pass-through: stream (typed JSON) -> filter -> map_values
+/// (modify, re-serialize at the sink) -> to, one stream thread,
+/// at-least-once. Runs until SIGTERM (graceful close with a final commit).
 pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
     let builder = StreamsBuilder::new();
     builder
         .stream(
             args.input.as_str(),
-            Consumed::with(Serdes::string(), Serdes::string()),
+            Consumed::with(Serdes::string(), Serdes::json::<data::Reading>()),
         )
-        .filter(|_k, v: &String| data::keep(v))
+        .filter(|_k, r| data::keep_reading(r))
         .named("bench-filter")
-        .map_values(data::enrich)
+        .map_values(data::enrich_reading)
         .named("bench-enrich")
         .to(
             &args.output,
-            Produced::with(Serdes::string(), Serdes::string()),
+            Produced::with(Serdes::string(), Serdes::json::<data::Reading>()),
         )
         .named("bench-sink");
     let topology = builder.build()?;

@@ -55,29 +55,41 @@ pub fn expected_kept(n: u64) -> u64 {
     (0..n).filter(|&id| kept(id)).count() as u64
 }
 
-/// The Weir filter: parses the JSON and keeps readings at or above [`THRESHOLD`].
-pub fn keep(value: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(value)
-        .ok()
-        .and_then(|v| v.get("value").and_then(serde_json::Value::as_f64))
-        .is_some_and(|x| x >= THRESHOLD)
+/// A reading as the Weir contender reads it: typed JSON through
+/// `Serdes::json::<Reading>()`, the way a Weir application parses its input
+/// (one parse at the source, one serialization at the sink).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Reading {
+    /// Record number.
+    pub id: u64,
+    /// Device name (also the key).
+    pub device: String,
+    /// What was measured.
+    pub metric: String,
+    /// The reading.
+    pub value: f64,
+    /// Event time.
+    pub ts: i64,
+    /// Free tags.
+    pub tags: Vec<String>,
+    /// Padding text.
+    pub note: String,
+    /// Set by the enrichment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed: Option<bool>,
 }
 
-/// The Weir mapping: parses the JSON, converts the reading to Fahrenheit,
-/// marks it processed and re-serializes it. A value that does not parse
-/// passes unchanged.
-pub fn enrich(value: String) -> String {
-    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&value) else {
-        return value;
-    };
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(c) = obj.get("value").and_then(serde_json::Value::as_f64) {
-            obj.insert("value".to_string(), serde_json::json!(c * 9.0 / 5.0 + 32.0));
-        }
-        obj.insert("metric".to_string(), serde_json::json!("temperature_f"));
-        obj.insert("processed".to_string(), serde_json::json!(true));
-    }
-    serde_json::to_string(&v).unwrap_or(value)
+/// The typed filter: readings at or above [`THRESHOLD`].
+pub fn keep_reading(r: &Reading) -> bool {
+    r.value >= THRESHOLD
+}
+
+/// The typed mapping: Celsius to Fahrenheit, marked processed.
+pub fn enrich_reading(mut r: Reading) -> Reading {
+    r.value = r.value * 9.0 / 5.0 + 32.0;
+    r.metric = "temperature_f".to_string();
+    r.processed = Some(true);
+    r
 }
 
 fn now_ms() -> i64 {
@@ -137,10 +149,13 @@ mod tests {
         let k = expected_kept(n);
         assert!((89_000..=91_000).contains(&k), "{k}");
         assert_eq!(
-            (0..1000).filter(|&id| keep(&record_json(id, 0))).count() as u64,
+            (0..1000)
+                .filter(|&id| keep_reading(&serde_json::from_str(&record_json(id, 0)).unwrap()))
+                .count() as u64,
             expected_kept(1000)
         );
-        let out = enrich(v);
+        let out =
+            serde_json::to_string(&enrich_reading(serde_json::from_str(&v).unwrap())).unwrap();
         assert!(out.contains("\"processed\":true"), "{out}");
     }
 }

@@ -176,7 +176,7 @@ impl RecordCollector for ProducerCollector {
         if let Some(h) = headers {
             base = base.headers(h);
         }
-        let start = Instant::now();
+        let mut full_since: Option<Instant> = None;
         loop {
             match self.producer.send(base) {
                 Ok(()) => {
@@ -185,7 +185,9 @@ impl RecordCollector for ProducerCollector {
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // The local queue is full: wait for deliveries to drain it.
-                    if start.elapsed() > Duration::from_secs(300) {
+                    if full_since.get_or_insert_with(Instant::now).elapsed()
+                        > Duration::from_secs(300)
+                    {
                         return Err(weir_core::Error::Send {
                             topic: record.topic.clone(),
                             message: "producer queue stayed full for 300 s".to_string(),

@@ -144,6 +144,9 @@ impl ThreadTasks {
     /// Processes up to `budget` records, round-robin over tasks, and fires
     /// due wall-clock punctuations. Returns how many records were processed.
     pub(crate) fn process(&mut self, budget: usize, clock: &dyn Clock) -> Result<usize> {
+        // One clock reading per round: wall-clock time is only used for
+        // punctuation and idling, which need no finer grain than a round.
+        let clock = &FixedClock(clock.now_ms());
         let mut done = 0;
         let per_task = (budget / self.tasks.len().max(1)).max(1);
         loop {
@@ -247,6 +250,15 @@ impl ThreadTasks {
                 tracing::warn!(task = %id, error = %e, "error while closing task");
             }
         }
+    }
+}
+
+/// A clock stopped at one reading.
+struct FixedClock(i64);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
     }
 }
 
