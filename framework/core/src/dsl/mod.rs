@@ -32,14 +32,23 @@
 //! it as a null of the new type; `peek` forwards it without calling the closure;
 //! `foreach` ignores it; `split` sends it to the default branch.
 
+mod change;
+mod grouped;
 mod kstream;
+mod ktable;
+mod materialized;
 mod ops;
 mod split;
+mod table_ops;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+pub use change::Change;
+pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, Repartitioned, Terminal};
+pub use ktable::KTable;
+pub use materialized::{Grouped, Materialized};
 pub use split::{BranchedKStream, Branches};
 
 use crate::error::Result;
@@ -151,6 +160,25 @@ impl StreamsBuilder {
         inner.topology.add_source_topics(&name, topics, consumed);
         drop(inner);
         KStream::new(self.inner.clone(), name)
+    }
+
+    /// A table of the records in `topic`, read with `consumed` and kept in
+    /// the store `materialized` names: each record upserts its key, a null
+    /// value (tombstone) deletes it, records without a key are dropped. The
+    /// table forwards each update as a [`Change`] of new and old value.
+    pub fn table<K: Data, V: Data>(
+        &self,
+        topic: &str,
+        consumed: Consumed<K, V>,
+        materialized: Materialized<K, V>,
+    ) -> KTable<K, V> {
+        let source = self.source(vec![TopicName::user(topic)], consumed);
+        ktable::materialize(
+            &self.inner,
+            source.node_name(),
+            "KTABLE-SOURCE",
+            materialized,
+        )
     }
 
     /// Adds a state store for processors added with [`KStream::process`] to use.

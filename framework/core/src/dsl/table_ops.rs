@@ -1,0 +1,265 @@
+//! The processors behind KTables and aggregations. Each forwards
+//! `Record<K, Change<V>>` (see [`Change`]) and writes every update through
+//! to its store; none of them skips a null key silently on the way in
+//! except as Kafka Streams does (a table or an aggregation ignores records
+//! without a key, and a stream aggregation ignores null values).
+
+use std::sync::Arc;
+
+use crate::dsl::Change;
+use crate::error::Result;
+use crate::headers::Headers;
+use crate::processor::{Data, Processor, ProcessorContext};
+use crate::record::Record;
+
+/// Forwards `change` for `key` with the input record's timestamp and headers.
+fn forward_change<K, V>(
+    ctx: &mut dyn ProcessorContext<K, Change<V>>,
+    key: K,
+    change: Change<V>,
+    timestamp: i64,
+    headers: Headers,
+) -> Result<()> {
+    ctx.forward(Record::from_parts(
+        Some(key),
+        Some(change),
+        timestamp,
+        headers,
+    ))
+}
+
+/// Materializes a stream of upserts into a store: a value puts, a null value
+/// deletes; forwards the change with the value the key had.
+pub(crate) struct Materialize {
+    pub(crate) store: String,
+}
+
+impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<V>>,
+        record: Record<K, V>,
+    ) -> Result<()> {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let Some(key) = key else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, V>(&self.store)?;
+        let old = match &value {
+            Some(v) => {
+                let old = store.get(&key)?;
+                store.put(&key, v)?;
+                old
+            }
+            None => store.delete(&key)?,
+        };
+        if value.is_none() && old.is_none() {
+            // Deleting a key that has no value changes nothing.
+            return Ok(());
+        }
+        forward_change(ctx, key, Change::new(value, old), timestamp, headers)
+    }
+}
+
+/// Keeps the table's rows whose value satisfies the predicate (or fails it
+/// when `keep` is false). Both sides of a change are filtered, so a row that
+/// stops passing forwards a delete of what passed before.
+pub(crate) struct TableFilter<F> {
+    pub(crate) predicate: Arc<F>,
+    pub(crate) keep: bool,
+}
+
+impl<K: Data, V: Data, F> Processor<K, Change<V>> for TableFilter<F>
+where
+    F: Fn(&K, &V) -> bool + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<V>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let pass = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
+        let new = pass(change.new);
+        let old = pass(change.old);
+        if new.is_none() && old.is_none() {
+            return Ok(());
+        }
+        forward_change(
+            ctx,
+            key,
+            Change::new(new, old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Maps both sides of each change.
+pub(crate) struct TableMapValues<F>(pub(crate) Arc<F>);
+
+impl<K: Data, V: Data, VR: Data, F> Processor<K, Change<V>, K, Change<VR>> for TableMapValues<F>
+where
+    F: Fn(&K, V) -> VR + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VR>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let new = change.new.map(|v| (self.0)(&key, v));
+        let old = change.old.map(|v| (self.0)(&key, v));
+        forward_change(
+            ctx,
+            key,
+            Change::new(new, old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Turns changes into plain records of the new value (null for a delete).
+pub(crate) struct ToStream;
+
+impl<K: Data, V: Data> Processor<K, Change<V>, K, V> for ToStream {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, V>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let new = record.value.as_ref().and_then(|c| c.new.clone());
+        ctx.forward(record.with_value(new))
+    }
+}
+
+/// Folds a grouped stream's values into a store: `step(key, value, current)`
+/// gives the new aggregate. Records with a null key or value are ignored.
+pub(crate) struct StreamAggregate<F> {
+    pub(crate) store: String,
+    pub(crate) step: Arc<F>,
+}
+
+impl<K: Data, V: Data, VA: Data, F> Processor<K, V, K, Change<VA>> for StreamAggregate<F>
+where
+    F: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VA>>,
+        record: Record<K, V>,
+    ) -> Result<()> {
+        let (Some(key), Some(value)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, VA>(&self.store)?;
+        let old = store.get(&key)?;
+        let new = (self.step)(&key, value, old.clone());
+        store.put(&key, &new)?;
+        forward_change(
+            ctx,
+            key,
+            Change::new(Some(new), old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Re-keys a table's changes for `KTable::group_by`: the old value goes to
+/// the group it left, the new one to the group it joins. When both land in
+/// the same group they travel as one change; otherwise as two, the
+/// retraction first.
+pub(crate) struct TableSelect<F>(pub(crate) Arc<F>);
+
+impl<K: Data, V: Data, KR: Data + PartialEq, VR: Data, F> Processor<K, Change<V>, KR, Change<VR>>
+    for TableSelect<F>
+where
+    F: Fn(&K, V) -> (KR, VR) + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<KR, Change<VR>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let old = change.old.map(|v| (self.0)(&key, v));
+        let new = change.new.map(|v| (self.0)(&key, v));
+        let (ts, headers) = (record.timestamp, record.headers);
+        match (old, new) {
+            (Some((ko, vo)), Some((kn, vn))) if ko == kn => {
+                forward_change(ctx, kn, Change::new(Some(vn), Some(vo)), ts, headers)
+            }
+            (old, new) => {
+                if let Some((ko, vo)) = old {
+                    forward_change(ctx, ko, Change::new(None, Some(vo)), ts, headers.clone())?;
+                }
+                if let Some((kn, vn)) = new {
+                    forward_change(ctx, kn, Change::new(Some(vn), None), ts, headers)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Folds a grouped table's changes into a store: first `subtract(key, old,
+/// aggregate)` retracts the old value (if the group has an aggregate), then
+/// `add(key, new, aggregate)` adds the new one.
+pub(crate) struct TableAggregate<A, S> {
+    pub(crate) store: String,
+    pub(crate) add: Arc<A>,
+    pub(crate) subtract: Arc<S>,
+}
+
+impl<K: Data, V: Data, VA: Data, A, S> Processor<K, Change<V>, K, Change<VA>>
+    for TableAggregate<A, S>
+where
+    A: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
+    S: Fn(&K, V, VA) -> VA + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VA>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, VA>(&self.store)?;
+        let old_agg = store.get(&key)?;
+        let retracted = match (change.old, old_agg.clone()) {
+            (Some(old), Some(agg)) => Some((self.subtract)(&key, old, agg)),
+            (_, agg) => agg,
+        };
+        let new_agg = match change.new {
+            Some(new) => Some((self.add)(&key, new, retracted)),
+            None => retracted,
+        };
+        match &new_agg {
+            Some(agg) => store.put(&key, agg)?,
+            None => {
+                store.delete(&key)?;
+            }
+        }
+        forward_change(
+            ctx,
+            key,
+            Change::new(new_agg, old_agg),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
