@@ -11,6 +11,8 @@ use weir_testing::{DriverConfig, KeyValue, TestInputTopic, TopologyTestDriver};
 
 #[path = "ktable/aggregations.rs"]
 mod aggregations;
+#[path = "ktable/caching.rs"]
+mod caching;
 #[path = "ktable/grouped_tables.rs"]
 mod grouped_tables;
 #[path = "ktable/tables.rs"]
@@ -75,6 +77,19 @@ fn delete<V>(input: &mut TestInputTopic<String, V>, key: &str) {
     input
         .pipe_record(Record::from_parts(Some(s(key)), None, 0, Headers::new()))
         .unwrap();
+}
+
+/// A record `key -> value` at `ts` on partition 0, for `pipe_records`.
+fn at<V>(key: &str, value: V, ts: i64) -> (i32, Record<String, V>) {
+    (0, Record::new(s(key), value, ts))
+}
+
+/// A tombstone for `key` at `ts` on partition 0, for `pipe_records`.
+fn deleted_at<V>(key: &str, ts: i64) -> (i32, Record<String, V>) {
+    (
+        0,
+        Record::from_parts(Some(s(key)), None, ts, Headers::new()),
+    )
 }
 
 /// The build error of `builder`, as text; it must be a topology error.

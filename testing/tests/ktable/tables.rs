@@ -133,26 +133,3 @@ fn two_stores_with_the_same_name_fail_the_build() {
     let text = build_error(builder);
     assert!(text.contains("state store 'same' is added twice"), "{text}");
 }
-
-#[test]
-fn a_table_with_a_cached_logged_store_still_forwards_every_update() {
-    let builder = StreamsBuilder::new();
-    builder
-        .table(
-            "prices",
-            string_i64(),
-            store_i64("prices-store")
-                .with_logging(true)
-                .with_caching(1 << 20),
-        )
-        .to("out", to_string_i64());
-    let driver = drive(builder);
-    let mut prices = input_i64(&driver, "prices");
-    let out = driver.create_output_topic("out", Serdes::string(), Serdes::i64());
-    prices.pipe_key_value(s("a"), 1).unwrap();
-    prices.pipe_key_value(s("a"), 2).unwrap();
-    assert_eq!(
-        out.read_key_values_to_list().unwrap(),
-        vec![kv("a", 1), kv("a", 2)]
-    );
-}

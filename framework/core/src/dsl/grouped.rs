@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::dsl::ktable::{add_node, add_store};
-use crate::dsl::table_ops::{StreamAggregate, TableAggregate};
+use crate::dsl::table_ops::{Emit, StreamAggregate, TableAggregate};
 use crate::dsl::{Change, Grouped, KStream, KTable, Materialized, Repartitioned, Shared};
 use crate::processor::{Data, ProcessorSupplier};
 
@@ -125,10 +125,10 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
     where
         F: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
     {
-        let store = materialized.name().to_string();
+        let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
         aggregate_node::<K, V, VA>(&self.inner, &self.node, prefix, materialized, move || {
             StreamAggregate {
-                store: store.clone(),
+                emit: emit.clone(),
                 step: step.clone(),
             }
         })
@@ -200,14 +200,14 @@ impl<K: Data, V: Data> KGroupedTable<K, V> {
         A: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
         S: Fn(&K, V, VA) -> VA + Send + Sync + 'static,
     {
-        let store = materialized.name().to_string();
+        let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
         aggregate_node::<K, Change<V>, VA>(
             &self.inner,
             &self.node,
             prefix,
             materialized,
             move || TableAggregate {
-                store: store.clone(),
+                emit: emit.clone(),
                 add: add.clone(),
                 subtract: subtract.clone(),
             },

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::dsl::change::ChangeSerde;
 use crate::dsl::grouped::KGroupedTable;
-use crate::dsl::table_ops::{Materialize, TableFilter, TableMapValues, TableSelect, ToStream};
+use crate::dsl::table_ops::{
+    Emit, Materialize, TableFilter, TableMapValues, TableSelect, ToStream,
+};
 use crate::dsl::{Change, Grouped, KStream, Materialized, Repartitioned, Shared, Terminal};
 use crate::processor::{Data, ProcessorSupplier};
 use crate::serde::SharedSerde;
@@ -22,9 +24,11 @@ use crate::topology::Produced;
 /// [`Materialized`] names; `filter`, `filter_not` and `map_values` derive
 /// tables without a store of their own.
 ///
-/// Every update is forwarded as it happens, whether or not the store has a
-/// cache: folding updates in the cache and forwarding them on commit (Kafka
-/// Streams' behaviour with caching on) is not built yet.
+/// A materialized table whose store has no cache forwards every update as
+/// it happens. With a cache ([`Materialized::with_caching`]) it forwards
+/// the updates folded per key when the task commits (or the cache evicts a
+/// key), with the value the key had at the previous forward as `old`, as
+/// Kafka Streams does; those records carry the task's stream time.
 pub struct KTable<K, V> {
     inner: Shared,
     node: String,
@@ -79,12 +83,9 @@ pub(crate) fn materialize<K: Data, V: Data>(
     prefix: &str,
     materialized: Materialized<K, V>,
 ) -> KTable<K, V> {
-    let store = materialized.name().to_string();
-    let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, {
-        let store = store.clone();
-        move || Materialize {
-            store: store.clone(),
-        }
+    let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
+    let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, move || Materialize {
+        emit: emit.clone(),
     });
     let store = add_store(inner, materialized, &name);
     KTable::new(inner.clone(), name, Some(store))

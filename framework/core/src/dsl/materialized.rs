@@ -46,6 +46,11 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
         self.builder.name()
     }
 
+    /// The store's key and value serdes.
+    pub(crate) fn serdes(&self) -> (SharedSerde<K>, SharedSerde<V>) {
+        self.builder.serdes()
+    }
+
     /// Turns change-logging of the store on or off.
     pub fn with_logging(mut self, enabled: bool) -> Self {
         self.builder = self.builder.with_logging(enabled);
@@ -53,8 +58,10 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
     }
 
     /// Caches the store's writes within `max_bytes` per task; 0 turns the
-    /// cache off (the default). The DSL's operators still forward every
-    /// update: forwarding only the folded updates on flush is not built yet.
+    /// cache off (the default). With a cache, the table or aggregation
+    /// forwards only the latest update of each key when the task commits
+    /// (or when the cache evicts the key), as Kafka Streams does; without
+    /// one it forwards every update.
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
         self.builder = self.builder.with_caching(max_bytes);
         self

@@ -1,16 +1,113 @@
 //! The processors behind KTables and aggregations. Each forwards
-//! `Record<K, Change<V>>` (see [`Change`]) and writes every update through
-//! to its store; none of them skips a null key silently on the way in
-//! except as Kafka Streams does (a table or an aggregation ignores records
-//! without a key, and a stream aggregation ignores null values).
+//! `Record<K, Change<V>>` (see [`Change`]). As in Kafka Streams, a table or
+//! an aggregation ignores records without a key, and a stream aggregation
+//! ignores null values.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::dsl::Change;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
+use crate::serde::{SerdeContext, SharedSerde};
+use crate::store::{FlushedEntry, MeteredKeyValueStore};
+
+/// How a materializing processor forwards its store's updates. Without a
+/// cache, each update is forwarded as it is written. With one, the store's
+/// flush listener collects what the cache writes down (on commit or
+/// eviction), folded per key with the value the key had before; those
+/// entries are decoded and forwarded, stamped with the task's stream time.
+pub(crate) struct Emit<K, V> {
+    pub(crate) store: String,
+    key_serde: SharedSerde<K>,
+    value_serde: SharedSerde<V>,
+    flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+}
+
+impl<K, V> Clone for Emit<K, V> {
+    fn clone(&self) -> Self {
+        Emit {
+            store: self.store.clone(),
+            key_serde: Arc::clone(&self.key_serde),
+            value_serde: Arc::clone(&self.value_serde),
+            flushed: None,
+        }
+    }
+}
+
+impl<K: Data, V: Data> Emit<K, V> {
+    pub(crate) fn new(store: String, serdes: (SharedSerde<K>, SharedSerde<V>)) -> Self {
+        Emit {
+            store,
+            key_serde: serdes.0,
+            value_serde: serdes.1,
+            flushed: None,
+        }
+    }
+
+    /// Installs the flush listener if the store has a cache.
+    fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
+        let store = ctx.state_store(&self.store)?;
+        let Some(store) = store.downcast_mut::<MeteredKeyValueStore<K, V>>() else {
+            return Err(Error::Store {
+                store: self.store.clone(),
+                message: "not the key-value store the DSL built".to_string(),
+            });
+        };
+        let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
+        let sink = Arc::clone(&flushed);
+        let installed = store.set_flush_listener(Box::new(move |entries| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(entries)
+        }));
+        self.flushed = installed.then_some(flushed);
+        Ok(())
+    }
+
+    /// Whether the store has a cache (updates wait for a flush).
+    fn cached(&self) -> bool {
+        self.flushed.is_some()
+    }
+
+    /// Forwards what the cache wrote down since the last call.
+    fn drain(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        let Some(flushed) = &self.flushed else {
+            return Ok(());
+        };
+        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        let headers = Headers::new();
+        let key_ctx = SerdeContext::key(&self.store, &headers);
+        let value_ctx = SerdeContext::value(&self.store, &headers);
+        for entry in entries {
+            let Some(key) = self.key_serde.deserialize(&key_ctx, Some(&entry.key))? else {
+                continue;
+            };
+            let new = self
+                .value_serde
+                .deserialize(&value_ctx, entry.new_value.as_deref())?;
+            let old = self
+                .value_serde
+                .deserialize(&value_ctx, entry.old_value.as_deref())?;
+            if new.is_none() && old.is_none() {
+                continue;
+            }
+            let ts = ctx.stream_time().max(0);
+            forward_change(ctx, key, Change::new(new, old), ts, Headers::new())?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the store's cache and forwards what it wrote down.
+    fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        if !self.cached() {
+            return Ok(());
+        }
+        ctx.state_store(&self.store)?.flush()?;
+        self.drain(ctx)
+    }
+}
 
 /// Forwards `change` for `key` with the input record's timestamp and headers.
 fn forward_change<K, V>(
@@ -30,11 +127,19 @@ fn forward_change<K, V>(
 
 /// Materializes a stream of upserts into a store: a value puts, a null value
 /// deletes; forwards the change with the value the key had.
-pub(crate) struct Materialize {
-    pub(crate) store: String,
+pub(crate) struct Materialize<K, V> {
+    pub(crate) emit: Emit<K, V>,
 }
 
-impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize {
+impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
     fn process(
         &mut self,
         ctx: &mut dyn ProcessorContext<K, Change<V>>,
@@ -49,7 +154,7 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize {
         let Some(key) = key else {
             return Ok(());
         };
-        let store = ctx.key_value_store::<K, V>(&self.store)?;
+        let store = ctx.key_value_store::<K, V>(&self.emit.store)?;
         let old = match &value {
             Some(v) => {
                 let old = store.get(&key)?;
@@ -58,6 +163,9 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize {
             }
             None => store.delete(&key)?,
         };
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
+        }
         if value.is_none() && old.is_none() {
             // Deleting a key that has no value changes nothing.
             return Ok(());
@@ -145,15 +253,23 @@ impl<K: Data, V: Data> Processor<K, Change<V>, K, V> for ToStream {
 
 /// Folds a grouped stream's values into a store: `step(key, value, current)`
 /// gives the new aggregate. Records with a null key or value are ignored.
-pub(crate) struct StreamAggregate<F> {
-    pub(crate) store: String,
+pub(crate) struct StreamAggregate<K, VA, F> {
+    pub(crate) emit: Emit<K, VA>,
     pub(crate) step: Arc<F>,
 }
 
-impl<K: Data, V: Data, VA: Data, F> Processor<K, V, K, Change<VA>> for StreamAggregate<F>
+impl<K: Data, V: Data, VA: Data, F> Processor<K, V, K, Change<VA>> for StreamAggregate<K, VA, F>
 where
     F: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
 {
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
     fn process(
         &mut self,
         ctx: &mut dyn ProcessorContext<K, Change<VA>>,
@@ -162,10 +278,13 @@ where
         let (Some(key), Some(value)) = (record.key, record.value) else {
             return Ok(());
         };
-        let store = ctx.key_value_store::<K, VA>(&self.store)?;
+        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
         let old = store.get(&key)?;
         let new = (self.step)(&key, value, old.clone());
         store.put(&key, &new)?;
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
+        }
         forward_change(
             ctx,
             key,
@@ -218,18 +337,26 @@ where
 /// Folds a grouped table's changes into a store: first `subtract(key, old,
 /// aggregate)` retracts the old value (if the group has an aggregate), then
 /// `add(key, new, aggregate)` adds the new one.
-pub(crate) struct TableAggregate<A, S> {
-    pub(crate) store: String,
+pub(crate) struct TableAggregate<K, VA, A, S> {
+    pub(crate) emit: Emit<K, VA>,
     pub(crate) add: Arc<A>,
     pub(crate) subtract: Arc<S>,
 }
 
 impl<K: Data, V: Data, VA: Data, A, S> Processor<K, Change<V>, K, Change<VA>>
-    for TableAggregate<A, S>
+    for TableAggregate<K, VA, A, S>
 where
     A: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
     S: Fn(&K, V, VA) -> VA + Send + Sync,
 {
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
     fn process(
         &mut self,
         ctx: &mut dyn ProcessorContext<K, Change<VA>>,
@@ -238,7 +365,7 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
-        let store = ctx.key_value_store::<K, VA>(&self.store)?;
+        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
         let old_agg = store.get(&key)?;
         let retracted = match (change.old, old_agg.clone()) {
             (Some(old), Some(agg)) => Some((self.subtract)(&key, old, agg)),
@@ -253,6 +380,9 @@ where
             None => {
                 store.delete(&key)?;
             }
+        }
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
         }
         forward_change(
             ctx,
