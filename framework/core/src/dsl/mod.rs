@@ -31,6 +31,52 @@
 //! `flat_map`, `flat_map_values` and `select_key` drop it; `map_values` forwards
 //! it as a null of the new type; `peek` forwards it without calling the closure;
 //! `foreach` ignores it; `split` sends it to the default branch.
+//!
+//! ## Tables and aggregations
+//! A [`KTable`] holds the latest value of each key. Its nodes forward
+//! [`Change`]s (new value and old value), so aggregations over a table can
+//! retract what a key contributed before. Every store is named by you
+//! through [`Materialized::as_`], every repartition topic through
+//! [`Grouped::as_`]; two stores with one name fail the build.
+//!
+//! - [`StreamsBuilder::table`] and [`KStream::to_table`] materialize upserts
+//!   (a null value deletes the key); [`KTable::filter`], `filter_not` and
+//!   `map_values` derive tables; [`KTable::to_stream`] gives the new values
+//!   (deletes as tombstones).
+//! - [`KStream::group_by_key`] never repartitions (repartition first if you
+//!   changed the key); [`KStream::group_by`] re-keys through
+//!   `<application.id>-<name>-repartition`. [`KGroupedStream`] has `count`,
+//!   `reduce` and `aggregate`.
+//! - [`KTable::group_by`] sends each update through the repartition topic as
+//!   a framed `(old, new)` pair, or as a retraction to the old group and an
+//!   addition to the new one when the group changes; [`KGroupedTable`]'s
+//!   `count`, `reduce` and `aggregate` subtract the old value, then add the
+//!   new one.
+//! - With a cache on the store, updates are folded per key and forwarded on
+//!   commit (see [`KTable`]); without one, every update is forwarded.
+//!
+//! ```
+//! use weir_core::dsl::{Grouped, Materialized, StreamsBuilder};
+//! use weir_core::topology::{Consumed, Produced};
+//! use weir_core::Serdes;
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .table(
+//!         "user-regions",
+//!         Consumed::with(Serdes::string(), Serdes::string()),
+//!         Materialized::as_("user-regions", Serdes::string(), Serdes::string()),
+//!     )
+//!     .group_by(
+//!         |user, region| (region, user.clone()),
+//!         Grouped::as_("users-by-region", Serdes::string(), Serdes::string()),
+//!     )
+//!     .count(Materialized::as_("users-per-region", Serdes::string(), Serdes::i64()))
+//!     .to("region-counts", Produced::with(Serdes::string(), Serdes::i64()));
+//! let topology = builder.build()?;
+//! assert!(topology.describe().to_string().contains("(stores: [users-per-region])"));
+//! # Ok::<(), weir_core::Error>(())
+//! ```
 
 mod change;
 mod grouped;
