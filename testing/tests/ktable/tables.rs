@@ -133,3 +133,23 @@ fn two_stores_with_the_same_name_fail_the_build() {
     let text = build_error(builder);
     assert!(text.contains("state store 'same' is added twice"), "{text}");
 }
+
+#[test]
+fn a_store_or_a_grouping_without_a_name_fails_the_build() {
+    let builder = StreamsBuilder::new();
+    builder.table("a", strings(), store_strings(""));
+    let text = build_error(builder);
+    assert!(text.contains("empty name"), "{text}");
+    assert!(text.contains("Materialized::as_"), "{text}");
+
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("b", strings())
+        .group_by(
+            |_k, v| v.clone(),
+            Grouped::as_("", Serdes::string(), Serdes::string()),
+        )
+        .count(store_i64("counts"));
+    let text = build_error(builder);
+    assert!(text.contains("Grouped::as_"), "{text}");
+}
