@@ -162,3 +162,42 @@ fn count_of_a_grouped_table_through_a_filtered_and_mapped_table() {
         vec![kv("1", 1), kv("1", 0), kv("2", 1), kv("2", 0)]
     );
 }
+
+#[test]
+fn retraction_works_across_partitions_of_the_repartition_topic() {
+    let config = DriverConfig::new()
+        .with_application_id(APP)
+        .with_partitions(4);
+    let driver = TopologyTestDriver::new(users_per_region().build().unwrap(), config).unwrap();
+    assert_eq!(
+        driver.partition_count(&format!("{APP}-users-by-region-repartition")),
+        4
+    );
+    let mut users = input_strings(&driver, "user-regions");
+    let out = driver.create_output_topic("region-counts", Serdes::string(), Serdes::i64());
+    let moves = [
+        ("u1", "north"),
+        ("u2", "south"),
+        ("u3", "east"),
+        ("u4", "west"),
+        ("u1", "south"),
+        ("u2", "east"),
+        ("u3", "east"),
+        ("u4", "north"),
+        ("u1", "west"),
+    ];
+    for (user, region) in moves {
+        users.pipe_key_value(s(user), s(region)).unwrap();
+    }
+    delete(&mut users, "u3");
+    let counts: Vec<(String, i64)> = out.read_key_values_to_map().unwrap().into_iter().collect();
+    assert_eq!(
+        counts,
+        vec![
+            (s("east"), 1),
+            (s("north"), 1),
+            (s("south"), 0),
+            (s("west"), 1),
+        ]
+    );
+}
