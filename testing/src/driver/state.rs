@@ -307,10 +307,28 @@ impl DriverState {
                 }
             }
             if !progressed {
+                // Before committing, processors forward what they hold back
+                // (cached table updates); that may feed internal topics.
+                if self.flush_tasks()? {
+                    continue;
+                }
                 break;
             }
         }
         self.commit()
+    }
+
+    /// Calls `flush` on every task and routes what it forwards; returns
+    /// whether some task now has records to process.
+    fn flush_tasks(&mut self) -> Result<bool> {
+        for id in self.task_ids() {
+            let Some(task) = self.tasks.get_mut(&id) else {
+                continue;
+            };
+            let result = task.flush(&mut self.collector);
+            self.after_step(result)?;
+        }
+        Ok(self.tasks.values().any(|t| t.buffered_total() > 0))
     }
 
     /// Commits every task, as the runtime would after processing: stores are

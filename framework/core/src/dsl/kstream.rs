@@ -305,6 +305,13 @@ impl<K: Data, V: Data> KStream<K, V> {
         } = repartitioned;
         let topic = format!("{name}-repartition");
         let mut inner = self.inner.borrow_mut();
+        if name.is_empty() {
+            inner.topology.problems.push(format!(
+                "a repartition topic after node '{}' has an empty name: internal topics need \
+                 a stable name of your own (Repartitioned::as_, Grouped::as_)",
+                self.node
+            ));
+        }
         inner.topology.add_internal_topic(&topic, partitions);
         inner.topology.add_sink_topic(
             &format!("{topic}-sink"),

@@ -31,15 +31,70 @@
 //! `flat_map`, `flat_map_values` and `select_key` drop it; `map_values` forwards
 //! it as a null of the new type; `peek` forwards it without calling the closure;
 //! `foreach` ignores it; `split` sends it to the default branch.
+//!
+//! ## Tables and aggregations
+//! A [`KTable`] holds the latest value of each key. Its nodes forward
+//! [`Change`]s (new value and old value), so aggregations over a table can
+//! retract what a key contributed before. Every store is named by you
+//! through [`Materialized::as_`], every repartition topic through
+//! [`Grouped::as_`]; two stores with one name fail the build.
+//!
+//! - [`StreamsBuilder::table`] and [`KStream::to_table`] materialize upserts
+//!   (a null value deletes the key); [`KTable::filter`], `filter_not` and
+//!   `map_values` derive tables; [`KTable::to_stream`] gives the new values
+//!   (deletes as tombstones).
+//! - [`KStream::group_by_key`] never repartitions (repartition first if you
+//!   changed the key); [`KStream::group_by`] re-keys through
+//!   `<application.id>-<name>-repartition`. [`KGroupedStream`] has `count`,
+//!   `reduce` and `aggregate`.
+//! - [`KTable::group_by`] sends each update through the repartition topic as
+//!   a framed `(old, new)` pair, or as a retraction to the old group and an
+//!   addition to the new one when the group changes; [`KGroupedTable`]'s
+//!   `count`, `reduce` and `aggregate` subtract the old value, then add the
+//!   new one.
+//! - With a cache on the store, updates are folded per key and forwarded on
+//!   commit (see [`KTable`]); without one, every update is forwarded.
+//!
+//! ```
+//! use weir_core::dsl::{Grouped, Materialized, StreamsBuilder};
+//! use weir_core::topology::{Consumed, Produced};
+//! use weir_core::Serdes;
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .table(
+//!         "user-regions",
+//!         Consumed::with(Serdes::string(), Serdes::string()),
+//!         Materialized::as_("user-regions", Serdes::string(), Serdes::string()),
+//!     )
+//!     .group_by(
+//!         |user, region| (region, user.clone()),
+//!         Grouped::as_("users-by-region", Serdes::string(), Serdes::string()),
+//!     )
+//!     .count(Materialized::as_("users-per-region", Serdes::string(), Serdes::i64()))
+//!     .to("region-counts", Produced::with(Serdes::string(), Serdes::i64()));
+//! let topology = builder.build()?;
+//! assert!(topology.describe().to_string().contains("(stores: [users-per-region])"));
+//! # Ok::<(), weir_core::Error>(())
+//! ```
 
+mod change;
+mod grouped;
 mod kstream;
+mod ktable;
+mod materialized;
 mod ops;
 mod split;
+mod table_ops;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+pub use change::Change;
+pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, Repartitioned, Terminal};
+pub use ktable::KTable;
+pub use materialized::{Grouped, Materialized};
 pub use split::{BranchedKStream, Branches};
 
 use crate::error::Result;
@@ -151,6 +206,25 @@ impl StreamsBuilder {
         inner.topology.add_source_topics(&name, topics, consumed);
         drop(inner);
         KStream::new(self.inner.clone(), name)
+    }
+
+    /// A table of the records in `topic`, read with `consumed` and kept in
+    /// the store `materialized` names: each record upserts its key, a null
+    /// value (tombstone) deletes it, records without a key are dropped. The
+    /// table forwards each update as a [`Change`] of new and old value.
+    pub fn table<K: Data, V: Data>(
+        &self,
+        topic: &str,
+        consumed: Consumed<K, V>,
+        materialized: Materialized<K, V>,
+    ) -> KTable<K, V> {
+        let source = self.source(vec![TopicName::user(topic)], consumed);
+        ktable::materialize(
+            &self.inner,
+            source.node_name(),
+            "KTABLE-SOURCE",
+            materialized,
+        )
     }
 
     /// Adds a state store for processors added with [`KStream::process`] to use.

@@ -93,4 +93,7 @@ impl<KIn: Data, VIn: Data, KOut: Data, VOut: Data> ErasedProcessor
     fn close(&mut self, ctx: &mut NodeContext<'_>) -> Result<()> {
         self.inner.close(&mut TypedContext::new(ctx))
     }
+    fn flush(&mut self, ctx: &mut NodeContext<'_>) -> Result<()> {
+        self.inner.flush(&mut TypedContext::new(ctx))
+    }
 }

@@ -89,6 +89,10 @@ pub(crate) trait ErasedProcessor: Send {
     fn process(&mut self, ctx: &mut NodeContext<'_>, record: ErasedRecord) -> Result<()>;
     fn punctuate(&mut self, ctx: &mut NodeContext<'_>, punctuation: Punctuation) -> Result<()>;
     fn close(&mut self, ctx: &mut NodeContext<'_>) -> Result<()>;
+    /// Before a commit: forward what the node holds back (nothing by default).
+    fn flush(&mut self, _ctx: &mut NodeContext<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Forwards every record unchanged: the body of source nodes and of the

@@ -93,6 +93,15 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send {
         Ok(())
     }
 
+    /// Called before the task commits, on every node in the order they were
+    /// added (parents first in the DSL), before the task flushes its stores:
+    /// forward what the processor holds back. The DSL's tables use it to
+    /// forward the updates folded in a store's cache, as Kafka Streams does.
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
     /// Called once when the task closes.
     fn close(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
         let _ = ctx;

@@ -92,6 +92,11 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         &self.name
     }
 
+    /// The key and value serdes.
+    pub(crate) fn serdes(&self) -> (SharedSerde<K>, SharedSerde<V>) {
+        (Arc::clone(&self.key_serde), Arc::clone(&self.value_serde))
+    }
+
     /// Whether updates are change-logged.
     pub fn logging_enabled(&self) -> bool {
         self.logging

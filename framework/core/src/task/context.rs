@@ -190,10 +190,11 @@ pub(crate) fn punctuate(
 #[derive(Clone, Copy)]
 pub(crate) enum Lifecycle {
     Init,
+    Flush,
     Close,
 }
 
-/// Calls `init` or `close` on node `idx`.
+/// Calls `init`, `flush` or `close` on node `idx`.
 pub(crate) fn lifecycle(
     state: &mut TaskState,
     io: &mut dyn RecordCollector,
@@ -202,6 +203,7 @@ pub(crate) fn lifecycle(
 ) -> Result<()> {
     with_node(state, io, idx, |p, ctx| match call {
         Lifecycle::Init => p.init(ctx),
+        Lifecycle::Flush => p.flush(ctx),
         Lifecycle::Close => p.close(ctx),
     })
 }

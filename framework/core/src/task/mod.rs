@@ -355,6 +355,20 @@ impl Task {
         self.state.commit_requested
     }
 
+    /// Calls `flush` on every processor, in node order, so what they hold
+    /// back (the DSL's cached table updates) is forwarded and reaches the
+    /// collector. Runtimes call it before they flush the collector and
+    /// [`prepare_commit`](Self::prepare_commit).
+    pub fn flush(&mut self, io: &mut dyn RecordCollector) -> Result<()> {
+        if !self.initialized {
+            return Ok(());
+        }
+        for idx in 0..self.state.nodes.len() {
+            lifecycle(&mut self.state, io, idx, Lifecycle::Flush)?;
+        }
+        Ok(())
+    }
+
     /// Flushes the task's stores and returns the offsets to commit: for each
     /// partition with progress, the last processed (or skipped) offset + 1.
     pub fn prepare_commit(&mut self) -> Result<Vec<(TopicPartition, i64)>> {

@@ -265,7 +265,13 @@ impl TopologyBuilder {
         supplier: StoreSupplier,
         processors: &[&str],
     ) -> &mut Self {
-        if self.stores.iter().any(|s| s.name == name) {
+        if name.is_empty() {
+            self.problems.push(
+                "a state store has an empty name: stores need a stable name of your own \
+                 (Materialized::as_)"
+                    .to_string(),
+            );
+        } else if self.stores.iter().any(|s| s.name == name) {
             self.problems
                 .push(format!("state store '{name}' is added twice"));
         }

@@ -201,6 +201,15 @@ impl ThreadTasks {
         app: &AppShared,
     ) -> Result<()> {
         let start = Instant::now();
+        // Processors forward what they hold back (cached table updates)
+        // before the sends are flushed and the offsets committed.
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_some_and(|ids| !ids.contains(id)) {
+                continue;
+            }
+            task.flush(&mut self.collector)
+                .map_err(|e| processing(*id, e))?;
+        }
         self.collector.flush()?;
         let mut tpl = TopicPartitionList::new();
         for (id, task) in self.tasks.iter_mut() {

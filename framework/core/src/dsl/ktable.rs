@@ -1,0 +1,226 @@
+//! [`KTable`]: a changelog stream read as a table, one current value per key.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::dsl::change::ChangeSerde;
+use crate::dsl::grouped::KGroupedTable;
+use crate::dsl::table_ops::{
+    Emit, Materialize, TableFilter, TableMapValues, TableSelect, ToStream,
+};
+use crate::dsl::{Change, Grouped, KStream, Materialized, Repartitioned, Shared, Terminal};
+use crate::processor::{Data, ProcessorSupplier};
+use crate::serde::SharedSerde;
+use crate::topology::Produced;
+
+/// A table of keys `K` to values `V` (Kafka Streams' `KTable`): each record
+/// upserts its key, a null value deletes it.
+///
+/// Internally a table's nodes forward `Record<K, Change<V>>`: every update
+/// carries the new value and the one it replaced (see [`Change`]), so an
+/// aggregation downstream can retract what a key contributed before. A
+/// table made by [`StreamsBuilder::table`](crate::dsl::StreamsBuilder::table),
+/// [`KStream::to_table`] or an aggregation is materialized in the store its
+/// [`Materialized`] names; `filter`, `filter_not` and `map_values` derive
+/// tables without a store of their own.
+///
+/// A materialized table whose store has no cache forwards every update as
+/// it happens. With a cache ([`Materialized::with_caching`]) it forwards
+/// the updates folded per key when the task commits (or the cache evicts a
+/// key), with the value the key had at the previous forward as `old`, as
+/// Kafka Streams does; those records carry the task's stream time.
+pub struct KTable<K, V> {
+    inner: Shared,
+    node: String,
+    store: Option<String>,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for KTable<K, V> {
+    fn clone(&self) -> Self {
+        KTable {
+            inner: self.inner.clone(),
+            node: self.node.clone(),
+            store: self.store.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// Adds the node `<prefix>-<n>` fed by `parent`; returns its name.
+pub(crate) fn add_node<KIn: Data, VIn: Data, KOut: Data, VOut: Data>(
+    inner: &Shared,
+    parent: &str,
+    prefix: &str,
+    supplier: impl ProcessorSupplier<KIn, VIn, KOut, VOut>,
+) -> String {
+    let mut inner = inner.borrow_mut();
+    let name = inner.next_name(prefix);
+    inner.topology.add_processor(&name, supplier, &[parent]);
+    name
+}
+
+/// Adds the store `materialized` describes, connected to `processor`;
+/// returns the store's name.
+pub(crate) fn add_store<K: Data, V: Data>(
+    inner: &Shared,
+    materialized: Materialized<K, V>,
+    processor: &str,
+) -> String {
+    let builder = materialized.into_store_builder();
+    let name = builder.name().to_string();
+    inner
+        .borrow_mut()
+        .topology
+        .add_state_store(&name, builder.build_supplier(), &[processor]);
+    name
+}
+
+/// Materializes the upserts coming out of `parent` into `materialized`'s store.
+pub(crate) fn materialize<K: Data, V: Data>(
+    inner: &Shared,
+    parent: &str,
+    prefix: &str,
+    materialized: Materialized<K, V>,
+) -> KTable<K, V> {
+    let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
+    let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, move || Materialize {
+        emit: emit.clone(),
+    });
+    let store = add_store(inner, materialized, &name);
+    KTable::new(inner.clone(), name, Some(store))
+}
+
+impl<K: Data, V: Data> KTable<K, V> {
+    pub(crate) fn new(inner: Shared, node: String, store: Option<String>) -> Self {
+        KTable {
+            inner,
+            node,
+            store,
+            _types: PhantomData,
+        }
+    }
+
+    /// The name of the node this table comes out of.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+
+    /// The name of the store the table is materialized in, if it has one
+    /// (tables made by `filter`, `filter_not` and `map_values` do not).
+    pub fn store_name(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+
+    /// Gives the node this table comes out of a name of your own.
+    pub fn named(self, name: &str) -> Self {
+        self.inner.borrow_mut().topology.rename(&self.node, name);
+        KTable::new(self.inner, name.to_string(), self.store)
+    }
+
+    fn derive<VR: Data>(
+        &self,
+        prefix: &str,
+        supplier: impl ProcessorSupplier<K, Change<V>, K, Change<VR>>,
+    ) -> KTable<K, VR> {
+        let name = add_node(&self.inner, &self.node, prefix, supplier);
+        KTable::new(self.inner.clone(), name, None)
+    }
+
+    /// The rows whose value satisfies `predicate`. A row that passed and
+    /// stops passing (or is deleted) becomes a delete downstream; a row that
+    /// never passed forwards nothing.
+    pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        let predicate = Arc::new(predicate);
+        self.derive("KTABLE-FILTER", move || TableFilter {
+            predicate: predicate.clone(),
+            keep: true,
+        })
+    }
+
+    /// The rows whose value does not satisfy `predicate`; the mirror of
+    /// [`filter`](Self::filter).
+    pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
+        let predicate = Arc::new(predicate);
+        self.derive("KTABLE-FILTER", move || TableFilter {
+            predicate: predicate.clone(),
+            keep: false,
+        })
+    }
+
+    /// Maps every value, keeping the key; deletes stay deletes. The mapper
+    /// runs on both the new and the old value of each update.
+    pub fn map_values<VR: Data>(
+        &self,
+        mapper: impl Fn(V) -> VR + Send + Sync + 'static,
+    ) -> KTable<K, VR> {
+        self.map_values_with_key(move |_k, v| mapper(v))
+    }
+
+    /// Maps every value with read access to the key.
+    pub fn map_values_with_key<VR: Data>(
+        &self,
+        mapper: impl Fn(&K, V) -> VR + Send + Sync + 'static,
+    ) -> KTable<K, VR> {
+        let mapper = Arc::new(mapper);
+        self.derive("KTABLE-MAPVALUES", move || TableMapValues(mapper.clone()))
+    }
+
+    /// The table's updates as a stream of the new values; a delete becomes
+    /// a record with a null value (a tombstone).
+    pub fn to_stream(&self) -> KStream<K, V> {
+        let name =
+            add_node::<K, Change<V>, K, V>(&self.inner, &self.node, "KTABLE-TOSTREAM", || ToStream);
+        KStream::new(self.inner.clone(), name)
+    }
+
+    /// Writes the table's updates to `topic` (deletes as tombstones).
+    pub fn to(&self, topic: &str, produced: Produced<K, V>) -> Terminal {
+        self.to_stream().to(topic, produced)
+    }
+
+    /// Groups the rows by a new key: `selector` maps each row to the key of
+    /// its group and the value it contributes. The changes travel through
+    /// the internal topic `<application.id>-<name>-repartition` (`grouped`
+    /// names it and gives its serdes). When an update moves a row to another
+    /// group, the old group receives a retraction of the old value and the
+    /// new group an addition, as two records (the retraction first); within
+    /// one group both sides travel as one record. The topic's values are
+    /// framed `(old?, new?)` pairs written with `grouped`'s value serde.
+    pub fn group_by<KR: Data + PartialEq, VR: Data>(
+        &self,
+        selector: impl Fn(&K, V) -> (KR, VR) + Send + Sync + 'static,
+        grouped: Grouped<KR, VR>,
+    ) -> KGroupedTable<KR, VR> {
+        let selector = Arc::new(selector);
+        let select = add_node::<K, Change<V>, KR, Change<VR>>(
+            &self.inner,
+            &self.node,
+            "KTABLE-SELECT",
+            move || TableSelect(selector.clone()),
+        );
+        let Grouped {
+            name,
+            key_serde,
+            value_serde,
+        } = grouped;
+        let change_serde: SharedSerde<Change<VR>> = Arc::new(ChangeSerde { inner: value_serde });
+        let through = KStream::<KR, Change<VR>>::new(self.inner.clone(), select)
+            .repartition(Repartitioned::as_(&name, key_serde, change_serde));
+        KGroupedTable::new(self.inner.clone(), through.node_name().to_string())
+    }
+}
+
+impl<K: Data, V: Data> KStream<K, V> {
+    /// The stream read as a table: each record upserts its key in
+    /// `materialized`'s store, a null value deletes it; records without a
+    /// key are dropped.
+    pub fn to_table(&self, materialized: Materialized<K, V>) -> KTable<K, V> {
+        materialize(
+            self.shared(),
+            self.node_name(),
+            "KSTREAM-TOTABLE",
+            materialized,
+        )
+    }
+}

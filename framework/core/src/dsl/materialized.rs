@@ -1,0 +1,115 @@
+//! [`Materialized`] (how a KTable or aggregation keeps its state) and
+//! [`Grouped`] (how a grouping repartitions).
+
+use crate::serde::SharedSerde;
+use crate::store::{BytesStoreSupplier, KeyValueStoreBuilder};
+
+/// How a KTable or an aggregation keeps its state (Kafka Streams'
+/// `Materialized`): the store's name (required, so the state keeps its name
+/// as the topology changes), its serdes, and the options of
+/// [`KeyValueStoreBuilder`]: backend, change-logging, caching.
+///
+/// ```
+/// use weir_core::dsl::Materialized;
+/// use weir_core::Serdes;
+///
+/// let counts = Materialized::as_("counts", Serdes::string(), Serdes::i64())
+///     .with_logging(true)
+///     .with_caching(0);
+/// assert_eq!(counts.name(), "counts");
+/// let store = counts.into_store_builder();
+/// assert!(store.logging_enabled());
+/// ```
+pub struct Materialized<K, V> {
+    builder: KeyValueStoreBuilder<K, V>,
+}
+
+impl<K, V> Clone for Materialized<K, V> {
+    fn clone(&self) -> Self {
+        Materialized {
+            builder: self.builder.clone(),
+        }
+    }
+}
+
+impl<K: 'static, V: 'static> Materialized<K, V> {
+    /// A store called `name` (unique in the topology) with these serdes; in
+    /// memory, with the defaults of [`KeyValueStoreBuilder`].
+    pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
+        Materialized {
+            builder: KeyValueStoreBuilder::new(name, key_serde, value_serde),
+        }
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        self.builder.name()
+    }
+
+    /// The store's key and value serdes.
+    pub(crate) fn serdes(&self) -> (SharedSerde<K>, SharedSerde<V>) {
+        self.builder.serdes()
+    }
+
+    /// Turns change-logging of the store on or off.
+    pub fn with_logging(mut self, enabled: bool) -> Self {
+        self.builder = self.builder.with_logging(enabled);
+        self
+    }
+
+    /// Caches the store's writes within `max_bytes` per task; 0 turns the
+    /// cache off (the default). With a cache, the table or aggregation
+    /// forwards only the latest update of each key when the task commits
+    /// (or when the cache evicts the key), as Kafka Streams does; without
+    /// one it forwards every update.
+    pub fn with_caching(mut self, max_bytes: usize) -> Self {
+        self.builder = self.builder.with_caching(max_bytes);
+        self
+    }
+
+    /// Keeps the data in the bytes stores `supplier` creates (RocksDB, for
+    /// one); in memory by default.
+    pub fn with_bytes_supplier(mut self, supplier: BytesStoreSupplier) -> Self {
+        self.builder = self.builder.with_bytes_supplier(supplier);
+        self
+    }
+
+    /// The store builder this describes.
+    pub fn into_store_builder(self) -> KeyValueStoreBuilder<K, V> {
+        self.builder
+    }
+}
+
+/// How a grouping repartitions its records (Kafka Streams' `Grouped`): the
+/// name of the internal topic `<application.id>-<name>-repartition` and the
+/// serdes it is written with.
+///
+/// ```
+/// use weir_core::dsl::Grouped;
+/// use weir_core::Serdes;
+///
+/// let by_region = Grouped::as_("by-region", Serdes::string(), Serdes::string());
+/// assert_eq!(by_region.name(), "by-region");
+/// ```
+pub struct Grouped<K, V> {
+    pub(crate) name: String,
+    pub(crate) key_serde: SharedSerde<K>,
+    pub(crate) value_serde: SharedSerde<V>,
+}
+
+impl<K: 'static, V: 'static> Grouped<K, V> {
+    /// Groups through `<application.id>-<name>-repartition`, written and read
+    /// with these serdes.
+    pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
+        Grouped {
+            name: name.to_string(),
+            key_serde,
+            value_serde,
+        }
+    }
+
+    /// The grouping's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

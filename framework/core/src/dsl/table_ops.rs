@@ -1,0 +1,395 @@
+//! The processors behind KTables and aggregations. Each forwards
+//! `Record<K, Change<V>>` (see [`Change`]). As in Kafka Streams, a table or
+//! an aggregation ignores records without a key, and a stream aggregation
+//! ignores null values.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::dsl::Change;
+use crate::error::{Error, Result};
+use crate::headers::Headers;
+use crate::processor::{Data, Processor, ProcessorContext};
+use crate::record::Record;
+use crate::serde::{SerdeContext, SharedSerde};
+use crate::store::{FlushedEntry, MeteredKeyValueStore};
+
+/// How a materializing processor forwards its store's updates. Without a
+/// cache, each update is forwarded as it is written. With one, the store's
+/// flush listener collects what the cache writes down (on commit or
+/// eviction), folded per key with the value the key had before; those
+/// entries are decoded and forwarded, stamped with the task's stream time.
+pub(crate) struct Emit<K, V> {
+    pub(crate) store: String,
+    key_serde: SharedSerde<K>,
+    value_serde: SharedSerde<V>,
+    flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+}
+
+impl<K, V> Clone for Emit<K, V> {
+    fn clone(&self) -> Self {
+        Emit {
+            store: self.store.clone(),
+            key_serde: Arc::clone(&self.key_serde),
+            value_serde: Arc::clone(&self.value_serde),
+            flushed: None,
+        }
+    }
+}
+
+impl<K: Data, V: Data> Emit<K, V> {
+    pub(crate) fn new(store: String, serdes: (SharedSerde<K>, SharedSerde<V>)) -> Self {
+        Emit {
+            store,
+            key_serde: serdes.0,
+            value_serde: serdes.1,
+            flushed: None,
+        }
+    }
+
+    /// Installs the flush listener if the store has a cache.
+    fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
+        let store = ctx.state_store(&self.store)?;
+        let Some(store) = store.downcast_mut::<MeteredKeyValueStore<K, V>>() else {
+            return Err(Error::Store {
+                store: self.store.clone(),
+                message: "not the key-value store the DSL built".to_string(),
+            });
+        };
+        let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
+        let sink = Arc::clone(&flushed);
+        let installed = store.set_flush_listener(Box::new(move |entries| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(entries)
+        }));
+        self.flushed = installed.then_some(flushed);
+        Ok(())
+    }
+
+    /// Whether the store has a cache (updates wait for a flush).
+    fn cached(&self) -> bool {
+        self.flushed.is_some()
+    }
+
+    /// Forwards what the cache wrote down since the last call.
+    fn drain(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        let Some(flushed) = &self.flushed else {
+            return Ok(());
+        };
+        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        let headers = Headers::new();
+        let key_ctx = SerdeContext::key(&self.store, &headers);
+        let value_ctx = SerdeContext::value(&self.store, &headers);
+        for entry in entries {
+            let Some(key) = self.key_serde.deserialize(&key_ctx, Some(&entry.key))? else {
+                continue;
+            };
+            let new = self
+                .value_serde
+                .deserialize(&value_ctx, entry.new_value.as_deref())?;
+            let old = self
+                .value_serde
+                .deserialize(&value_ctx, entry.old_value.as_deref())?;
+            if new.is_none() && old.is_none() {
+                continue;
+            }
+            let ts = ctx.stream_time().max(0);
+            forward_change(ctx, key, Change::new(new, old), ts, Headers::new())?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the store's cache and forwards what it wrote down.
+    fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        if !self.cached() {
+            return Ok(());
+        }
+        ctx.state_store(&self.store)?.flush()?;
+        self.drain(ctx)
+    }
+}
+
+/// Forwards `change` for `key` with the input record's timestamp and headers.
+fn forward_change<K, V>(
+    ctx: &mut dyn ProcessorContext<K, Change<V>>,
+    key: K,
+    change: Change<V>,
+    timestamp: i64,
+    headers: Headers,
+) -> Result<()> {
+    ctx.forward(Record::from_parts(
+        Some(key),
+        Some(change),
+        timestamp,
+        headers,
+    ))
+}
+
+/// Materializes a stream of upserts into a store: a value puts, a null value
+/// deletes; forwards the change with the value the key had.
+pub(crate) struct Materialize<K, V> {
+    pub(crate) emit: Emit<K, V>,
+}
+
+impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<V>>,
+        record: Record<K, V>,
+    ) -> Result<()> {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let Some(key) = key else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, V>(&self.emit.store)?;
+        let old = match &value {
+            Some(v) => {
+                let old = store.get(&key)?;
+                store.put(&key, v)?;
+                old
+            }
+            None => store.delete(&key)?,
+        };
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
+        }
+        if value.is_none() && old.is_none() {
+            // Deleting a key that has no value changes nothing.
+            return Ok(());
+        }
+        forward_change(ctx, key, Change::new(value, old), timestamp, headers)
+    }
+}
+
+/// Keeps the table's rows whose value satisfies the predicate (or fails it
+/// when `keep` is false). Both sides of a change are filtered, so a row that
+/// stops passing forwards a delete of what passed before.
+pub(crate) struct TableFilter<F> {
+    pub(crate) predicate: Arc<F>,
+    pub(crate) keep: bool,
+}
+
+impl<K: Data, V: Data, F> Processor<K, Change<V>> for TableFilter<F>
+where
+    F: Fn(&K, &V) -> bool + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<V>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let pass = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
+        let new = pass(change.new);
+        let old = pass(change.old);
+        if new.is_none() && old.is_none() {
+            return Ok(());
+        }
+        forward_change(
+            ctx,
+            key,
+            Change::new(new, old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Maps both sides of each change.
+pub(crate) struct TableMapValues<F>(pub(crate) Arc<F>);
+
+impl<K: Data, V: Data, VR: Data, F> Processor<K, Change<V>, K, Change<VR>> for TableMapValues<F>
+where
+    F: Fn(&K, V) -> VR + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VR>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let new = change.new.map(|v| (self.0)(&key, v));
+        let old = change.old.map(|v| (self.0)(&key, v));
+        forward_change(
+            ctx,
+            key,
+            Change::new(new, old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Turns changes into plain records of the new value (null for a delete).
+pub(crate) struct ToStream;
+
+impl<K: Data, V: Data> Processor<K, Change<V>, K, V> for ToStream {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, V>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let new = record.value.as_ref().and_then(|c| c.new.clone());
+        ctx.forward(record.with_value(new))
+    }
+}
+
+/// Folds a grouped stream's values into a store: `step(key, value, current)`
+/// gives the new aggregate. Records with a null key or value are ignored.
+pub(crate) struct StreamAggregate<K, VA, F> {
+    pub(crate) emit: Emit<K, VA>,
+    pub(crate) step: Arc<F>,
+}
+
+impl<K: Data, V: Data, VA: Data, F> Processor<K, V, K, Change<VA>> for StreamAggregate<K, VA, F>
+where
+    F: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
+{
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VA>>,
+        record: Record<K, V>,
+    ) -> Result<()> {
+        let (Some(key), Some(value)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
+        let old = store.get(&key)?;
+        let new = (self.step)(&key, value, old.clone());
+        store.put(&key, &new)?;
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
+        }
+        forward_change(
+            ctx,
+            key,
+            Change::new(Some(new), old),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}
+
+/// Re-keys a table's changes for `KTable::group_by`: the old value goes to
+/// the group it left, the new one to the group it joins. When both land in
+/// the same group they travel as one change; otherwise as two, the
+/// retraction first.
+pub(crate) struct TableSelect<F>(pub(crate) Arc<F>);
+
+impl<K: Data, V: Data, KR: Data + PartialEq, VR: Data, F> Processor<K, Change<V>, KR, Change<VR>>
+    for TableSelect<F>
+where
+    F: Fn(&K, V) -> (KR, VR) + Send + Sync,
+{
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<KR, Change<VR>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let old = change.old.map(|v| (self.0)(&key, v));
+        let new = change.new.map(|v| (self.0)(&key, v));
+        let (ts, headers) = (record.timestamp, record.headers);
+        match (old, new) {
+            (Some((ko, vo)), Some((kn, vn))) if ko == kn => {
+                forward_change(ctx, kn, Change::new(Some(vn), Some(vo)), ts, headers)
+            }
+            (old, new) => {
+                if let Some((ko, vo)) = old {
+                    forward_change(ctx, ko, Change::new(None, Some(vo)), ts, headers.clone())?;
+                }
+                if let Some((kn, vn)) = new {
+                    forward_change(ctx, kn, Change::new(Some(vn), None), ts, headers)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Folds a grouped table's changes into a store: first `subtract(key, old,
+/// aggregate)` retracts the old value (if the group has an aggregate), then
+/// `add(key, new, aggregate)` adds the new one.
+pub(crate) struct TableAggregate<K, VA, A, S> {
+    pub(crate) emit: Emit<K, VA>,
+    pub(crate) add: Arc<A>,
+    pub(crate) subtract: Arc<S>,
+}
+
+impl<K: Data, V: Data, VA: Data, A, S> Processor<K, Change<V>, K, Change<VA>>
+    for TableAggregate<K, VA, A, S>
+where
+    A: Fn(&K, V, Option<VA>) -> VA + Send + Sync,
+    S: Fn(&K, V, VA) -> VA + Send + Sync,
+{
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.init(ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<VA>>) -> Result<()> {
+        self.emit.flush(ctx)
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<K, Change<VA>>,
+        record: Record<K, Change<V>>,
+    ) -> Result<()> {
+        let (Some(key), Some(change)) = (record.key, record.value) else {
+            return Ok(());
+        };
+        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
+        let old_agg = store.get(&key)?;
+        let retracted = match (change.old, old_agg.clone()) {
+            (Some(old), Some(agg)) => Some((self.subtract)(&key, old, agg)),
+            (_, agg) => agg,
+        };
+        let new_agg = match change.new {
+            Some(new) => Some((self.add)(&key, new, retracted)),
+            None => retracted,
+        };
+        match &new_agg {
+            Some(agg) => store.put(&key, agg)?,
+            None => {
+                store.delete(&key)?;
+            }
+        }
+        if self.emit.cached() {
+            return self.emit.drain(ctx);
+        }
+        forward_change(
+            ctx,
+            key,
+            Change::new(new_agg, old_agg),
+            record.timestamp,
+            record.headers,
+        )
+    }
+}

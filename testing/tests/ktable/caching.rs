@@ -1,0 +1,136 @@
+//! Tables and aggregations over cached stores: updates of a key between two
+//! commits are folded and forwarded once, on commit (the driver commits
+//! after each pipe call), with the old value of the previous forward.
+
+use super::*;
+
+fn cached(store: Materialized<String, String>) -> Materialized<String, String> {
+    store.with_caching(1 << 20).with_logging(true)
+}
+
+#[test]
+fn a_cached_table_forwards_the_latest_update_of_each_key_on_commit() {
+    let builder = StreamsBuilder::new();
+    builder
+        .table("users", strings(), cached(store_strings("users-store")))
+        .to("users-out", to_strings());
+    let driver = drive(builder);
+    let mut users = input_strings(&driver, "users");
+    let out = driver.create_output_topic("users-out", Serdes::string(), Serdes::string());
+
+    users
+        .pipe_records([
+            at("alice", s("a1"), 1),
+            at("bob", s("b1"), 2),
+            at("alice", s("a2"), 3),
+            at("carol", s("c1"), 4),
+            deleted_at("carol", 5),
+        ])
+        .unwrap();
+    // Folded per key, in the order of each key's latest update; carol was
+    // added and deleted within the commit: nothing to say about her.
+    assert_eq!(
+        out.read_records_to_list().unwrap(),
+        vec![
+            Record::new(s("bob"), s("b1"), 5),
+            Record::new(s("alice"), s("a2"), 5),
+        ]
+    );
+
+    // One record per pipe call: every update is its own commit.
+    users.pipe_key_value_at(s("alice"), s("a3"), 6).unwrap();
+    delete(&mut users, "bob");
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        vec![kv("alice", s("a3")), gone("bob")]
+    );
+}
+
+#[test]
+fn a_cached_count_forwards_one_count_per_key_per_commit() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", strings())
+        .group_by_key()
+        .count(store_i64("counts").with_caching(1 << 20))
+        .to("word-counts", to_string_i64());
+    let driver = drive(builder);
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([
+            at("kafka", s("x"), 1),
+            at("weir", s("x"), 2),
+            at("kafka", s("x"), 3),
+        ])
+        .unwrap();
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        vec![kv("weir", 1), kv("kafka", 2)]
+    );
+    words.pipe_key_value(s("kafka"), s("x")).unwrap();
+    assert_eq!(out.read_key_values_to_list().unwrap(), vec![kv("kafka", 3)]);
+}
+
+#[test]
+fn a_cached_source_table_sends_folded_old_values_to_a_grouped_count() {
+    let builder = StreamsBuilder::new();
+    builder
+        .table(
+            "user-regions",
+            strings(),
+            cached(store_strings("user-regions-store")),
+        )
+        .group_by(
+            |user, region| (region, user.clone()),
+            Grouped::as_("users-by-region", Serdes::string(), Serdes::string()),
+        )
+        .count(store_i64("users-per-region").with_caching(1 << 20))
+        .to("region-counts", to_string_i64());
+    let driver = drive(builder);
+    let mut users = input_strings(&driver, "user-regions");
+    let out = driver.create_output_topic("region-counts", Serdes::string(), Serdes::i64());
+
+    // alice passes through A within one commit: A never sees her.
+    users
+        .pipe_records([at("alice", s("A"), 1), at("alice", s("B"), 2)])
+        .unwrap();
+    assert_eq!(out.read_key_values_to_list().unwrap(), vec![kv("B", 1)]);
+
+    // Next commit: the folded old value (B) is retracted.
+    users
+        .pipe_records([at("alice", s("C"), 3), at("bob", s("C"), 4)])
+        .unwrap();
+    assert_eq!(
+        out.read_key_values_to_map()
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![(s("B"), 0), (s("C"), 2)]
+    );
+}
+
+#[test]
+fn a_tiny_cache_forwards_evicted_updates_as_it_goes() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", strings())
+        .group_by_key()
+        .count(store_i64("counts").with_caching(1))
+        .to("word-counts", to_string_i64());
+    let driver = drive(builder);
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([
+            at("kafka", s("x"), 1),
+            at("kafka", s("x"), 2),
+            at("weir", s("x"), 3),
+        ])
+        .unwrap();
+    // A one-byte budget holds nothing: every update is evicted at once.
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        vec![kv("kafka", 1), kv("kafka", 2), kv("weir", 1)]
+    );
+}
