@@ -253,7 +253,8 @@ impl StreamsRuntime {
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
-            .set("isolation.level", "read_uncommitted");
+            .set("isolation.level", "read_uncommitted")
+            .set("statistics.interval.ms", "5000");
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
         c.create_with_context(ctx).map_err(client_error)

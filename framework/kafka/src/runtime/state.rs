@@ -34,6 +34,7 @@ pub struct Metrics {
     pub(crate) commit_latency_us_max: AtomicU64,
     pub(crate) rebalances: AtomicU64,
     pub(crate) buffered: Vec<AtomicU64>,
+    pub(crate) lag: Vec<AtomicU64>,
 }
 
 /// A point-in-time copy of [`Metrics`].
@@ -53,6 +54,12 @@ pub struct MetricsSnapshot {
     pub rebalances: u64,
     /// Records fetched but not yet processed, over all stream threads.
     pub buffered: u64,
+    /// Lag: records in the input partitions not yet handed to the stream
+    /// threads (not fetched, or fetched and still in librdkafka's queue),
+    /// summed over the threads; from librdkafka's statistics, refreshed every
+    /// `statistics.interval.ms` (5 s by default here). `lag + buffered` is
+    /// everything not yet processed.
+    pub lag: u64,
 }
 
 impl Metrics {
@@ -65,6 +72,13 @@ impl Metrics {
             commit_latency_us_max: AtomicU64::new(0),
             rebalances: AtomicU64::new(0),
             buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+            lag: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    pub(crate) fn set_lag(&self, thread: usize, n: u64) {
+        if let Some(l) = self.lag.get(thread) {
+            l.store(n, Ordering::Relaxed);
         }
     }
 
@@ -88,6 +102,7 @@ impl Metrics {
                 .iter()
                 .map(|b| b.load(Ordering::Relaxed))
                 .sum(),
+            lag: self.lag.iter().map(|l| l.load(Ordering::Relaxed)).sum(),
         }
     }
 

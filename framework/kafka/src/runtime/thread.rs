@@ -48,6 +48,38 @@ impl ClientContext for ThreadContext {
         // Transport errors while the broker is away are retried by librdkafka.
         tracing::warn!(thread = self.index, %error, reason, "Kafka client error");
     }
+
+    /// librdkafka's periodic statistics: the lag of this thread's partitions
+    /// (records in the log not yet handed to the thread).
+    fn stats_raw(&self, statistics: &[u8]) {
+        match consumer_lag(statistics) {
+            Some(lag) => self.app.metrics.set_lag(self.index, lag),
+            None => tracing::debug!("could not read the fetch lag from librdkafka's statistics"),
+        }
+    }
+}
+
+/// The lag in librdkafka's statistics JSON: for every partition, the records
+/// in the log not yet fetched (`hi_offset - next_offset`, Kafka's
+/// `records-lag`) plus those fetched but still in librdkafka's queue
+/// (`fetchq_cnt`), summed; partitions with unknown offsets are skipped.
+pub(crate) fn consumer_lag(statistics: &[u8]) -> Option<u64> {
+    let json: serde_json::Value = serde_json::from_slice(statistics).ok()?;
+    let topics = json.get("topics")?.as_object()?;
+    let offset =
+        |p: &serde_json::Value, name: &str| p.get(name).and_then(serde_json::Value::as_i64);
+    let lag = topics
+        .values()
+        .filter_map(|t| t.get("partitions").and_then(|p| p.as_object()))
+        .flat_map(|parts| parts.iter())
+        .filter(|(id, _)| id.as_str() != "-1")
+        .filter_map(|(_, p)| {
+            let (hi, next) = (offset(p, "hi_offset")?, offset(p, "next_offset")?);
+            let queued = offset(p, "fetchq_cnt").unwrap_or(0).max(0).unsigned_abs();
+            (hi >= 0 && next >= 0).then(|| (hi - next).max(0).unsigned_abs() + queued)
+        })
+        .sum();
+    Some(lag)
 }
 
 impl ConsumerContext for ThreadContext {
@@ -279,14 +311,32 @@ fn apply_backpressure(
         kind: classify(&e),
     };
     if pause.count() > 0 {
+        tracing::debug!(partitions = ?to_pause, "pausing: queues full");
         consumer.pause(&pause).map_err(err)?;
         tasks.paused.extend(to_pause);
     }
     if resume.count() > 0 {
+        tracing::debug!(partitions = ?to_resume, "resuming: queues drained");
         consumer.resume(&resume).map_err(err)?;
         for tp in &to_resume {
             tasks.paused.remove::<TopicPartition>(tp);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::consumer_lag;
+
+    #[test]
+    fn lag_sums_known_partitions_only() {
+        let stats = br#"{"topics":{"in":{"partitions":{
+            "0":{"hi_offset":15,"next_offset":10,"fetchq_cnt":3},"1":{"hi_offset":-1001,"next_offset":0},
+            "2":{"hi_offset":4,"next_offset":4},"-1":{"hi_offset":9,"next_offset":0}}},
+            "other":{"partitions":{"3":{"hi_offset":2,"next_offset":0}}}}}"#;
+        assert_eq!(consumer_lag(stats), Some(10));
+        assert_eq!(consumer_lag(b"{}"), None);
+        assert_eq!(consumer_lag(b"not json"), None);
+    }
 }
