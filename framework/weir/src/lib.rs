@@ -12,7 +12,9 @@
 //!
 //! ```
 //! use weir::prelude::*;
+//! use weir_testing::TopologyTestDriver;
 //!
+//! // The topology: big orders (in cents) to their own topic.
 //! let builder = StreamsBuilder::new();
 //! builder
 //!     .stream("orders", Consumed::with(Serdes::string(), Serdes::i64()))
@@ -21,6 +23,14 @@
 //!     .to("big-orders", Produced::with(Serdes::string(), Serdes::i64()));
 //! let topology = builder.build()?;
 //! println!("{}", topology.describe());
+//!
+//! // Tested with the driver: no broker, the same task engine as in production.
+//! let driver = TopologyTestDriver::with_defaults(topology);
+//! let mut orders = driver.create_input_topic("orders", Serdes::string(), Serdes::i64());
+//! let big = driver.create_output_topic("big-orders", Serdes::string(), Serdes::i64());
+//! orders.pipe_key_value("o-1".to_string(), 25_00)?;
+//! orders.pipe_key_value("o-2".to_string(), 1_250_00)?;
+//! assert_eq!(big.read_key_values_to_list()?.len(), 1);
 //! # Ok::<(), weir::Error>(())
 //! ```
 
