@@ -196,6 +196,19 @@ impl DriverConfig {
             .iter()
             .find(|t| t.topic.resolve(&self.application_id) == topic)
         else {
+            // A changelog topic has as many partitions as its sub-topology's inputs.
+            for sub in topology.subtopologies() {
+                let logged = topology.changelog_topics(sub.id());
+                if logged
+                    .iter()
+                    .any(|(_, t)| t.resolve(&self.application_id) == topic)
+                {
+                    if let Some(input) = sub.source_topics().first() {
+                        let input = input.resolve(&self.application_id);
+                        return self.resolve_partitions_at(topology, &input, depth + 1);
+                    }
+                }
+            }
             return self.default_partitions;
         };
         if let Some(n) = internal.partitions {

@@ -338,8 +338,12 @@ impl DriverState {
             for (tp, offset) in task.prepare_commit()? {
                 self.committed.insert(tp, offset);
             }
+            // Logged stores' writes land in their changelog topics, readable
+            // as output like any other topic.
+            task.send_changelogs(&mut self.collector)?;
         }
-        Ok(())
+        // No topology reads a changelog: route without feeding.
+        self.route_sent(false)
     }
 
     /// Takes up to `max` unread output records of `topic`, oldest first.

@@ -72,7 +72,7 @@ pub(crate) fn add_store<K: Data, V: Data>(
     inner
         .borrow_mut()
         .topology
-        .add_state_store(&name, builder.build_supplier(), &[processor]);
+        .add_key_value_store(&builder, &[processor]);
     name
 }
 

@@ -34,10 +34,12 @@ impl<K, V> Clone for Materialized<K, V> {
 
 impl<K: 'static, V: 'static> Materialized<K, V> {
     /// A store called `name` (unique in the topology) with these serdes; in
-    /// memory, with the defaults of [`KeyValueStoreBuilder`].
+    /// memory, without a cache, and logged to
+    /// `<application.id>-<name>-changelog` (as in Kafka Streams), from which
+    /// the runtime restores it.
     pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
         Materialized {
-            builder: KeyValueStoreBuilder::new(name, key_serde, value_serde),
+            builder: KeyValueStoreBuilder::new(name, key_serde, value_serde).with_logging(true),
         }
     }
 

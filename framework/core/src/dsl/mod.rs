@@ -236,6 +236,20 @@ impl StreamsBuilder {
         self
     }
 
+    /// Adds the key-value store `builder` describes, for processors added
+    /// with [`KStream::process`] to use; with logging on, the runtime writes
+    /// it to `<application.id>-<store>-changelog` and restores it from there.
+    pub fn add_key_value_store<K: 'static, V: 'static>(
+        &self,
+        builder: &crate::store::KeyValueStoreBuilder<K, V>,
+    ) -> &Self {
+        self.inner
+            .borrow_mut()
+            .topology
+            .add_key_value_store(builder, &[]);
+        self
+    }
+
     /// Validates and returns the topology. Errors name the node at fault.
     pub fn build(self) -> Result<Topology> {
         let inner = match Rc::try_unwrap(self.inner) {

@@ -4,6 +4,7 @@
 //! commit. It does no I/O: output goes through a [`RecordCollector`], time
 //! comes from a [`Clock`]; the Kafka runtime and the test driver drive it.
 
+mod changelog;
 mod context;
 mod punctuation;
 mod queue;
@@ -96,6 +97,8 @@ pub(crate) struct TaskState {
 /// A running instance of one sub-topology over one partition of its inputs.
 pub struct Task {
     state: TaskState,
+    /// Logged stores and their changelog topic (resolved).
+    changelogs: Vec<(String, String)>,
     queues: Vec<PartitionQueue>,
     config: TaskConfig,
     initialized: bool,
@@ -132,12 +135,19 @@ impl Topology {
             });
         }
         let mut stores = Vec::new();
+        let mut changelogs = Vec::new();
         for name in &sub.stores {
             if let Some(def) = self.stores.iter().find(|s| &s.name == name) {
                 stores.push((def.supplier)(id)?);
+                if def.logged {
+                    let topic =
+                        crate::topology::changelog_topic(name).resolve(&config.application_id);
+                    changelogs.push((name.clone(), topic));
+                }
             }
         }
         Ok(Task {
+            changelogs,
             state: TaskState {
                 id,
                 application_id: config.application_id.clone(),

@@ -278,8 +278,26 @@ impl TopologyBuilder {
         self.stores.push(StoreDef {
             name: name.to_string(),
             supplier,
+            logged: false,
         });
         self.connect_processor_and_state_stores_inner(processors, name);
+        self
+    }
+
+    /// Adds the key-value store `builder` describes, connected to
+    /// `processors`. With logging on (`with_logging(true)`) its writes go to
+    /// the changelog topic `<application.id>-<store>-changelog`, from which the
+    /// runtime restores it.
+    pub fn add_key_value_store<K: 'static, V: 'static>(
+        &mut self,
+        builder: &crate::store::KeyValueStoreBuilder<K, V>,
+        processors: &[&str],
+    ) -> &mut Self {
+        let name = builder.name().to_string();
+        self.add_state_store(&name, builder.build_supplier(), processors);
+        if let Some(def) = self.stores.iter_mut().rev().find(|s| s.name == name) {
+            def.logged = builder.logging_enabled();
+        }
         self
     }
 

@@ -23,6 +23,11 @@ pub(crate) use source::{SourceDecoder, TypedSource};
 use crate::processor::ErasedProcessor;
 use crate::store::StoreSupplier;
 
+/// The changelog topic of store `store`: `<application.id>-<store>-changelog`.
+pub fn changelog_topic(store: &str) -> TopicName {
+    TopicName::internal(format!("{store}-changelog"))
+}
+
 /// A topic named by a topology: a user topic, or an internal topic whose real
 /// name is `<application.id>-<name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -141,6 +146,8 @@ pub(crate) struct NodeDef {
 pub(crate) struct StoreDef {
     pub(crate) name: String,
     pub(crate) supplier: StoreSupplier,
+    /// Whether the store's writes go to `<application.id>-<name>-changelog`.
+    pub(crate) logged: bool,
 }
 
 /// An internal topic the runtime must create before it starts.
@@ -250,6 +257,21 @@ impl Topology {
                     .any(|t| t.resolve(application_id) == topic)
             })
             .map(|s| s.id)
+    }
+
+    /// The changelog topics of sub-topology `subtopology`'s logged stores:
+    /// `(store name, topic)` with the topic `<application.id>-<store>-changelog`
+    /// (resolve it with the application id). Partition p of each belongs to
+    /// task `<subtopology>_<p>`.
+    pub fn changelog_topics(&self, subtopology: u32) -> Vec<(String, TopicName)> {
+        let Some(sub) = self.subtopologies.iter().find(|s| s.id == subtopology) else {
+            return Vec::new();
+        };
+        self.stores
+            .iter()
+            .filter(|s| s.logged && sub.stores.contains(&s.name))
+            .map(|s| (s.name.clone(), changelog_topic(&s.name)))
+            .collect()
     }
 
     /// A description of the topology: `to_string()` gives Kafka Streams-style

@@ -1,0 +1,84 @@
+//! A task's side of changelog topics: sending the writes of its logged
+//! stores, recording how far each store's changelog has been written, and
+//! restoring a store from its changelog.
+
+use crate::collector::RecordCollector;
+use crate::error::{Error, Result};
+use crate::headers::Headers;
+use crate::record::{OutputRecord, TopicPartition};
+use crate::store::{StateStore, WriteBatch};
+use crate::task::Task;
+
+impl Task {
+    /// The logged stores of this task and their changelog partition
+    /// (`<application.id>-<store>-changelog`, partition = the task's).
+    pub fn changelog_partitions(&self) -> Vec<(String, TopicPartition)> {
+        self.changelogs
+            .iter()
+            .map(|(store, topic)| {
+                (
+                    store.clone(),
+                    TopicPartition::new(topic.clone(), self.state.id.partition),
+                )
+            })
+            .collect()
+    }
+
+    fn store_mut(&mut self, name: &str) -> Result<&mut Box<dyn StateStore>> {
+        let task = self.state.id;
+        self.state
+            .stores
+            .iter_mut()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| Error::Task {
+                task: task.to_string(),
+                message: format!("has no state store '{name}'"),
+            })
+    }
+
+    /// Sends the writes each logged store recorded since the last call to its
+    /// changelog partition. Call after [`prepare_commit`](Self::prepare_commit)
+    /// (which flushes caches down to the change-logging layer) and before the
+    /// output is flushed and the offsets committed. Returns how many were sent.
+    pub fn send_changelogs(&mut self, io: &mut dyn RecordCollector) -> Result<usize> {
+        let partition = self.state.id.partition;
+        let timestamp = self.state.stream_time.max(0);
+        let mut sent = 0;
+        for i in 0..self.changelogs.len() {
+            let (store, topic) = self.changelogs[i].clone();
+            let entries = self.store_mut(&store)?.take_changelog();
+            for e in entries {
+                io.send(OutputRecord {
+                    topic: topic.clone(),
+                    partition: Some(partition),
+                    key: Some(e.key),
+                    value: e.value,
+                    timestamp,
+                    headers: Headers::default(),
+                })?;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Records in store `store` that its changelog is written up to `offset`
+    /// (inclusive), once the broker acknowledged it; restoration resumes after it.
+    pub fn set_changelog_offset(&mut self, store: &str, offset: i64) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.set_offset(offset);
+        self.store_mut(store)?.restore(batch)
+    }
+
+    /// The changelog offset store `store` has reached (`None`: nothing, restore
+    /// from the beginning).
+    pub fn changelog_offset(&mut self, store: &str) -> Result<Option<i64>> {
+        self.store_mut(store)?.committed_offset()
+    }
+
+    /// Applies a batch read from store `store`'s changelog (with the offset of
+    /// its last record), bypassing caching and change-logging.
+    pub fn restore(&mut self, store: &str, batch: WriteBatch) -> Result<()> {
+        self.store_mut(store)?.restore(batch)
+    }
+}
