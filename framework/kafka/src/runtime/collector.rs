@@ -22,9 +22,20 @@ pub(crate) struct DeliveryReports {
     acked: AtomicU64,
     failed: AtomicU64,
     first_failure: Mutex<Option<(String, String, ErrorKind)>>,
+    /// Highest acknowledged offset per changelog partition.
+    changelog_offsets: Mutex<HashMap<(String, i32), i64>>,
 }
 
 impl DeliveryReports {
+    /// The highest acknowledged offset of changelog partition `topic`-`partition`.
+    pub(crate) fn changelog_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.changelog_offsets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(topic.to_string(), partition))
+            .copied()
+    }
+
     fn take_failure(&self) -> Option<(String, String, ErrorKind)> {
         self.first_failure
             .lock()
@@ -52,8 +63,14 @@ impl ProducerContext for ReportingContext {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         let reports = &self.0;
         match result {
-            Ok(_) => {
+            Ok(msg) => {
+                use rdkafka::message::Message;
                 reports.acked.fetch_add(1, Ordering::Relaxed);
+                if msg.topic().ends_with("-changelog") {
+                    let mut offsets = reports.changelog_offsets.lock().unwrap_or_else(|e| e.into_inner());
+                    let entry = offsets.entry((msg.topic().to_string(), msg.partition())).or_insert(-1);
+                    *entry = (*entry).max(msg.offset());
+                }
             }
             Err((err, msg)) => {
                 use rdkafka::message::Message;
@@ -91,6 +108,11 @@ impl ProducerCollector {
             metadata_timeout: Duration::from_secs(10),
             sent: 0,
         }
+    }
+
+    /// The highest acknowledged offset of a changelog partition.
+    pub(crate) fn changelog_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.reports.changelog_offset(topic, partition)
     }
 
     /// Records sent so far.

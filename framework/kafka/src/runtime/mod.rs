@@ -10,6 +10,7 @@
 //! since the last commit are processed again (duplicates, never loss).
 
 mod collector;
+mod restore;
 mod startup;
 mod state;
 mod tasks;

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub(crate) commit_latency_us_total: AtomicU64,
     pub(crate) commit_latency_us_max: AtomicU64,
     pub(crate) rebalances: AtomicU64,
+    pub(crate) restored_records: AtomicU64,
+    pub(crate) restore_us_total: AtomicU64,
     pub(crate) buffered: Vec<AtomicU64>,
     pub(crate) lag: Vec<AtomicU64>,
 }
@@ -52,6 +54,11 @@ pub struct MetricsSnapshot {
     pub commit_latency_us_max: u64,
     /// Partition assignments received.
     pub rebalances: u64,
+    /// Records applied to stores from their changelogs.
+    pub restored_records: u64,
+    /// Time spent restoring, in microseconds (restore rate =
+    /// `restored_records / restore_us_total`).
+    pub restore_us_total: u64,
     /// Records fetched but not yet processed, over all stream threads.
     pub buffered: u64,
     /// Lag: records in the input partitions not yet handed to the stream
@@ -71,9 +78,17 @@ impl Metrics {
             commit_latency_us_total: AtomicU64::new(0),
             commit_latency_us_max: AtomicU64::new(0),
             rebalances: AtomicU64::new(0),
+            restored_records: AtomicU64::new(0),
+            restore_us_total: AtomicU64::new(0),
             buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
             lag: (0..threads).map(|_| AtomicU64::new(0)).collect(),
         }
+    }
+
+    pub(crate) fn record_restore(&self, records: u64, took: std::time::Duration) {
+        self.restored_records.fetch_add(records, Ordering::Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.restore_us_total.fetch_add(us, Ordering::Relaxed);
     }
 
     pub(crate) fn set_lag(&self, thread: usize, n: u64) {
@@ -97,6 +112,8 @@ impl Metrics {
             commit_latency_us_total: self.commit_latency_us_total.load(Ordering::Relaxed),
             commit_latency_us_max: self.commit_latency_us_max.load(Ordering::Relaxed),
             rebalances: self.rebalances.load(Ordering::Relaxed),
+            restored_records: self.restored_records.load(Ordering::Relaxed),
+            restore_us_total: self.restore_us_total.load(Ordering::Relaxed),
             buffered: self
                 .buffered
                 .iter()

@@ -67,6 +67,11 @@ impl ThreadTasks {
             let mut task = topology
                 .create_task(id, app.config.task.clone())
                 .map_err(|e| processing(id, e))?;
+            let start = Instant::now();
+            let restored = super::restore::restore_task(&mut task, &app.config)?;
+            if restored > 0 {
+                app.metrics.record_restore(restored, start.elapsed());
+            }
             task.init(&mut self.collector, &SystemClock)
                 .map_err(|e| processing(id, e))?;
             tracing::info!(task = %id, "task created");
@@ -210,7 +215,6 @@ impl ThreadTasks {
             task.flush(&mut self.collector)
                 .map_err(|e| processing(*id, e))?;
         }
-        self.collector.flush()?;
         let mut tpl = TopicPartitionList::new();
         for (id, task) in self.tasks.iter_mut() {
             if only.is_some_and(|ids| !ids.contains(id)) {
@@ -222,6 +226,22 @@ impl ThreadTasks {
                         message: e.to_string(),
                         kind: ErrorKind::Fatal,
                     })?;
+            }
+            // Store writes go to the changelogs before the offsets that caused them commit.
+            task.send_changelogs(&mut self.collector)
+                .map_err(|e| processing(*id, e))?;
+        }
+        self.collector.flush()?;
+        // Acknowledged: each logged store records how far its changelog is written.
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_some_and(|ids| !ids.contains(id)) {
+                continue;
+            }
+            for (store, tp) in task.changelog_partitions() {
+                if let Some(offset) = self.collector.changelog_offset(&tp.topic, tp.partition) {
+                    task.set_changelog_offset(&store, offset)
+                        .map_err(|e| processing(*id, e))?;
+                }
             }
         }
         if tpl.count() == 0 {
