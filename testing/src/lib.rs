@@ -62,5 +62,6 @@ pub mod driver;
 
 pub use cluster::KafkaCluster;
 pub use driver::{
-    DriverConfig, KeyValue, MockClock, TestInputTopic, TestOutputTopic, TopologyTestDriver,
+    DriverConfig, KeyValue, KeyValueStoreView, MockClock, TestInputTopic, TestOutputTopic,
+    TopologyTestDriver,
 };

@@ -30,6 +30,7 @@
 mod collector;
 mod config;
 mod state;
+mod stores;
 mod topics;
 
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,7 @@ use weir_core::{RawRecord, Result, TopicPartition};
 
 pub use collector::{default_partition, murmur2, MockClock};
 pub use config::{DriverConfig, DEFAULT_APPLICATION_ID, DEFAULT_PROCESSING_LIMIT};
+pub use stores::KeyValueStoreView;
 pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
 
 use state::{lock, DriverState, Shared};
@@ -227,6 +229,55 @@ impl TopologyTestDriver {
         lock(&self.shared).partition_count(topic)
     }
 
+    /// A read-only view of the key-value store `name` with keys `K` and
+    /// values `V` (Kafka Streams' `getKeyValueStore`): stores added with
+    /// `add_state_store` and the DSL's `Materialized::as_` stores alike.
+    ///
+    /// The view reads every task's instance of the store (one per partition),
+    /// so it shows the whole table, and it reads them as they are at each
+    /// call. Fails if the topology has no store `name` (the error lists the
+    /// stores it has), if the driver is closed, or if the store is not a
+    /// key-value store of `K` and `V`.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use weir_core::dsl::{Materialized, StreamsBuilder};
+    /// use weir_core::topology::Consumed;
+    /// use weir_core::Serdes;
+    /// use weir_testing::{DriverConfig, TopologyTestDriver};
+    ///
+    /// // Clicks per user, counted in the store "clicks-per-user".
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .stream("clicks", Consumed::with(Serdes::string(), Serdes::string()))
+    ///     .group_by_key()
+    ///     .count(Materialized::as_("clicks-per-user", Serdes::string(), Serdes::i64()));
+    /// let driver = TopologyTestDriver::new(builder.build()?, DriverConfig::new().with_partitions(2))?;
+    ///
+    /// let mut clicks = driver.create_input_topic("clicks", Serdes::string(), Serdes::string());
+    /// for user in ["ann", "bob", "ann"] {
+    ///     clicks.pipe_key_value(user.to_string(), "/home".to_string())?;
+    /// }
+    /// // One store instance per partition: the view reads them all.
+    /// let counts = driver.key_value_store::<String, i64>("clicks-per-user")?;
+    /// assert_eq!(counts.get(&"ann".to_string())?, Some(2));
+    /// assert_eq!(counts.get(&"eve".to_string())?, None);
+    /// let all = BTreeMap::from([("ann".to_string(), 2), ("bob".to_string(), 1)]);
+    /// assert_eq!(counts.all()?, all);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<KeyValueStoreView<K, V>> {
+        KeyValueStoreView::new(self.shared.clone(), name)
+    }
+
+    /// The names of the topology's state stores, sorted.
+    pub fn state_store_names(&self) -> Vec<String> {
+        lock(&self.shared).store_names()
+    }
+
     /// Closes every task: processors' `close`, then stores. Output sent while
     /// closing stays readable; piping afterwards is an error. Returns the first
     /// error; closing twice is harmless.
@@ -254,5 +305,6 @@ mod tests {
         assert_send::<TopologyTestDriver>();
         assert_send::<TestInputTopic<String, i64>>();
         assert_send::<TestOutputTopic<String, i64>>();
+        assert_send::<KeyValueStoreView<String, i64>>();
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use weir_core::collector::Clock;
 use weir_core::headers::Headers;
+use weir_core::store::StateStore;
 use weir_core::task::{Task, TaskConfig, TaskId};
 use weir_core::topology::Topology;
 use weir_core::{Error, RawRecord, Result, TopicPartition};
@@ -387,6 +388,57 @@ impl DriverState {
             first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// The names of the topology's state stores, sorted.
+    pub(crate) fn store_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .topology
+            .subtopologies()
+            .iter()
+            .flat_map(|sub| sub.stores().iter().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Fails unless the topology has a store `name` and the driver is open.
+    pub(crate) fn check_store(&self, name: &str) -> Result<()> {
+        let names = self.store_names();
+        if !names.iter().any(|n| n == name) {
+            return Err(Error::Store {
+                store: name.to_string(),
+                message: format!(
+                    "the topology has no such store (its stores: [{}])",
+                    names.join(", ")
+                ),
+            });
+        }
+        if self.closed {
+            return Err(Error::Store {
+                store: name.to_string(),
+                message: "the driver is closed: its stores are closed too".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every task's instance of store `name` (one per partition
+    /// of the sub-topology that has it), in task id order; stops at the first
+    /// error. Tasks not created yet (no record for their partition) have none.
+    pub(crate) fn for_each_store(
+        &mut self,
+        name: &str,
+        mut f: impl FnMut(&mut dyn StateStore) -> Result<()>,
+    ) -> Result<()> {
+        self.check_store(name)?;
+        for task in self.tasks.values_mut() {
+            if let Some(store) = task.state_store(name) {
+                f(store)?;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

@@ -202,6 +202,16 @@ impl Task {
         self.state.stream_time
     }
 
+    /// The task's instance of store `name`, if its sub-topology has that
+    /// store. For tools that read a task's state from outside the processors
+    /// (the test driver's store reads); processors use
+    /// [`ProcessorContext::state_store`](crate::processor::ProcessorContext::state_store).
+    /// Type it with `as_key_value_store::<K, V>()`.
+    pub fn state_store(&mut self, name: &str) -> Option<&mut dyn StateStore> {
+        let store = self.state.stores.iter_mut().find(|s| s.name() == name)?;
+        Some(store.as_mut())
+    }
+
     /// Calls `init` on every processor (they schedule punctuations there).
     pub fn init(&mut self, io: &mut dyn RecordCollector, clock: &dyn Clock) -> Result<()> {
         if self.initialized {
