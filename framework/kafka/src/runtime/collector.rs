@@ -67,8 +67,13 @@ impl ProducerContext for ReportingContext {
                 use rdkafka::message::Message;
                 reports.acked.fetch_add(1, Ordering::Relaxed);
                 if msg.topic().ends_with("-changelog") {
-                    let mut offsets = reports.changelog_offsets.lock().unwrap_or_else(|e| e.into_inner());
-                    let entry = offsets.entry((msg.topic().to_string(), msg.partition())).or_insert(-1);
+                    let mut offsets = reports
+                        .changelog_offsets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    let entry = offsets
+                        .entry((msg.topic().to_string(), msg.partition()))
+                        .or_insert(-1);
                     *entry = (*entry).max(msg.offset());
                 }
             }

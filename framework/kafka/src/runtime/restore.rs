@@ -35,7 +35,11 @@ fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("isolation.level", "read_committed");
-    for (k, v) in config.client_properties.iter().chain(&config.consumer_properties) {
+    for (k, v) in config
+        .client_properties
+        .iter()
+        .chain(&config.consumer_properties)
+    {
         c.set(k, v);
     }
     c.create().map_err(|e| Error::Client {
@@ -71,7 +75,9 @@ pub(crate) fn restore_task(task: &mut Task, config: &RuntimeConfig) -> Result<u6
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from))
             .map_err(|e| consume_error(&tp.topic, &e))?;
-        consumer.assign(&tpl).map_err(|e| consume_error(&tp.topic, &e))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| consume_error(&tp.topic, &e))?;
         tracing::info!(task = %task.id(), store, from, to = high, "restoring store from its changelog");
         let mut batch = WriteBatch::new();
         let mut restored = 0u64;
@@ -97,7 +103,10 @@ pub(crate) fn restore_task(task: &mut Task, config: &RuntimeConfig) -> Result<u6
                     // Transaction markers or compacted records can end the log
                     // before `high`: the position says where we are.
                     if let Ok(pos) = consumer.position() {
-                        if let Some(Offset::Offset(p)) = pos.find_partition(&tp.topic, tp.partition).map(|e| e.offset()) {
+                        if let Some(Offset::Offset(p)) = pos
+                            .find_partition(&tp.topic, tp.partition)
+                            .map(|e| e.offset())
+                        {
                             next = next.max(p);
                         }
                     }

@@ -1,6 +1,7 @@
 //! Checks before the stream threads start: source topics exist, each
-//! sub-topology's inputs are co-partitioned, internal topics exist with the
-//! right partition count (created when missing).
+//! sub-topology's inputs are co-partitioned, internal topics (repartition
+//! topics, compacted changelog topics) exist with the right partition count
+//! (created when missing).
 
 use std::collections::HashMap;
 
@@ -77,6 +78,38 @@ pub(crate) fn prepare_topics(
         }
         specs.push(spec);
         counts.insert(name, n);
+    }
+    // Changelog topics: compacted, one partition per task of their sub-topology.
+    for sub in topology.subtopologies() {
+        let logs = topology.changelog_topics(sub.id());
+        if logs.is_empty() {
+            continue;
+        }
+        let n = sub
+            .source_topics()
+            .iter()
+            .filter_map(|t| {
+                let r = t.resolve(application_id);
+                counts.get(&r).or_else(|| wanted.get(&r)).copied()
+            })
+            .max();
+        let Some(n) = n else {
+            return Err(Error::Config {
+                key: "state".to_string(),
+                message: format!(
+                    "cannot work out the partition count of sub-topology {}'s changelogs",
+                    sub.id()
+                ),
+            });
+        };
+        for (_, topic) in logs {
+            let mut spec = TopicSpec::new(topic.resolve(application_id), n)
+                .config("cleanup.policy", "compact");
+            if replication_factor > 0 {
+                spec = spec.replication(replication_factor);
+            }
+            specs.push(spec);
+        }
     }
     if !specs.is_empty() {
         // Fails with PartitionCountMismatch naming the topic if one exists with another count.

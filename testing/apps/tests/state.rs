@@ -1,0 +1,163 @@
+//! Counting by key with a changelogged store against the real broker: the
+//! changelog topic is created compacted with one partition per task, a
+//! restarted instance restores its counts from it (from the beginning when
+//! its local state is gone, from where its RocksDB store left off when it is
+//! not), and the final counts are exact.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use weir::dsl::Materialized;
+use weir::prelude::*;
+use weir_kafka::ProduceRecord;
+use weir_rocksdb::{rocksdb_bytes_supplier, RocksDbBudget};
+use weir_testing::KafkaCluster;
+
+fn cluster() -> &'static KafkaCluster {
+    KafkaCluster::get().expect("test broker")
+}
+
+/// Words keyed by themselves, `n` of them over 50 distinct words, on `partitions`.
+fn produce_words(topic: &str, from: usize, n: usize, expected: &mut BTreeMap<String, i64>) {
+    let records: Vec<ProduceRecord> = (from..from + n)
+        .map(|i| {
+            let w = format!("w{:02}", (i * 7) % 50);
+            *expected.entry(w.clone()).or_default() += 1;
+            ProduceRecord::new(w.clone(), w)
+        })
+        .collect();
+    cluster().produce(topic, &records).unwrap();
+}
+
+fn topology(input: &str, output: &str, rocksdb: Option<(&Path, &str)>) -> Topology {
+    let mut counts = Materialized::as_("counts", Serdes::string(), Serdes::i64());
+    if let Some((dir, app_id)) = rocksdb {
+        let budget = RocksDbBudget::new(32 << 20).unwrap();
+        counts = counts.with_bytes_supplier(rocksdb_bytes_supplier(
+            dir.to_path_buf(),
+            app_id.to_string(),
+            "counts".to_string(),
+            budget,
+        ));
+    }
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(input, Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .count(counts)
+        .to_stream()
+        .to(output, Produced::with(Serdes::string(), Serdes::i64()));
+    builder.build().unwrap()
+}
+
+fn start(app_id: &str, topology: Topology) -> KafkaStreams {
+    let config = StreamsConfig::from_pairs([
+        ("application.id", app_id),
+        ("bootstrap.servers", cluster().bootstrap_servers()),
+        ("commit.interval.ms", "200"),
+        ("session.timeout.ms", "6000"),
+    ])
+    .unwrap();
+    let mut app = KafkaStreams::new(topology, config).unwrap();
+    app.start().unwrap();
+    app
+}
+
+/// Waits until the last count per key in `output` equals `expected`.
+fn wait_for_counts(output: &str, expected: &BTreeMap<String, i64>, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        let mut last = BTreeMap::new();
+        for r in cluster().read_uncommitted(output).unwrap() {
+            let k = String::from_utf8(r.key.unwrap()).unwrap();
+            let v = i64::from_be_bytes(r.value.unwrap().try_into().unwrap());
+            last.insert(k, v);
+        }
+        if &last == expected {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "counts after {timeout:?}: {last:?}\nexpected: {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn setup(test: &str) -> (String, String, String) {
+    let input = KafkaCluster::unique_topic(&format!("{test}-in"));
+    let output = KafkaCluster::unique_topic(&format!("{test}-out"));
+    cluster().create_topic(&input, 4).unwrap();
+    cluster().create_topic(&output, 4).unwrap();
+    (input, output, KafkaCluster::unique_group(test))
+}
+
+#[test]
+fn an_in_memory_count_is_restored_from_its_changelog_after_a_restart() {
+    let (input, output, app_id) = setup("state-mem");
+    let mut expected = BTreeMap::new();
+    produce_words(&input, 0, 1000, &mut expected);
+    let mut first = start(&app_id, topology(&input, &output, None));
+    wait_for_counts(&output, &expected, Duration::from_secs(60));
+    first.close(Duration::from_secs(30)).unwrap();
+
+    let changelog = format!("{app_id}-counts-changelog");
+    assert_eq!(
+        weir_kafka::partition_count(&cluster().connection(), &changelog).unwrap(),
+        Some(4),
+        "one changelog partition per task"
+    );
+
+    // A new instance has no local state: it restores every count, then goes on.
+    let mut second = start(&app_id, topology(&input, &output, None));
+    produce_words(&input, 1000, 500, &mut expected);
+    wait_for_counts(&output, &expected, Duration::from_secs(60));
+    let m = second.metrics();
+    assert!(m.restored_records > 0, "restored from the changelog: {m:?}");
+    second.close(Duration::from_secs(30)).unwrap();
+}
+
+#[test]
+fn a_rocksdb_count_resumes_from_its_own_offset_and_restores_fully_after_a_wipe() {
+    let (input, output, app_id) = setup("state-rocks");
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = BTreeMap::new();
+    produce_words(&input, 0, 1000, &mut expected);
+    let mut first = start(
+        &app_id,
+        topology(&input, &output, Some((dir.path(), &app_id))),
+    );
+    wait_for_counts(&output, &expected, Duration::from_secs(60));
+    first.close(Duration::from_secs(30)).unwrap();
+
+    // Local state kept: the stores know their changelog offset, nothing to restore.
+    let mut second = start(
+        &app_id,
+        topology(&input, &output, Some((dir.path(), &app_id))),
+    );
+    produce_words(&input, 1000, 300, &mut expected);
+    wait_for_counts(&output, &expected, Duration::from_secs(60));
+    assert_eq!(
+        second.metrics().restored_records,
+        0,
+        "resumed from local state"
+    );
+    second.close(Duration::from_secs(30)).unwrap();
+
+    // Local state wiped: everything restored from the changelog.
+    std::fs::remove_dir_all(dir.path().join(&app_id)).unwrap();
+    let mut third = start(
+        &app_id,
+        topology(&input, &output, Some((dir.path(), &app_id))),
+    );
+    produce_words(&input, 1300, 200, &mut expected);
+    wait_for_counts(&output, &expected, Duration::from_secs(60));
+    assert!(
+        third.metrics().restored_records >= 50,
+        "{:?}",
+        third.metrics()
+    );
+    third.close(Duration::from_secs(30)).unwrap();
+}
