@@ -18,6 +18,23 @@ pub fn echo_topology(input: &str, output: &str) -> Result<Topology> {
     builder.build()
 }
 
+/// Counts `input` records by key (string keys) into the changelogged store
+/// `counts` and writes every new count (i64) to `output`.
+pub fn count_topology(input: &str, output: &str) -> Result<Topology> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(input, Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .count(weir::dsl::Materialized::as_(
+            "counts",
+            Serdes::string(),
+            Serdes::i64(),
+        ))
+        .to_stream()
+        .to(output, Produced::with(Serdes::string(), Serdes::i64()));
+    builder.build()
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

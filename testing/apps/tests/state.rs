@@ -161,3 +161,68 @@ fn a_rocksdb_count_resumes_from_its_own_offset_and_restores_fully_after_a_wipe()
     );
     third.close(Duration::from_secs(30)).unwrap();
 }
+
+#[test]
+fn a_count_killed_with_sigkill_never_counts_lower_after_restart() {
+    use std::process::{Command, Stdio};
+    let (input, output, app_id) = setup("state-kill");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_count-app"))
+            .args([&input, &output])
+            .env("WEIR_APPLICATION_ID", &app_id)
+            .env("WEIR_BOOTSTRAP_SERVERS", cluster().bootstrap_servers())
+            .env("WEIR_COMMIT_INTERVAL_MS", "500")
+            .env("WEIR_SESSION_TIMEOUT_MS", "6000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut expected = BTreeMap::new();
+    produce_words(&input, 0, 3000, &mut expected);
+    let mut first = spawn();
+    let start = Instant::now();
+    while cluster().read_uncommitted(&output).unwrap().len() < 100 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "count-app produced nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-9", &first.id().to_string()])
+        .status()
+        .unwrap();
+    first.wait().unwrap();
+    produce_words(&input, 3000, 1000, &mut expected);
+
+    let mut second = spawn();
+    // At-least-once: a count may be higher than expected (records processed
+    // again after the kill), never lower, and every key gets there.
+    let start = Instant::now();
+    loop {
+        let mut last = BTreeMap::new();
+        for r in cluster().read_uncommitted(&output).unwrap() {
+            let k = String::from_utf8(r.key.unwrap()).unwrap();
+            let v = i64::from_be_bytes(r.value.unwrap().try_into().unwrap());
+            last.insert(k, v);
+        }
+        let done = expected
+            .iter()
+            .all(|(k, want)| last.get(k).is_some_and(|got| got >= want));
+        if done {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "counts after restart: {last:?}\nexpected at least: {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    let status = second.wait().unwrap();
+    assert!(status.success(), "count-app exit after SIGTERM: {status}");
+}
