@@ -35,6 +35,32 @@ pub fn count_topology(input: &str, output: &str) -> Result<Topology> {
     builder.build()
 }
 
+/// The body of the test applications: `<bin> <input-topic> <output-topic>`,
+/// configured by `WEIR_*` variables, running the topology `build` makes until
+/// SIGTERM/Ctrl-C; an error is printed and gives a non-zero exit.
+pub fn run_app(name: &str, build: fn(&str, &str) -> Result<Topology>) -> std::process::ExitCode {
+    let run = || -> std::result::Result<(), Box<dyn std::error::Error>> {
+        init_logging();
+        let args: Vec<String> = std::env::args().collect();
+        let (Some(input), Some(output)) = (args.get(1), args.get(2)) else {
+            return Err(format!("usage: {name} <input-topic> <output-topic>").into());
+        };
+        let config = StreamsConfig::load(None)?;
+        let mut app = KafkaStreams::new(build(input, output)?, config)?;
+        app.start()?;
+        println!("{name} started");
+        app.run_until_signal(std::time::Duration::from_secs(30))?;
+        Ok(())
+    };
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

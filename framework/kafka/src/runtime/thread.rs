@@ -73,6 +73,9 @@ pub(crate) fn consumer_lag(statistics: &[u8]) -> Option<u64> {
         .filter_map(|t| t.get("partitions").and_then(|p| p.as_object()))
         .flat_map(|parts| parts.iter())
         .filter(|(id, _)| id.as_str() != "-1")
+        // Only partitions assigned to this consumer: a revoked one keeps
+        // stale offsets in the statistics.
+        .filter(|(_, p)| p.get("desired").and_then(serde_json::Value::as_bool) == Some(true))
         .filter_map(|(_, p)| {
             let (hi, next) = (offset(p, "hi_offset")?, offset(p, "next_offset")?);
             let queued = offset(p, "fetchq_cnt").unwrap_or(0).max(0).unsigned_abs();
@@ -332,9 +335,12 @@ mod tests {
     #[test]
     fn lag_sums_known_partitions_only() {
         let stats = br#"{"topics":{"in":{"partitions":{
-            "0":{"hi_offset":15,"next_offset":10,"fetchq_cnt":3},"1":{"hi_offset":-1001,"next_offset":0},
-            "2":{"hi_offset":4,"next_offset":4},"-1":{"hi_offset":9,"next_offset":0}}},
-            "other":{"partitions":{"3":{"hi_offset":2,"next_offset":0}}}}}"#;
+            "0":{"desired":true,"hi_offset":15,"next_offset":10,"fetchq_cnt":3},
+            "1":{"desired":true,"hi_offset":-1001,"next_offset":0},
+            "2":{"desired":true,"hi_offset":4,"next_offset":4},
+            "5":{"desired":false,"hi_offset":9,"next_offset":1},
+            "-1":{"hi_offset":9,"next_offset":0}}},
+            "other":{"partitions":{"3":{"desired":true,"hi_offset":2,"next_offset":0}}}}}"#;
         assert_eq!(consumer_lag(stats), Some(10));
         assert_eq!(consumer_lag(b"{}"), None);
         assert_eq!(consumer_lag(b"not json"), None);

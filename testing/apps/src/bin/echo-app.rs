@@ -3,32 +3,6 @@
 //! variables. It runs until SIGTERM/Ctrl-C; integration tests kill it with
 //! SIGKILL and restart it.
 
-use std::process::ExitCode;
-use std::time::Duration;
-
-use weir::prelude::*;
-
-fn run() -> std::result::Result<(), Box<dyn std::error::Error>> {
-    weir_test_apps::init_logging();
-    let args: Vec<String> = std::env::args().collect();
-    let (Some(input), Some(output)) = (args.get(1), args.get(2)) else {
-        return Err("usage: echo-app <input-topic> <output-topic>".into());
-    };
-    let config = StreamsConfig::load(None)?;
-    let topology = weir_test_apps::echo_topology(input, output)?;
-    let mut app = KafkaStreams::new(topology, config)?;
-    app.start()?;
-    println!("echo-app started");
-    app.run_until_signal(Duration::from_secs(30))?;
-    Ok(())
-}
-
-fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("echo-app: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    weir_test_apps::run_app("echo-app", weir_test_apps::echo_topology)
 }
