@@ -1,5 +1,7 @@
-//! `weir-bench [--quick]`: the pass-through benchmark.
+//! `weir-bench [--quick] [--workloads passthrough,count,restore]`: the
+//! benchmarks (all three by default, in that order).
 //!
+//! Pass-through:
 //! One broker (the launcher's, through `weir_testing::KafkaCluster`, or
 //! `WEIR_BOOTSTRAP_SERVERS`), one preloaded 8-partition input topic of
 //! ~200-byte JSON records, and two contenders run one after the other as
@@ -11,8 +13,12 @@
 //! - `copier`: `weir_kafka::copier::run_copier`, raw clients with the same
 //!   settings and commit discipline and no processing: the ceiling.
 //!
-//! See README.md for what each figure means. The last line is
-//! `RESULT passthrough weir_vs_copier=<ratio>`.
+//! Count: count by key (RocksDB store, changelogged) over a separate input
+//! topic; restore: the same application restarted with its state wiped,
+//! timed until its store is restored from the changelog.
+//!
+//! See README.md for what each figure means. Each workload ends with a
+//! `RESULT <workload> ...` line.
 
 mod apps;
 mod data;
