@@ -98,3 +98,177 @@ pub fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
     std::io::stdin().read_to_end(&mut sink)?;
     Ok(())
 }
+
+/// What the count child needs, passed as arguments:
+/// `<bootstrap> <input> <output> <app-id> <commit-ms> <expect> <state-dir> <budget-bytes>`.
+pub struct CountArgs {
+    pub bootstrap: String,
+    pub input: String,
+    pub output: String,
+    pub app_id: String,
+    pub commit_ms: u64,
+    /// `count` mode: done once this many records are processed. `restore`
+    /// mode: unused (0).
+    pub expect: u64,
+    pub state_dir: std::path::PathBuf,
+    pub budget_bytes: usize,
+}
+
+impl CountArgs {
+    pub fn to_args(&self) -> Vec<String> {
+        vec![
+            self.bootstrap.clone(),
+            self.input.clone(),
+            self.output.clone(),
+            self.app_id.clone(),
+            self.commit_ms.to_string(),
+            self.expect.to_string(),
+            self.state_dir.display().to_string(),
+            self.budget_bytes.to_string(),
+        ]
+    }
+
+    pub fn parse(args: &[String]) -> BenchResult<Self> {
+        let [bootstrap, input, output, app_id, commit_ms, expect, state_dir, budget] = args else {
+            return Err("usage: <bootstrap> <input> <output> <app-id> <commit-ms> <expect> <state-dir> <budget-bytes>".into());
+        };
+        Ok(CountArgs {
+            bootstrap: bootstrap.clone(),
+            input: input.clone(),
+            output: output.clone(),
+            app_id: app_id.clone(),
+            commit_ms: commit_ms.parse()?,
+            expect: expect.parse()?,
+            state_dir: state_dir.into(),
+            budget_bytes: budget.parse()?,
+        })
+    }
+}
+
+/// Which stopping rule the count child follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountMode {
+    /// Done once `records_processed >= expect`.
+    Count,
+    /// Done once the application is Running, has restored records, and
+    /// `restored_records` has not grown for [`RESTORE_SETTLE`].
+    Restore,
+}
+
+/// How long `restored_records` must stay unchanged (in state Running) for
+/// the restore to count as done.
+pub const RESTORE_SETTLE: Duration = Duration::from_secs(1);
+/// In restore mode, how long the child waits in state Running with nothing
+/// restored before it reports (and the bench fails the run).
+const NOTHING_RESTORED_LIMIT: Duration = Duration::from_secs(60);
+/// Bound on the child's own wait for its done condition.
+const CHILD_LIMIT: Duration = Duration::from_secs(900);
+
+/// The count application: stream -> group_by_key -> count (RocksDB store
+/// under `state_dir`, changelogged) -> to_stream -> to(output), one stream
+/// thread, at-least-once.
+///
+/// Polls its metrics every 10 ms; when done (see [`CountMode`]) prints one
+/// line to stdout, `DONE processed=<n> restored=<n> restore_us=<n>
+/// settled_ms=<ms>` (`settled_ms`: from the child's start until
+/// `restored_records` last grew), waits until the bench closes its stdin,
+/// then closes gracefully (final commit, so the changelog is complete).
+pub fn run_count(args: &CountArgs, mode: CountMode) -> BenchResult<()> {
+    use std::io::Write;
+    use std::time::Instant;
+
+    let started = Instant::now();
+    let budget = weir_rocksdb::RocksDbBudget::new(args.budget_bytes)?;
+    let counts = weir::dsl::Materialized::as_("counts", Serdes::string(), Serdes::i64())
+        .with_bytes_supplier(weir_rocksdb::rocksdb_bytes_supplier(
+            args.state_dir.clone(),
+            args.app_id.clone(),
+            "counts".to_string(),
+            budget,
+        ));
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(
+            args.input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
+        .group_by_key()
+        .count(counts)
+        .to_stream()
+        .to(
+            &args.output,
+            Produced::with(Serdes::string(), Serdes::i64()),
+        );
+    let topology = builder.build()?;
+    let config = StreamsConfig::builder()
+        .application_id(args.app_id.clone())
+        .bootstrap_servers(args.bootstrap.clone())
+        .state_dir(&args.state_dir)
+        .num_stream_threads(1)
+        .commit_interval(Duration::from_millis(args.commit_ms))
+        .processing_guarantee(ProcessingGuarantee::AtLeastOnce)
+        .build()?;
+    let mut app = KafkaStreams::new(topology, config)?;
+    app.start()?;
+
+    let mut last_restored = 0;
+    let mut last_change = Instant::now();
+    let mut settled_at = started.elapsed();
+    let mut running_since: Option<Instant> = None;
+    let done = loop {
+        if app.is_stopping() {
+            break Err("the application stopped before it was done".to_string());
+        }
+        let m = app.metrics();
+        if m.restored_records != last_restored {
+            last_restored = m.restored_records;
+            last_change = Instant::now();
+            settled_at = started.elapsed();
+        }
+        let running = app.state() == State::Running;
+        if running {
+            running_since.get_or_insert_with(Instant::now);
+        } else {
+            running_since = None;
+        }
+        let finished = match mode {
+            CountMode::Count => m.records_processed >= args.expect,
+            CountMode::Restore => {
+                running
+                    && ((m.restored_records > 0 && last_change.elapsed() >= RESTORE_SETTLE)
+                        || running_since.is_some_and(|t| t.elapsed() >= NOTHING_RESTORED_LIMIT))
+            }
+        };
+        if finished {
+            break Ok(m);
+        }
+        if started.elapsed() > CHILD_LIMIT {
+            break Err(format!(
+                "not done within {CHILD_LIMIT:?}: processed {}, restored {}",
+                m.records_processed, m.restored_records
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let result = match done {
+        Ok(m) => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "DONE processed={} restored={} restore_us={} settled_ms={}",
+                m.records_processed,
+                m.restored_records,
+                m.restore_us_total,
+                settled_at.as_millis()
+            )?;
+            out.flush()?;
+            drop(out);
+            let mut sink = Vec::new();
+            std::io::stdin().read_to_end(&mut sink)?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    };
+    app.close(Duration::from_secs(60))?;
+    result
+}

@@ -98,9 +98,37 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Produces records `0..n` to `topic` with [`PRODUCERS`] threads, in chunks
-/// of [`CHUNK`] (each chunk bounded by `conn`'s timeout).
+/// Produces the pass-through records `0..n` to `topic`: [`record_json`]
+/// values keyed by device.
 pub fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
+    preload_with(conn, topic, n, |id, ts| {
+        ProduceRecord::new(format!("dev-{:04}", id % DEVICES), record_json(id, ts))
+    })
+}
+
+/// The key of record `id` of the count workload, over `keys` distinct keys.
+pub fn count_key(id: u64, keys: u64) -> String {
+    format!("key-{}", id % keys.max(1))
+}
+
+/// Produces the count workload's records `0..n` to `topic`: keys
+/// `key-<id % keys>` (every key gets `n / keys` records, give or take one),
+/// short values (the record number).
+pub fn preload_counted(conn: &Connection, topic: &str, n: u64, keys: u64) -> BenchResult<()> {
+    preload_with(conn, topic, n, |id, _ts| {
+        ProduceRecord::new(count_key(id, keys), id.to_string())
+    })
+}
+
+/// Produces records `0..n` made by `make(id, timestamp)` to `topic` with
+/// [`PRODUCERS`] threads, in chunks of [`CHUNK`] (each chunk bounded by
+/// `conn`'s timeout).
+fn preload_with(
+    conn: &Connection,
+    topic: &str,
+    n: u64,
+    make: impl Fn(u64, i64) -> ProduceRecord + Sync,
+) -> BenchResult<()> {
     let next = AtomicU64::new(0);
     let base_ts = now_ms();
     let conn = conn.clone().with_timeout(Duration::from_secs(180));
@@ -117,11 +145,7 @@ pub fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
                         let chunk: Vec<ProduceRecord> = (start..end)
                             .map(|id| {
                                 let ts = base_ts + i64::try_from(id / 1000).unwrap_or(0);
-                                ProduceRecord::new(
-                                    format!("dev-{:04}", id % DEVICES),
-                                    record_json(id, ts),
-                                )
-                                .with_timestamp(ts)
+                                make(id, ts).with_timestamp(ts)
                             })
                             .collect();
                         weir_kafka::produce_batch(&conn, topic, &chunk)?;

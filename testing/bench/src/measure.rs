@@ -65,7 +65,7 @@ fn proc_usage(pid: u32, ticks: f64) -> BenchResult<ProcUsage> {
     })
 }
 
-fn output_count(conn: &Connection, topic: &str) -> BenchResult<u64> {
+pub fn output_count(conn: &Connection, topic: &str) -> BenchResult<u64> {
     let ends = weir_kafka::end_offsets(conn, topic)?;
     Ok(ends
         .iter()
@@ -150,4 +150,131 @@ pub fn run_contender(
         cpu_s_per_million: usage.cpu_s / millions,
         peak_rss_mib: usage.hwm_kib as f64 / 1024.0,
     })
+}
+
+/// What the count child reported on its `DONE` line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChildReport {
+    pub processed: u64,
+    pub restored: u64,
+    pub restore_us: u64,
+    /// From the child's start until `restored_records` last grew.
+    pub settled_ms: u64,
+}
+
+impl ChildReport {
+    fn parse(line: &str) -> BenchResult<Self> {
+        let mut r = ChildReport::default();
+        let rest = line
+            .strip_prefix("DONE ")
+            .ok_or_else(|| format!("unexpected child output: {line}"))?;
+        for field in rest.split_whitespace() {
+            let (k, v) = field
+                .split_once('=')
+                .ok_or_else(|| format!("bad field '{field}' in: {line}"))?;
+            let v: u64 = v.parse()?;
+            match k {
+                "processed" => r.processed = v,
+                "restored" => r.restored = v,
+                "restore_us" => r.restore_us = v,
+                "settled_ms" => r.settled_ms = v,
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// The figures of one count or restore child run.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildFigures {
+    /// Seconds from spawning the process until its `DONE` line.
+    pub wall_s: f64,
+    /// CPU seconds of the child when it reported done.
+    pub cpu_s: f64,
+    /// Peak RSS in MiB when it reported done.
+    pub peak_rss_mib: f64,
+    pub report: ChildReport,
+}
+
+/// Runs `<bench> <subcommand> <args>`, which prints one `DONE ...` line when
+/// its work is done and then waits for its stdin to close; measures it at
+/// that line (bounded by `timeout`), then closes its stdin and waits
+/// (bounded) for its graceful exit, killing it if it does not.
+pub fn run_reporting_child(
+    subcommand: &str,
+    args: &[String],
+    timeout: Duration,
+) -> BenchResult<ChildFigures> {
+    use std::io::BufRead;
+    let ticks = clock_ticks_per_s();
+    let exe = std::env::current_exe()?;
+    let start = Instant::now();
+    let mut child = Command::new(exe)
+        .arg(subcommand)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let pid = child.id();
+    let stdout = child.stdout.take().ok_or("no child stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let result = (|| -> BenchResult<ChildFigures> {
+        loop {
+            match rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(line) if line.starts_with("DONE ") => {
+                    let wall_s = start.elapsed().as_secs_f64();
+                    let usage = proc_usage(pid, ticks)?;
+                    return Ok(ChildFigures {
+                        wall_s,
+                        cpu_s: usage.cpu_s,
+                        peak_rss_mib: usage.hwm_kib as f64 / 1024.0,
+                        report: ChildReport::parse(&line)?,
+                    });
+                }
+                Ok(line) => eprintln!("  {subcommand}: {line}"),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            if let Some(status) = child.try_wait()? {
+                return Err(format!("{subcommand} exited before it was done ({status})").into());
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("{subcommand} was not done within {timeout:?}").into());
+            }
+        }
+    })();
+    // Closing stdin tells the child to close the application and exit.
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                if !status.success() && result.is_ok() {
+                    eprintln!("  note: {subcommand} exited with {status} after it was done");
+                }
+                break;
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                eprintln!(
+                    "  note: {subcommand} did not exit within 90 s of being told to; killing it"
+                );
+                stop(&mut child, Duration::from_secs(5));
+                break;
+            }
+        }
+    }
+    result
 }
