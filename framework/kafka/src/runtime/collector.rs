@@ -36,11 +36,14 @@ impl DeliveryReports {
             .copied()
     }
 
-    fn take_failure(&self) -> Option<(String, String, ErrorKind)> {
+    /// The first delivery failure. It stays: once a record could not be
+    /// written, no later flush may report success (offsets past it must never
+    /// commit), so the thread stops and its records are processed again.
+    fn failure(&self) -> Option<(String, String, ErrorKind)> {
         self.first_failure
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
+            .clone()
     }
 }
 
@@ -132,7 +135,7 @@ impl ProducerCollector {
         let start = Instant::now();
         let mut next_log = Duration::from_secs(10);
         loop {
-            if let Some((topic, message, kind)) = self.reports.take_failure() {
+            if let Some((topic, message, kind)) = self.reports.failure() {
                 return Err(Error::Produce {
                     topic,
                     message,
@@ -160,7 +163,7 @@ impl ProducerCollector {
                 }
             }
         }
-        match self.reports.take_failure() {
+        match self.reports.failure() {
             Some((topic, message, kind)) => Err(Error::Produce {
                 topic,
                 message,

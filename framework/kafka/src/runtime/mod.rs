@@ -202,7 +202,21 @@ impl StreamsRuntime {
             let handle = std::thread::Builder::new()
                 .name(format!("weir-stream-{}", index + 1))
                 .spawn(move || {
-                    let result = thread::run(consumer, topics);
+                    // A panic in user code must stop the application like an error does.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        thread::run(consumer, topics)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a stream thread panicked".to_string());
+                        Err(Error::Client {
+                            message: format!("stream thread panicked: {message}"),
+                            kind: ErrorKind::Fatal,
+                        })
+                    });
                     if let Err(e) = &result {
                         // One thread failing stops the application, as Kafka Streams' default handler does.
                         tracing::error!(error = %e, "stream thread died; shutting the application down");

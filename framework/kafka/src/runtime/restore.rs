@@ -27,14 +27,21 @@ fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
     }
 }
 
-fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
+/// The consumer a stream thread restores with: assigned by hand, never joins
+/// the group nor commits, fetching in large chunks. One per thread, reused.
+pub(crate) fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.bootstrap_servers)
         // Assigned by hand, never joins the group nor commits.
         .set("group.id", format!("{}-restore", config.application_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
-        .set("isolation.level", "read_committed");
+        // A start offset out of range (retention) reads from the earliest kept.
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .set("fetch.max.bytes", "104857600")
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.wait.max.ms", "50");
     for (k, v) in config
         .client_properties
         .iter()
@@ -49,12 +56,11 @@ fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
 }
 
 /// Restores every logged store of `task`; returns the records applied.
-pub(crate) fn restore_task(task: &mut Task, config: &RuntimeConfig) -> Result<u64> {
+pub(crate) fn restore_task(task: &mut Task, consumer: &BaseConsumer) -> Result<u64> {
     let partitions = task.changelog_partitions();
     if partitions.is_empty() {
         return Ok(0);
     }
-    let consumer = restore_consumer(config)?;
     let mut total = 0;
     let id = task.id().to_string();
     let task_err = |e| Error::Processing {
@@ -98,7 +104,17 @@ pub(crate) fn restore_task(task: &mut Task, config: &RuntimeConfig) -> Result<u6
                         task.restore(&store, full).map_err(task_err)?;
                     }
                 }
-                Some(Err(e)) => return Err(consume_error(&tp.topic, &e)),
+                Some(Err(e)) => {
+                    let kind = classify(&e);
+                    if matches!(
+                        kind,
+                        weir_core::ErrorKind::Fatal | weir_core::ErrorKind::User
+                    ) || last_progress.elapsed() > STALL_TIMEOUT
+                    {
+                        return Err(consume_error(&tp.topic, &e));
+                    }
+                    tracing::warn!(error = %e, "changelog read failed while restoring; retrying");
+                }
                 None => {
                     // Transaction markers or compacted records can end the log
                     // before `high`: the position says where we are.
@@ -134,5 +150,9 @@ pub(crate) fn restore_task(task: &mut Task, config: &RuntimeConfig) -> Result<u6
         );
         total += restored;
     }
+    // Stop fetching the changelogs until the next restore.
+    consumer
+        .unassign()
+        .map_err(|e| consume_error("changelog", &e))?;
     Ok(total)
 }

@@ -26,6 +26,8 @@ pub(crate) struct ThreadTasks {
     pub(crate) paused: HashSet<TopicPartition>,
     /// An error raised inside a rebalance callback, for the thread loop to act on.
     pub(crate) error: Option<Error>,
+    /// Restores logged stores; created on the first task that needs it.
+    pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
 }
 
 fn processing(task: TaskId, source: weir_core::Error) -> Error {
@@ -42,6 +44,7 @@ impl ThreadTasks {
             collector,
             paused: HashSet::new(),
             error: None,
+            restore_consumer: None,
         }
     }
 
@@ -68,7 +71,17 @@ impl ThreadTasks {
                 .create_task(id, app.config.task.clone())
                 .map_err(|e| processing(id, e))?;
             let start = Instant::now();
-            let restored = super::restore::restore_task(&mut task, &app.config)?;
+            let restored = if task.changelog_partitions().is_empty() {
+                0
+            } else {
+                if self.restore_consumer.is_none() {
+                    self.restore_consumer = Some(super::restore::restore_consumer(&app.config)?);
+                }
+                match &self.restore_consumer {
+                    Some(consumer) => super::restore::restore_task(&mut task, consumer)?,
+                    None => 0,
+                }
+            };
             if restored > 0 {
                 app.metrics.record_restore(restored, start.elapsed());
             }
@@ -116,8 +129,20 @@ impl ThreadTasks {
                 tracing::info!(task = %id, "task closed");
             }
         }
+        // A paused partition stays paused in librdkafka across a reassignment.
+        let mut resume = TopicPartitionList::new();
         for tp in partitions {
-            self.paused.remove(tp);
+            if self.paused.remove(tp) {
+                resume.add_partition(&tp.topic, tp.partition);
+            }
+        }
+        if resume.count() > 0 {
+            if let Err(e) = consumer.resume(&resume) {
+                tracing::warn!(error = %e, "resuming revoked partitions failed");
+            }
+        }
+        if let Err(e) = self.collector.flush() {
+            tracing::warn!(error = %e, "output written while closing tasks could not be flushed");
         }
         result
     }
@@ -238,7 +263,15 @@ impl ThreadTasks {
                 continue;
             }
             for (store, tp) in task.changelog_partitions() {
-                if let Some(offset) = self.collector.changelog_offset(&tp.topic, tp.partition) {
+                let Some(offset) = self.collector.changelog_offset(&tp.topic, tp.partition) else {
+                    continue;
+                };
+                // Only forward: after a task moves away and back, the acknowledged
+                // offset seen by this producer may be older than the restored one.
+                let reached = task
+                    .changelog_offset(&store)
+                    .map_err(|e| processing(*id, e))?;
+                if reached.is_none_or(|r| offset > r) {
                     task.set_changelog_offset(&store, offset)
                         .map_err(|e| processing(*id, e))?;
                 }

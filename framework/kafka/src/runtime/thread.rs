@@ -110,8 +110,15 @@ impl ConsumerContext for ThreadContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
+            // librdkafka keeps a partition paused by the application across a
+            // reassignment: a new task starts with an empty queue, so resume.
+            if tpl.count() > 0 {
+                if let Err(e) = consumer.resume(tpl) {
+                    tracing::warn!(error = %e, "resuming newly assigned partitions failed");
+                }
+            }
             let partitions = partitions_of(tpl);
             tracing::info!(
                 thread = self.index,
@@ -193,12 +200,16 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
                 return Err(e);
             }
             tasks.close_all();
+            // Output a processor wrote while closing is flushed before the producer goes.
+            if let Err(e) = tasks.collector.flush() {
+                tracing::warn!(error = %e, "output written while closing could not be flushed");
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; closing its tasks");
             // Work finished before the failure is committed (its output first), so a
             // restart resumes at the failing record. Not when the partitions moved on.
-            if e.kind() != ErrorKind::Fenced {
+            if e.kind() != ErrorKind::Fenced && !matches!(e, Error::Produce { .. }) {
                 if let Err(commit_error) = tasks.commit(&consumer, None, &app) {
                     tracing::warn!(error = %commit_error, "commit of the work done before the failure failed");
                 }
