@@ -28,7 +28,13 @@ pub(crate) struct ThreadTasks {
     pub(crate) error: Option<Error>,
     /// Restores logged stores; created on the first task that needs it.
     pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
+    /// Offset commits that failed in a row.
+    pub(crate) commit_failures: u32,
 }
+
+/// Offset commits that may fail in a row with an error librdkafka calls
+/// fatal before the thread gives up (retriable ones are retried forever).
+const MAX_FATAL_COMMIT_FAILURES: u32 = 20;
 
 fn processing(task: TaskId, source: weir_core::Error) -> Error {
     Error::Processing {
@@ -45,6 +51,7 @@ impl ThreadTasks {
             paused: HashSet::new(),
             error: None,
             restore_consumer: None,
+            commit_failures: 0,
         }
     }
 
@@ -282,6 +289,7 @@ impl ThreadTasks {
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
+                self.commit_failures = 0;
                 let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
                 app.metrics.record_commit(micros);
                 app.metrics
@@ -298,6 +306,17 @@ impl ThreadTasks {
                 kind => {
                     // A rebalance, a broker away, a coordinator moving: nothing is lost, the
                     // records since the last successful commit are processed again (at-least-once).
+                    self.commit_failures += 1;
+                    if kind == ErrorKind::Fatal && self.commit_failures >= MAX_FATAL_COMMIT_FAILURES
+                    {
+                        return Err(Error::Commit {
+                            message: format!(
+                                "{e} ({} commits failed in a row)",
+                                self.commit_failures
+                            ),
+                            kind,
+                        });
+                    }
                     tracing::warn!(error = %e, %kind, "offset commit failed; will retry at the next commit");
                     Ok(())
                 }
