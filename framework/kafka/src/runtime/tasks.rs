@@ -28,13 +28,13 @@ pub(crate) struct ThreadTasks {
     pub(crate) error: Option<Error>,
     /// Restores logged stores; created on the first task that needs it.
     pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
-    /// Offset commits that failed in a row.
-    pub(crate) commit_failures: u32,
+    /// Since when offset commits have been failing, if they are.
+    pub(crate) failing_since: Option<Instant>,
 }
 
-/// Offset commits that may fail in a row with an error librdkafka calls
+/// How long offset commits may keep failing with an error librdkafka calls
 /// fatal before the thread gives up (retriable ones are retried forever).
-const MAX_FATAL_COMMIT_FAILURES: u32 = 20;
+const FATAL_COMMIT_FAILURES_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn processing(task: TaskId, source: weir_core::Error) -> Error {
     Error::Processing {
@@ -51,7 +51,7 @@ impl ThreadTasks {
             paused: HashSet::new(),
             error: None,
             restore_consumer: None,
-            commit_failures: 0,
+            failing_since: None,
         }
     }
 
@@ -289,7 +289,7 @@ impl ThreadTasks {
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
-                self.commit_failures = 0;
+                self.failing_since = None;
                 let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
                 app.metrics.record_commit(micros);
                 app.metrics
@@ -306,14 +306,10 @@ impl ThreadTasks {
                 kind => {
                     // A rebalance, a broker away, a coordinator moving: nothing is lost, the
                     // records since the last successful commit are processed again (at-least-once).
-                    self.commit_failures += 1;
-                    if kind == ErrorKind::Fatal && self.commit_failures >= MAX_FATAL_COMMIT_FAILURES
-                    {
+                    let since = *self.failing_since.get_or_insert_with(Instant::now);
+                    if kind == ErrorKind::Fatal && since.elapsed() >= FATAL_COMMIT_FAILURES_FOR {
                         return Err(Error::Commit {
-                            message: format!(
-                                "{e} ({} commits failed in a row)",
-                                self.commit_failures
-                            ),
+                            message: format!("{e} (commits failing for {:?})", since.elapsed()),
                             kind,
                         });
                     }
