@@ -52,10 +52,7 @@ fn admin_client(conn: &Connection) -> Result<AdminClient<DefaultClientContext>> 
     // default count) wherever `auto.create.topics.enable` is on, Kafka's default.
     conn.client_config(&[("allow.auto.create.topics", "false")])
         .create()
-        .map_err(|e| Error::Client {
-            message: e.to_string(),
-            kind: classify(&e),
-        })
+        .map_err(|e| Error::client(&e))
 }
 
 /// Creates the topics, or checks that they exist with the requested

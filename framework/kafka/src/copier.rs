@@ -138,13 +138,6 @@ struct Copier {
     deadline: Instant,
 }
 
-fn client_error(e: &KafkaError) -> Error {
-    Error::Client {
-        message: e.to_string(),
-        kind: classify(e),
-    }
-}
-
 /// Copies records (key, value, timestamp, headers) from
 /// [`CopierOptions::input_topic`] to [`CopierOptions::output_topic`]
 /// unchanged until [`CopierOptions::stop_after`] records are copied, then
@@ -175,7 +168,7 @@ impl Copier {
         for (k, v) in &opts.client_properties {
             c.set(k, v);
         }
-        let consumer: BaseConsumer = c.create().map_err(|e| client_error(&e))?;
+        let consumer: BaseConsumer = c.create().map_err(|e| Error::client(&e))?;
 
         let mut p = ClientConfig::new();
         p.set("bootstrap.servers", &opts.bootstrap_servers)
@@ -189,7 +182,7 @@ impl Copier {
         let reports = Arc::new(CopierReports::default());
         let producer: ThreadedProducer<ReportsContext> = p
             .create_with_context(ReportsContext(reports.clone()))
-            .map_err(|e| client_error(&e))?;
+            .map_err(|e| Error::client(&e))?;
         let deadline = Instant::now() + opts.max_duration;
         Ok(Copier {
             opts,

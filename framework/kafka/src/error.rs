@@ -140,6 +140,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A client that could not be created or configured, classified.
+    pub(crate) fn client(e: &KafkaError) -> Self {
+        Error::Client {
+            message: e.to_string(),
+            kind: classify(e),
+        }
+    }
+
     /// The class of this error, which decides how the runtime reacts.
     pub fn kind(&self) -> ErrorKind {
         match self {

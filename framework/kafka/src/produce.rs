@@ -136,10 +136,7 @@ pub fn produce_batch(
             ("message.timeout.ms", &timeout_ms),
         ])
         .create_with_context(DeliveryTracker::default())
-        .map_err(|e| Error::Client {
-            message: e.to_string(),
-            kind: classify(&e),
-        })?;
+        .map_err(|e| Error::client(&e))?;
     let produce_error = |e: &KafkaError| Error::Produce {
         topic: topic.to_owned(),
         message: e.to_string(),

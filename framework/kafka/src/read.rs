@@ -105,26 +105,10 @@ pub fn read_to_end(
             ("isolation.level", isolation.as_config()),
         ])
         .create_with_context(ReadContext)
-        .map_err(|e| Error::Client {
-            message: e.to_string(),
-            kind: classify(&e),
-        })?;
+        .map_err(|e| Error::client(&e))?;
     let deadline = Instant::now() + conn.timeout();
 
-    let metadata = consumer
-        .fetch_metadata(Some(topic), conn.timeout())
-        .map_err(|e| consume_error(&e))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err(Error::UnknownTopic {
-            topic: topic.to_owned(),
-        });
-    }
+    let partitions = topic_partitions(&consumer, topic, conn.timeout())?;
 
     // Snapshot the high watermarks: a partition is done once a record at
     // high - 1 was read, or at its EOF (the last stable offset under
@@ -210,26 +194,9 @@ pub fn end_offsets(conn: &Connection, topic: &str) -> Result<Vec<(i32, i64)>> {
             ("enable.auto.commit", "false"),
         ])
         .create()
-        .map_err(|e| Error::Client {
-            message: e.to_string(),
-            kind: classify(&e),
-        })?;
+        .map_err(|e| Error::client(&e))?;
     let deadline = Instant::now() + conn.timeout();
-    let metadata = consumer
-        .fetch_metadata(Some(topic), conn.timeout())
-        .map_err(|e| consume_error(&e))?;
-    let mut partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err(Error::UnknownTopic {
-            topic: topic.to_owned(),
-        });
-    }
-    partitions.sort_unstable();
+    let partitions = topic_partitions(&consumer, topic, conn.timeout())?;
     partitions
         .into_iter()
         .map(|p| {
@@ -246,4 +213,32 @@ pub fn end_offsets(conn: &Connection, topic: &str) -> Result<Vec<(i32, i64)>> {
 /// benchmark headers).
 pub fn librdkafka_version() -> String {
     rdkafka::util::get_rdkafka_version().1
+}
+
+/// The partitions of `topic`, sorted; an error naming it if it does not exist.
+fn topic_partitions<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<i32>> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|e| Error::Consume {
+            topic: topic.to_owned(),
+            message: e.to_string(),
+            kind: classify(&e),
+        })?;
+    let mut partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(Error::UnknownTopic {
+            topic: topic.to_owned(),
+        });
+    }
+    partitions.sort_unstable();
+    Ok(partitions)
 }

@@ -59,10 +59,7 @@ impl TransactionalProducer {
                 ("message.timeout.ms", &timeout_ms),
             ])
             .create_with_context(DeliveryTracker::default())
-            .map_err(|e| Error::Client {
-                message: e.to_string(),
-                kind: classify(&e),
-            })?;
+            .map_err(|e| Error::client(&e))?;
         Ok(TransactionalProducer {
             producer,
             transactional_id,

@@ -31,7 +31,7 @@ use weir_core::ErrorKind;
 pub use state::{Metrics, MetricsSnapshot, State, StateListener};
 
 use crate::connection::Connection;
-use crate::error::{classify, Error, Result};
+use crate::error::{Error, Result};
 use collector::{DeliveryReports, ProducerCollector, ReportingContext};
 use state::StateMachine;
 use tasks::ThreadTasks;
@@ -119,13 +119,6 @@ pub struct StreamsRuntime {
 fn set_all(config: &mut ClientConfig, props: &[(String, String)]) {
     for (k, v) in props {
         config.set(k, v);
-    }
-}
-
-fn client_error(e: rdkafka::error::KafkaError) -> Error {
-    Error::Client {
-        message: e.to_string(),
-        kind: classify(&e),
     }
 }
 
@@ -250,7 +243,7 @@ impl StreamsRuntime {
         let reports = Arc::new(DeliveryReports::default());
         let producer: ThreadedProducer<ReportingContext> = c
             .create_with_context(ReportingContext(reports.clone()))
-            .map_err(client_error)?;
+            .map_err(|e| Error::client(&e))?;
         Ok(ProducerCollector::new(producer, reports))
     }
 
@@ -272,7 +265,7 @@ impl StreamsRuntime {
             .set("statistics.interval.ms", "5000");
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
-        c.create_with_context(ctx).map_err(client_error)
+        c.create_with_context(ctx).map_err(|e| Error::client(&e))
     }
 
     /// The application's state.

@@ -49,10 +49,7 @@ pub(crate) fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     {
         c.set(k, v);
     }
-    c.create().map_err(|e| Error::Client {
-        message: e.to_string(),
-        kind: classify(&e),
-    })
+    c.create().map_err(|e| Error::client(&e))
 }
 
 /// Restores every logged store of `task`; returns the records applied.
