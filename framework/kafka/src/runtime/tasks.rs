@@ -161,8 +161,23 @@ impl ThreadTasks {
         app_id: &str,
         records: Vec<RawRecord>,
     ) -> Result<()> {
+        // Records come in runs of one partition: look its task up once per run.
+        let mut run: Option<(TopicPartition, Option<u32>)> = None;
         for raw in records {
-            let Some(sub) = topology.subtopology_reading(&raw.topic, app_id) else {
+            let same = run
+                .as_ref()
+                .is_some_and(|(tp, _)| tp.partition == raw.partition && tp.topic == raw.topic);
+            if !same {
+                let tp = TopicPartition::new(raw.topic.clone(), raw.partition);
+                let sub = topology.subtopology_reading(&raw.topic, app_id);
+                if let Some(task) =
+                    sub.and_then(|s| self.tasks.get_mut(&TaskId::new(s, raw.partition)))
+                {
+                    task.set_caught_up(&tp, false);
+                }
+                run = Some((tp, sub));
+            }
+            let Some(sub) = run.as_ref().and_then(|(_, sub)| *sub) else {
                 continue;
             };
             let id = TaskId::new(sub, raw.partition);
@@ -170,8 +185,6 @@ impl ThreadTasks {
                 // A record of a partition revoked meanwhile: it will be read again by its new owner.
                 continue;
             };
-            let tp = TopicPartition::new(raw.topic.clone(), raw.partition);
-            task.set_caught_up(&tp, false);
             task.add_records(std::iter::once(raw))
                 .map_err(|e| processing(id, e))?;
         }
