@@ -61,6 +61,8 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
     rc.consumer_properties = pairs(config.consumer_overrides());
     rc.producer_properties = pairs(config.producer_overrides());
     rc.admin_properties = pairs(config.admin_overrides());
+    rc.state_dir = Some(config.state_dir().to_path_buf());
+    rc.transaction_timeout = Duration::from_millis(config.transaction_timeout_ms());
     Ok(rc)
 }
 

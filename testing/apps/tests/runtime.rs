@@ -17,8 +17,14 @@ fn cluster() -> &'static KafkaCluster {
 }
 
 fn config(app_id: &str, extra: &[(&str, &str)]) -> StreamsConfig {
+    // Every instance its own state directory, as on separate machines.
+    let state_dir = std::env::temp_dir()
+        .join("weir-tests")
+        .join(KafkaCluster::unique_group("state"));
+    let state_dir = state_dir.display().to_string();
     let mut pairs = vec![
         ("application.id", app_id),
+        ("state.dir", state_dir.as_str()),
         ("bootstrap.servers", cluster().bootstrap_servers()),
         ("commit.interval.ms", "200"),
         ("session.timeout.ms", "6000"),

@@ -44,7 +44,7 @@ impl InMemoryBytesStore {
 type KeyBounds<'k> = (Bound<&'k [u8]>, Bound<&'k [u8]>);
 
 /// The bounds of an inclusive range, or `None` when it is empty (`from > to`).
-fn bounds<'k>(from: Option<&'k [u8]>, to: Option<&'k [u8]>) -> Option<KeyBounds<'k>> {
+pub(super) fn bounds<'k>(from: Option<&'k [u8]>, to: Option<&'k [u8]>) -> Option<KeyBounds<'k>> {
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return None;

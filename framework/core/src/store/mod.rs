@@ -63,6 +63,7 @@ mod kv;
 mod logging;
 mod memory;
 mod metered;
+mod uncommitted;
 
 #[cfg(test)]
 mod tests;
@@ -78,6 +79,7 @@ pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
+pub use uncommitted::UncommittedWritesLayer;
 
 use crate::error::{Error, Result};
 use crate::processor::ProcessorContext;

@@ -70,6 +70,18 @@ impl Task {
         self.store_mut(store)?.restore(batch)
     }
 
+    /// Exactly-once: once the transaction carrying this task's output,
+    /// changelog records and offsets has committed, every store writes down
+    /// what it held back since the last commit (see
+    /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer); a
+    /// no-op for stores without it).
+    pub fn commit_state(&mut self) -> Result<()> {
+        for store in &mut self.state.stores {
+            store.restore(WriteBatch::new())?;
+        }
+        Ok(())
+    }
+
     /// The changelog offset store `store` has reached (`None`: nothing, restore
     /// from the beginning).
     pub fn changelog_offset(&mut self, store: &str) -> Result<Option<i64>> {

@@ -403,6 +403,26 @@ impl Task {
             .collect())
     }
 
+    /// Closes the stores without closing the processors or flushing
+    /// anything: what the task did since its last commit is dropped (an
+    /// aborted transaction, lost partitions). Queued records are dropped.
+    pub fn close_dirty(&mut self) -> Result<()> {
+        let mut first_error = None;
+        for idx in 0..self.state.nodes.len() {
+            self.state.schedules.cancel_node(idx);
+        }
+        for store in &mut self.state.stores {
+            if let Err(e) = store.close() {
+                first_error.get_or_insert(e);
+            }
+        }
+        for q in &mut self.queues {
+            q.records.clear();
+        }
+        self.initialized = false;
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Closes every processor and store. Queued records are dropped: they are
     /// read again from the committed offsets by whoever owns the task next.
     pub fn close(&mut self, io: &mut dyn RecordCollector) -> Result<()> {

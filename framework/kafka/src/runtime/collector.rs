@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -36,10 +37,21 @@ impl DeliveryReports {
             .copied()
     }
 
+    /// Forgets failures and acknowledged changelog offsets: after a
+    /// transaction aborted, nothing it wrote counts.
+    pub(crate) fn clear_after_abort(&self) {
+        *self.first_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.changelog_offsets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// The first delivery failure. It stays: once a record could not be
     /// written, no later flush may report success (offsets past it must never
     /// commit), so the thread stops and its records are processed again.
-    fn failure(&self) -> Option<(String, String, ErrorKind)> {
+    /// Under exactly-once it stays until the transaction is aborted.
+    pub(crate) fn failure(&self) -> Option<(String, String, ErrorKind)> {
         self.first_failure
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -95,27 +107,49 @@ impl ProducerContext for ReportingContext {
     }
 }
 
-/// Sends a thread's output records and waits for their acknowledgements.
+/// Sends a thread's output records and waits for their acknowledgements;
+/// under exactly-once, inside transactions (see `transaction.rs`).
 pub(crate) struct ProducerCollector {
-    producer: ThreadedProducer<ReportingContext>,
-    reports: Arc<DeliveryReports>,
+    pub(super) producer: ThreadedProducer<ReportingContext>,
+    pub(super) reports: Arc<DeliveryReports>,
+    /// The producer's settings, to create it again after a fatal error.
+    pub(super) config: ClientConfig,
+    /// `transactional.id` under exactly-once.
+    pub(super) transactional_id: Option<String>,
+    /// Whether a transaction is open (begun by the first send after a commit).
+    pub(super) in_transaction: bool,
     partition_counts: HashMap<String, Option<i32>>,
     metadata_timeout: Duration,
     sent: u64,
 }
 
+/// Creates a producer reporting deliveries into a fresh [`DeliveryReports`].
+pub(super) fn create_producer(
+    config: &ClientConfig,
+) -> Result<(ThreadedProducer<ReportingContext>, Arc<DeliveryReports>)> {
+    let reports = Arc::new(DeliveryReports::default());
+    let producer = config
+        .create_with_context(ReportingContext(reports.clone()))
+        .map_err(|e| Error::client(&e))?;
+    Ok((producer, reports))
+}
+
 impl ProducerCollector {
-    pub(crate) fn new(
-        producer: ThreadedProducer<ReportingContext>,
-        reports: Arc<DeliveryReports>,
-    ) -> Self {
-        ProducerCollector {
+    /// A collector over a producer created from `config`; transactional when
+    /// `config` has a `transactional.id` (call `init_transactions` before use).
+    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
+        let (producer, reports) = create_producer(&config)?;
+        let transactional_id = config.get("transactional.id").map(str::to_string);
+        Ok(ProducerCollector {
             producer,
             reports,
+            config,
+            transactional_id,
+            in_transaction: false,
             partition_counts: HashMap::new(),
             metadata_timeout: Duration::from_secs(10),
             sent: 0,
-        }
+        })
     }
 
     /// The highest acknowledged offset of a changelog partition.
@@ -184,6 +218,9 @@ fn core_send_error(topic: &str, err: &KafkaError) -> weir_core::Error {
 
 impl RecordCollector for ProducerCollector {
     fn send(&mut self, record: OutputRecord) -> weir_core::Result<()> {
+        if self.transactional_id.is_some() && !self.in_transaction {
+            self.begin_transaction()?;
+        }
         let mut headers = None;
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());

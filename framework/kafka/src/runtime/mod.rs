@@ -10,11 +10,13 @@
 //! since the last commit are processed again (duplicates, never loss).
 
 mod collector;
+mod process;
 mod restore;
 mod startup;
 mod state;
 mod tasks;
 mod thread;
+mod transaction;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::BaseConsumer;
-use rdkafka::producer::ThreadedProducer;
 use weir_core::task::TaskConfig;
 use weir_core::topology::Topology;
 use weir_core::ErrorKind;
@@ -32,7 +33,7 @@ pub use state::{Metrics, MetricsSnapshot, State, StateListener};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use collector::{DeliveryReports, ProducerCollector, ReportingContext};
+use collector::ProducerCollector;
 use state::StateMachine;
 use tasks::ThreadTasks;
 use thread::ThreadContext;
@@ -77,6 +78,12 @@ pub struct RuntimeConfig {
     pub producer_properties: Vec<(String, String)>,
     /// librdkafka properties for the admin client only.
     pub admin_properties: Vec<(String, String)>,
+    /// `state.dir`: where the instance keeps its process id (the stable part
+    /// of its `transactional.id`s) and its stores; `None` gives a fresh
+    /// process id per start (at-least-once needs none).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// `transaction.timeout.ms` under exactly-once.
+    pub transaction_timeout: Duration,
 }
 
 impl RuntimeConfig {
@@ -97,6 +104,8 @@ impl RuntimeConfig {
             consumer_properties: Vec::new(),
             producer_properties: Vec::new(),
             admin_properties: Vec::new(),
+            state_dir: None,
+            transaction_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -114,6 +123,8 @@ pub struct StreamsRuntime {
     app: Arc<AppShared>,
     threads: Vec<JoinHandle<Result<()>>>,
     first_error: Option<Error>,
+    /// The claim on the state directory, released once the threads stopped.
+    instance: Option<process::Instance>,
 }
 
 fn set_all(config: &mut ClientConfig, props: &[(String, String)]) {
@@ -131,12 +142,15 @@ impl StreamsRuntime {
         config: RuntimeConfig,
         listener: Option<StateListener>,
     ) -> Result<Self> {
-        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2 {
-            return Err(Error::Unsupported {
-                key: "processing.guarantee".to_string(),
-                value: "exactly_once_v2".to_string(),
-                message: "transactions arrive with the exactly-once work; use at_least_once"
-                    .to_string(),
+        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2
+            && config.transaction_timeout <= config.commit_interval
+        {
+            return Err(Error::Config {
+                key: "transaction.timeout.ms".to_string(),
+                message: format!(
+                    "{:?} must exceed commit.interval.ms ({:?}) under exactly_once_v2",
+                    config.transaction_timeout, config.commit_interval
+                ),
             });
         }
         if config.num_stream_threads == 0 {
@@ -164,7 +178,8 @@ impl StreamsRuntime {
             shutdown: AtomicBool::new(false),
             config,
         });
-        let process_id = uuid::Uuid::new_v4();
+        let instance = process::Instance::open(&app.config)?;
+        let process_id = instance.process_id;
         let client_prefix = app
             .config
             .client_id
@@ -173,7 +188,9 @@ impl StreamsRuntime {
         let mut consumers = Vec::with_capacity(threads_n);
         for index in 0..threads_n {
             let client_id = format!("{client_prefix}-{process_id}-StreamThread-{}", index + 1);
-            let producer = Self::producer(&app.config, &client_id)?;
+            let transactional_id = (app.config.guarantee == ProcessingGuarantee::ExactlyOnceV2)
+                .then(|| format!("{app_id}-{process_id}-{}", index + 1));
+            let producer = Self::producer(&app.config, &client_id, transactional_id)?;
             let tasks = Arc::new(Mutex::new(ThreadTasks::new(producer)));
             let consumer = Self::consumer(
                 &app.config,
@@ -228,23 +245,32 @@ impl StreamsRuntime {
             app,
             threads,
             first_error: None,
+            instance: Some(instance),
         })
     }
 
-    fn producer(config: &RuntimeConfig, client_id: &str) -> Result<ProducerCollector> {
+    fn producer(
+        config: &RuntimeConfig,
+        client_id: &str,
+        transactional_id: Option<String>,
+    ) -> Result<ProducerCollector> {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &config.bootstrap_servers)
             .set("client.id", format!("{client_id}-producer"))
-            .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "10");
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.producer_properties);
-        let reports = Arc::new(DeliveryReports::default());
-        let producer: ThreadedProducer<ReportingContext> = c
-            .create_with_context(ReportingContext(reports.clone()))
-            .map_err(|e| Error::client(&e))?;
-        Ok(ProducerCollector::new(producer, reports))
+        // Forced: idempotence always (no duplicates from retries); the
+        // transactional id and its timeout under exactly-once.
+        c.set("enable.idempotence", "true");
+        if let Some(id) = transactional_id {
+            c.set("transactional.id", id).set(
+                "transaction.timeout.ms",
+                config.transaction_timeout.as_millis().to_string(),
+            );
+        }
+        ProducerCollector::new(c)
     }
 
     fn consumer(
@@ -261,10 +287,15 @@ impl StreamsRuntime {
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
-            .set("isolation.level", "read_uncommitted")
             .set("statistics.interval.ms", "5000");
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
+        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2 {
+            // Forced: input written by aborted transactions is never processed.
+            c.set("isolation.level", "read_committed");
+        } else if c.get("isolation.level").is_none() {
+            c.set("isolation.level", "read_uncommitted");
+        }
         c.create_with_context(ctx).map_err(|e| Error::client(&e))
     }
 
@@ -334,6 +365,8 @@ impl StreamsRuntime {
                 after: timeout,
             });
         }
+        // Every thread stopped: the state directory is free for a new instance.
+        self.instance = None;
         match self.first_error.take() {
             Some(e) => {
                 self.app.state.set(State::Error);

@@ -35,6 +35,7 @@ pub struct Metrics {
     pub(crate) rebalances: AtomicU64,
     pub(crate) restored_records: AtomicU64,
     pub(crate) restore_us_total: AtomicU64,
+    pub(crate) aborts: AtomicU64,
     pub(crate) buffered: Vec<AtomicU64>,
     pub(crate) lag: Vec<AtomicU64>,
 }
@@ -59,6 +60,8 @@ pub struct MetricsSnapshot {
     /// Time spent restoring, in microseconds (restore rate =
     /// `restored_records / restore_us_total`).
     pub restore_us_total: u64,
+    /// Exactly-once: transactions aborted (and tasks reset to the last commit).
+    pub aborts: u64,
     /// Records fetched but not yet processed, over all stream threads.
     pub buffered: u64,
     /// Lag: records in the input partitions not yet handed to the stream
@@ -80,6 +83,7 @@ impl Metrics {
             rebalances: AtomicU64::new(0),
             restored_records: AtomicU64::new(0),
             restore_us_total: AtomicU64::new(0),
+            aborts: AtomicU64::new(0),
             buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
             lag: (0..threads).map(|_| AtomicU64::new(0)).collect(),
         }
@@ -114,6 +118,7 @@ impl Metrics {
             rebalances: self.rebalances.load(Ordering::Relaxed),
             restored_records: self.restored_records.load(Ordering::Relaxed),
             restore_us_total: self.restore_us_total.load(Ordering::Relaxed),
+            aborts: self.aborts.load(Ordering::Relaxed),
             buffered: self
                 .buffered
                 .iter()

@@ -1,7 +1,7 @@
 //! The tasks a stream thread owns, and what happens to them on assignment,
 //! revocation and commit.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +30,12 @@ pub(crate) struct ThreadTasks {
     pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
     /// Since when offset commits have been failing, if they are.
     pub(crate) failing_since: Option<Instant>,
+    /// Exactly-once: a transaction was aborted inside a rebalance callback;
+    /// the thread loop must reset its tasks before processing more.
+    pub(crate) needs_reset: bool,
+    /// Exactly-once: the offsets the last transaction committed, so that a
+    /// commit interval without progress opens no transaction.
+    pub(crate) committed: HashMap<TopicPartition, i64>,
 }
 
 /// How long offset commits may keep failing with an error librdkafka calls
@@ -52,6 +58,8 @@ impl ThreadTasks {
             error: None,
             restore_consumer: None,
             failing_since: None,
+            needs_reset: false,
+            committed: HashMap::new(),
         }
     }
 
@@ -119,6 +127,9 @@ impl ThreadTasks {
         if ids.is_empty() {
             return Ok(());
         }
+        if self.collector.is_transactional() {
+            return self.revoke_eos(consumer, partitions, ids, lost, app);
+        }
         let result = if lost {
             tracing::warn!(
                 tasks = ids.len(),
@@ -136,7 +147,20 @@ impl ThreadTasks {
                 tracing::info!(task = %id, "task closed");
             }
         }
-        // A paused partition stays paused in librdkafka across a reassignment.
+        self.resume_paused(consumer, partitions);
+        if let Err(e) = self.collector.flush() {
+            tracing::warn!(error = %e, "output written while closing tasks could not be flushed");
+        }
+        result
+    }
+
+    /// Resumes those of `partitions` paused for back-pressure: a paused
+    /// partition stays paused in librdkafka across a reassignment.
+    fn resume_paused<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        partitions: &[TopicPartition],
+    ) {
         let mut resume = TopicPartitionList::new();
         for tp in partitions {
             if self.paused.remove(tp) {
@@ -145,13 +169,128 @@ impl ThreadTasks {
         }
         if resume.count() > 0 {
             if let Err(e) = consumer.resume(&resume) {
-                tracing::warn!(error = %e, "resuming revoked partitions failed");
+                tracing::warn!(error = %e, "resuming partitions failed");
             }
         }
-        if let Err(e) = self.collector.flush() {
-            tracing::warn!(error = %e, "output written while closing tasks could not be flushed");
+    }
+
+    /// Exactly-once revocation: one transaction covers every task of the
+    /// thread, so all of them commit; the revoked ones then close. When the
+    /// partitions were lost, or the commit fails, the transaction is
+    /// aborted instead, the revoked tasks close dirty and the others are
+    /// reset by the thread loop before it processes again.
+    fn revoke_eos<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        partitions: &[TopicPartition],
+        ids: Vec<TaskId>,
+        lost: bool,
+        app: &AppShared,
+    ) -> Result<()> {
+        let committed = if lost {
+            tracing::warn!(
+                tasks = ids.len(),
+                "partitions lost; aborting the open transaction"
+            );
+            Err(Error::Transaction {
+                operation: "commit",
+                transactional_id: String::new(),
+                message: "partitions lost".to_string(),
+                kind: ErrorKind::Retriable,
+            })
+        } else {
+            self.commit_eos(consumer, app)
+        };
+        let clean = committed.is_ok();
+        if let Err(failure) = committed {
+            if !lost {
+                tracing::warn!(error = %failure, "commit on revocation failed; aborting");
+            }
+            self.collector.recover(&failure)?;
+            self.needs_reset = true;
         }
-        result
+        for id in ids {
+            if let Some(mut task) = self.tasks.remove(&id) {
+                let closed = if clean {
+                    task.close(&mut self.collector)
+                } else {
+                    task.close_dirty()
+                };
+                if let Err(e) = closed {
+                    tracing::warn!(task = %id, error = %e, "error while closing task");
+                }
+                tracing::info!(task = %id, clean, "task closed");
+            }
+        }
+        for tp in partitions {
+            self.committed.remove(tp);
+        }
+        self.resume_paused(consumer, partitions);
+        if clean && self.collector.in_transaction() {
+            // Output the closing processors wrote.
+            let none = TopicPartitionList::new();
+            if let Err(e) = self.collector.commit_transaction(&none, None) {
+                tracing::warn!(error = %e, "output written while closing tasks was not committed");
+                self.collector.recover(&e)?;
+                self.needs_reset = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Exactly-once: after an aborted transaction (or a replaced producer),
+    /// drops every task without committing, so their state since the last
+    /// commit is discarded, rewinds the consumer to the committed offsets and
+    /// creates the tasks again (restoring their stores from the changelogs,
+    /// read_committed). Nothing processed since the last commit is lost: it
+    /// is processed again.
+    pub(crate) fn reset<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        topology: &Topology,
+        app: &AppShared,
+    ) -> Result<()> {
+        self.needs_reset = false;
+        self.committed.clear();
+        self.close_all_dirty();
+        let assignment = consumer.assignment().map_err(|e| consume_error(&e))?;
+        let partitions = partitions_of(&assignment);
+        self.resume_paused(consumer, &partitions);
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let committed = consumer
+            .committed_offsets(assignment, std::time::Duration::from_secs(30))
+            .map_err(|e| consume_error(&e))?;
+        for e in committed.elements() {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            consumer
+                .seek(
+                    e.topic(),
+                    e.partition(),
+                    offset,
+                    std::time::Duration::from_secs(30),
+                )
+                .map_err(|err| consume_error(&err))?;
+        }
+        tracing::warn!(
+            partitions = partitions.len(),
+            "exactly-once: tasks reset to the last commit; processing again from there"
+        );
+        app.metrics.aborts.fetch_add(1, Ordering::Relaxed);
+        self.assign(&partitions, topology, app)
+    }
+
+    /// Drops every task without flushing or committing anything.
+    pub(crate) fn close_all_dirty(&mut self) {
+        for (id, mut task) in std::mem::take(&mut self.tasks) {
+            if let Err(e) = task.close_dirty() {
+                tracing::warn!(task = %id, error = %e, "error while closing task");
+            }
+        }
     }
 
     /// Queues polled records in their tasks.
@@ -250,6 +389,10 @@ impl ThreadTasks {
         only: Option<&[TaskId]>,
         app: &AppShared,
     ) -> Result<()> {
+        if self.collector.is_transactional() {
+            // One transaction covers every task of the thread.
+            return self.commit_eos(consumer, app);
+        }
         let start = Instant::now();
         // Processors forward what they hold back (cached table updates)
         // before the sends are flushed and the offsets committed.
@@ -277,26 +420,7 @@ impl ThreadTasks {
                 .map_err(|e| processing(*id, e))?;
         }
         self.collector.flush()?;
-        // Acknowledged: each logged store records how far its changelog is written.
-        for (id, task) in self.tasks.iter_mut() {
-            if only.is_some_and(|ids| !ids.contains(id)) {
-                continue;
-            }
-            for (store, tp) in task.changelog_partitions() {
-                let Some(offset) = self.collector.changelog_offset(&tp.topic, tp.partition) else {
-                    continue;
-                };
-                // Only forward: after a task moves away and back, the acknowledged
-                // offset seen by this producer may be older than the restored one.
-                let reached = task
-                    .changelog_offset(&store)
-                    .map_err(|e| processing(*id, e))?;
-                if reached.is_none_or(|r| offset > r) {
-                    task.set_changelog_offset(&store, offset)
-                        .map_err(|e| processing(*id, e))?;
-                }
-            }
-        }
+        self.record_changelog_offsets(only)?;
         if tpl.count() == 0 {
             return Ok(());
         }
@@ -333,6 +457,82 @@ impl ThreadTasks {
         }
     }
 
+    /// Exactly-once commit: every task flushes, its changelog records and
+    /// the consumed offsets join the open transaction, which commits; then
+    /// the stores write down what they held back and record how far their
+    /// changelogs are committed. An error means the transaction did not
+    /// commit: the caller aborts and resets (see [`reset`](Self::reset)).
+    pub(crate) fn commit_eos<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        app: &AppShared,
+    ) -> Result<()> {
+        let start = Instant::now();
+        for (id, task) in self.tasks.iter_mut() {
+            task.flush(&mut self.collector)
+                .map_err(|e| processing(*id, e))?;
+        }
+        let mut tpl = TopicPartitionList::new();
+        let mut moved = Vec::new();
+        for (id, task) in self.tasks.iter_mut() {
+            for (tp, offset) in task.prepare_commit().map_err(|e| processing(*id, e))? {
+                if self.committed.get(&tp) == Some(&offset) {
+                    continue;
+                }
+                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset))
+                    .map_err(|e| Error::Commit {
+                        message: e.to_string(),
+                        kind: ErrorKind::Fatal,
+                    })?;
+                moved.push((tp, offset));
+            }
+            task.send_changelogs(&mut self.collector)
+                .map_err(|e| processing(*id, e))?;
+        }
+        if tpl.count() == 0 && !self.collector.in_transaction() {
+            return Ok(());
+        }
+        let group = consumer.group_metadata();
+        self.collector.commit_transaction(&tpl, group.as_ref())?;
+        self.committed.extend(moved);
+        self.record_changelog_offsets(None)?;
+        for (id, task) in self.tasks.iter_mut() {
+            task.commit_state().map_err(|e| processing(*id, e))?;
+        }
+        let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        app.metrics.record_commit(micros);
+        app.metrics
+            .records_sent
+            .store(self.collector.sent(), Ordering::Relaxed);
+        tracing::debug!(partitions = tpl.count(), micros, "transaction committed");
+        Ok(())
+    }
+
+    /// Records in each logged store of `only` tasks (or of all) how far the
+    /// broker has acknowledged its changelog (committed, under exactly-once).
+    fn record_changelog_offsets(&mut self, only: Option<&[TaskId]>) -> Result<()> {
+        for (id, task) in self.tasks.iter_mut() {
+            if only.is_some_and(|ids| !ids.contains(id)) {
+                continue;
+            }
+            for (store, tp) in task.changelog_partitions() {
+                let Some(offset) = self.collector.changelog_offset(&tp.topic, tp.partition) else {
+                    continue;
+                };
+                // Only forward: after a task moves away and back, the acknowledged
+                // offset seen by this producer may be older than the restored one.
+                let reached = task
+                    .changelog_offset(&store)
+                    .map_err(|e| processing(*id, e))?;
+                if reached.is_none_or(|r| offset > r) {
+                    task.set_changelog_offset(&store, offset)
+                        .map_err(|e| processing(*id, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Closes every task (after the final commit, or dirty after an error).
     pub(crate) fn close_all(&mut self) {
         for (id, mut task) in std::mem::take(&mut self.tasks) {
@@ -340,6 +540,14 @@ impl ThreadTasks {
                 tracing::warn!(task = %id, error = %e, "error while closing task");
             }
         }
+    }
+}
+
+fn consume_error(e: &rdkafka::error::KafkaError) -> Error {
+    Error::Consume {
+        topic: String::new(),
+        message: format!("rewinding to the committed offsets: {e}"),
+        kind: classify(e),
     }
 }
 

@@ -188,9 +188,21 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
             message: e.to_string(),
             kind: classify(&e),
         })?;
+    shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .collector
+        .init_transactions()?;
     tracing::info!(topics = ?topics, "stream thread started");
     let result = run_loop(index, &consumer, &topology, &app, &shared);
     let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
+    if tasks.collector.is_transactional() {
+        let result = close_eos(&consumer, &mut tasks, &app, result);
+        drop(tasks);
+        consumer.unsubscribe();
+        tracing::info!("stream thread stopped");
+        return result;
+    }
     match &result {
         Ok(()) => {
             if let Err(e) = tasks.commit(&consumer, None, &app) {
@@ -277,23 +289,95 @@ fn run_loop(
         if let Some(e) = tasks.error.take() {
             return Err(e);
         }
-        tasks.add(topology, app_id, batch)?;
-        if drained {
-            tasks.mark_caught_up();
+        if tasks.needs_reset {
+            // Records polled before the rewind are read again after it.
+            tasks.reset(consumer, topology, app)?;
+            continue;
         }
-        let processed = tasks.process(PROCESS_BUDGET, &clock)?;
-        app.metrics
-            .records_processed
-            .fetch_add(processed as u64, Ordering::Relaxed);
-        apply_backpressure(consumer, &mut tasks, max_buffered)?;
-        app.metrics.set_buffered(index, tasks.buffered());
-        if last_commit.elapsed() >= app.config.commit_interval || tasks.commit_requested() {
-            tasks.commit(consumer, None, app)?;
-            last_commit = Instant::now();
+        let mut processed = 0;
+        let turn = (|| {
+            tasks.add(topology, app_id, batch)?;
+            if drained {
+                tasks.mark_caught_up();
+            }
+            processed = tasks.process(PROCESS_BUDGET, &clock)?;
+            app.metrics
+                .records_processed
+                .fetch_add(processed as u64, Ordering::Relaxed);
+            apply_backpressure(consumer, &mut tasks, max_buffered)?;
+            app.metrics.set_buffered(index, tasks.buffered());
+            if last_commit.elapsed() >= app.config.commit_interval || tasks.commit_requested() {
+                tasks.commit(consumer, None, app)?;
+                last_commit = Instant::now();
+            }
+            Ok(())
+        })();
+        match turn {
+            Ok(()) => {}
+            Err(e) if tasks.collector.is_transactional() && recoverable_under_eos(&e) => {
+                // Abort, roll the state back to the last commit, process again from there.
+                tracing::warn!(error = %e, "exactly-once: transaction failed; aborting");
+                tasks.collector.recover(&e)?;
+                tasks.reset(consumer, topology, app)?;
+                last_commit = Instant::now();
+            }
+            Err(e) => return Err(e),
         }
         idle = processed == 0;
     }
     Ok(())
+}
+
+/// Whether, under exactly-once, `e` is handled by aborting the transaction
+/// and processing again from the last commit (rather than stopping): a
+/// transaction step that failed, or a send refused because the producer is
+/// fenced or its transaction must abort. Errors of the application's own
+/// code (processors, serdes) and of configuration still stop the thread.
+fn recoverable_under_eos(e: &Error) -> bool {
+    match e {
+        Error::Transaction { .. } => true,
+        Error::Produce { kind, .. } => *kind != ErrorKind::User,
+        Error::Processing {
+            source: weir_core::Error::Send { kind, .. },
+            ..
+        } => *kind != ErrorKind::User,
+        _ => false,
+    }
+}
+
+/// Exactly-once shutdown. After a clean run: a final commit, the tasks
+/// close, and what closing processors wrote commits in one more
+/// transaction. After a failure (or a failed final commit): the open
+/// transaction is aborted and the tasks close dirty, so nothing
+/// uncommitted is kept; a restart processes again from the last commit.
+fn close_eos(
+    consumer: &BaseConsumer<ThreadContext>,
+    tasks: &mut ThreadTasks,
+    app: &AppShared,
+    result: Result<()>,
+) -> Result<()> {
+    let result = result.and_then(|()| tasks.commit(consumer, None, app));
+    match result {
+        Ok(()) => {
+            tasks.close_all();
+            let none = TopicPartitionList::new();
+            if let Err(e) = tasks.collector.commit_transaction(&none, None) {
+                tracing::warn!(error = %e, "output written while closing was not committed");
+                if let Err(abort) = tasks.collector.abort_transaction() {
+                    tracing::warn!(error = %abort, "aborting it failed too");
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; aborting its transaction");
+            if let Err(abort) = tasks.collector.abort_transaction() {
+                tracing::warn!(error = %abort, "abort failed; the broker aborts the transaction when it times out");
+            }
+            tasks.close_all_dirty();
+            Err(e)
+        }
+    }
 }
 
 /// Pauses partitions whose queue is full and resumes them once half drained.

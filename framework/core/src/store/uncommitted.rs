@@ -1,0 +1,307 @@
+//! The exactly-once layer: a store's writes wait in memory until the
+//! transaction that carries their changelog records commits.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::iter::Peekable;
+
+use super::bytes::{BytesIter, KeyValueBytesStore, WriteBatch};
+use super::memory::bounds;
+use crate::error::{Error, Result};
+
+/// A bytes layer that keeps every write made through it in memory, visible
+/// to reads through the layer, until the task's transaction commits; only
+/// then does it write them to the store below, in one batch together with
+/// the changelog offset they reach.
+///
+/// Under exactly-once this is what keeps a persistent store crash-safe: the
+/// store below only ever holds committed state plus the matching changelog
+/// offset, so after a crash (even mid-transaction) a task resumes from what
+/// was committed and restores the rest from the changelog, read
+/// `read_committed`. When a transaction aborts, the task is dropped and the
+/// writes held here are dropped with it.
+///
+/// The commit arrives as a [`restore`](KeyValueBytesStore::restore) call
+/// with a batch that has no operations (the one the task sends to record the
+/// changelog offset, or an empty one). A restore batch with operations is
+/// restoration from the changelog and goes straight down; it is only
+/// accepted while no write is held.
+///
+/// ```
+/// use weir_core::store::{InMemoryBytesStore, KeyValueBytesStore, UncommittedWritesLayer, WriteBatch};
+///
+/// let mut store = UncommittedWritesLayer::new(Box::new(InMemoryBytesStore::new("counts")));
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"a".to_vec(), b"1".to_vec());
+/// store.write(batch)?;
+/// assert_eq!(store.get(b"a")?, Some(b"1".to_vec())); // visible through the layer
+/// assert_eq!(store.pending(), 1);
+/// let mut commit = WriteBatch::new();
+/// commit.set_offset(9);
+/// store.restore(commit)?; // the transaction committed: written below
+/// assert_eq!(store.pending(), 0);
+/// assert_eq!(store.committed_offset()?, Some(9));
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct UncommittedWritesLayer {
+    inner: Box<dyn KeyValueBytesStore>,
+    /// The writes since the last commit: `None` deletes.
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl UncommittedWritesLayer {
+    /// Holds the writes made to `inner` until they are committed.
+    pub fn new(inner: Box<dyn KeyValueBytesStore>) -> Self {
+        UncommittedWritesLayer {
+            inner,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// How many keys have uncommitted writes.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn commit(&mut self, offset: Option<i64>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        for (key, value) in std::mem::take(&mut self.pending) {
+            batch.write(key, value);
+        }
+        if let Some(o) = offset {
+            batch.set_offset(o);
+        }
+        if batch.is_empty() && offset.is_none() {
+            return Ok(());
+        }
+        self.inner.write(batch)
+    }
+}
+
+impl KeyValueBytesStore for UncommittedWritesLayer {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.inner.get(key),
+        }
+    }
+
+    fn write(&mut self, batch: WriteBatch) -> Result<()> {
+        let (ops, offset) = batch.into_parts();
+        if offset.is_some() {
+            return Err(Error::Store {
+                store: self.inner.name().to_string(),
+                message: "a write carrying a changelog offset reached the uncommitted-writes \
+                          layer; offsets are recorded at commit"
+                    .to_string(),
+            });
+        }
+        for (key, value) in ops {
+            self.pending.insert(key, value);
+        }
+        Ok(())
+    }
+
+    fn committed_offset(&self) -> Result<Option<i64>> {
+        self.inner.committed_offset()
+    }
+
+    fn range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        reverse: bool,
+    ) -> Result<BytesIter<'_>> {
+        let below = self.inner.range(from, to, reverse)?;
+        let Some(b) = bounds(from, to) else {
+            return Ok(below);
+        };
+        let held = self.pending.range::<[u8], _>(b);
+        let held: Box<dyn Iterator<Item = _>> = if reverse {
+            Box::new(held.rev())
+        } else {
+            Box::new(held)
+        };
+        Ok(Box::new(Merged {
+            below: below.peekable(),
+            held: held.peekable(),
+            reverse,
+        }))
+    }
+
+    fn approximate_count(&self) -> Result<u64> {
+        let puts = self.pending.values().filter(|v| v.is_some()).count();
+        Ok(self
+            .inner
+            .approximate_count()?
+            .saturating_add(u64::try_from(puts).unwrap_or(u64::MAX)))
+    }
+
+    /// Flushes the store below; the held writes stay held until the commit.
+    fn flush(&mut self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// Drops the held (uncommitted) writes and closes the store below.
+    fn close(&mut self) -> Result<()> {
+        self.pending.clear();
+        self.inner.close()
+    }
+
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return self.commit(batch.offset());
+        }
+        if !self.pending.is_empty() {
+            return Err(Error::Store {
+                store: self.inner.name().to_string(),
+                message: format!(
+                    "cannot restore from the changelog while {} uncommitted writes are held",
+                    self.pending.len()
+                ),
+            });
+        }
+        self.inner.restore(batch)
+    }
+}
+
+type HeldIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
+
+/// The entries below merged with the held writes, in iteration order: a held
+/// write of a key replaces the entry below, a held delete hides it.
+struct Merged<'a> {
+    below: Peekable<BytesIter<'a>>,
+    held: Peekable<HeldIter<'a>>,
+    reverse: bool,
+}
+
+impl Iterator for Merged<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let order = match (self.below.peek(), self.held.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) | (Some(Ok(_)), None) => return self.below.next(),
+                (None, Some(_)) => Ordering::Greater,
+                (Some(Ok((below, _))), Some((held, _))) => {
+                    let o = below.as_slice().cmp(held.as_slice());
+                    if self.reverse {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            match order {
+                Ordering::Less => return self.below.next(),
+                Ordering::Equal => {
+                    self.below.next();
+                }
+                Ordering::Greater => {}
+            }
+            // A held delete hides the key: move on.
+            if let Some((key, Some(v))) = self.held.next() {
+                return Some(Ok((key.clone(), v.clone())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InMemoryBytesStore;
+
+    fn kv(k: &str, v: &str) -> (Vec<u8>, Vec<u8>) {
+        (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+    }
+
+    fn layer_with(committed: &[(&str, &str)]) -> UncommittedWritesLayer {
+        let mut below = InMemoryBytesStore::new("s");
+        let mut batch = WriteBatch::new();
+        for (k, v) in committed {
+            batch.put(k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        }
+        batch.set_offset(3);
+        assert!(below.write(batch).is_ok());
+        UncommittedWritesLayer::new(Box::new(below))
+    }
+
+    fn write(layer: &mut UncommittedWritesLayer, k: &str, v: Option<&str>) {
+        let mut batch = WriteBatch::new();
+        batch.write(k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()));
+        layer.write(batch).unwrap();
+    }
+
+    fn collect(iter: BytesIter<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        iter.collect::<Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn reads_merge_held_writes_over_the_store_below_both_ways() {
+        let mut layer = layer_with(&[("a", "1"), ("c", "3"), ("e", "5")]);
+        write(&mut layer, "b", Some("2"));
+        write(&mut layer, "c", Some("30"));
+        write(&mut layer, "e", None);
+        write(&mut layer, "f", Some("6"));
+        assert_eq!(layer.get(b"c").unwrap(), Some(b"30".to_vec()));
+        assert_eq!(layer.get(b"e").unwrap(), None);
+        let forward = collect(layer.all().unwrap());
+        assert_eq!(
+            forward,
+            [kv("a", "1"), kv("b", "2"), kv("c", "30"), kv("f", "6")]
+        );
+        let backward = collect(layer.range(Some(b"b"), Some(b"e"), true).unwrap());
+        assert_eq!(backward, [kv("c", "30"), kv("b", "2")]);
+        let prefixed = collect(layer.prefix_scan(b"f").unwrap());
+        assert_eq!(prefixed, [kv("f", "6")]);
+    }
+
+    #[test]
+    fn commit_writes_everything_with_the_offset_and_close_drops_what_was_not() {
+        let mut layer = layer_with(&[("a", "1")]);
+        write(&mut layer, "a", None);
+        write(&mut layer, "b", Some("2"));
+        let mut commit = WriteBatch::new();
+        commit.set_offset(10);
+        layer.restore(commit).unwrap();
+        assert_eq!(layer.pending(), 0);
+        assert_eq!(layer.committed_offset().unwrap(), Some(10));
+        assert_eq!(collect(layer.inner.all().unwrap()), [kv("b", "2")]);
+
+        write(&mut layer, "c", Some("3"));
+        assert_eq!(layer.pending(), 1);
+        // Nothing uncommitted reached the store below.
+        assert_eq!(layer.inner.get(b"c").unwrap(), None);
+        assert_eq!(layer.inner.committed_offset().unwrap(), Some(10));
+    }
+
+    #[test]
+    fn restoring_goes_below_but_not_while_writes_are_held() {
+        let mut layer = layer_with(&[]);
+        let mut restored = WriteBatch::new();
+        restored.put(b"k".to_vec(), b"v".to_vec()).set_offset(7);
+        layer.restore(restored.clone()).unwrap();
+        assert_eq!(layer.inner.get(b"k").unwrap(), Some(b"v".to_vec()));
+        write(&mut layer, "x", Some("1"));
+        assert!(layer.restore(restored).is_err());
+    }
+
+    #[test]
+    fn a_write_carrying_an_offset_is_refused() {
+        let mut layer = layer_with(&[]);
+        let mut batch = WriteBatch::new();
+        batch.put(b"k".to_vec(), b"v".to_vec()).set_offset(1);
+        assert!(layer.write(batch).is_err());
+    }
+}

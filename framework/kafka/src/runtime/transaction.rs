@@ -1,0 +1,209 @@
+//! Exactly-once: the transactions of a stream thread's producer.
+//!
+//! One transactional producer per thread (`transactional.id` =
+//! `<application.id>-<process id>-<thread>`). The first record sent after a
+//! commit begins a transaction; a commit adds the consumed offsets to it
+//! (with the consumer's group metadata, so a zombie from an older group
+//! generation is fenced) and commits output, changelog records and offsets
+//! together. A failure that leaves the transaction abortable aborts it; one
+//! that leaves the producer unusable (fenced, fatal) replaces the producer,
+//! whose `init_transactions` fences the old one.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::ConsumerGroupMetadata;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{Producer, PurgeConfig};
+use rdkafka::TopicPartitionList;
+use weir_core::ErrorKind;
+
+use crate::error::{classify, Error, Result};
+use crate::runtime::collector::{create_producer, ProducerCollector};
+
+/// Bound of one blocking transaction call; retried while the error is retriable.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long retriable failures of one transaction step are retried before
+/// the step fails (the broker has been away that long).
+const RETRY_FOR: Duration = Duration::from_secs(120);
+
+/// The class of a failed transaction call: retriable (call again),
+/// abortable (abort, then start over) or fatal for the producer.
+fn txn_kind(e: &KafkaError) -> (bool, ErrorKind) {
+    match e {
+        KafkaError::Transaction(t) if t.is_fatal() => {
+            let kind = match classify(e) {
+                ErrorKind::Fenced => ErrorKind::Fenced,
+                _ => ErrorKind::Fatal,
+            };
+            (false, kind)
+        }
+        KafkaError::Transaction(t) if t.txn_requires_abort() => (false, ErrorKind::Retriable),
+        KafkaError::Transaction(t) if t.is_retriable() => (true, ErrorKind::Retriable),
+        // commit_transaction flushes first; a flush that timed out is retried.
+        KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut) => (true, ErrorKind::Retriable),
+        other => match classify(other) {
+            ErrorKind::Retriable => (true, ErrorKind::Retriable),
+            kind => (false, kind),
+        },
+    }
+}
+
+impl ProducerCollector {
+    /// Whether this collector writes in transactions (exactly-once).
+    pub(crate) fn is_transactional(&self) -> bool {
+        self.transactional_id.is_some()
+    }
+
+    /// Whether a transaction is open.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    fn txn_error(&self, operation: &'static str, e: &KafkaError, kind: ErrorKind) -> Error {
+        Error::Transaction {
+            operation,
+            transactional_id: self.transactional_id.clone().unwrap_or_default(),
+            message: e.to_string(),
+            kind,
+        }
+    }
+
+    /// Runs `call` until it succeeds, fails for good, or retriable failures
+    /// have lasted [`RETRY_FOR`].
+    fn retrying(
+        &self,
+        operation: &'static str,
+        mut call: impl FnMut(&Self) -> rdkafka::error::KafkaResult<()>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            match call(self) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let (retriable, kind) = txn_kind(&e);
+                    if !retriable || start.elapsed() >= RETRY_FOR {
+                        return Err(self.txn_error(operation, &e, kind));
+                    }
+                    tracing::warn!(operation, error = %e, "transaction step failed; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// Registers the `transactional.id` with the broker, fencing any older
+    /// producer with the same id and aborting its open transaction.
+    pub(crate) fn init_transactions(&mut self) -> Result<()> {
+        if !self.is_transactional() {
+            return Ok(());
+        }
+        self.retrying("init", |c| c.producer.init_transactions(CALL_TIMEOUT))?;
+        self.in_transaction = false;
+        tracing::info!(transactional_id = ?self.transactional_id, "transactions initialized");
+        Ok(())
+    }
+
+    /// Begins a transaction (the first send after a commit does).
+    pub(crate) fn begin_transaction(&mut self) -> weir_core::Result<()> {
+        if let Err(e) = self.producer.begin_transaction() {
+            let (_, kind) = txn_kind(&e);
+            return Err(weir_core::Error::Send {
+                topic: String::new(),
+                message: format!("cannot begin a transaction: {e}"),
+                kind,
+            });
+        }
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// Commits the open transaction with `offsets` (the next offsets to
+    /// consume) added for `group`. Begins one first when offsets moved but
+    /// nothing was sent. An `Error::Transaction` of kind
+    /// [`ErrorKind::Retriable`] means: abort, roll back, and process again
+    /// from the committed offsets; `Fenced` or `Fatal`: the producer must be
+    /// replaced too.
+    pub(crate) fn commit_transaction(
+        &mut self,
+        offsets: &TopicPartitionList,
+        group: Option<&ConsumerGroupMetadata>,
+    ) -> Result<()> {
+        if offsets.count() > 0 && !self.in_transaction {
+            self.begin_transaction().map_err(|e| Error::Transaction {
+                operation: "begin",
+                transactional_id: self.transactional_id.clone().unwrap_or_default(),
+                message: e.to_string(),
+                kind: e.kind(),
+            })?;
+        }
+        if !self.in_transaction {
+            return Ok(());
+        }
+        if offsets.count() > 0 {
+            let Some(group) = group else {
+                return Err(Error::Transaction {
+                    operation: "send offsets",
+                    transactional_id: self.transactional_id.clone().unwrap_or_default(),
+                    message: "the consumer has no group metadata (not in a group)".to_string(),
+                    kind: ErrorKind::Retriable,
+                });
+            };
+            self.retrying("send offsets", |c| {
+                c.producer
+                    .send_offsets_to_transaction(offsets, group, CALL_TIMEOUT)
+            })?;
+        }
+        if let Some((topic, message, _)) = self.reports.failure() {
+            // A record of this transaction was not written: it must not commit.
+            return Err(Error::Transaction {
+                operation: "commit",
+                transactional_id: self.transactional_id.clone().unwrap_or_default(),
+                message: format!("a record to '{topic}' was not written: {message}"),
+                kind: ErrorKind::Retriable,
+            });
+        }
+        self.retrying("commit", |c| c.producer.commit_transaction(CALL_TIMEOUT))?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    /// Aborts the open transaction: nothing it wrote becomes visible to
+    /// `read_committed` readers. Failing, the producer must be replaced.
+    pub(crate) fn abort_transaction(&mut self) -> Result<()> {
+        if !self.in_transaction {
+            self.reports.clear_after_abort();
+            return Ok(());
+        }
+        self.retrying("abort", |c| c.producer.abort_transaction(CALL_TIMEOUT))?;
+        self.in_transaction = false;
+        self.reports.clear_after_abort();
+        tracing::warn!(transactional_id = ?self.transactional_id, "transaction aborted");
+        Ok(())
+    }
+
+    /// Replaces a producer left unusable (fenced, fatal error): drops what
+    /// it still holds, creates it again with the same `transactional.id` and
+    /// initializes transactions, which fences the old one for good.
+    pub(crate) fn replace_producer(&mut self) -> Result<()> {
+        self.producer
+            .purge(PurgeConfig::default().queue().inflight());
+        let (producer, reports) = create_producer(&self.config)?;
+        self.producer = producer;
+        self.reports = reports;
+        self.in_transaction = false;
+        tracing::warn!(transactional_id = ?self.transactional_id, "transactional producer replaced");
+        self.init_transactions()
+    }
+
+    /// After a failed commit: aborts the transaction, or replaces the
+    /// producer when the failure (or the abort) left it unusable.
+    pub(crate) fn recover(&mut self, failure: &Error) -> Result<()> {
+        if failure.kind() == ErrorKind::Retriable {
+            match self.abort_transaction() {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "abort failed; replacing the producer"),
+            }
+        }
+        self.replace_producer()
+    }
+}

@@ -1,0 +1,199 @@
+//! `processing.guarantee = exactly_once_v2` against the real broker: output,
+//! changelog records and input offsets commit in one transaction per stream
+//! thread, so a `read_committed` reader sees every input record's effect
+//! exactly once, also after an instance is killed with SIGKILL while its
+//! transaction is open. (The full fault-injection verifier, with several
+//! instances, repeated kills and broker restarts, is `testing/eos/run`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use weir::prelude::*;
+use weir_kafka::{ConsumedRecord, ProduceRecord};
+use weir_testing::KafkaCluster;
+
+fn cluster() -> &'static KafkaCluster {
+    KafkaCluster::get().expect("test broker")
+}
+
+fn unique_state_dir() -> String {
+    std::env::temp_dir()
+        .join("weir-tests")
+        .join(KafkaCluster::unique_group("eos-state"))
+        .display()
+        .to_string()
+}
+
+fn topics(test: &str) -> (String, String, String) {
+    let input = KafkaCluster::unique_topic(&format!("{test}-in"));
+    let output = KafkaCluster::unique_topic(&format!("{test}-out"));
+    cluster().create_topic(&input, 4).unwrap();
+    cluster().create_topic(&output, 4).unwrap();
+    (input, output, KafkaCluster::unique_group(test))
+}
+
+fn string(bytes: &Option<Vec<u8>>) -> String {
+    String::from_utf8(bytes.clone().unwrap()).unwrap()
+}
+
+/// Waits until `read_committed` output of `topic` has at least `n` records.
+fn wait_committed(topic: &str, n: usize, timeout: Duration) -> Vec<ConsumedRecord> {
+    let start = Instant::now();
+    loop {
+        let records = cluster().read_committed(topic).unwrap();
+        if records.len() >= n {
+            return records;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "after {timeout:?} {topic} has {} committed records of {n}",
+            records.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn exactly_once_echo_commits_every_record_once() {
+    let (input, output, app_id) = topics("eos-echo");
+    let state_dir = unique_state_dir();
+    let config = StreamsConfig::from_pairs([
+        ("application.id", app_id.as_str()),
+        ("bootstrap.servers", cluster().bootstrap_servers()),
+        ("processing.guarantee", "exactly_once_v2"),
+        ("num.stream.threads", "2"),
+        ("state.dir", state_dir.as_str()),
+        ("session.timeout.ms", "6000"),
+    ])
+    .unwrap();
+    let mut app = KafkaStreams::new(
+        weir_test_apps::echo_topology(&input, &output).unwrap(),
+        config,
+    )
+    .unwrap();
+    app.start().unwrap();
+    let records: Vec<ProduceRecord> = (0..2000)
+        .map(|i| ProduceRecord::new(format!("k{}", i % 40), format!("v{i:05}")))
+        .collect();
+    cluster().produce(&input, &records).unwrap();
+    let out = wait_committed(&output, 2000, Duration::from_secs(90));
+    app.close(Duration::from_secs(30)).unwrap();
+
+    let mut values: Vec<String> = out.iter().map(|r| string(&r.value)).collect();
+    values.sort();
+    let expected: Vec<String> = (0..2000).map(|i| format!("v{i:05}")).collect();
+    assert_eq!(values, expected, "every input exactly once");
+    let m = app.metrics();
+    assert!(m.commits >= 1, "{m:?}");
+    assert_eq!(m.aborts, 0, "{m:?}");
+    // Nothing left open: what a read_committed reader sees is everything written.
+    let uncommitted = cluster().read_uncommitted(&output).unwrap();
+    assert_eq!(
+        uncommitted.len(),
+        2000,
+        "no aborted or dangling output after a clean close"
+    );
+}
+
+/// A count-app process with exactly-once and a long commit interval, so
+/// that a kill lands inside an open transaction.
+fn spawn_count(app_id: &str, input: &str, output: &str, state_dir: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_count-app"))
+        .args([input, output])
+        .env("WEIR_APPLICATION_ID", app_id)
+        .env("WEIR_BOOTSTRAP_SERVERS", cluster().bootstrap_servers())
+        .env("WEIR_PROCESSING_GUARANTEE", "exactly_once_v2")
+        .env("WEIR_COMMIT_INTERVAL_MS", "3000")
+        .env("WEIR_STATE_DIR", state_dir)
+        .env("WEIR_SESSION_TIMEOUT_MS", "6000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn produce_words(topic: &str, from: usize, n: usize, expected: &mut BTreeMap<String, i64>) {
+    let records: Vec<ProduceRecord> = (from..from + n)
+        .map(|i| {
+            let w = format!("w{:02}", (i * 7) % 50);
+            *expected.entry(w.clone()).or_default() += 1;
+            ProduceRecord::new(w.clone(), w)
+        })
+        .collect();
+    cluster().produce(topic, &records).unwrap();
+}
+
+/// Per key, the committed counts in output order.
+fn committed_counts(output: &str) -> BTreeMap<String, Vec<i64>> {
+    let mut counts: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for r in cluster().read_committed(output).unwrap() {
+        let v = i64::from_be_bytes(r.value.clone().unwrap().try_into().unwrap());
+        counts.entry(string(&r.key)).or_default().push(v);
+    }
+    counts
+}
+
+#[test]
+fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
+    let (input, output, app_id) = topics("eos-kill");
+    let state_dir = unique_state_dir();
+    let mut expected = BTreeMap::new();
+    produce_words(&input, 0, 3000, &mut expected);
+    let mut first = spawn_count(&app_id, &input, &output, &state_dir);
+    // Output visible to read_uncommitted only: the transaction is open.
+    let start = Instant::now();
+    while cluster().read_uncommitted(&output).unwrap().len() < 100 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no output");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-9", &first.id().to_string()])
+        .status()
+        .unwrap();
+    first.wait().unwrap();
+    produce_words(&input, 3000, 1000, &mut expected);
+
+    // Same state dir: same transactional.id, which fences the dead
+    // producer and aborts its open transaction at once.
+    let mut second = spawn_count(&app_id, &input, &output, &state_dir);
+    let start = Instant::now();
+    let counts = loop {
+        let counts = committed_counts(&output);
+        let last: BTreeMap<String, i64> = counts
+            .iter()
+            .map(|(k, v)| (k.clone(), *v.last().unwrap()))
+            .collect();
+        if last == expected {
+            break counts;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "committed counts {last:?}\nexpected {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(second.wait().unwrap().success());
+
+    // Exactly once: per key, the committed counts only ever go up — a count
+    // repeated or going back would be an input record counted twice or a
+    // state update kept from an aborted transaction.
+    for (key, seq) in &counts {
+        assert!(
+            seq.windows(2).all(|w| w[0] < w[1]),
+            "{key}: committed counts not strictly increasing: {seq:?}"
+        );
+    }
+    let uncommitted = cluster().read_uncommitted(&output).unwrap().len();
+    let committed: usize = counts.values().map(Vec::len).sum();
+    assert!(
+        uncommitted > committed,
+        "the killed instance's open transaction wrote output that was aborted \
+         ({uncommitted} written, {committed} committed)"
+    );
+}
