@@ -65,6 +65,8 @@ pub mod guide {
     pub mod testing {}
     #[doc = include_str!("../../../docs/operations.md")]
     pub mod operations {}
+    #[doc = include_str!("../../../docs/eos.md")]
+    pub mod exactly_once {}
 }
 
 /// Development helpers: not for production.

@@ -197,3 +197,99 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
          ({uncommitted} written, {committed} committed)"
     );
 }
+
+#[test]
+fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
+    use weir::task::TaskId;
+    use weir::store::KeyValueBytesStore;
+    use weir_rocksdb::{store_path, RocksDbBudget, RocksDbBytesStore};
+
+    let (input, output, app_id) = topics("eos-crash-state");
+    let state_dir = unique_state_dir();
+    let mut expected = BTreeMap::new();
+    produce_words(&input, 0, 4000, &mut expected);
+    let mut app = spawn_count(&app_id, &input, &output, &state_dir);
+    // Kill once a transaction has committed and the next one is open with output in it.
+    let start = Instant::now();
+    loop {
+        let committed = cluster().read_committed(&output).unwrap().len();
+        let written = cluster().read_uncommitted(&output).unwrap().len();
+        if committed > 0 && written > committed {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no commit followed by an open transaction ({committed} committed, {written} written)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-9", &app.id().to_string()])
+        .status()
+        .unwrap();
+    app.wait().unwrap();
+
+    // Each task's RocksDB store must hold exactly the committed changelog up
+    // to the offset it records: nothing from the transaction the kill cut short.
+    let changelog = cluster()
+        .read_committed(&format!("{app_id}-counts-changelog"))
+        .unwrap();
+    let budget = RocksDbBudget::new(8 << 20).unwrap();
+    let mut checked = 0;
+    for partition in 0..4 {
+        let path = store_path(
+            std::path::Path::new(&state_dir),
+            &app_id,
+            TaskId::new(0, partition),
+            "counts",
+        );
+        if !path.exists() {
+            continue;
+        }
+        let store = RocksDbBytesStore::open("counts", &path, budget.clone()).unwrap();
+        let offset = store.committed_offset().unwrap();
+        let held: BTreeMap<Vec<u8>, Vec<u8>> =
+            store.all().unwrap().collect::<weir::Result<_>>().unwrap();
+        let mut replayed: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for r in changelog
+            .iter()
+            .filter(|r| r.partition == partition && offset.is_some_and(|o| r.offset <= o))
+        {
+            match &r.value {
+                Some(v) => replayed.insert(r.key.clone().unwrap(), v.clone()),
+                None => replayed.remove(r.key.as_ref().unwrap()),
+            };
+        }
+        assert_eq!(
+            held, replayed,
+            "store of partition {partition} (offset {offset:?}) differs from its committed changelog"
+        );
+        if offset.is_some() {
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no store had committed anything before the kill");
+
+    // And a restart on the same state finishes with exact counts.
+    let mut second = spawn_count(&app_id, &input, &output, &state_dir);
+    let start = Instant::now();
+    loop {
+        let last: BTreeMap<String, i64> = committed_counts(&output)
+            .into_iter()
+            .map(|(k, v)| (k, *v.last().unwrap()))
+            .collect();
+        if last == expected {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "committed counts {last:?}\nexpected {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(second.wait().unwrap().success());
+}

@@ -1,13 +1,18 @@
 //! The Kafka runtime: runs a [`Topology`] against a Kafka cluster with
 //! `num.stream.threads` stream threads, each with its own consumer (range
-//! assignor, so co-partitioned inputs land together) and producer, and
-//! at-least-once commits.
+//! assignor, so co-partitioned inputs land together) and producer.
 //!
 //! At-least-once: every `commit.interval.ms`, on revocation and on close, a
 //! thread waits until the broker has acknowledged every record it wrote, and
 //! only then commits the next offsets (last processed + 1). A record's output
 //! is therefore never committed before it is written; after a crash, records
 //! since the last commit are processed again (duplicates, never loss).
+//!
+//! Exactly-once (`exactly_once_v2`): the thread's producer is transactional
+//! and each commit is one transaction holding the output, the changelog
+//! records and the input offsets (`transaction.rs`); stores hold their
+//! writes until it commits. A failed transaction is aborted and the thread's
+//! tasks are reset to the last commit (`ThreadTasks::reset`).
 
 mod collector;
 mod process;
