@@ -141,7 +141,7 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
     let state_dir = unique_state_dir();
     let mut expected = BTreeMap::new();
     produce_words(&input, 0, 3000, &mut expected);
-    let mut first = spawn_count(&app_id, &input, &output, &state_dir);
+    let mut first = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
     // Output visible to read_uncommitted only: the transaction is open.
     let start = Instant::now();
     while cluster().read_uncommitted(&output).unwrap().len() < 100 {
@@ -149,15 +149,15 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
         std::thread::sleep(Duration::from_millis(20));
     }
     Command::new("kill")
-        .args(["-9", &first.id().to_string()])
+        .args(["-9", &first.0.id().to_string()])
         .status()
         .unwrap();
-    first.wait().unwrap();
+    first.0.wait().unwrap();
     produce_words(&input, 3000, 1000, &mut expected);
 
     // Same state dir: same transactional.id, which fences the dead
     // producer and aborts its open transaction at once.
-    let mut second = spawn_count(&app_id, &input, &output, &state_dir);
+    let mut second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
     let start = Instant::now();
     let counts = loop {
         let counts = committed_counts(&output);
@@ -175,10 +175,10 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
         std::thread::sleep(Duration::from_millis(300));
     };
     Command::new("kill")
-        .args(["-TERM", &second.id().to_string()])
+        .args(["-TERM", &second.0.id().to_string()])
         .status()
         .unwrap();
-    assert!(second.wait().unwrap().success());
+    assert!(second.0.wait().unwrap().success());
 
     // Exactly once: per key, the committed counts only ever go up — a count
     // repeated or going back would be an input record counted twice or a
@@ -200,15 +200,29 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
 
 #[test]
 fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
-    use weir::task::TaskId;
     use weir::store::KeyValueBytesStore;
+    use weir::task::TaskId;
     use weir_rocksdb::{store_path, RocksDbBudget, RocksDbBytesStore};
 
     let (input, output, app_id) = topics("eos-crash-state");
     let state_dir = unique_state_dir();
-    let mut expected = BTreeMap::new();
-    produce_words(&input, 0, 4000, &mut expected);
-    let mut app = spawn_count(&app_id, &input, &output, &state_dir);
+    let mut app = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
+    // Input keeps arriving (bounded: 400 batches), so that transactions keep opening.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let (input, stop) = (input.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut expected = BTreeMap::new();
+            for batch in 0..400 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                produce_words(&input, batch * 100, 100, &mut expected);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            expected
+        })
+    };
     // Kill once a transaction has committed and the next one is open with output in it.
     let start = Instant::now();
     loop {
@@ -224,10 +238,12 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
         std::thread::sleep(Duration::from_millis(20));
     }
     Command::new("kill")
-        .args(["-9", &app.id().to_string()])
+        .args(["-9", &app.0.id().to_string()])
         .status()
         .unwrap();
-    app.wait().unwrap();
+    app.0.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let expected = feeder.join().unwrap();
 
     // Each task's RocksDB store must hold exactly the committed changelog up
     // to the offset it records: nothing from the transaction the kill cut short.
@@ -268,10 +284,13 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
             checked += 1;
         }
     }
-    assert!(checked > 0, "no store had committed anything before the kill");
+    assert!(
+        checked > 0,
+        "no store had committed anything before the kill"
+    );
 
     // And a restart on the same state finishes with exact counts.
-    let mut second = spawn_count(&app_id, &input, &output, &state_dir);
+    let mut second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
     let start = Instant::now();
     loop {
         let last: BTreeMap<String, i64> = committed_counts(&output)
@@ -288,8 +307,18 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
         std::thread::sleep(Duration::from_millis(300));
     }
     Command::new("kill")
-        .args(["-TERM", &second.id().to_string()])
+        .args(["-TERM", &second.0.id().to_string()])
         .status()
         .unwrap();
-    assert!(second.wait().unwrap().success());
+    assert!(second.0.wait().unwrap().success());
+}
+
+/// A child process killed when the test ends, also when it fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

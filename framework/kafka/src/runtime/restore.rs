@@ -1,22 +1,29 @@
-//! Restoration: before a task processes, each of its logged stores is brought
-//! up to date from its changelog partition, from the offset the store
-//! reached (kept in the store with its data) to the end, in large batches.
+//! Restoration: a new task's logged stores are brought up to date from their
+//! changelog partitions — from the offset each store reached (kept in the
+//! store with its data) to the end the changelog had when the task arrived —
+//! in large batches, by the thread loop a slice at a time, so the thread's
+//! other tasks keep processing and the consumer keeps polling (no
+//! `max.poll.interval.ms` risk however long a restore takes). The task's
+//! input partitions stay paused until it is restored.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use weir_core::record::TopicPartition;
 use weir_core::store::WriteBatch;
-use weir_core::task::Task;
+use weir_core::task::{Task, TaskId};
 
 use crate::error::{classify, Error, Result};
 use crate::runtime::RuntimeConfig;
 
 /// Records written to a store per batch while restoring.
 const RESTORE_BATCH: usize = 10_000;
-/// A restore that receives nothing for this long fails (the broker is away).
+/// A changelog partition that yields nothing for this long fails the
+/// restore (the broker is away).
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
@@ -28,8 +35,8 @@ fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
 }
 
 /// The consumer a stream thread restores with: assigned by hand, never joins
-/// the group nor commits, fetching in large chunks. One per thread, reused.
-pub(crate) fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
+/// the group nor commits, reads `read_committed`, fetching in large chunks.
+fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.bootstrap_servers)
         // Assigned by hand, never joins the group nor commits.
@@ -38,7 +45,6 @@ pub(crate) fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
         .set("enable.partition.eof", "false")
         // A start offset out of range (retention) reads from the earliest kept.
         .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
         .set("fetch.max.bytes", "104857600")
         .set("max.partition.fetch.bytes", "16777216")
         .set("fetch.wait.max.ms", "50");
@@ -49,56 +55,152 @@ pub(crate) fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     {
         c.set(k, v);
     }
+    // Forced: an aborted transaction's changelog records never reach a store.
+    c.set("isolation.level", "read_committed");
     c.create().map_err(|e| Error::client(&e))
 }
 
-/// Restores every logged store of `task`; returns the records applied.
-pub(crate) fn restore_task(task: &mut Task, consumer: &BaseConsumer) -> Result<u64> {
-    let partitions = task.changelog_partitions();
-    if partitions.is_empty() {
-        return Ok(0);
+/// One changelog partition being restored.
+struct Partition {
+    task: TaskId,
+    store: String,
+    /// The changelog's end when the task arrived: restored once reached.
+    end: i64,
+    /// The next offset to read.
+    next: i64,
+    batch: WriteBatch,
+    last_progress: Instant,
+}
+
+/// A task waiting for its stores.
+struct Waiting {
+    task: Task,
+    partitions_left: usize,
+    restored: u64,
+    started: Instant,
+}
+
+/// What a restoration slice finished: tasks ready to process, with the
+/// records restored into them and how long it took.
+pub(crate) type Restored = Vec<(Task, u64, Duration)>;
+
+/// A stream thread's restorations in progress.
+#[derive(Default)]
+pub(crate) struct Restorer {
+    consumer: Option<BaseConsumer>,
+    partitions: HashMap<(String, i32), Partition>,
+    waiting: BTreeMap<TaskId, Waiting>,
+}
+
+impl Restorer {
+    /// Whether tasks are waiting for their stores.
+    pub(crate) fn is_restoring(&self) -> bool {
+        !self.waiting.is_empty()
     }
-    let mut total = 0;
-    let id = task.id().to_string();
-    let task_err = |e| Error::Processing {
-        task: id.clone(),
-        source: e,
-    };
-    for (store, tp) in partitions {
-        let start = Instant::now();
-        let reached = task.changelog_offset(&store).map_err(task_err)?;
-        let (low, high) = consumer
-            .fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
-            .map_err(|e| consume_error(&tp.topic, &e))?;
-        let from = reached.map_or(low, |o| (o + 1).max(low));
-        if from >= high {
-            tracing::debug!(task = %task.id(), store, "store up to date with its changelog");
-            continue;
+
+    /// Whether task `id` is waiting for its stores.
+    pub(crate) fn contains(&self, id: &TaskId) -> bool {
+        self.waiting.contains_key(id)
+    }
+
+    /// Takes `task` in: returns it at once when no store is behind its
+    /// changelog, else keeps it until [`poll`](Self::poll) has restored it.
+    pub(crate) fn add(&mut self, mut task: Task, config: &RuntimeConfig) -> Result<Option<Task>> {
+        let stores = task.changelog_partitions();
+        if stores.is_empty() {
+            return Ok(Some(task));
         }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from))
-            .map_err(|e| consume_error(&tp.topic, &e))?;
+        if self.consumer.is_none() {
+            self.consumer = Some(restore_consumer(config)?);
+        }
+        let Some(consumer) = &self.consumer else {
+            return Ok(Some(task));
+        };
+        let id = task.id();
+        let task_err = |e| Error::Processing {
+            task: id.to_string(),
+            source: e,
+        };
+        let mut assign = TopicPartitionList::new();
+        let mut behind = Vec::new();
+        for (store, tp) in stores {
+            let reached = task.changelog_offset(&store).map_err(task_err)?;
+            let (low, high) = consumer
+                .fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
+                .map_err(|e| consume_error(&tp.topic, &e))?;
+            let from = reached.map_or(low, |o| (o + 1).max(low));
+            if from >= high {
+                tracing::debug!(task = %id, store, "store up to date with its changelog");
+                continue;
+            }
+            assign
+                .add_partition_offset(&tp.topic, tp.partition, Offset::Offset(from))
+                .map_err(|e| consume_error(&tp.topic, &e))?;
+            tracing::info!(task = %id, store, from, to = high, "restoring store from its changelog");
+            behind.push((
+                (tp.topic.clone(), tp.partition),
+                Partition {
+                    task: id,
+                    store,
+                    end: high,
+                    next: from,
+                    batch: WriteBatch::new(),
+                    last_progress: Instant::now(),
+                },
+            ));
+        }
+        if behind.is_empty() {
+            return Ok(Some(task));
+        }
         consumer
-            .assign(&tpl)
-            .map_err(|e| consume_error(&tp.topic, &e))?;
-        tracing::info!(task = %task.id(), store, from, to = high, "restoring store from its changelog");
-        let mut batch = WriteBatch::new();
-        let mut restored = 0u64;
-        let mut last_progress = Instant::now();
-        let mut next = from;
-        while next < high {
-            match consumer.poll(Duration::from_millis(500)) {
+            .incremental_assign(&assign)
+            .map_err(|e| consume_error("changelog", &e))?;
+        self.waiting.insert(
+            id,
+            Waiting {
+                task,
+                partitions_left: behind.len(),
+                restored: 0,
+                started: Instant::now(),
+            },
+        );
+        self.partitions.extend(behind);
+        Ok(None)
+    }
+
+    /// Restores for up to `budget`; returns the tasks whose stores are now
+    /// all up to date.
+    pub(crate) fn poll(&mut self, budget: Duration) -> Result<Restored> {
+        let mut ready = Vec::new();
+        let Some(consumer) = self.consumer.take() else {
+            return Ok(ready);
+        };
+        let result = self.poll_with(&consumer, budget, &mut ready);
+        self.consumer = Some(consumer);
+        result.map(|()| ready)
+    }
+
+    fn poll_with(
+        &mut self,
+        consumer: &BaseConsumer,
+        budget: Duration,
+        ready: &mut Restored,
+    ) -> Result<()> {
+        let start = Instant::now();
+        while !self.partitions.is_empty() && start.elapsed() < budget {
+            match consumer.poll(Duration::from_millis(20)) {
                 Some(Ok(msg)) => {
-                    last_progress = Instant::now();
-                    next = msg.offset() + 1;
-                    if let Some(key) = msg.key() {
-                        batch.write(key.to_vec(), msg.payload().map(<[u8]>::to_vec));
-                        restored += 1;
+                    let key = (msg.topic().to_string(), msg.partition());
+                    let Some(p) = self.partitions.get_mut(&key) else {
+                        continue;
+                    };
+                    p.last_progress = Instant::now();
+                    p.next = msg.offset() + 1;
+                    if let Some(k) = msg.key() {
+                        p.batch.write(k.to_vec(), msg.payload().map(<[u8]>::to_vec));
                     }
-                    if batch.len() >= RESTORE_BATCH || next >= high {
-                        let mut full = std::mem::take(&mut batch);
-                        full.set_offset(next - 1);
-                        task.restore(&store, full).map_err(task_err)?;
+                    if p.batch.len() >= RESTORE_BATCH || p.next >= p.end {
+                        self.apply(consumer, &key, ready)?;
                     }
                 }
                 Some(Err(e)) => {
@@ -106,50 +208,137 @@ pub(crate) fn restore_task(task: &mut Task, consumer: &BaseConsumer) -> Result<u
                     if matches!(
                         kind,
                         weir_core::ErrorKind::Fatal | weir_core::ErrorKind::User
-                    ) || last_progress.elapsed() > STALL_TIMEOUT
-                    {
-                        return Err(consume_error(&tp.topic, &e));
+                    ) {
+                        return Err(consume_error("changelog", &e));
                     }
                     tracing::warn!(error = %e, "changelog read failed while restoring; retrying");
                 }
-                None => {
-                    // Transaction markers or compacted records can end the log
-                    // before `high`: the position says where we are.
-                    if let Ok(pos) = consumer.position() {
-                        if let Some(Offset::Offset(p)) = pos
-                            .find_partition(&tp.topic, tp.partition)
-                            .map(|e| e.offset())
-                        {
-                            next = next.max(p);
-                        }
-                    }
-                    if last_progress.elapsed() > STALL_TIMEOUT {
-                        return Err(Error::Timeout {
-                            operation: format!("restoring store '{store}' from {tp}"),
-                            after: STALL_TIMEOUT,
-                        });
-                    }
+                None => self.catch_up_positions(consumer, ready)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// With nothing to read: transaction markers or compacted records can
+    /// end a changelog before its end offset; the consumer's position says
+    /// where each partition really is. Also fails a partition that stalled.
+    fn catch_up_positions(&mut self, consumer: &BaseConsumer, ready: &mut Restored) -> Result<()> {
+        let positions = consumer
+            .position()
+            .map_err(|e| consume_error("changelog", &e))?;
+        let mut done = Vec::new();
+        for (key, p) in &mut self.partitions {
+            if let Some(Offset::Offset(pos)) =
+                positions.find_partition(&key.0, key.1).map(|e| e.offset())
+            {
+                if pos > p.next {
+                    p.next = pos;
+                    p.last_progress = Instant::now();
+                }
+            }
+            if p.next >= p.end {
+                done.push(key.clone());
+            } else if p.last_progress.elapsed() > STALL_TIMEOUT {
+                return Err(Error::Timeout {
+                    operation: format!(
+                        "restoring store '{}' from {}-{} (at {} of {})",
+                        p.store, key.0, key.1, p.next, p.end
+                    ),
+                    after: STALL_TIMEOUT,
+                });
+            }
+        }
+        for key in done {
+            self.apply(consumer, &key, ready)?;
+        }
+        Ok(())
+    }
+
+    /// Writes partition `key`'s batch to its store; when the partition has
+    /// reached its end, stops reading it, and hands its task over once all
+    /// of the task's partitions are done.
+    fn apply(
+        &mut self,
+        consumer: &BaseConsumer,
+        key: &(String, i32),
+        ready: &mut Restored,
+    ) -> Result<()> {
+        let Some(p) = self.partitions.get_mut(key) else {
+            return Ok(());
+        };
+        let finished = p.next >= p.end;
+        let mut batch = std::mem::take(&mut p.batch);
+        let (task_id, store) = (p.task, p.store.clone());
+        let Some(waiting) = self.waiting.get_mut(&task_id) else {
+            return Ok(());
+        };
+        let n = batch.len() as u64;
+        if n > 0 || finished {
+            batch.set_offset(p.next - 1);
+            waiting
+                .task
+                .restore(&store, batch)
+                .map_err(|e| Error::Processing {
+                    task: task_id.to_string(),
+                    source: e,
+                })?;
+            waiting.restored += n;
+        }
+        if !finished {
+            return Ok(());
+        }
+        self.partitions.remove(key);
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&key.0, key.1);
+        consumer
+            .incremental_unassign(&tpl)
+            .map_err(|e| consume_error(&key.0, &e))?;
+        waiting.partitions_left -= 1;
+        if waiting.partitions_left == 0 {
+            if let Some(w) = self.waiting.remove(&task_id) {
+                let took = w.started.elapsed();
+                tracing::info!(
+                    task = %task_id,
+                    records = w.restored,
+                    seconds = took.as_secs_f64(),
+                    rate = w.restored as f64 / took.as_secs_f64().max(1e-9),
+                    "task restored"
+                );
+                ready.push((w.task, w.restored, took));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops restoring the tasks reading any of `revoked` or, with `None`,
+    /// all; returns them so they can be closed.
+    pub(crate) fn remove(&mut self, revoked: Option<&[TopicPartition]>) -> Vec<Task> {
+        let take: Vec<TaskId> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| {
+                revoked.is_none_or(|r| w.task.input_partitions().iter().any(|tp| r.contains(tp)))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let mut tpl = TopicPartitionList::new();
+        self.partitions.retain(|key, p| {
+            let keep = !take.contains(&p.task);
+            if !keep {
+                tpl.add_partition(&key.0, key.1);
+            }
+            keep
+        });
+        if tpl.count() > 0 {
+            if let Some(consumer) = &self.consumer {
+                if let Err(e) = consumer.incremental_unassign(&tpl) {
+                    tracing::warn!(error = %e, "could not stop reading changelogs");
                 }
             }
         }
-        if !batch.is_empty() || next > from {
-            batch.set_offset(next - 1);
-            task.restore(&store, batch).map_err(task_err)?;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        tracing::info!(
-            task = %task.id(),
-            store,
-            records = restored,
-            seconds = secs,
-            rate = restored as f64 / secs.max(1e-9),
-            "store restored"
-        );
-        total += restored;
+        take.iter()
+            .filter_map(|id| self.waiting.remove(id))
+            .map(|w| w.task)
+            .collect()
     }
-    // Stop fetching the changelogs until the next restore.
-    consumer
-        .unassign()
-        .map_err(|e| consume_error("changelog", &e))?;
-    Ok(total)
 }

@@ -16,6 +16,7 @@ use weir_core::ErrorKind;
 
 use crate::error::{classify, Error, Result};
 use crate::runtime::collector::ProducerCollector;
+use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
 
 /// What a stream thread owns besides its consumer; shared with the consumer's
@@ -26,8 +27,8 @@ pub(crate) struct ThreadTasks {
     pub(crate) paused: HashSet<TopicPartition>,
     /// An error raised inside a rebalance callback, for the thread loop to act on.
     pub(crate) error: Option<Error>,
-    /// Restores logged stores; created on the first task that needs it.
-    pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
+    /// New tasks whose stores are being restored (their input partitions paused).
+    pub(crate) restorer: Restorer,
     /// Since when offset commits have been failing, if they are.
     pub(crate) failing_since: Option<Instant>,
     /// Exactly-once: a transaction was aborted inside a rebalance callback;
@@ -56,16 +57,20 @@ impl ThreadTasks {
             collector,
             paused: HashSet::new(),
             error: None,
-            restore_consumer: None,
+            restorer: Restorer::default(),
             failing_since: None,
             needs_reset: false,
             committed: HashMap::new(),
         }
     }
 
-    /// Creates (and initializes) the tasks for newly assigned partitions.
-    pub(crate) fn assign(
+    /// Creates the tasks for newly assigned partitions. A task whose stores
+    /// are behind their changelogs goes to the restorer, its input partitions
+    /// paused until [`restore`](Self::restore) hands it back; the others
+    /// start at once.
+    pub(crate) fn assign<C: ConsumerContext>(
         &mut self,
+        consumer: &BaseConsumer<C>,
         partitions: &[TopicPartition],
         topology: &Topology,
         app: &AppShared,
@@ -79,31 +84,56 @@ impl ThreadTasks {
                 });
             };
             let id = TaskId::new(sub, tp.partition);
-            if self.tasks.contains_key(&id) {
+            if self.tasks.contains_key(&id) || self.restorer.contains(&id) {
                 continue;
             }
-            let mut task = topology
+            let task = topology
                 .create_task(id, app.config.task.clone())
                 .map_err(|e| processing(id, e))?;
-            let start = Instant::now();
-            let restored = if task.changelog_partitions().is_empty() {
-                0
-            } else {
-                if self.restore_consumer.is_none() {
-                    self.restore_consumer = Some(super::restore::restore_consumer(&app.config)?);
+            let inputs = task.input_partitions();
+            match self.restorer.add(task, &app.config)? {
+                Some(task) => self.start_task(task)?,
+                None => {
+                    let mut pause = TopicPartitionList::new();
+                    for tp in &inputs {
+                        pause.add_partition(&tp.topic, tp.partition);
+                    }
+                    consumer.pause(&pause).map_err(|e| consume_error(&e))?;
+                    tracing::info!(task = %id, "task created; restoring its stores");
                 }
-                match &self.restore_consumer {
-                    Some(consumer) => super::restore::restore_task(&mut task, consumer)?,
-                    None => 0,
-                }
-            };
-            if restored > 0 {
-                app.metrics.record_restore(restored, start.elapsed());
             }
-            task.init(&mut self.collector, &SystemClock)
-                .map_err(|e| processing(id, e))?;
-            tracing::info!(task = %id, "task created");
-            self.tasks.insert(id, task);
+        }
+        Ok(())
+    }
+
+    /// Initializes `task` and makes it active.
+    fn start_task(&mut self, mut task: Task) -> Result<()> {
+        let id = task.id();
+        task.init(&mut self.collector, &SystemClock)
+            .map_err(|e| processing(id, e))?;
+        tracing::info!(task = %id, "task created");
+        self.tasks.insert(id, task);
+        Ok(())
+    }
+
+    /// Restores for up to `budget`, then starts the tasks whose stores are
+    /// up to date: their input partitions are rewound to the committed
+    /// offsets (records fetched for them meanwhile were dropped) and resumed.
+    pub(crate) fn restore<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        budget: std::time::Duration,
+        app: &AppShared,
+    ) -> Result<()> {
+        for (task, restored, took) in self.restorer.poll(budget)? {
+            app.metrics.record_restore(restored, took);
+            let mut inputs = TopicPartitionList::new();
+            for tp in task.input_partitions() {
+                inputs.add_partition(&tp.topic, tp.partition);
+            }
+            rewind_to_committed(consumer, inputs.clone())?;
+            consumer.resume(&inputs).map_err(|e| consume_error(&e))?;
+            self.start_task(task)?;
         }
         Ok(())
     }
@@ -118,6 +148,12 @@ impl ThreadTasks {
         lost: bool,
         app: &AppShared,
     ) -> Result<()> {
+        for mut task in self.restorer.remove(Some(partitions)) {
+            // Never started: nothing to commit; what was restored stays in the store.
+            if let Err(e) = task.close_dirty() {
+                tracing::warn!(task = %task.id(), error = %e, "error while closing a restoring task");
+            }
+        }
         let ids: Vec<TaskId> = self
             .tasks
             .iter()
@@ -259,34 +295,22 @@ impl ThreadTasks {
         if partitions.is_empty() {
             return Ok(());
         }
-        let committed = consumer
-            .committed_offsets(assignment, std::time::Duration::from_secs(30))
-            .map_err(|e| consume_error(&e))?;
-        for e in committed.elements() {
-            let offset = match e.offset() {
-                Offset::Offset(o) => Offset::Offset(o),
-                _ => Offset::Beginning,
-            };
-            consumer
-                .seek(
-                    e.topic(),
-                    e.partition(),
-                    offset,
-                    std::time::Duration::from_secs(30),
-                )
-                .map_err(|err| consume_error(&err))?;
-        }
+        rewind_to_committed(consumer, assignment)?;
         tracing::warn!(
             partitions = partitions.len(),
             "exactly-once: tasks reset to the last commit; processing again from there"
         );
         app.metrics.aborts.fetch_add(1, Ordering::Relaxed);
-        self.assign(&partitions, topology, app)
+        self.assign(consumer, &partitions, topology, app)
     }
 
-    /// Drops every task without flushing or committing anything.
+    /// Drops every task (restoring ones too) without flushing or committing anything.
     pub(crate) fn close_all_dirty(&mut self) {
-        for (id, mut task) in std::mem::take(&mut self.tasks) {
+        let restoring = self.restorer.remove(None);
+        let tasks = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .chain(restoring.into_iter().map(|t| (t.id(), t)));
+        for (id, mut task) in tasks {
             if let Err(e) = task.close_dirty() {
                 tracing::warn!(task = %id, error = %e, "error while closing task");
             }
@@ -535,6 +559,11 @@ impl ThreadTasks {
 
     /// Closes every task (after the final commit, or dirty after an error).
     pub(crate) fn close_all(&mut self) {
+        for mut task in self.restorer.remove(None) {
+            if let Err(e) = task.close_dirty() {
+                tracing::warn!(task = %task.id(), error = %e, "error while closing a restoring task");
+            }
+        }
         for (id, mut task) in std::mem::take(&mut self.tasks) {
             if let Err(e) = task.close(&mut self.collector) {
                 tracing::warn!(task = %id, error = %e, "error while closing task");
@@ -546,9 +575,31 @@ impl ThreadTasks {
 fn consume_error(e: &rdkafka::error::KafkaError) -> Error {
     Error::Consume {
         topic: String::new(),
-        message: format!("rewinding to the committed offsets: {e}"),
+        message: format!("moving the consumer: {e}"),
         kind: classify(e),
     }
+}
+
+/// Seeks each of `partitions` to its committed offset (or the beginning,
+/// `auto.offset.reset=earliest`, when nothing is committed).
+fn rewind_to_committed<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    partitions: TopicPartitionList,
+) -> Result<()> {
+    let timeout = std::time::Duration::from_secs(30);
+    let committed = consumer
+        .committed_offsets(partitions, timeout)
+        .map_err(|e| consume_error(&e))?;
+    for e in committed.elements() {
+        let offset = match e.offset() {
+            Offset::Offset(o) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        consumer
+            .seek(e.topic(), e.partition(), offset, timeout)
+            .map_err(|err| consume_error(&err))?;
+    }
+    Ok(())
 }
 
 /// A clock stopped at one reading.

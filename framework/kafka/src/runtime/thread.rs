@@ -24,6 +24,10 @@ use crate::runtime::AppShared;
 const POLL_BATCH: usize = 2000;
 /// Records processed per loop turn before polling again.
 const PROCESS_BUDGET: usize = 2000;
+/// Time given to restoration per loop turn while other tasks are active.
+const RESTORE_SLICE: Duration = Duration::from_millis(50);
+/// Time given to restoration per loop turn when no task is active.
+const RESTORE_SLICE_IDLE: Duration = Duration::from_millis(500);
 
 /// The consumer's context: runs the rebalance callbacks on the thread's tasks.
 pub(crate) struct ThreadContext {
@@ -126,7 +130,7 @@ impl ConsumerContext for ThreadContext {
                 "partitions assigned"
             );
             let mut tasks = self.lock();
-            if let Err(e) = tasks.assign(&partitions, &self.topology, &self.app) {
+            if let Err(e) = tasks.assign(consumer, &partitions, &self.topology, &self.app) {
                 tasks.error.get_or_insert(e);
             }
             drop(tasks);
@@ -294,6 +298,16 @@ fn run_loop(
             tasks.reset(consumer, topology, app)?;
             continue;
         }
+        let restoring = tasks.restorer.is_restoring();
+        if restoring {
+            // A slice of restoration per turn: the other tasks keep going.
+            let budget = if tasks.tasks.is_empty() {
+                RESTORE_SLICE_IDLE
+            } else {
+                RESTORE_SLICE
+            };
+            tasks.restore(consumer, budget, app)?;
+        }
         let mut processed = 0;
         let turn = (|| {
             tasks.add(topology, app_id, batch)?;
@@ -323,7 +337,7 @@ fn run_loop(
             }
             Err(e) => return Err(e),
         }
-        idle = processed == 0;
+        idle = processed == 0 && !restoring;
     }
     Ok(())
 }
