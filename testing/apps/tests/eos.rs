@@ -157,28 +157,9 @@ fn a_count_killed_inside_its_transaction_resumes_exactly_once() {
 
     // Same state dir: same transactional.id, which fences the dead
     // producer and aborts its open transaction at once.
-    let mut second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
-    let start = Instant::now();
-    let counts = loop {
-        let counts = committed_counts(&output);
-        let last: BTreeMap<String, i64> = counts
-            .iter()
-            .map(|(k, v)| (k.clone(), *v.last().unwrap()))
-            .collect();
-        if last == expected {
-            break counts;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "committed counts {last:?}\nexpected {expected:?}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    Command::new("kill")
-        .args(["-TERM", &second.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(second.0.wait().unwrap().success());
+    let second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
+    let counts = wait_final_counts(&output, &expected);
+    second.terminate();
 
     // Exactly once: per key, the committed counts only ever go up — a count
     // repeated or going back would be an input record counted twice or a
@@ -290,15 +271,23 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
     );
 
     // And a restart on the same state finishes with exact counts.
-    let mut second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
+    let second = KillOnDrop(spawn_count(&app_id, &input, &output, &state_dir));
+    wait_final_counts(&output, &expected);
+    second.terminate();
+}
+
+/// Waits until the last committed count of every key equals `expected`;
+/// returns every key's committed counts in order.
+fn wait_final_counts(output: &str, expected: &BTreeMap<String, i64>) -> BTreeMap<String, Vec<i64>> {
     let start = Instant::now();
     loop {
-        let last: BTreeMap<String, i64> = committed_counts(&output)
-            .into_iter()
-            .map(|(k, v)| (k, *v.last().unwrap()))
+        let counts = committed_counts(output);
+        let last: BTreeMap<String, i64> = counts
+            .iter()
+            .map(|(k, v)| (k.clone(), *v.last().unwrap()))
             .collect();
-        if last == expected {
-            break;
+        if &last == expected {
+            return counts;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
@@ -306,15 +295,21 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    Command::new("kill")
-        .args(["-TERM", &second.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(second.0.wait().unwrap().success());
 }
 
 /// A child process killed when the test ends, also when it fails.
 struct KillOnDrop(Child);
+
+impl KillOnDrop {
+    /// Stops the process with SIGTERM (a clean close) and checks it exited 0.
+    fn terminate(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(self.0.wait().unwrap().success());
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -435,15 +435,7 @@ impl Task {
                 }
             }
         }
-        for store in &mut self.state.stores {
-            if let Err(e) = store.close() {
-                first_error.get_or_insert(e);
-            }
-        }
-        for q in &mut self.queues {
-            q.records.clear();
-        }
-        self.initialized = false;
-        first_error.map_or(Ok(()), Err)
+        let closed = self.close_dirty();
+        first_error.map_or(closed, Err)
     }
 }
