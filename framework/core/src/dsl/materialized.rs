@@ -33,10 +33,12 @@ impl<K, V> Clone for Materialized<K, V> {
 }
 
 impl<K: 'static, V: 'static> Materialized<K, V> {
-    /// A store called `name` (unique in the topology) with these serdes; in
-    /// memory, without a cache, and logged to
-    /// `<application.id>-<name>-changelog` (as in Kafka Streams), from which
-    /// the runtime restores it.
+    /// A store called `name` (unique in the topology) with these serdes, as
+    /// in Kafka Streams: persistent (the runtime's default backend: RocksDB
+    /// under `<state.dir>/<application.id>/<task>/rocksdb/<name>`; in memory
+    /// where the runtime has no default, as in the test driver without a
+    /// state directory), without a cache, and logged to
+    /// `<application.id>-<name>-changelog`, from which the runtime restores it.
     pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
         Materialized {
             builder: KeyValueStoreBuilder::new(name, key_serde, value_serde).with_logging(true),
@@ -69,10 +71,19 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
         self
     }
 
-    /// Keeps the data in the bytes stores `supplier` creates (RocksDB, for
-    /// one); in memory by default.
+    /// Keeps the data in the bytes stores `supplier` creates, instead of the
+    /// runtime's default backend (RocksDB under `state.dir`).
     pub fn with_bytes_supplier(mut self, supplier: BytesStoreSupplier) -> Self {
         self.builder = self.builder.with_bytes_supplier(supplier);
+        self
+    }
+
+    /// Keeps the data in memory instead of the runtime's default backend
+    /// (Kafka Streams' `Materialized.as(Stores.inMemoryKeyValueStore(..))`):
+    /// nothing on disk, and the store is restored from its changelog on
+    /// every start.
+    pub fn in_memory(mut self) -> Self {
+        self.builder = self.builder.in_memory();
         self
     }
 

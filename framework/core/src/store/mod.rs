@@ -69,7 +69,7 @@ mod tests;
 
 use std::any::Any;
 
-pub use builder::{BytesStoreSupplier, KeyValueStoreBuilder};
+pub use builder::{BytesStoreSupplier, DefaultBytesStoreSupplier, KeyValueStoreBuilder};
 pub use bytes::{
     BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
@@ -178,6 +178,73 @@ impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
     }
 }
 
-/// Creates a task's instance of a store.
+/// Creates a task's instance of a store, from what the task provides (see
+/// [`StoreContext`]).
 pub type StoreSupplier =
-    std::sync::Arc<dyn Fn(TaskId) -> Result<Box<dyn StateStore>> + Send + Sync>;
+    std::sync::Arc<dyn Fn(StoreContext) -> Result<Box<dyn StateStore>> + Send + Sync>;
+
+/// What a task gives the stores it creates: its id and the defaults the
+/// runtime chose for stores that did not choose for themselves (the backend
+/// of a store built without [`KeyValueStoreBuilder::in_memory`] or
+/// [`KeyValueStoreBuilder::with_bytes_supplier`]).
+///
+/// The Kafka runtime sets the default backend to RocksDB under `state.dir`;
+/// without one (weir-core alone, the test driver by default) stores keep
+/// their data in memory.
+///
+/// ```
+/// use weir_core::store::StoreContext;
+/// use weir_core::task::TaskId;
+///
+/// let ctx = StoreContext::new(TaskId::new(0, 1));
+/// assert_eq!(ctx.task(), TaskId::new(0, 1));
+/// assert!(ctx.default_bytes_store().is_none()); // in memory
+/// ```
+#[derive(Clone)]
+pub struct StoreContext {
+    task: TaskId,
+    default_bytes_store: Option<DefaultBytesStoreSupplier>,
+}
+
+impl std::fmt::Debug for StoreContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreContext")
+            .field("task", &self.task)
+            .field("default_bytes_store", &self.default_bytes_store.is_some())
+            .finish()
+    }
+}
+
+impl StoreContext {
+    /// The context of task `task`, without defaults: stores are in memory.
+    pub fn new(task: TaskId) -> Self {
+        StoreContext {
+            task,
+            default_bytes_store: None,
+        }
+    }
+
+    /// The context a task created with `config` gives its stores.
+    pub fn for_task(task: TaskId, config: &crate::task::TaskConfig) -> Self {
+        StoreContext {
+            task,
+            default_bytes_store: config.default_bytes_store.clone(),
+        }
+    }
+
+    /// Sets the backend of stores that did not choose one.
+    pub fn with_default_bytes_store(mut self, supplier: DefaultBytesStoreSupplier) -> Self {
+        self.default_bytes_store = Some(supplier);
+        self
+    }
+
+    /// The task creating the store.
+    pub fn task(&self) -> TaskId {
+        self.task
+    }
+
+    /// The backend of stores that did not choose one; `None`: in memory.
+    pub fn default_bytes_store(&self) -> Option<&DefaultBytesStoreSupplier> {
+        self.default_bytes_store.as_ref()
+    }
+}

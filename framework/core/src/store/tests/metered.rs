@@ -133,7 +133,8 @@ fn the_built_store_is_reached_typed_through_dyn_state_store() {
     let supplier = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
         .with_logging(true)
         .build_supplier();
-    let mut boxed: Box<dyn StateStore> = supplier(TaskId::new(1, 3)).unwrap();
+    let mut boxed: Box<dyn StateStore> =
+        supplier(crate::store::StoreContext::new(TaskId::new(1, 3))).unwrap();
     assert_eq!(boxed.name(), "counts");
     assert!(!boxed.persistent());
     let kv = boxed.as_key_value_store::<String, i64>().unwrap();

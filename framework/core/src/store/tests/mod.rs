@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod caching;
+mod defaults;
 mod logging;
 mod memory;
 mod metered;
