@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
+use weir_core::store::ThreadCache;
 use weir_core::task::TaskConfig;
 use weir_core::topology::Topology;
 use weir_core::{Error, Result};
@@ -27,6 +28,7 @@ pub const DEFAULT_PROCESSING_LIMIT: usize = 1_000_000;
 /// | deserialization handler | [`LogAndFail`] |
 /// | partitions per topic | 1 |
 /// | processing limit per call | 1,000,000 records |
+/// | record cache (`statestore.cache.max.bytes`) | 0: every update is forwarded |
 ///
 /// ```
 /// use weir_core::handler::LogAndContinue;
@@ -51,6 +53,7 @@ pub struct DriverConfig {
     default_partitions: i32,
     topic_partitions: BTreeMap<String, i32>,
     processing_limit: usize,
+    cache_max_bytes: usize,
 }
 
 impl Default for DriverConfig {
@@ -63,6 +66,7 @@ impl Default for DriverConfig {
             default_partitions: 1,
             topic_partitions: BTreeMap::new(),
             processing_limit: DEFAULT_PROCESSING_LIMIT,
+            cache_max_bytes: 0,
         }
     }
 }
@@ -76,6 +80,7 @@ impl fmt::Debug for DriverConfig {
             .field("default_partitions", &self.default_partitions)
             .field("topic_partitions", &self.topic_partitions)
             .field("processing_limit", &self.processing_limit)
+            .field("cache_max_bytes", &self.cache_max_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +142,24 @@ impl DriverConfig {
         self
     }
 
+    /// Gives the driver's tasks a record cache of `bytes`
+    /// (`statestore.cache.max.bytes`; the driver is one stream thread, so its
+    /// caching stores share the whole budget). The driver commits after
+    /// each pipe call, so with a cache a table or aggregation forwards the
+    /// latest update of each key of a batch piped at once
+    /// ([`pipe_records`](super::TestInputTopic::pipe_records)), and evicted
+    /// updates as they go. 0 (the default) forwards every update, whatever
+    /// the stores ask, as Kafka Streams' driver shows every update.
+    pub fn with_cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// The record cache budget of the driver's tasks.
+    pub fn cache_max_bytes(&self) -> usize {
+        self.cache_max_bytes
+    }
+
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.application_id
@@ -171,11 +194,16 @@ impl DriverConfig {
         &self.topic_partitions
     }
 
-    /// The configuration every task of the driver gets.
+    /// The configuration every task of the driver gets: one record cache
+    /// for all of them, as for the tasks of one stream thread.
     pub(crate) fn task_config(&self) -> TaskConfig {
         let mut config = TaskConfig::new(self.application_id.clone());
         config.max_task_idle_ms = self.max_task_idle_ms;
         config.deserialization_handler = self.handler.clone();
+        config.cache_max_bytes = self.cache_max_bytes;
+        if self.cache_max_bytes > 0 {
+            config.thread_cache = Some(ThreadCache::new(self.cache_max_bytes));
+        }
         config
     }
 

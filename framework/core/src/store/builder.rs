@@ -53,7 +53,8 @@ impl fmt::Debug for Backend {
 /// Defaults: the runtime's default backend (RocksDB under `state.dir` in the
 /// Kafka runtime; in memory when the runtime has none, as in weir-core alone
 /// and the test driver unless given a state directory), not change-logged,
-/// no cache.
+/// no cache (as Kafka Streams' store builders; a store `with_caching(true)`
+/// shares the stream thread's cache budget, `statestore.cache.max.bytes`).
 /// The built stack is metered -> caching (if enabled) -> change-logging (if
 /// enabled) -> bytes.
 ///
@@ -63,7 +64,7 @@ impl fmt::Debug for Backend {
 /// use weir_core::store::KeyValueStoreBuilder;
 ///
 /// let counts = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
-///     .with_caching(1 << 20)
+///     .with_caching(true)
 ///     .with_logging(true);
 /// let builder = StreamsBuilder::new();
 /// builder.add_state_store(counts.name(), counts.build_supplier());
@@ -74,7 +75,7 @@ pub struct KeyValueStoreBuilder<K, V> {
     value_serde: SharedSerde<V>,
     backend: Backend,
     logging: bool,
-    cache_bytes: usize,
+    caching: bool,
 }
 
 impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
@@ -85,7 +86,7 @@ impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
             value_serde: Arc::clone(&self.value_serde),
             backend: self.backend.clone(),
             logging: self.logging,
-            cache_bytes: self.cache_bytes,
+            caching: self.caching,
         }
     }
 }
@@ -96,7 +97,7 @@ impl<K, V> fmt::Debug for KeyValueStoreBuilder<K, V> {
             .field("name", &self.name)
             .field("backend", &self.backend)
             .field("logging", &self.logging)
-            .field("cache_bytes", &self.cache_bytes)
+            .field("caching", &self.caching)
             .finish()
     }
 }
@@ -114,7 +115,7 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
             value_serde,
             backend: Backend::Default,
             logging: false,
-            cache_bytes: 0,
+            caching: false,
         }
     }
 
@@ -133,9 +134,9 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self.logging
     }
 
-    /// The cache budget in bytes; 0 when caching is off.
-    pub fn cache_max_bytes(&self) -> usize {
-        self.cache_bytes
+    /// Whether the store caches its writes (when the thread has a cache budget).
+    pub fn caching_enabled(&self) -> bool {
+        self.caching
     }
 
     /// Keeps the data in an [`InMemoryBytesStore`], whatever the runtime's
@@ -175,16 +176,18 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self
     }
 
-    /// Caches writes within `max_bytes` per task instance, folding repeated
-    /// updates of a key until the next commit (see [`CachingLayer`]); 0 turns
-    /// the cache off (the default).
-    pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.cache_bytes = max_bytes;
+    /// Turns caching on or off (off by default). A caching store folds
+    /// repeated updates of a key until the next commit (see [`CachingLayer`])
+    /// within the budget its stream thread shares among all its caching
+    /// stores ([`ThreadCache`](super::ThreadCache), sized by
+    /// `statestore.cache.max.bytes`); with a budget of 0 there is no cache.
+    pub fn with_caching(mut self, enabled: bool) -> Self {
+        self.caching = enabled;
         self
     }
 
     /// Builds task `task`'s instance without runtime defaults: a store using
-    /// the default backend is in memory. Tasks use
+    /// the default backend is in memory, and there is no cache. Tasks use
     /// [`build_in`](Self::build_in).
     pub fn build(&self, task: TaskId) -> Result<MeteredKeyValueStore<K, V>> {
         self.build_in(&StoreContext::new(task))
@@ -192,7 +195,7 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
 
     /// Builds the instance of the task `ctx` describes, resolving the default
     /// backend with [`StoreContext::default_bytes_store`] (in memory when it
-    /// has none).
+    /// has none) and caching in [`StoreContext::thread_cache`].
     pub fn build_in(&self, ctx: &StoreContext) -> Result<MeteredKeyValueStore<K, V>> {
         let task = ctx.task();
         let mut stack: Box<dyn KeyValueBytesStore> = match &self.backend {
@@ -206,8 +209,10 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         if self.logging {
             stack = Box::new(ChangeLoggingLayer::new(stack));
         }
-        if self.cache_bytes > 0 {
-            stack = Box::new(CachingLayer::new(stack, self.cache_bytes));
+        if self.caching {
+            if let Some(cache) = ctx.thread_cache().filter(|c| c.max_bytes() > 0) {
+                stack = Box::new(CachingLayer::with_thread_cache(stack, Arc::clone(cache)));
+            }
         }
         Ok(MeteredKeyValueStore::new(
             self.name.clone(),

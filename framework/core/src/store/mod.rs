@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! MeteredKeyValueStore<K, V>   serdes (the only typed layer), operation counts
-//!   -> CachingLayer            optional: folds updates of a key until commit
+//!   -> CachingLayer            optional: folds updates of a key until commit,
+//!                              within the stream thread's ThreadCache budget
 //!   -> ChangeLoggingLayer      optional: records every write for the changelog topic
 //!   -> KeyValueBytesStore      InMemoryBytesStore here; RocksDB in weir-rocksdb
 //! ```
@@ -63,6 +64,7 @@ mod kv;
 mod logging;
 mod memory;
 mod metered;
+mod thread_cache;
 
 #[cfg(test)]
 mod tests;
@@ -78,6 +80,7 @@ pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
+pub use thread_cache::ThreadCache;
 
 use crate::error::{Error, Result};
 use crate::processor::ProcessorContext;
@@ -204,6 +207,7 @@ pub type StoreSupplier =
 pub struct StoreContext {
     task: TaskId,
     default_bytes_store: Option<DefaultBytesStoreSupplier>,
+    thread_cache: Option<std::sync::Arc<ThreadCache>>,
 }
 
 impl std::fmt::Debug for StoreContext {
@@ -211,6 +215,7 @@ impl std::fmt::Debug for StoreContext {
         f.debug_struct("StoreContext")
             .field("task", &self.task)
             .field("default_bytes_store", &self.default_bytes_store.is_some())
+            .field("thread_cache", &self.thread_cache)
             .finish()
     }
 }
@@ -221,15 +226,37 @@ impl StoreContext {
         StoreContext {
             task,
             default_bytes_store: None,
+            thread_cache: None,
         }
     }
 
-    /// The context a task created with `config` gives its stores.
+    /// The context a task created with `config` gives its stores: its
+    /// default backend, and its stream thread's cache
+    /// ([`TaskConfig::thread_cache`](crate::task::TaskConfig::thread_cache);
+    /// without one, a cache of
+    /// [`TaskConfig::cache_max_bytes`](crate::task::TaskConfig::cache_max_bytes)
+    /// for the task alone, if that is above 0).
     pub fn for_task(task: TaskId, config: &crate::task::TaskConfig) -> Self {
+        let thread_cache = config.thread_cache.clone().or_else(|| {
+            (config.cache_max_bytes > 0).then(|| ThreadCache::new(config.cache_max_bytes))
+        });
         StoreContext {
             task,
             default_bytes_store: config.default_bytes_store.clone(),
+            thread_cache,
         }
+    }
+
+    /// Sets the cache whose budget caching stores share.
+    pub fn with_thread_cache(mut self, cache: std::sync::Arc<ThreadCache>) -> Self {
+        self.thread_cache = Some(cache);
+        self
+    }
+
+    /// The cache caching stores share; `None` (or a budget of 0): no
+    /// caching, every update is written through and forwarded.
+    pub fn thread_cache(&self) -> Option<&std::sync::Arc<ThreadCache>> {
+        self.thread_cache.as_ref()
     }
 
     /// Sets the backend of stores that did not choose one.

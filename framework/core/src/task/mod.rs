@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::handler::{HandlerResponse, LogAndFail, SharedDeserializationHandler};
 use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
 use crate::record::{RawRecord, RecordMetadata, TopicPartition};
-use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext};
+use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use punctuation::Schedules;
@@ -66,6 +66,15 @@ pub struct TaskConfig {
     /// and the store name. `None` keeps them in memory; the Kafka runtime
     /// sets RocksDB under `state.dir`.
     pub default_bytes_store: Option<DefaultBytesStoreSupplier>,
+    /// The record cache budget of one stream thread, in bytes:
+    /// `statestore.cache.max.bytes` divided by the stream threads. 0 (the
+    /// default here): no caching, every update is forwarded.
+    pub cache_max_bytes: usize,
+    /// The cache every caching store of the thread's tasks shares, of
+    /// [`cache_max_bytes`](Self::cache_max_bytes); a runtime creates one per
+    /// thread and sets it in the configuration of each task it creates.
+    /// `None`: a task with a budget gets a cache of its own.
+    pub thread_cache: Option<Arc<ThreadCache>>,
 }
 
 impl fmt::Debug for TaskConfig {
@@ -74,19 +83,24 @@ impl fmt::Debug for TaskConfig {
             .field("application_id", &self.application_id)
             .field("max_task_idle_ms", &self.max_task_idle_ms)
             .field("default_bytes_store", &self.default_bytes_store.is_some())
+            .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("thread_cache", &self.thread_cache)
             .finish_non_exhaustive()
     }
 }
 
 impl TaskConfig {
     /// Defaults as in Kafka Streams: `max.task.idle.ms` 0, log and fail on
-    /// bad records; stores without a backend of their own in memory.
+    /// bad records; stores without a backend of their own in memory; no
+    /// record cache.
     pub fn new(application_id: impl Into<String>) -> Self {
         TaskConfig {
             application_id: application_id.into(),
             max_task_idle_ms: 0,
             deserialization_handler: Arc::new(LogAndFail),
             default_bytes_store: None,
+            cache_max_bytes: 0,
+            thread_cache: None,
         }
     }
 }

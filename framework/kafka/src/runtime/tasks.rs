@@ -30,6 +30,8 @@ pub(crate) struct ThreadTasks {
     pub(crate) restore_consumer: Option<rdkafka::consumer::BaseConsumer>,
     /// Since when offset commits have been failing, if they are.
     pub(crate) failing_since: Option<Instant>,
+    /// The record cache the caching stores of all this thread's tasks share.
+    pub(crate) thread_cache: Option<Arc<weir_core::store::ThreadCache>>,
 }
 
 /// How long offset commits may keep failing with an error librdkafka calls
@@ -52,6 +54,7 @@ impl ThreadTasks {
             error: None,
             restore_consumer: None,
             failing_since: None,
+            thread_cache: None,
         }
     }
 
@@ -74,8 +77,13 @@ impl ThreadTasks {
             if self.tasks.contains_key(&id) {
                 continue;
             }
+            let mut config = app.config.task.clone();
+            let cache = self
+                .thread_cache
+                .get_or_insert_with(|| weir_core::store::ThreadCache::new(config.cache_max_bytes));
+            config.thread_cache = Some(Arc::clone(cache));
             let mut task = topology
-                .create_task(id, app.config.task.clone())
+                .create_task(id, config)
                 .map_err(|e| processing(id, e))?;
             let start = Instant::now();
             let restored = if task.changelog_partitions().is_empty() {

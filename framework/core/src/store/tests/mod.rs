@@ -6,6 +6,7 @@ mod defaults;
 mod logging;
 mod memory;
 mod metered;
+mod thread_cache;
 
 use super::{BytesIter, KeyValueBytesStore, WriteBatch};
 
