@@ -104,7 +104,10 @@ fn a_store_is_empty_before_any_record_and_unreadable_once_closed() {
 
 #[test]
 fn a_cached_dsl_store_reads_the_same() {
-    let driver = two_partitions(dsl_count(counts("counts").with_caching(1 << 20)));
+    let config = DriverConfig::new()
+        .with_partitions(2)
+        .with_cache_max_bytes(1 << 20);
+    let driver = TopologyTestDriver::new(dsl_count(counts("counts")), config).unwrap();
     let mut words = driver.create_input_topic("words", Serdes::string(), Serdes::string());
     pipe_words(&mut words, WORDS);
     let store = driver.key_value_store::<String, i64>("counts").unwrap();
@@ -239,8 +242,10 @@ fn a_processor_api_store_reads_across_partitions() {
 #[test]
 fn a_cached_store_shows_values_not_yet_flushed() {
     let flushed = Flushed::default();
-    let store = counts_store().with_caching(1 << 20);
-    let driver = TopologyTestDriver::with_defaults(processor_word_count(store, flushed.clone()));
+    let store = counts_store().with_caching(true);
+    let config = DriverConfig::new().with_cache_max_bytes(1 << 20);
+    let driver =
+        TopologyTestDriver::new(processor_word_count(store, flushed.clone()), config).unwrap();
     let mut lines = driver.create_input_topic("lines", Serdes::string(), Serdes::string());
     // One batch: "boom" fails the call after the first two lines were
     // counted, so the driver never reaches its commit and the cache holds the

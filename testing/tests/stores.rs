@@ -117,8 +117,9 @@ fn word_count_keeps_its_counts_in_a_key_value_store() {
 #[test]
 fn the_drivers_commit_flushes_the_store_cache() {
     let flushed: Flushed = Arc::default();
-    let store = counts_store().with_caching(1 << 20);
-    let driver = TopologyTestDriver::with_defaults(word_count(store, Some(flushed.clone())));
+    let store = counts_store().with_caching(true);
+    let config = weir_testing::DriverConfig::new().with_cache_max_bytes(1 << 20);
+    let driver = TopologyTestDriver::new(word_count(store, Some(flushed.clone())), config).unwrap();
     let mut lines = driver.create_input_topic("lines", Serdes::string(), Serdes::string());
     let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
     let take = || -> Vec<(String, Option<i64>, Option<i64>)> {

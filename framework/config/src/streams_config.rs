@@ -321,12 +321,17 @@ impl StreamsConfig {
         })
     }
 
-    /// The settings a task runs with: `application.id`, `max.task.idle.ms`
-    /// and the handler named by `deserialization.exception.handler`.
+    /// The settings a task runs with: `application.id`, `max.task.idle.ms`,
+    /// the handler named by `deserialization.exception.handler`, and the
+    /// record cache budget of each stream thread
+    /// (`statestore.cache.max.bytes` divided evenly over
+    /// `num.stream.threads`, as in Kafka Streams).
     pub fn task_config(&self) -> TaskConfig {
         let mut task = TaskConfig::new(self.application_id.clone());
         task.max_task_idle_ms = self.max_task_idle_ms;
         task.deserialization_handler = self.deserialization_exception_handler.handler();
+        let total = usize::try_from(self.statestore_cache_max_bytes).unwrap_or(usize::MAX);
+        task.cache_max_bytes = total / self.num_stream_threads.max(1);
         task
     }
 
@@ -398,7 +403,9 @@ impl StreamsConfig {
         self.buffered_records_per_partition
     }
 
-    /// `statestore.cache.max.bytes` (default 10485760).
+    /// `statestore.cache.max.bytes` (default 10485760): the record cache of
+    /// all the stream threads, divided evenly between them; 0 turns caching
+    /// off (every update is forwarded).
     pub fn statestore_cache_max_bytes(&self) -> u64 {
         self.statestore_cache_max_bytes
     }

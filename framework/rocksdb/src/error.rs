@@ -26,6 +26,22 @@ pub(crate) enum Error {
         /// RocksDB's message.
         message: String,
     },
+    /// Another process (or another open store in this one) holds the
+    /// store's directory.
+    #[error(
+        "the store directory {} is locked by another process or another open instance \
+         of the store (is another instance of the application running with the same \
+         state.dir and application.id?): {message}",
+        path.display()
+    )]
+    Locked {
+        /// The store.
+        store: String,
+        /// The directory.
+        path: PathBuf,
+        /// RocksDB's message.
+        message: String,
+    },
     /// The store's directory could not be created.
     #[error("cannot create directory {}: {source}", path.display())]
     Io {
@@ -73,6 +89,7 @@ impl From<Error> for weir_core::Error {
             Error::Closed { store }
             | Error::RocksDb { store, .. }
             | Error::Io { store, .. }
+            | Error::Locked { store, .. }
             | Error::Corrupt { store, .. } => weir_core::Error::Store { store, message },
             Error::Budget { .. } => weir_core::Error::Config {
                 key: crate::BUDGET_CONFIG.to_string(),

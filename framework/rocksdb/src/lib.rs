@@ -11,6 +11,8 @@
 //!   with stores x partitions.
 //! - [`rocksdb_bytes_supplier`]: plugs the store into
 //!   [`KeyValueStoreBuilder`](weir_core::store::KeyValueStoreBuilder).
+//! - [`rocksdb_default_bytes_store`]: makes RocksDB the default backend of
+//!   every store that did not choose one (what `weir` sets from `state.dir`).
 //!
 //! ```
 //! use weir_core::store::{KeyValueBytesStore, WriteBatch};
@@ -37,4 +39,7 @@ mod store;
 mod tests;
 
 pub use budget::{RocksDbBudget, BUDGET_CONFIG, DEFAULT_BUDGET_BYTES, MIN_BUDGET_BYTES};
-pub use store::{rocksdb_bytes_supplier, store_path, RocksDbBytesStore, META_COLUMN_FAMILY};
+pub use store::{
+    rocksdb_bytes_supplier, rocksdb_default_bytes_store, store_path, RocksDbBytesStore,
+    META_COLUMN_FAMILY,
+};

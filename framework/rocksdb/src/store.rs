@@ -7,7 +7,9 @@ use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, FlushOptions, IteratorMode, ReadOptions, DB,
     DEFAULT_COLUMN_FAMILY_NAME,
 };
-use weir_core::store::{BytesIter, BytesStoreSupplier, KeyValueBytesStore, WriteBatch};
+use weir_core::store::{
+    BytesIter, BytesStoreSupplier, DefaultBytesStoreSupplier, KeyValueBytesStore, WriteBatch,
+};
 use weir_core::task::TaskId;
 
 use crate::budget::RocksDbBudget;
@@ -67,6 +69,42 @@ pub fn rocksdb_bytes_supplier(
     })
 }
 
+/// The default backend for a runtime
+/// ([`TaskConfig::default_bytes_store`](weir_core::task::TaskConfig::default_bytes_store)):
+/// every store that did not choose a backend opens a [`RocksDbBytesStore`]
+/// per task at [`store_path`]`(state_dir, application_id, task, store)`,
+/// all charged to the one `budget`.
+///
+/// ```
+/// use weir_core::task::{TaskConfig, TaskId};
+/// use weir_rocksdb::{rocksdb_default_bytes_store, RocksDbBudget};
+///
+/// let state_dir = tempfile::tempdir()?;
+/// let budget = RocksDbBudget::new(16 << 20)?;
+/// let mut config = TaskConfig::new("app");
+/// config.default_bytes_store = Some(rocksdb_default_bytes_store(
+///     state_dir.path().into(),
+///     "app".into(),
+///     budget,
+/// ));
+/// let opener = config.default_bytes_store.as_ref().expect("set above");
+/// let store = opener(TaskId::new(0, 1), "counts")?;
+/// assert!(store.persistent());
+/// assert!(state_dir.path().join("app/0_1/rocksdb/counts/CURRENT").exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn rocksdb_default_bytes_store(
+    state_dir: PathBuf,
+    application_id: String,
+    budget: Arc<RocksDbBudget>,
+) -> DefaultBytesStoreSupplier {
+    Arc::new(move |task: TaskId, store: &str| {
+        let path = store_path(&state_dir, &application_id, task, store);
+        let opened = RocksDbBytesStore::open(store, path, Arc::clone(&budget))?;
+        Ok(Box::new(opened) as Box<dyn KeyValueBytesStore>)
+    })
+}
+
 /// A [`KeyValueBytesStore`] in a RocksDB database of its own, sharing the
 /// process's [`RocksDbBudget`] with every other store.
 ///
@@ -107,8 +145,9 @@ impl std::fmt::Debug for RocksDbBytesStore {
 
 impl RocksDbBytesStore {
     /// Opens (creating it if missing) the store `name` in directory `path`,
-    /// charged to `budget`. Fails if the directory cannot be created or
-    /// another store holds it open.
+    /// charged to `budget`. Fails if the directory cannot be created, or if
+    /// another process or another open store holds it (a store error naming
+    /// the directory).
     pub fn open(
         name: impl Into<String>,
         path: impl Into<PathBuf>,
@@ -125,8 +164,21 @@ impl RocksDbBytesStore {
             ColumnFamilyDescriptor::new(DEFAULT_COLUMN_FAMILY_NAME, budget.data_cf_options()),
             ColumnFamilyDescriptor::new(META_COLUMN_FAMILY, budget.meta_cf_options()),
         ];
-        let db = DB::open_cf_descriptors(&budget.db_options(), &path, cfs)
-            .map_err(|e| Error::rocksdb(&name, "open", &e))?;
+        let db = DB::open_cf_descriptors(&budget.db_options(), &path, cfs).map_err(|e| {
+            let message = e.to_string();
+            // RocksDB reports a held lock as an I/O error on the LOCK file:
+            // "While lock file: <dir>/LOCK: Resource temporarily unavailable"
+            // (another process) or "lock hold by current process" (this one).
+            if e.kind() == rocksdb::ErrorKind::IOError && message.contains("LOCK") {
+                Error::Locked {
+                    store: name.clone(),
+                    path: path.clone(),
+                    message,
+                }
+            } else {
+                Error::rocksdb(&name, "open", &e)
+            }
+        })?;
         tracing::debug!(store = %name, path = %path.display(), "opened rocksdb store");
         Ok(RocksDbBytesStore {
             name,

@@ -55,6 +55,7 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
         _ => ProcessingGuarantee::AtLeastOnce,
     };
     rc.task = config.task_config();
+    rc.task.default_bytes_store = Some(default_bytes_store(config)?);
     rc.buffered_records_per_partition = config.buffered_records_per_partition();
     rc.replication_factor = i32::from(config.replication_factor());
     rc.client_properties = pairs(config.client_overrides());
@@ -63,7 +64,23 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
     rc.admin_properties = pairs(config.admin_overrides());
     rc.state_dir = Some(config.state_dir().to_path_buf());
     rc.transaction_timeout = Duration::from_millis(config.transaction_timeout_ms());
+    rc.task.exactly_once = rc.guarantee == ProcessingGuarantee::ExactlyOnceV2;
     Ok(rc)
+}
+
+/// The backend of every store that did not choose one: RocksDB under
+/// `<state.dir>/<application.id>/<task>/rocksdb/<store>`, every store of the
+/// application charged to one `RocksDbBudget` of `rocksdb.memory.budget.bytes`.
+fn default_bytes_store(
+    config: &StreamsConfig,
+) -> Result<weir_core::store::DefaultBytesStoreSupplier, StreamsError> {
+    let bytes = usize::try_from(config.rocksdb_memory_budget_bytes()).unwrap_or(usize::MAX);
+    let budget = weir_rocksdb::RocksDbBudget::new(bytes)?;
+    Ok(weir_rocksdb::rocksdb_default_bytes_store(
+        config.state_dir().to_path_buf(),
+        config.application_id().to_string(),
+        budget,
+    ))
 }
 
 impl KafkaStreams {
@@ -85,7 +102,10 @@ impl KafkaStreams {
     }
 
     /// Checks the topics (source topics must exist; internal topics are
-    /// created) and starts the stream threads.
+    /// created) and starts the stream threads. Stores that did not choose a
+    /// backend are RocksDB stores under `state.dir` (see
+    /// [`Materialized`](weir_core::dsl::Materialized)); a store directory
+    /// held by another running instance fails the task that opens it.
     pub fn start(&mut self) -> Result<(), StreamsError> {
         let Some(topology) = self.topology.take() else {
             return Err(StreamsError::Lifecycle(
@@ -164,5 +184,85 @@ impl Drop for KafkaStreams {
                 tracing::warn!(error = %e, "closing the application on drop failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use weir_core::serde::Serdes;
+    use weir_core::store::{
+        KeyValueStore, KeyValueStoreBuilder, ReadOnlyKeyValueStore, StoreContext,
+    };
+    use weir_core::task::TaskId;
+
+    use super::*;
+
+    fn config(state_dir: &std::path::Path, extra: &[(&str, &str)]) -> StreamsConfig {
+        let dir = state_dir.to_string_lossy().to_string();
+        let mut pairs = vec![
+            ("application.id".to_string(), "orders".to_string()),
+            ("bootstrap.servers".to_string(), "127.0.0.1:9".to_string()),
+            ("state.dir".to_string(), dir),
+        ];
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        StreamsConfig::from_pairs(pairs).unwrap()
+    }
+
+    #[test]
+    fn stores_built_with_defaults_are_rocksdb_under_the_state_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let rc = runtime_config(&config(dir.path(), &[])).unwrap();
+        assert!(rc.task.default_bytes_store.is_some());
+        let ctx = StoreContext::for_task(TaskId::new(0, 2), &rc.task);
+        let counts = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64());
+        let mut store = counts.build_in(&ctx).unwrap();
+        assert!(store.bytes_store().persistent());
+        store.put(&"apple".to_string(), &3).unwrap();
+        let path = dir.path().join("orders/0_2/rocksdb/counts");
+        assert!(
+            path.join("CURRENT").exists(),
+            "no RocksDB at {}",
+            path.display()
+        );
+
+        // A second instance of the same store is refused, naming the directory.
+        let err = counts.build_in(&ctx).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("locked"), "{err}");
+
+        // Explicitly in memory: nothing on disk.
+        let memory = KeyValueStoreBuilder::new("scratch", Serdes::string(), Serdes::i64())
+            .in_memory()
+            .build_in(&ctx)
+            .unwrap();
+        assert!(!memory.bytes_store().persistent());
+        assert!(!dir.path().join("orders/0_2/rocksdb/scratch").exists());
+
+        // Closed and opened again: the data is still there.
+        weir_core::store::StateStore::close(&mut store).unwrap();
+        let store = counts.build_in(&ctx).unwrap();
+        assert_eq!(store.get(&"apple".to_string()).unwrap(), Some(3));
+    }
+
+    #[test]
+    fn the_rocksdb_budget_comes_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let Err(err) = runtime_config(&config(
+            dir.path(),
+            &[("rocksdb.memory.budget.bytes", "1000")],
+        )) else {
+            panic!("a budget under 1 MiB was accepted");
+        };
+        assert!(
+            err.to_string().contains("rocksdb.memory.budget.bytes"),
+            "{err}"
+        );
+        assert!(runtime_config(&config(
+            dir.path(),
+            &[("rocksdb.memory.budget.bytes", "8388608")]
+        ))
+        .is_ok());
     }
 }

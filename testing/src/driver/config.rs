@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
-use weir_core::task::TaskConfig;
+use weir_core::store::{DefaultBytesStoreSupplier, ThreadCache};
+use weir_core::task::{TaskConfig, TaskId};
 use weir_core::topology::Topology;
 use weir_core::{Error, Result};
+use weir_rocksdb::{rocksdb_default_bytes_store, RocksDbBudget};
 
 /// The application id the driver uses unless told otherwise.
 pub const DEFAULT_APPLICATION_ID: &str = "test-app";
@@ -27,6 +30,8 @@ pub const DEFAULT_PROCESSING_LIMIT: usize = 1_000_000;
 /// | deserialization handler | [`LogAndFail`] |
 /// | partitions per topic | 1 |
 /// | processing limit per call | 1,000,000 records |
+/// | record cache (`statestore.cache.max.bytes`) | 0: every update is forwarded |
+/// | state directory | none: stores are in memory |
 ///
 /// ```
 /// use weir_core::handler::LogAndContinue;
@@ -51,7 +56,13 @@ pub struct DriverConfig {
     default_partitions: i32,
     topic_partitions: BTreeMap<String, i32>,
     processing_limit: usize,
+    cache_max_bytes: usize,
+    state_dir: Option<PathBuf>,
 }
+
+/// The RocksDB memory budget of a driver with a state directory
+/// ([`DriverConfig::with_state_dir`]): 16 MiB for all its stores.
+pub const DRIVER_ROCKSDB_BUDGET_BYTES: usize = 16 << 20;
 
 impl Default for DriverConfig {
     fn default() -> Self {
@@ -63,6 +74,8 @@ impl Default for DriverConfig {
             default_partitions: 1,
             topic_partitions: BTreeMap::new(),
             processing_limit: DEFAULT_PROCESSING_LIMIT,
+            cache_max_bytes: 0,
+            state_dir: None,
         }
     }
 }
@@ -76,6 +89,8 @@ impl fmt::Debug for DriverConfig {
             .field("default_partitions", &self.default_partitions)
             .field("topic_partitions", &self.topic_partitions)
             .field("processing_limit", &self.processing_limit)
+            .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("state_dir", &self.state_dir)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +152,73 @@ impl DriverConfig {
         self
     }
 
+    /// Gives the driver's tasks a record cache of `bytes`
+    /// (`statestore.cache.max.bytes`; the driver is one stream thread, so its
+    /// caching stores share the whole budget). The driver commits after
+    /// each pipe call, so with a cache a table or aggregation forwards the
+    /// latest update of each key of a batch piped at once
+    /// ([`pipe_records`](super::TestInputTopic::pipe_records)), and evicted
+    /// updates as they go. 0 (the default) forwards every update, whatever
+    /// the stores ask, as Kafka Streams' driver shows every update.
+    pub fn with_cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Keeps the stores that did not choose a backend in RocksDB under `dir`
+    /// (the runtime's `state.dir`): store `s` of task `t` at
+    /// `<dir>/<application.id>/<t>/rocksdb/<s>`, as the Kafka runtime does,
+    /// instead of in memory. A driver created on the same directory after
+    /// this one is closed (or dropped) finds the stores' data and continues
+    /// from it, as an application restarted on its state directory does.
+    /// Stores built `in_memory()` stay in memory. Two drivers cannot use
+    /// the same directory at once: the second fails when its task opens a
+    /// store, naming the directory. The stores share one RocksDB memory
+    /// budget of [`DRIVER_ROCKSDB_BUDGET_BYTES`].
+    ///
+    /// ```
+    /// use weir_core::dsl::{Materialized, StreamsBuilder};
+    /// use weir_core::topology::Consumed;
+    /// use weir_core::Serdes;
+    /// use weir_testing::{DriverConfig, TopologyTestDriver};
+    ///
+    /// let topology = || {
+    ///     let builder = StreamsBuilder::new();
+    ///     builder
+    ///         .stream("clicks", Consumed::with(Serdes::string(), Serdes::string()))
+    ///         .group_by_key()
+    ///         .count(Materialized::as_("clicks-per-user", Serdes::string(), Serdes::i64()));
+    ///     builder.build()
+    /// };
+    /// let dir = tempfile::tempdir()?;
+    /// let config = DriverConfig::new().with_state_dir(dir.path());
+    /// {
+    ///     let driver = TopologyTestDriver::new(topology()?, config.clone())?;
+    ///     let mut clicks = driver.create_input_topic("clicks", Serdes::string(), Serdes::string());
+    ///     clicks.pipe_key_value("ann".to_string(), "/home".to_string())?;
+    /// } // dropped: closed
+    /// let driver = TopologyTestDriver::new(topology()?, config)?;
+    /// let mut clicks = driver.create_input_topic("clicks", Serdes::string(), Serdes::string());
+    /// clicks.pipe_key_value("ann".to_string(), "/cart".to_string())?;
+    /// let counts = driver.key_value_store::<String, i64>("clicks-per-user")?;
+    /// assert_eq!(counts.get(&"ann".to_string())?, Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The state directory, if the stores are kept on disk.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
+    }
+
+    /// The record cache budget of the driver's tasks.
+    pub fn cache_max_bytes(&self) -> usize {
+        self.cache_max_bytes
+    }
+
     /// The application id.
     pub fn application_id(&self) -> &str {
         &self.application_id
@@ -171,11 +253,20 @@ impl DriverConfig {
         &self.topic_partitions
     }
 
-    /// The configuration every task of the driver gets.
+    /// The configuration every task of the driver gets: one record cache
+    /// for all of them, as for the tasks of one stream thread.
     pub(crate) fn task_config(&self) -> TaskConfig {
         let mut config = TaskConfig::new(self.application_id.clone());
         config.max_task_idle_ms = self.max_task_idle_ms;
         config.deserialization_handler = self.handler.clone();
+        config.cache_max_bytes = self.cache_max_bytes;
+        if self.cache_max_bytes > 0 {
+            config.thread_cache = Some(ThreadCache::new(self.cache_max_bytes));
+        }
+        if let Some(dir) = &self.state_dir {
+            config.default_bytes_store =
+                Some(rocksdb_stores(dir.clone(), self.application_id.clone()));
+        }
         config
     }
 
@@ -277,6 +368,23 @@ impl DriverConfig {
         }
         Ok(())
     }
+}
+
+/// RocksDB stores under `state_dir`, sharing one budget created with the
+/// first store.
+fn rocksdb_stores(state_dir: PathBuf, application_id: String) -> DefaultBytesStoreSupplier {
+    let budget: Mutex<Option<Arc<RocksDbBudget>>> = Mutex::new(None);
+    Arc::new(move |task: TaskId, store: &str| {
+        let budget = {
+            let mut slot = budget.lock().unwrap_or_else(PoisonError::into_inner);
+            match slot.as_ref() {
+                Some(b) => Arc::clone(b),
+                None => Arc::clone(slot.insert(RocksDbBudget::new(DRIVER_ROCKSDB_BUDGET_BYTES)?)),
+            }
+        };
+        let open = rocksdb_default_bytes_store(state_dir.clone(), application_id.clone(), budget);
+        open(task, store)
+    })
 }
 
 fn config_error(key: &str, message: impl Into<String>) -> Error {

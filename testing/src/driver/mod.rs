@@ -1,5 +1,8 @@
 //! The [`TopologyTestDriver`]: runs a [`Topology`] on the real task engine,
 //! in memory, with a mock clock, so its behaviour is tested without a broker.
+//! Stores are in memory too, unless the driver is given a state directory
+//! ([`DriverConfig::with_state_dir`]): then they are RocksDB stores there,
+//! and a later driver on the same directory continues from their data.
 //!
 //! How it runs, as Kafka Streams' driver does:
 //!
@@ -42,7 +45,9 @@ use weir_core::topology::Topology;
 use weir_core::{RawRecord, Result, TopicPartition};
 
 pub use collector::{default_partition, murmur2, MockClock};
-pub use config::{DriverConfig, DEFAULT_APPLICATION_ID, DEFAULT_PROCESSING_LIMIT};
+pub use config::{
+    DriverConfig, DEFAULT_APPLICATION_ID, DEFAULT_PROCESSING_LIMIT, DRIVER_ROCKSDB_BUDGET_BYTES,
+};
 pub use stores::KeyValueStoreView;
 pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
 

@@ -1,11 +1,22 @@
 //! Tables and aggregations over cached stores: updates of a key between two
 //! commits are folded and forwarded once, on commit (the driver commits
-//! after each pipe call), with the old value of the previous forward.
+//! after each pipe call), with the old value of the previous forward. The
+//! driver caches only when given a budget (`with_cache_max_bytes`).
+
+use weir_testing::DriverConfig;
 
 use super::*;
 
 fn cached(store: Materialized<String, String>) -> Materialized<String, String> {
-    store.with_caching(1 << 20).with_logging(true)
+    store.with_caching(true).with_logging(true)
+}
+
+/// A driver whose tasks share a record cache of `bytes`.
+fn drive_cached(builder: StreamsBuilder, bytes: usize) -> TopologyTestDriver {
+    let config = DriverConfig::new()
+        .with_application_id(APP)
+        .with_cache_max_bytes(bytes);
+    TopologyTestDriver::new(builder.build().unwrap(), config).unwrap()
 }
 
 #[test]
@@ -14,7 +25,7 @@ fn a_cached_table_forwards_the_latest_update_of_each_key_on_commit() {
     builder
         .table("users", strings(), cached(store_strings("users-store")))
         .to("users-out", to_strings());
-    let driver = drive(builder);
+    let driver = drive_cached(builder, 1 << 20);
     let mut users = input_strings(&driver, "users");
     let out = driver.create_output_topic("users-out", Serdes::string(), Serdes::string());
 
@@ -52,9 +63,9 @@ fn a_cached_count_forwards_one_count_per_key_per_commit() {
     builder
         .stream("words", strings())
         .group_by_key()
-        .count(store_i64("counts").with_caching(1 << 20))
+        .count(store_i64("counts"))
         .to("word-counts", to_string_i64());
-    let driver = drive(builder);
+    let driver = drive_cached(builder, 1 << 20);
     let mut words = input_strings(&driver, "words");
     let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
     words
@@ -85,9 +96,9 @@ fn a_cached_source_table_sends_folded_old_values_to_a_grouped_count() {
             |user, region| (region, user.clone()),
             Grouped::as_("users-by-region", Serdes::string(), Serdes::string()),
         )
-        .count(store_i64("users-per-region").with_caching(1 << 20))
+        .count(store_i64("users-per-region"))
         .to("region-counts", to_string_i64());
-    let driver = drive(builder);
+    let driver = drive_cached(builder, 1 << 20);
     let mut users = input_strings(&driver, "user-regions");
     let out = driver.create_output_topic("region-counts", Serdes::string(), Serdes::i64());
 
@@ -116,9 +127,9 @@ fn a_tiny_cache_forwards_evicted_updates_as_it_goes() {
     builder
         .stream("words", strings())
         .group_by_key()
-        .count(store_i64("counts").with_caching(1))
+        .count(store_i64("counts"))
         .to("word-counts", to_string_i64());
-    let driver = drive(builder);
+    let driver = drive_cached(builder, 1);
     let mut words = input_strings(&driver, "words");
     let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
     words
@@ -132,5 +143,75 @@ fn a_tiny_cache_forwards_evicted_updates_as_it_goes() {
     assert_eq!(
         out.read_key_values_to_list().unwrap(),
         vec![kv("kafka", 1), kv("kafka", 2), kv("weir", 1)]
+    );
+}
+
+#[test]
+fn without_a_cache_budget_every_update_is_forwarded() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", strings())
+        .group_by_key()
+        .count(store_i64("counts")) // caching on, as by default
+        .to("word-counts", to_string_i64());
+    let driver = drive(builder); // the driver's default budget: 0
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([at("kafka", s("x"), 1), at("kafka", s("x"), 2)])
+        .unwrap();
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        vec![kv("kafka", 1), kv("kafka", 2)]
+    );
+}
+
+#[test]
+fn a_store_with_caching_off_forwards_every_update_within_a_budget() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", strings())
+        .group_by_key()
+        .count(store_i64("counts").with_caching(false))
+        .to("word-counts", to_string_i64());
+    let driver = drive_cached(builder, 1 << 20);
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([at("kafka", s("x"), 1), at("kafka", s("x"), 2)])
+        .unwrap();
+    assert_eq!(
+        out.read_key_values_to_list().unwrap(),
+        vec![kv("kafka", 1), kv("kafka", 2)]
+    );
+}
+
+#[test]
+fn stores_of_one_driver_share_its_cache_budget() {
+    // Two cached counts over the same words: with a budget for about one
+    // entry in all, the second store's writes evict as they go even
+    // though each store alone would fit.
+    let builder = StreamsBuilder::new();
+    let grouped = builder.stream("words", strings()).group_by_key();
+    grouped
+        .count(store_i64("counts"))
+        .to("word-counts", to_string_i64());
+    grouped
+        .count(store_i64("also-counts"))
+        .to("also-counts-out", to_string_i64());
+    let entry = "kafka".len() + 8 + weir_core::store::CACHE_ENTRY_OVERHEAD;
+    let driver = drive_cached(builder, entry);
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    let also = driver.create_output_topic("also-counts-out", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([at("kafka", s("x"), 1), at("kafka", s("x"), 2)])
+        .unwrap();
+    // "counts" holds its entry (folded to one forward at commit); "also-counts"
+    // finds the budget taken and forwards each update.
+    assert_eq!(out.read_key_values_to_list().unwrap(), vec![kv("kafka", 2)]);
+    assert_eq!(
+        also.read_key_values_to_list().unwrap(),
+        vec![kv("kafka", 1), kv("kafka", 2)]
     );
 }

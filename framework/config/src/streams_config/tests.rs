@@ -388,3 +388,16 @@ fn converts_into_a_core_config_error() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn the_record_cache_is_divided_evenly_over_the_stream_threads() -> Result<()> {
+    assert_eq!(app(&[])?.task_config().cache_max_bytes, 10 << 20);
+    let four = app(&[
+        ("statestore.cache.max.bytes", "4000"),
+        ("num.stream.threads", "4"),
+    ])?;
+    assert_eq!(four.task_config().cache_max_bytes, 1000);
+    let off = app(&[("statestore.cache.max.bytes", "0")])?;
+    assert_eq!(off.task_config().cache_max_bytes, 0);
+    Ok(())
+}

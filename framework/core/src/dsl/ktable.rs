@@ -25,10 +25,12 @@ use crate::topology::Produced;
 /// tables without a store of their own.
 ///
 /// A materialized table whose store has no cache forwards every update as
-/// it happens. With a cache ([`Materialized::with_caching`]) it forwards
-/// the updates folded per key when the task commits (or the cache evicts a
-/// key), with the value the key had at the previous forward as `old`, as
-/// Kafka Streams does; those records carry the task's stream time.
+/// it happens. With a cache (the default of [`Materialized`], when the
+/// stream thread has a budget: `statestore.cache.max.bytes`) it forwards
+/// the updates folded per key when the task commits (or the thread's cache
+/// evicts a key), with the value the key had at the previous forward as
+/// `old`, as Kafka Streams does; those records carry the task's stream time.
+/// [`Materialized::with_caching`]`(false)` forwards every update.
 pub struct KTable<K, V> {
     inner: Shared,
     node: String,

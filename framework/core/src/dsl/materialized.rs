@@ -15,10 +15,11 @@ use crate::store::{BytesStoreSupplier, KeyValueStoreBuilder};
 ///
 /// let counts = Materialized::as_("counts", Serdes::string(), Serdes::i64())
 ///     .with_logging(true)
-///     .with_caching(0);
+///     .with_caching(false);
 /// assert_eq!(counts.name(), "counts");
 /// let store = counts.into_store_builder();
 /// assert!(store.logging_enabled());
+/// assert!(!store.caching_enabled());
 /// ```
 pub struct Materialized<K, V> {
     builder: KeyValueStoreBuilder<K, V>,
@@ -33,13 +34,18 @@ impl<K, V> Clone for Materialized<K, V> {
 }
 
 impl<K: 'static, V: 'static> Materialized<K, V> {
-    /// A store called `name` (unique in the topology) with these serdes; in
-    /// memory, without a cache, and logged to
-    /// `<application.id>-<name>-changelog` (as in Kafka Streams), from which
-    /// the runtime restores it.
+    /// A store called `name` (unique in the topology) with these serdes, as
+    /// in Kafka Streams: persistent (the runtime's default backend: RocksDB
+    /// under `<state.dir>/<application.id>/<task>/rocksdb/<name>`; in memory
+    /// where the runtime has no default, as in the test driver without a
+    /// state directory), cached in the stream thread's record cache
+    /// (`statestore.cache.max.bytes`), and logged to
+    /// `<application.id>-<name>-changelog`, from which the runtime restores it.
     pub fn as_(name: &str, key_serde: SharedSerde<K>, value_serde: SharedSerde<V>) -> Self {
         Materialized {
-            builder: KeyValueStoreBuilder::new(name, key_serde, value_serde).with_logging(true),
+            builder: KeyValueStoreBuilder::new(name, key_serde, value_serde)
+                .with_logging(true)
+                .with_caching(true),
         }
     }
 
@@ -59,20 +65,31 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
         self
     }
 
-    /// Caches the store's writes within `max_bytes` per task; 0 turns the
-    /// cache off (the default). With a cache, the table or aggregation
-    /// forwards only the latest update of each key when the task commits
-    /// (or when the cache evicts the key), as Kafka Streams does; without
-    /// one it forwards every update.
-    pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.builder = self.builder.with_caching(max_bytes);
+    /// Turns the store's cache on (the default) or off (Kafka Streams'
+    /// `withCachingEnabled` / `withCachingDisabled`). With a cache, the table
+    /// or aggregation forwards only the latest update of each key when the
+    /// task commits (or when the thread's cache budget,
+    /// `statestore.cache.max.bytes` divided over the stream threads, evicts
+    /// the key), as Kafka Streams does; without one, or with a budget of 0,
+    /// it forwards every update.
+    pub fn with_caching(mut self, enabled: bool) -> Self {
+        self.builder = self.builder.with_caching(enabled);
         self
     }
 
-    /// Keeps the data in the bytes stores `supplier` creates (RocksDB, for
-    /// one); in memory by default.
+    /// Keeps the data in the bytes stores `supplier` creates, instead of the
+    /// runtime's default backend (RocksDB under `state.dir`).
     pub fn with_bytes_supplier(mut self, supplier: BytesStoreSupplier) -> Self {
         self.builder = self.builder.with_bytes_supplier(supplier);
+        self
+    }
+
+    /// Keeps the data in memory instead of the runtime's default backend
+    /// (Kafka Streams' `Materialized.as(Stores.inMemoryKeyValueStore(..))`):
+    /// nothing on disk, and the store is restored from its changelog on
+    /// every start.
+    pub fn in_memory(mut self) -> Self {
+        self.builder = self.builder.in_memory();
         self
     }
 

@@ -8,7 +8,8 @@ use super::caching::CachingLayer;
 use super::logging::ChangeLoggingLayer;
 use super::memory::InMemoryBytesStore;
 use super::metered::MeteredKeyValueStore;
-use super::{StateStore, StoreSupplier};
+use super::uncommitted::UncommittedWritesLayer;
+use super::{StateStore, StoreContext, StoreSupplier};
 use crate::error::Result;
 use crate::serde::SharedSerde;
 use crate::task::TaskId;
@@ -19,12 +20,44 @@ use crate::task::TaskId;
 pub type BytesStoreSupplier =
     Arc<dyn Fn(TaskId) -> Result<Box<dyn KeyValueBytesStore>> + Send + Sync>;
 
+/// The backend a runtime gives stores that did not choose one: creates the
+/// bytes store of store `name` (the second argument) for a task. The Kafka
+/// runtime's opens RocksDB under `state.dir`; see
+/// [`TaskConfig::default_bytes_store`](crate::task::TaskConfig::default_bytes_store).
+pub type DefaultBytesStoreSupplier =
+    Arc<dyn Fn(TaskId, &str) -> Result<Box<dyn KeyValueBytesStore>> + Send + Sync>;
+
+/// Where a store keeps its data.
+#[derive(Clone)]
+enum Backend {
+    /// What the runtime provides ([`StoreContext::default_bytes_store`]),
+    /// else in memory.
+    Default,
+    /// In memory, whatever the runtime's default.
+    InMemory,
+    /// The bytes stores this supplier creates.
+    Supplier(BytesStoreSupplier),
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Default => "default",
+            Backend::InMemory => "in memory",
+            Backend::Supplier(_) => "supplier",
+        })
+    }
+}
+
 /// Describes a key-value store and builds one instance per task.
 ///
-/// Defaults: in memory, change-logged (as in Kafka Streams: the runtime
-/// sends the logged updates to `<application.id>-<name>-changelog`), no cache.
+/// Defaults: the runtime's default backend (RocksDB under `state.dir` in the
+/// Kafka runtime; in memory when the runtime has none, as in weir-core alone
+/// and the test driver unless given a state directory), not change-logged,
+/// no cache (as Kafka Streams' store builders; a store `with_caching(true)`
+/// shares the stream thread's cache budget, `statestore.cache.max.bytes`).
 /// The built stack is metered -> caching (if enabled) -> change-logging (if
-/// enabled) -> bytes.
+/// enabled) -> uncommitted writes (under exactly-once) -> bytes.
 ///
 /// ```
 /// use weir_core::dsl::StreamsBuilder;
@@ -32,7 +65,7 @@ pub type BytesStoreSupplier =
 /// use weir_core::store::KeyValueStoreBuilder;
 ///
 /// let counts = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
-///     .with_caching(1 << 20)
+///     .with_caching(true)
 ///     .with_logging(true);
 /// let builder = StreamsBuilder::new();
 /// builder.add_state_store(counts.name(), counts.build_supplier());
@@ -41,9 +74,9 @@ pub struct KeyValueStoreBuilder<K, V> {
     name: String,
     key_serde: SharedSerde<K>,
     value_serde: SharedSerde<V>,
-    bytes: Option<BytesStoreSupplier>,
+    backend: Backend,
     logging: bool,
-    cache_bytes: usize,
+    caching: bool,
 }
 
 impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
@@ -52,9 +85,9 @@ impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
             name: self.name.clone(),
             key_serde: Arc::clone(&self.key_serde),
             value_serde: Arc::clone(&self.value_serde),
-            bytes: self.bytes.clone(),
+            backend: self.backend.clone(),
             logging: self.logging,
-            cache_bytes: self.cache_bytes,
+            caching: self.caching,
         }
     }
 }
@@ -63,9 +96,9 @@ impl<K, V> fmt::Debug for KeyValueStoreBuilder<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyValueStoreBuilder")
             .field("name", &self.name)
-            .field("in_memory", &self.bytes.is_none())
+            .field("backend", &self.backend)
             .field("logging", &self.logging)
-            .field("cache_bytes", &self.cache_bytes)
+            .field("caching", &self.caching)
             .finish()
     }
 }
@@ -81,9 +114,9 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
             name: name.into(),
             key_serde,
             value_serde,
-            bytes: None,
+            backend: Backend::Default,
             logging: false,
-            cache_bytes: 0,
+            caching: false,
         }
     }
 
@@ -102,22 +135,37 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self.logging
     }
 
-    /// The cache budget in bytes; 0 when caching is off.
-    pub fn cache_max_bytes(&self) -> usize {
-        self.cache_bytes
+    /// Whether the store caches its writes (when the thread has a cache budget).
+    pub fn caching_enabled(&self) -> bool {
+        self.caching
     }
 
-    /// Keeps the data in an [`InMemoryBytesStore`] (the default).
+    /// Keeps the data in an [`InMemoryBytesStore`], whatever the runtime's
+    /// default (a logged store is then rebuilt from its changelog on every start).
     pub fn in_memory(mut self) -> Self {
-        self.bytes = None;
+        self.backend = Backend::InMemory;
         self
     }
 
     /// Keeps the data in the bytes stores `supplier` creates, one per task
-    /// (the way RocksDB plugs in).
+    /// (the way RocksDB plugs in), whatever the runtime's default.
     pub fn with_bytes_supplier(mut self, supplier: BytesStoreSupplier) -> Self {
-        self.bytes = Some(supplier);
+        self.backend = Backend::Supplier(supplier);
         self
+    }
+
+    /// Keeps the data where the runtime puts stores by default (the default):
+    /// undoes [`in_memory`](Self::in_memory) and
+    /// [`with_bytes_supplier`](Self::with_bytes_supplier).
+    pub fn with_default_backend(mut self) -> Self {
+        self.backend = Backend::Default;
+        self
+    }
+
+    /// Whether the store uses the runtime's default backend (neither
+    /// [`in_memory`](Self::in_memory) nor a supplier was given).
+    pub fn uses_default_backend(&self) -> bool {
+        matches!(self.backend, Backend::Default)
     }
 
     /// Turns change-logging on or off (off by default for now: the runtime does
@@ -129,25 +177,48 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self
     }
 
-    /// Caches writes within `max_bytes` per task instance, folding repeated
-    /// updates of a key until the next commit (see [`CachingLayer`]); 0 turns
-    /// the cache off (the default).
-    pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.cache_bytes = max_bytes;
+    /// Turns caching on or off (off by default). A caching store folds
+    /// repeated updates of a key until the next commit (see [`CachingLayer`])
+    /// within the budget its stream thread shares among all its caching
+    /// stores ([`ThreadCache`](super::ThreadCache), sized by
+    /// `statestore.cache.max.bytes`); with a budget of 0 there is no cache.
+    pub fn with_caching(mut self, enabled: bool) -> Self {
+        self.caching = enabled;
         self
     }
 
-    /// Builds task `task`'s instance.
+    /// Builds task `task`'s instance without runtime defaults: a store using
+    /// the default backend is in memory, and there is no cache. Tasks use
+    /// [`build_in`](Self::build_in).
     pub fn build(&self, task: TaskId) -> Result<MeteredKeyValueStore<K, V>> {
-        let mut stack: Box<dyn KeyValueBytesStore> = match &self.bytes {
-            Some(supplier) => supplier(task)?,
-            None => Box::new(InMemoryBytesStore::new(self.name.clone())),
+        self.build_in(&StoreContext::new(task))
+    }
+
+    /// Builds the instance of the task `ctx` describes, resolving the default
+    /// backend with [`StoreContext::default_bytes_store`] (in memory when it
+    /// has none) and caching in [`StoreContext::thread_cache`].
+    pub fn build_in(&self, ctx: &StoreContext) -> Result<MeteredKeyValueStore<K, V>> {
+        let task = ctx.task();
+        let mut stack: Box<dyn KeyValueBytesStore> = match &self.backend {
+            Backend::Supplier(supplier) => supplier(task)?,
+            Backend::Default => match ctx.default_bytes_store() {
+                Some(default) => default(task, &self.name)?,
+                None => Box::new(InMemoryBytesStore::new(self.name.clone())),
+            },
+            Backend::InMemory => Box::new(InMemoryBytesStore::new(self.name.clone())),
         };
+        if ctx.exactly_once() {
+            // Below the change-logging layer: the data waits for the commit,
+            // the changelog records go into the transaction.
+            stack = Box::new(UncommittedWritesLayer::new(stack));
+        }
         if self.logging {
             stack = Box::new(ChangeLoggingLayer::new(stack));
         }
-        if self.cache_bytes > 0 {
-            stack = Box::new(CachingLayer::new(stack, self.cache_bytes));
+        if self.caching {
+            if let Some(cache) = ctx.thread_cache().filter(|c| c.max_bytes() > 0) {
+                stack = Box::new(CachingLayer::with_thread_cache(stack, Arc::clone(cache)));
+            }
         }
         Ok(MeteredKeyValueStore::new(
             self.name.clone(),
@@ -162,6 +233,6 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
     /// or [`TopologyBuilder::add_state_store`](crate::topology::TopologyBuilder::add_state_store).
     pub fn build_supplier(&self) -> StoreSupplier {
         let this = self.clone();
-        Arc::new(move |task| Ok(Box::new(this.build(task)?) as Box<dyn StateStore>))
+        Arc::new(move |ctx| Ok(Box::new(this.build_in(&ctx)?) as Box<dyn StateStore>))
     }
 }

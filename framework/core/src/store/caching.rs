@@ -3,10 +3,12 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
+use std::sync::Arc;
 
 use super::bytes::{
     BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
+use super::thread_cache::ThreadCache;
 use crate::error::Result;
 
 /// What an entry costs the budget beyond its key and value bytes.
@@ -36,13 +38,22 @@ fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
 ///   [`WriteBatch`], in the order of each key's latest update (as Kafka
 ///   Streams' cache does).
 /// - The budget counts key and value bytes plus [`CACHE_ENTRY_OVERHEAD`] per
-///   entry. Past it, the least recently written entry is evicted; if it is
-///   dirty, every dirty entry is flushed first, so the store below never
-///   sees updates out of order.
+///   entry, and belongs to a [`ThreadCache`] that every caching store of a
+///   stream thread shares ([`with_thread_cache`](Self::with_thread_cache);
+///   [`new`](Self::new) gives the store a budget of its own). When the
+///   thread's stores together exceed it, the store being written evicts its
+///   least recently written entries until the thread fits again (or the
+///   store is empty); if an evicted entry is dirty, every dirty entry of the
+///   store is flushed first, so the store below never sees updates out of
+///   order. A flush keeps the entries (clean) for reads.
 /// - Reads look in the cache, then below; they do not fill the cache.
 ///   Range scans merge the cache with the store below.
 /// - A batch that carries a changelog offset flushes the cache, so the
 ///   offset is written together with all the data it covers.
+/// - [`restore`](KeyValueBytesStore::restore) of a batch with only an
+///   offset (the runtime records at every commit how far the changelog was
+///   written) passes it down and keeps the cache; a batch with data drops
+///   the cached entries of its keys.
 /// - [`set_flush_listener`](KeyValueBytesStore::set_flush_listener) receives
 ///   every flushed or evicted dirty entry with the value it replaced below:
 ///   what the DSL forwards downstream.
@@ -66,7 +77,8 @@ fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
 /// ```
 pub struct CachingLayer {
     inner: Box<dyn KeyValueBytesStore>,
-    max_bytes: usize,
+    cache: Arc<ThreadCache>,
+    /// This store's share of the thread's cache.
     bytes: usize,
     entries: BTreeMap<Vec<u8>, Entry>,
     recency: BTreeMap<u64, Vec<u8>>,
@@ -79,7 +91,8 @@ impl std::fmt::Debug for CachingLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachingLayer")
             .field("inner", &self.inner)
-            .field("max_bytes", &self.max_bytes)
+            .field("thread_max_bytes", &self.cache.max_bytes())
+            .field("thread_used_bytes", &self.cache.used_bytes())
             .field("bytes", &self.bytes)
             .field("entries", &self.entries.len())
             .field("dirty", &self.dirty.len())
@@ -88,11 +101,18 @@ impl std::fmt::Debug for CachingLayer {
 }
 
 impl CachingLayer {
-    /// Caches writes to `inner` within `max_bytes`.
+    /// Caches writes to `inner` within `max_bytes` of its own (a
+    /// [`ThreadCache`] for this store alone).
     pub fn new(inner: Box<dyn KeyValueBytesStore>, max_bytes: usize) -> Self {
+        Self::with_thread_cache(inner, ThreadCache::new(max_bytes))
+    }
+
+    /// Caches writes to `inner` within the budget of `cache`, shared with
+    /// the other caching stores of the thread.
+    pub fn with_thread_cache(inner: Box<dyn KeyValueBytesStore>, cache: Arc<ThreadCache>) -> Self {
         CachingLayer {
             inner,
-            max_bytes,
+            cache,
             bytes: 0,
             entries: BTreeMap::new(),
             recency: BTreeMap::new(),
@@ -102,9 +122,25 @@ impl CachingLayer {
         }
     }
 
-    /// Bytes the cache holds, by the budget's measure.
+    /// Bytes this store's cache holds, by the budget's measure.
     pub fn cached_bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The thread cache whose budget this store shares.
+    pub fn thread_cache(&self) -> &Arc<ThreadCache> {
+        &self.cache
+    }
+
+    fn charge(&mut self, bytes: usize) {
+        self.bytes += bytes;
+        self.cache.charge(bytes);
+    }
+
+    fn release(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.bytes);
+        self.bytes -= bytes;
+        self.cache.release(bytes);
     }
 
     /// Entries the cache holds (clean and dirty).
@@ -126,14 +162,14 @@ impl CachingLayer {
     fn put_dirty(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
         let lru = self.seq();
         let dirty = self.seq();
-        self.bytes += cost(&key, value.as_ref());
+        self.charge(cost(&key, value.as_ref()));
         let new = Entry {
             value,
             lru,
             dirty: Some(dirty),
         };
         if let Some(old) = self.entries.insert(key.clone(), new) {
-            self.bytes = self.bytes.saturating_sub(cost(&key, old.value.as_ref()));
+            self.release(cost(&key, old.value.as_ref()));
             self.recency.remove(&old.lru);
             if let Some(d) = old.dirty {
                 self.dirty.remove(&d);
@@ -178,9 +214,10 @@ impl CachingLayer {
         Ok(())
     }
 
-    /// Evicts least recently written entries until the cache fits its budget.
+    /// Evicts this store's least recently written entries while the
+    /// thread's stores together exceed the budget.
     fn evict(&mut self) -> Result<()> {
-        while self.bytes > self.max_bytes {
+        while self.cache.over_budget() {
             let Some((&seq, key)) = self.recency.first_key_value() else {
                 break;
             };
@@ -190,17 +227,30 @@ impl CachingLayer {
             }
             self.recency.remove(&seq);
             if let Some(old) = self.entries.remove(&key) {
-                self.bytes = self.bytes.saturating_sub(cost(&key, old.value.as_ref()));
+                self.release(cost(&key, old.value.as_ref()));
             }
+            self.cache.count_eviction();
         }
         Ok(())
+    }
+
+    /// Drops the cached entry of `key`, if any (it must not be dirty).
+    fn forget(&mut self, key: &[u8]) {
+        if let Some(old) = self.entries.remove(key) {
+            self.recency.remove(&old.lru);
+            if let Some(d) = old.dirty {
+                self.dirty.remove(&d);
+            }
+            self.release(cost(key, old.value.as_ref()));
+        }
     }
 
     fn clear(&mut self) {
         self.entries.clear();
         self.recency.clear();
         self.dirty.clear();
-        self.bytes = 0;
+        let bytes = self.bytes;
+        self.release(bytes);
     }
 }
 
@@ -280,8 +330,16 @@ impl KeyValueBytesStore for CachingLayer {
     }
 
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            // Only the changelog offset reached (recorded at every commit):
+            // the dirty entries are not in the changelog yet, so the store
+            // below agrees with the offset without them; keep the cache.
+            return self.inner.restore(batch);
+        }
         self.flush_dirty(None)?;
-        self.clear();
+        for (key, _) in batch.ops() {
+            self.forget(key);
+        }
         self.inner.restore(batch)
     }
 
@@ -292,6 +350,13 @@ impl KeyValueBytesStore for CachingLayer {
     fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
         self.listener = Some(listener);
         true
+    }
+}
+
+impl Drop for CachingLayer {
+    fn drop(&mut self) {
+        // Give the thread's budget back, whether or not the store was closed.
+        self.cache.release(self.bytes);
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! MeteredKeyValueStore<K, V>   serdes (the only typed layer), operation counts
-//!   -> CachingLayer            optional: folds updates of a key until commit
+//!   -> CachingLayer            optional: folds updates of a key until commit,
+//!                              within the stream thread's ThreadCache budget
 //!   -> ChangeLoggingLayer      optional: records every write for the changelog topic
 //!   -> KeyValueBytesStore      InMemoryBytesStore here; RocksDB in weir-rocksdb
 //! ```
@@ -63,6 +64,7 @@ mod kv;
 mod logging;
 mod memory;
 mod metered;
+mod thread_cache;
 mod uncommitted;
 
 #[cfg(test)]
@@ -70,7 +72,7 @@ mod tests;
 
 use std::any::Any;
 
-pub use builder::{BytesStoreSupplier, KeyValueStoreBuilder};
+pub use builder::{BytesStoreSupplier, DefaultBytesStoreSupplier, KeyValueStoreBuilder};
 pub use bytes::{
     BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
@@ -79,6 +81,7 @@ pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
+pub use thread_cache::ThreadCache;
 pub use uncommitted::UncommittedWritesLayer;
 
 use crate::error::{Error, Result};
@@ -180,6 +183,113 @@ impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
     }
 }
 
-/// Creates a task's instance of a store.
+/// Creates a task's instance of a store, from what the task provides (see
+/// [`StoreContext`]).
 pub type StoreSupplier =
-    std::sync::Arc<dyn Fn(TaskId) -> Result<Box<dyn StateStore>> + Send + Sync>;
+    std::sync::Arc<dyn Fn(StoreContext) -> Result<Box<dyn StateStore>> + Send + Sync>;
+
+/// What a task gives the stores it creates: its id and the defaults the
+/// runtime chose for stores that did not choose for themselves (the backend
+/// of a store built without [`KeyValueStoreBuilder::in_memory`] or
+/// [`KeyValueStoreBuilder::with_bytes_supplier`]).
+///
+/// The Kafka runtime sets the default backend to RocksDB under `state.dir`;
+/// without one (weir-core alone, the test driver by default) stores keep
+/// their data in memory.
+///
+/// ```
+/// use weir_core::store::StoreContext;
+/// use weir_core::task::TaskId;
+///
+/// let ctx = StoreContext::new(TaskId::new(0, 1));
+/// assert_eq!(ctx.task(), TaskId::new(0, 1));
+/// assert!(ctx.default_bytes_store().is_none()); // in memory
+/// ```
+#[derive(Clone)]
+pub struct StoreContext {
+    task: TaskId,
+    default_bytes_store: Option<DefaultBytesStoreSupplier>,
+    thread_cache: Option<std::sync::Arc<ThreadCache>>,
+    exactly_once: bool,
+}
+
+impl std::fmt::Debug for StoreContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreContext")
+            .field("task", &self.task)
+            .field("default_bytes_store", &self.default_bytes_store.is_some())
+            .field("thread_cache", &self.thread_cache)
+            .field("exactly_once", &self.exactly_once)
+            .finish()
+    }
+}
+
+impl StoreContext {
+    /// The context of task `task`, without defaults: stores are in memory.
+    pub fn new(task: TaskId) -> Self {
+        StoreContext {
+            task,
+            default_bytes_store: None,
+            thread_cache: None,
+            exactly_once: false,
+        }
+    }
+
+    /// The context a task created with `config` gives its stores: its
+    /// default backend, and its stream thread's cache
+    /// ([`TaskConfig::thread_cache`](crate::task::TaskConfig::thread_cache);
+    /// without one, a cache of
+    /// [`TaskConfig::cache_max_bytes`](crate::task::TaskConfig::cache_max_bytes)
+    /// for the task alone, if that is above 0).
+    pub fn for_task(task: TaskId, config: &crate::task::TaskConfig) -> Self {
+        let thread_cache = config.thread_cache.clone().or_else(|| {
+            (config.cache_max_bytes > 0).then(|| ThreadCache::new(config.cache_max_bytes))
+        });
+        StoreContext {
+            task,
+            default_bytes_store: config.default_bytes_store.clone(),
+            thread_cache,
+            exactly_once: config.exactly_once,
+        }
+    }
+
+    /// Sets the cache whose budget caching stores share.
+    pub fn with_thread_cache(mut self, cache: std::sync::Arc<ThreadCache>) -> Self {
+        self.thread_cache = Some(cache);
+        self
+    }
+
+    /// The cache caching stores share; `None` (or a budget of 0): no
+    /// caching, every update is written through and forwarded.
+    pub fn thread_cache(&self) -> Option<&std::sync::Arc<ThreadCache>> {
+        self.thread_cache.as_ref()
+    }
+
+    /// Sets the backend of stores that did not choose one.
+    pub fn with_default_bytes_store(mut self, supplier: DefaultBytesStoreSupplier) -> Self {
+        self.default_bytes_store = Some(supplier);
+        self
+    }
+
+    /// Exactly-once: stores hold their writes until the transaction commits.
+    pub fn with_exactly_once(mut self, on: bool) -> Self {
+        self.exactly_once = on;
+        self
+    }
+
+    /// Whether stores must hold their writes until the transaction commits
+    /// (see [`UncommittedWritesLayer`]).
+    pub fn exactly_once(&self) -> bool {
+        self.exactly_once
+    }
+
+    /// The task creating the store.
+    pub fn task(&self) -> TaskId {
+        self.task
+    }
+
+    /// The backend of stores that did not choose one; `None`: in memory.
+    pub fn default_bytes_store(&self) -> Option<&DefaultBytesStoreSupplier> {
+        self.default_bytes_store.as_ref()
+    }
+}

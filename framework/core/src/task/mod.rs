@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::handler::{HandlerResponse, LogAndFail, SharedDeserializationHandler};
 use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
 use crate::record::{RawRecord, RecordMetadata, TopicPartition};
-use crate::store::StateStore;
+use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use punctuation::Schedules;
@@ -61,15 +61,52 @@ pub struct TaskConfig {
     pub max_task_idle_ms: i64,
     /// What to do with records that cannot be deserialized.
     pub deserialization_handler: SharedDeserializationHandler,
+    /// The backend of stores that did not choose one (neither
+    /// `in_memory()` nor `with_bytes_supplier(..)`), called with the task id
+    /// and the store name. `None` keeps them in memory; the Kafka runtime
+    /// sets RocksDB under `state.dir`.
+    pub default_bytes_store: Option<DefaultBytesStoreSupplier>,
+    /// The record cache budget of one stream thread, in bytes:
+    /// `statestore.cache.max.bytes` divided by the stream threads. 0 (the
+    /// default here): no caching, every update is forwarded.
+    pub cache_max_bytes: usize,
+    /// The cache every caching store of the thread's tasks shares, of
+    /// [`cache_max_bytes`](Self::cache_max_bytes); a runtime creates one per
+    /// thread and sets it in the configuration of each task it creates.
+    /// `None`: a task with a budget gets a cache of its own.
+    pub thread_cache: Option<Arc<ThreadCache>>,
+    /// Exactly-once: stores hold their writes in memory until the task's
+    /// transaction commits (see
+    /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer)).
+    pub exactly_once: bool,
+}
+
+impl fmt::Debug for TaskConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskConfig")
+            .field("application_id", &self.application_id)
+            .field("max_task_idle_ms", &self.max_task_idle_ms)
+            .field("default_bytes_store", &self.default_bytes_store.is_some())
+            .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("thread_cache", &self.thread_cache)
+            .field("exactly_once", &self.exactly_once)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TaskConfig {
-    /// Defaults as in Kafka Streams: `max.task.idle.ms` 0, log and fail on bad records.
+    /// Defaults as in Kafka Streams: `max.task.idle.ms` 0, log and fail on
+    /// bad records; stores without a backend of their own in memory; no
+    /// record cache.
     pub fn new(application_id: impl Into<String>) -> Self {
         TaskConfig {
             application_id: application_id.into(),
             max_task_idle_ms: 0,
             deserialization_handler: Arc::new(LogAndFail),
+            default_bytes_store: None,
+            cache_max_bytes: 0,
+            thread_cache: None,
+            exactly_once: false,
         }
     }
 }
@@ -136,9 +173,10 @@ impl Topology {
         }
         let mut stores = Vec::new();
         let mut changelogs = Vec::new();
+        let store_context = StoreContext::for_task(id, &config);
         for name in &sub.stores {
             if let Some(def) = self.stores.iter().find(|s| &s.name == name) {
-                stores.push((def.supplier)(id)?);
+                stores.push((def.supplier)(store_context.clone())?);
                 if def.logged {
                     let topic =
                         crate::topology::changelog_topic(name).resolve(&config.application_id);

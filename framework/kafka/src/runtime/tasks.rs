@@ -37,6 +37,8 @@ pub(crate) struct ThreadTasks {
     /// Exactly-once: the offsets the last transaction committed, so that a
     /// commit interval without progress opens no transaction.
     pub(crate) committed: HashMap<TopicPartition, i64>,
+    /// The record cache the caching stores of all this thread's tasks share.
+    pub(crate) thread_cache: Option<Arc<weir_core::store::ThreadCache>>,
 }
 
 /// How long offset commits may keep failing with an error librdkafka calls
@@ -61,6 +63,7 @@ impl ThreadTasks {
             failing_since: None,
             needs_reset: false,
             committed: HashMap::new(),
+            thread_cache: None,
         }
     }
 
@@ -87,8 +90,13 @@ impl ThreadTasks {
             if self.tasks.contains_key(&id) || self.restorer.contains(&id) {
                 continue;
             }
+            let mut config = app.config.task.clone();
+            let cache = self
+                .thread_cache
+                .get_or_insert_with(|| weir_core::store::ThreadCache::new(config.cache_max_bytes));
+            config.thread_cache = Some(Arc::clone(cache));
             let task = topology
-                .create_task(id, app.config.task.clone())
+                .create_task(id, config)
                 .map_err(|e| processing(id, e))?;
             let inputs = task.input_partitions();
             match self.restorer.add(task, &app.config)? {

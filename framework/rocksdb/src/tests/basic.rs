@@ -184,7 +184,71 @@ fn a_second_open_of_the_same_store_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let _first = open(dir.path());
     let second = RocksDbBytesStore::open("test-store", dir.path().join("store"), budget());
-    assert!(matches!(second, Err(weir_core::Error::Store { .. })));
+    let Err(weir_core::Error::Store { store, message }) = second else {
+        panic!("expected a store error, got {second:?}");
+    };
+    assert_eq!(store, "test-store");
+    let path = dir.path().join("store");
+    assert!(
+        message.contains(&format!("{} is locked", path.display())),
+        "{message}"
+    );
+}
+
+/// Set in the child process of the test below: the directory to hold.
+const HOLD_ENV: &str = "WEIR_ROCKSDB_TEST_HOLD_DIR";
+
+/// Run as a child process by the test below: opens the store in the
+/// directory given by [`HOLD_ENV`], says so, and holds it until stdin closes.
+#[test]
+fn hold_a_store_open_for_another_process() {
+    let Some(dir) = std::env::var_os(HOLD_ENV) else {
+        return; // only meaningful as the child of the test below
+    };
+    let _store =
+        RocksDbBytesStore::open("test-store", std::path::PathBuf::from(dir), budget()).unwrap();
+    println!("HOLDING");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn a_store_held_by_another_process_is_an_error_naming_the_directory() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "tests::basic::hold_a_store_open_for_another_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLD_ENV, &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let held = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("HOLDING"));
+    assert!(held, "the child process did not open the store");
+
+    let err = RocksDbBytesStore::open("test-store", &path, budget()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{} is locked by another process", path.display())),
+        "{message}"
+    );
+    drop(child.stdin.take());
+    lines.for_each(drop); // read the child's output to its end
+    child.wait().unwrap();
+    // Once the other process is gone, the store opens.
+    RocksDbBytesStore::open("test-store", &path, budget()).unwrap();
 }
 
 #[test]

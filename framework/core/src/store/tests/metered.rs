@@ -133,7 +133,8 @@ fn the_built_store_is_reached_typed_through_dyn_state_store() {
     let supplier = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
         .with_logging(true)
         .build_supplier();
-    let mut boxed: Box<dyn StateStore> = supplier(TaskId::new(1, 3)).unwrap();
+    let mut boxed: Box<dyn StateStore> =
+        supplier(crate::store::StoreContext::new(TaskId::new(1, 3))).unwrap();
     assert_eq!(boxed.name(), "counts");
     assert!(!boxed.persistent());
     let kv = boxed.as_key_value_store::<String, i64>().unwrap();
@@ -160,7 +161,7 @@ fn builder_options_shape_the_stack() {
         "off until the runtime drains changelogs"
     );
     let builder = builder.with_logging(true);
-    assert_eq!(builder.cache_max_bytes(), 0);
+    assert!(!builder.caching_enabled());
     let mut plain = builder
         .clone()
         .with_logging(false)
@@ -169,10 +170,12 @@ fn builder_options_shape_the_stack() {
     plain.put(&s("a"), &1).unwrap();
     assert!(plain.take_changelog().is_empty());
 
+    let with_cache = crate::store::StoreContext::new(TaskId::new(0, 0))
+        .with_thread_cache(crate::store::ThreadCache::new(1 << 20));
     let mut cached = builder
         .clone()
-        .with_caching(1 << 20)
-        .build(TaskId::new(0, 0))
+        .with_caching(true)
+        .build_in(&with_cache)
         .unwrap();
     assert!(cached.set_flush_listener(Box::new(|_| {})));
     cached.put(&s("a"), &1).unwrap();

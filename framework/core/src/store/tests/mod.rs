@@ -2,9 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod caching;
+mod defaults;
 mod logging;
 mod memory;
 mod metered;
+mod thread_cache;
 
 use super::{BytesIter, KeyValueBytesStore, WriteBatch};
 
