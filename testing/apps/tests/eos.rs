@@ -106,6 +106,9 @@ fn spawn_count(app_id: &str, input: &str, output: &str, state_dir: &str) -> Chil
         .env("WEIR_BOOTSTRAP_SERVERS", cluster().bootstrap_servers())
         .env("WEIR_PROCESSING_GUARANTEE", "exactly_once_v2")
         .env("WEIR_COMMIT_INTERVAL_MS", "3000")
+        // Every update forwarded (no record cache), so that output is written
+        // while a transaction is open, not only just before it commits.
+        .env("WEIR_STATESTORE_CACHE_MAX_BYTES", "0")
         .env("WEIR_STATE_DIR", state_dir)
         .env("WEIR_SESSION_TIMEOUT_MS", "6000")
         .env("RUST_LOG", "warn")

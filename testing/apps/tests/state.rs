@@ -31,8 +31,9 @@ fn produce_words(topic: &str, from: usize, n: usize, expected: &mut BTreeMap<Str
     cluster().produce(topic, &records).unwrap();
 }
 
+/// The count topology with its store in memory (`None`) or in RocksDB under `dir`.
 fn topology(input: &str, output: &str, rocksdb: Option<(&Path, &str)>) -> Topology {
-    let mut counts = Materialized::as_("counts", Serdes::string(), Serdes::i64());
+    let mut counts = Materialized::as_("counts", Serdes::string(), Serdes::i64()).in_memory();
     if let Some((dir, app_id)) = rocksdb {
         let budget = RocksDbBudget::new(32 << 20).unwrap();
         counts = counts.with_bytes_supplier(rocksdb_bytes_supplier(
@@ -172,6 +173,8 @@ fn a_count_killed_with_sigkill_never_counts_lower_after_restart() {
             .env("WEIR_APPLICATION_ID", &app_id)
             .env("WEIR_BOOTSTRAP_SERVERS", cluster().bootstrap_servers())
             .env("WEIR_COMMIT_INTERVAL_MS", "500")
+            // Every update forwarded, so output shows progress before the kill.
+            .env("WEIR_STATESTORE_CACHE_MAX_BYTES", "0")
             .env("WEIR_SESSION_TIMEOUT_MS", "6000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
