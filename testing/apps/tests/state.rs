@@ -31,8 +31,9 @@ fn produce_words(topic: &str, from: usize, n: usize, expected: &mut BTreeMap<Str
     cluster().produce(topic, &records).unwrap();
 }
 
-/// The count topology with its store in memory (`None`) or in RocksDB under `dir`.
 fn topology(input: &str, output: &str, rocksdb: Option<(&Path, &str)>) -> Topology {
+    // In memory unless given a RocksDB directory (the runtime's default
+    // would be RocksDB under the default state.dir).
     let mut counts = Materialized::as_("counts", Serdes::string(), Serdes::i64()).in_memory();
     if let Some((dir, app_id)) = rocksdb {
         let budget = RocksDbBudget::new(32 << 20).unwrap();
@@ -167,14 +168,18 @@ fn a_rocksdb_count_resumes_from_its_own_offset_and_restores_fully_after_a_wipe()
 fn a_count_killed_with_sigkill_never_counts_lower_after_restart() {
     use std::process::{Command, Stdio};
     let (input, output, app_id) = setup("state-kill");
+    // Both runs on one state dir (count-app's stores are RocksDB by
+    // default), and no record cache: the kill must land while counts are
+    // still being forwarded, which the output volume tells.
+    let state_dir = tempfile::tempdir().unwrap();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_count-app"))
             .args([&input, &output])
             .env("WEIR_APPLICATION_ID", &app_id)
+            .env("WEIR_STATE_DIR", state_dir.path())
+            .env("WEIR_STATESTORE_CACHE_MAX_BYTES", "0")
             .env("WEIR_BOOTSTRAP_SERVERS", cluster().bootstrap_servers())
             .env("WEIR_COMMIT_INTERVAL_MS", "500")
-            // Every update forwarded, so output shows progress before the kill.
-            .env("WEIR_STATESTORE_CACHE_MAX_BYTES", "0")
             .env("WEIR_SESSION_TIMEOUT_MS", "6000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
