@@ -4,8 +4,11 @@
 //! - key: `k` and a 5-digit key number, e.g. `k00042`;
 //! - input and echo value: `seq,amount` (per-key sequence number from 0, and
 //!   the number to aggregate);
-//! - aggregate value: `last_seq,count,sum,min,max`, where `last_seq` is the
-//!   highest sequence number folded in.
+//! - aggregate value: `seq,last_seq,count,sum,min,max`, where `seq` is the
+//!   sequence number of the record just folded in (the one this update is
+//!   for) and `last_seq` the highest one folded in so far. They differ only
+//!   when a record is folded in again after a later one (an at-least-once
+//!   replay on state that already holds it) or out of order.
 
 use std::fmt;
 
@@ -65,6 +68,8 @@ impl InputValue {
 /// A running aggregate of one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aggregate {
+    /// The sequence number of the record folded in last (-1 before the first record).
+    pub seq: i64,
     /// The highest sequence number folded in (-1 before the first record).
     pub last_seq: i64,
     /// How many records were folded in.
@@ -80,6 +85,7 @@ pub struct Aggregate {
 impl Default for Aggregate {
     fn default() -> Self {
         Aggregate {
+            seq: -1,
             last_seq: -1,
             count: 0,
             sum: 0,
@@ -93,18 +99,19 @@ impl fmt::Display for Aggregate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{},{},{},{},{}",
-            self.last_seq, self.count, self.sum, self.min, self.max
+            "{},{},{},{},{},{}",
+            self.seq, self.last_seq, self.count, self.sum, self.min, self.max
         )
     }
 }
 
 impl Aggregate {
-    /// Parses `last_seq,count,sum,min,max`.
+    /// Parses `seq,last_seq,count,sum,min,max`.
     pub fn parse(text: &str) -> Option<Self> {
         let mut fields = text.split(',').map(str::parse::<i64>);
         let mut next = || fields.next()?.ok();
         let agg = Aggregate {
+            seq: next()?,
             last_seq: next()?,
             count: next()?,
             sum: next()?,
@@ -120,6 +127,7 @@ impl Aggregate {
     /// This aggregate with `value` folded in.
     pub fn fold(self, value: InputValue) -> Self {
         Aggregate {
+            seq: value.seq,
             last_seq: self.last_seq.max(value.seq),
             count: self.count + 1,
             sum: self.sum.wrapping_add(value.amount),
@@ -158,9 +166,12 @@ mod tests {
         let a = Aggregate::default()
             .fold(v)
             .fold(InputValue { seq: 8, amount: 1 });
-        assert_eq!(a.to_string(), "8,2,100,1,99");
+        assert_eq!(a.to_string(), "8,8,2,100,1,99");
         assert_eq!(Aggregate::parse(&a.to_string()), Some(a));
-        assert_eq!(Aggregate::parse("1,2,3,4"), None);
-        assert_eq!(Aggregate::parse("1,2,3,4,5,6"), None);
+        // Folding an earlier record in again keeps last_seq.
+        let again = a.fold(v);
+        assert_eq!((again.seq, again.last_seq, again.count), (7, 8, 3));
+        assert_eq!(Aggregate::parse("1,2,3,4,5"), None);
+        assert_eq!(Aggregate::parse("1,2,3,4,5,6,7"), None);
     }
 }

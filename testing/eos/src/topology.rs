@@ -5,7 +5,7 @@
 //!         |
 //!         +--> group_by(same key) --> <application.id>-eos-regroup-repartition
 //!                 --> aggregate into store `eos-aggs` (no cache: every update forwarded)
-//!                 --> aggs (`last_seq,count,sum,min,max`)
+//!                 --> aggs (`seq,last_seq,count,sum,min,max`)
 //! ```
 
 use std::path::PathBuf;
@@ -125,8 +125,8 @@ mod tests {
     #[test]
     fn folds_text_and_flags_bad_values() {
         let a = fold_text(&Aggregate::default().to_string(), "0,5");
-        assert_eq!(a, "0,1,5,5,5");
-        assert_eq!(fold_text(&a, "1,3"), "1,2,8,3,5");
+        assert_eq!(a, "0,0,1,5,5,5");
+        assert_eq!(fold_text(&a, "1,3"), "1,1,2,8,3,5");
         assert!(fold_text(&a, "junk").starts_with("bad:"));
         assert!(Aggregate::parse(&fold_text(&a, "junk")).is_none());
     }
