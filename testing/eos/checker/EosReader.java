@@ -1,0 +1,249 @@
+// The exactly-once verifier's reader: Kafka's own Java consumer (kafka-clients
+// 4.3.1, the jars testing/kafka/kafka resolves), isolation read_committed, so
+// the verdict never rests on the client under test (librdkafka).
+//
+//   java -cp CLASSES:LIBS/* EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS
+//       Follows ECHO and AGGS (read_committed) until, for every key of the file
+//       EXPECTED (lines "key count"), the echo output holds seq count-1 and the
+//       aggregate output an update with last_seq count-1. Exit 0 when complete,
+//       2 when TIMEOUT_S passed first. Progress goes to stderr.
+//
+//   java -cp CLASSES:LIBS/* EosReader dump BOOTSTRAP OUT TIMEOUT_S TOPIC...
+//       Writes to OUT every committed record of each TOPIC, partition by
+//       partition in offset order, as
+//           R <tab> topic <tab> partition <tab> offset <tab> key <tab> value
+//       and, for every partition of every non-internal topic of the cluster,
+//           E <tab> topic <tab> partition <tab> read_committed end <tab> read_uncommitted end
+//       (the last stable offset and the high watermark: they differ while a
+//       transaction is open). Keys and values are UTF-8 with '\' '\t' '\n' '\r'
+//       escaped as \\ \t \n \r; a null is written as \N. The last line is
+//       "DONE <records>". Exit 0 on success, 1 on error or timeout.
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+public final class EosReader {
+    private EosReader() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            usage();
+        }
+        switch (args[0]) {
+            case "wait":
+                if (args.length != 6) usage();
+                System.exit(waitComplete(args[1], Path.of(args[2]), Long.parseLong(args[3]), args[4], args[5]));
+                break;
+            case "dump":
+                if (args.length < 5) usage();
+                List<String> topics = new ArrayList<>();
+                for (int i = 4; i < args.length; i++) topics.add(args[i]);
+                System.exit(dump(args[1], Path.of(args[2]), Long.parseLong(args[3]), topics));
+                break;
+            default:
+                usage();
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS | dump BOOTSTRAP OUT TIMEOUT_S TOPIC...");
+        System.exit(64);
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap, String isolation) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "weir-eos-reader-" + isolation);
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+        p.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, "30000");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c, String topic) {
+        List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(60));
+        List<TopicPartition> tps = new ArrayList<>();
+        if (infos == null) return tps;
+        for (PartitionInfo i : infos) tps.add(new TopicPartition(topic, i.partition()));
+        tps.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+        return tps;
+    }
+
+    private static String text(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    // The sequence number leading a value "seq,..." (input/echo "seq,amount",
+    // aggregate "last_seq,count,sum,min,max"), or -1.
+    private static long leadingNumber(byte[] value) {
+        String v = text(value);
+        if (v == null) return -1;
+        int comma = v.indexOf(',');
+        try {
+            return Long.parseLong(comma < 0 ? v : v.substring(0, comma));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static int waitComplete(String bootstrap, Path expectedFile, long timeoutS, String echo, String aggs)
+            throws IOException {
+        Map<String, Long> expected = new HashMap<>();
+        for (String line : Files.readAllLines(expectedFile, StandardCharsets.UTF_8)) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 2) expected.put(f[0], Long.parseLong(f[1]) - 1);
+        }
+        Map<String, Long> echoMax = new HashMap<>();
+        Map<String, Long> aggMax = new HashMap<>();
+        int echoDone = 0;
+        int aggDone = 0;
+        long deadline = System.nanoTime() + timeoutS * 1_000_000_000L;
+        long nextReport = System.nanoTime();
+        try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrap, "read_committed")) {
+            List<TopicPartition> tps = new ArrayList<>(partitions(c, echo));
+            tps.addAll(partitions(c, aggs));
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            while (true) {
+                if (echoDone == expected.size() && aggDone == expected.size()) {
+                    System.err.printf("eos reader: outputs complete (%d keys)%n", expected.size());
+                    return 0;
+                }
+                long now = System.nanoTime();
+                if (now >= deadline) {
+                    System.err.printf("eos reader: timed out after %ds: echo complete for %d of %d keys, aggregates for %d%n",
+                            timeoutS, echoDone, expected.size(), aggDone);
+                    return 2;
+                }
+                if (now >= nextReport) {
+                    System.err.printf("eos reader: waiting: echo complete for %d of %d keys, aggregates for %d%n",
+                            echoDone, expected.size(), aggDone);
+                    nextReport = now + 10_000_000_000L;
+                }
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = c.poll(Duration.ofMillis(500));
+                } catch (RuntimeException e) {
+                    System.err.println("eos reader: poll failed (retrying): " + e);
+                    sleep(1000);
+                    continue;
+                }
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    String key = text(r.key());
+                    if (key == null) continue;
+                    Long want = expected.get(key);
+                    if (want == null) continue;
+                    long seq = leadingNumber(r.value());
+                    boolean isEcho = r.topic().equals(echo);
+                    Map<String, Long> max = isEcho ? echoMax : aggMax;
+                    long before = max.getOrDefault(key, -1L);
+                    if (seq > before) {
+                        max.put(key, seq);
+                        if (before < want && seq >= want) {
+                            if (isEcho) echoDone++;
+                            else aggDone++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String escape(byte[] b) {
+        if (b == null) return "\\N";
+        String s = text(b);
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '\\': out.append("\\\\"); break;
+                case '\t': out.append("\\t"); break;
+                case '\n': out.append("\\n"); break;
+                case '\r': out.append("\\r"); break;
+                default: out.append(ch);
+            }
+        }
+        return out.toString();
+    }
+
+    private static int dump(String bootstrap, Path out, long timeoutS, List<String> topics) throws IOException {
+        long deadline = System.nanoTime() + timeoutS * 1_000_000_000L;
+        long total = 0;
+        try (KafkaConsumer<byte[], byte[]> committed = consumer(bootstrap, "read_committed");
+                KafkaConsumer<byte[], byte[]> uncommitted = consumer(bootstrap, "read_uncommitted");
+                BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
+            for (String topic : topics) {
+                List<TopicPartition> tps = partitions(committed, topic);
+                if (tps.isEmpty()) {
+                    System.err.println("eos reader: topic " + topic + " does not exist");
+                    return 1;
+                }
+                for (TopicPartition tp : tps) {
+                    // One partition at a time, so the file is in (partition, offset) order.
+                    committed.assign(List.of(tp));
+                    committed.seekToBeginning(List.of(tp));
+                    long end = committed.endOffsets(List.of(tp)).get(tp);
+                    while (committed.position(tp) < end) {
+                        if (System.nanoTime() >= deadline) {
+                            System.err.printf("eos reader: timed out reading %s at %d of %d%n", tp, committed.position(tp), end);
+                            return 1;
+                        }
+                        for (ConsumerRecord<byte[], byte[]> r : committed.poll(Duration.ofMillis(500))) {
+                            if (r.offset() >= end) continue;
+                            w.write("R\t" + r.topic() + "\t" + r.partition() + "\t" + r.offset() + "\t"
+                                    + escape(r.key()) + "\t" + escape(r.value()) + "\n");
+                            total++;
+                        }
+                    }
+                }
+            }
+            committed.unsubscribe();
+            // Transaction state: the last stable offset against the high watermark.
+            Map<String, List<PartitionInfo>> all = committed.listTopics(Duration.ofSeconds(60));
+            List<TopicPartition> every = new ArrayList<>();
+            for (Map.Entry<String, List<PartitionInfo>> e : new TreeMap<>(all).entrySet()) {
+                if (e.getKey().startsWith("__")) continue;
+                for (PartitionInfo i : e.getValue()) every.add(new TopicPartition(e.getKey(), i.partition()));
+            }
+            every.sort((a, b) -> a.topic().equals(b.topic())
+                    ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()));
+            Map<TopicPartition, Long> lso = committed.endOffsets(every);
+            Map<TopicPartition, Long> hw = uncommitted.endOffsets(every);
+            for (TopicPartition tp : every) {
+                w.write("E\t" + tp.topic() + "\t" + tp.partition() + "\t" + lso.get(tp) + "\t" + hw.get(tp) + "\n");
+            }
+            w.write("DONE " + total + "\n");
+        } catch (RuntimeException e) {
+            System.err.println("eos reader: " + e);
+            return 1;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,980 @@
+//! `eos-verify`: one round of the exactly-once verifier. `testing/eos/run`
+//! builds everything and calls it; see `testing/eos/README.md`.
+//!
+//! A round: start a broker with the launcher (own state dir, owned by this
+//! process); create the topics; start the application instances; generate
+//! the input at a steady pace while SIGKILLing and restarting instances and
+//! restarting the broker on a schedule; let the instances catch up; close
+//! them; read every topic with Kafka's Java consumer (read_committed); check;
+//! print the `RESULT eos ...` line; stop the broker. Exit 0 when the checks
+//! pass, 1 when they fail, 2 when the round could not be run.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use weir_eos::check::{check, CheckInput, Guarantee};
+use weir_eos::dump::Dump;
+use weir_eos::format::{key_name, partition_of, InputValue};
+use weir_eos::rng::SplitMix64;
+use weir_eos::topology::internal_topics;
+use weir_kafka::{Connection, ProduceRecord, TopicSpec};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+const APPLICATION_ID: &str = "weir-eos";
+const INPUT: &str = "eos-input";
+const ECHO: &str = "eos-echo";
+const AGGS: &str = "eos-aggs";
+/// Records per produce call of the generator.
+const BATCH: usize = 5000;
+
+/// What a round does.
+#[derive(Debug, Clone)]
+struct Plan {
+    guarantee: Guarantee,
+    records: u64,
+    keys: u32,
+    partitions: i32,
+    instances: usize,
+    kills: u64,
+    broker_restarts: u64,
+    /// Seconds over which the input is produced (and the faults happen).
+    produce_secs: u64,
+    /// Bound on waiting for the instances to catch up afterwards.
+    catch_up_secs: u64,
+    /// The usual commit interval.
+    commit_ms: u64,
+    /// The long commit interval range (ms) used by about a third of the starts.
+    long_commit_ms: (u64, u64),
+    seed: u64,
+    store: String,
+    /// Instances exiting on their own more often than this abort the round.
+    max_crashes: u64,
+}
+
+impl Plan {
+    fn new(mode: &str, guarantee: Guarantee) -> Res<Plan> {
+        let base = Plan {
+            guarantee,
+            records: 200_000,
+            keys: 3000,
+            partitions: 6,
+            instances: 3,
+            kills: 12,
+            broker_restarts: 1,
+            produce_secs: 120,
+            catch_up_secs: 150,
+            commit_ms: match guarantee {
+                Guarantee::ExactlyOnceV2 => 100,
+                Guarantee::AtLeastOnce => 1000,
+            },
+            long_commit_ms: (5000, 8000),
+            seed: 0,
+            store: "rocksdb".to_string(),
+            max_crashes: 6,
+        };
+        match mode {
+            "quick" => Ok(base),
+            "long" => Ok(Plan {
+                records: 1_000_000,
+                kills: 55,
+                broker_restarts: 3,
+                produce_secs: 600,
+                catch_up_secs: 400,
+                max_crashes: 20,
+                ..base
+            }),
+            other => Err(format!("unknown mode '{other}' (quick or long)").into()),
+        }
+    }
+}
+
+/// Prints a timestamped line (to stdout, so it interleaves with the result).
+fn say(start: Instant, message: impl AsRef<str>) {
+    println!(
+        "[{:7.1}s] {}",
+        start.elapsed().as_secs_f64(),
+        message.as_ref()
+    );
+}
+
+// ------------------------------------------------------------------ broker
+
+struct Broker {
+    launcher: PathBuf,
+    state_dir: PathBuf,
+    bootstrap: String,
+}
+
+fn run_launcher(
+    launcher: &Path,
+    args: &[&str],
+    state_dir: &Path,
+    timeout: Duration,
+) -> Res<String> {
+    let mut cmd = Command::new(launcher);
+    cmd.args(args)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if args.first() == Some(&"start") {
+        cmd.arg("--owner-pid").arg(std::process::id().to_string());
+    }
+    let child = cmd.spawn()?;
+    let out = wait_output(child, timeout)?;
+    if !out.status.success() {
+        return Err(format!(
+            "launcher {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok(stdout.lines().last().unwrap_or_default().trim().to_string())
+}
+
+/// Waits for `child` (its output piped) up to `timeout`, killing it after.
+fn wait_output(mut child: Child, timeout: Duration) -> Res<std::process::Output> {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut buf);
+        }
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{child:?} did not finish within {timeout:?}").into());
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+impl Broker {
+    fn start(launcher: &Path, state_dir: &Path) -> Res<Broker> {
+        let bootstrap = run_launcher(launcher, &["start"], state_dir, Duration::from_secs(300))?;
+        if !bootstrap.starts_with("127.0.0.1:") {
+            return Err(
+                format!("the launcher printed '{bootstrap}', not a loopback address").into(),
+            );
+        }
+        Ok(Broker {
+            launcher: launcher.to_path_buf(),
+            state_dir: state_dir.to_path_buf(),
+            bootstrap,
+        })
+    }
+
+    fn restart(&self) -> Res<()> {
+        let bootstrap = run_launcher(
+            &self.launcher,
+            &["restart"],
+            &self.state_dir,
+            Duration::from_secs(240),
+        )?;
+        if bootstrap != self.bootstrap {
+            return Err(format!(
+                "the broker came back on {bootstrap}, not {}",
+                self.bootstrap
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Err(e) = run_launcher(
+            &self.launcher,
+            &["stop"],
+            &self.state_dir,
+            Duration::from_secs(120),
+        ) {
+            eprintln!("eos-verify: stopping the broker: {e}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------ instances
+
+struct Instance {
+    id: usize,
+    child: Option<Child>,
+    commit_ms: u64,
+    starts: u64,
+    restart_at: Option<Instant>,
+}
+
+struct Fleet {
+    app_bin: PathBuf,
+    dir: PathBuf,
+    bootstrap: String,
+    plan: Plan,
+    instances: Vec<Instance>,
+    kills: u64,
+    kills_long_commit: u64,
+    crashes: u64,
+    forced_closes: u64,
+}
+
+impl Fleet {
+    fn spawn(&mut self, i: usize, rng: &mut SplitMix64, start: Instant) -> Res<()> {
+        let plan = &self.plan;
+        let inst = &mut self.instances[i];
+        // About a third of the starts (and instance 0's first) commit rarely,
+        // so kills land in big open transactions.
+        let long = (inst.starts == 0 && i == 0) || rng.chance(1, 3);
+        inst.commit_ms = if long {
+            rng.range(plan.long_commit_ms.0, plan.long_commit_ms.1)
+        } else {
+            plan.commit_ms
+        };
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("app-{}.log", inst.id)))?;
+        let mut cmd = Command::new(&self.app_bin);
+        cmd.arg("--bootstrap")
+            .arg(&self.bootstrap)
+            .args(["--application-id", APPLICATION_ID])
+            .args(["--input", INPUT, "--echo", ECHO, "--aggs", AGGS])
+            .args(["--guarantee", plan.guarantee.as_str()])
+            .arg("--commit-interval-ms")
+            .arg(inst.commit_ms.to_string())
+            .arg("--state-dir")
+            .arg(self.dir.join(format!("state-{}", inst.id)))
+            .arg("--instance")
+            .arg(inst.id.to_string())
+            .args(["--store", plan.store.as_str()])
+            .arg("--owner-pid")
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log));
+        inst.child = Some(cmd.spawn()?);
+        inst.starts += 1;
+        inst.restart_at = None;
+        say(
+            start,
+            format!(
+                "instance {} started (start #{}, commit interval {} ms)",
+                inst.id, inst.starts, inst.commit_ms
+            ),
+        );
+        Ok(())
+    }
+
+    fn running(&self) -> Vec<usize> {
+        (0..self.instances.len())
+            .filter(|i| self.instances[*i].child.is_some())
+            .collect()
+    }
+
+    /// SIGKILLs instance `i` and schedules its restart.
+    fn kill(&mut self, i: usize, rng: &mut SplitMix64, start: Instant) -> Res<()> {
+        let inst = &mut self.instances[i];
+        let Some(mut child) = inst.child.take() else {
+            return Ok(());
+        };
+        child.kill()?;
+        child.wait()?;
+        self.kills += 1;
+        if inst.commit_ms >= self.plan.long_commit_ms.0 {
+            self.kills_long_commit += 1;
+        }
+        let delay = Duration::from_millis(rng.range(500, 3000));
+        inst.restart_at = Some(Instant::now() + delay);
+        say(
+            start,
+            format!(
+                "kill #{}: SIGKILL instance {} (commit interval {} ms); restart in {:.1}s",
+                self.kills,
+                inst.id,
+                inst.commit_ms,
+                delay.as_secs_f64()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Restarts instances due, and notices instances that exited on their own.
+    fn tend(&mut self, rng: &mut SplitMix64, start: Instant) -> Res<()> {
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            if let Some(child) = inst.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    inst.child = None;
+                    self.crashes += 1;
+                    inst.restart_at = Some(Instant::now() + Duration::from_secs(2));
+                    let log = self.dir.join(format!("app-{}.log", inst.id));
+                    say(
+                        start,
+                        format!(
+                            "instance {} exited by itself ({status}); log {}",
+                            inst.id,
+                            log.display()
+                        ),
+                    );
+                    if self.crashes > self.plan.max_crashes {
+                        return Err(format!(
+                            "instances exited by themselves {} times; last log lines of instance {}:\n{}",
+                            self.crashes,
+                            inst.id,
+                            tail(&log, 15)
+                        )
+                        .into());
+                    }
+                }
+            }
+            if self.instances[i].child.is_none()
+                && self.instances[i]
+                    .restart_at
+                    .is_some_and(|t| Instant::now() >= t)
+            {
+                self.spawn(i, rng, start)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGTERMs every instance and waits for them to close; SIGKILLs those
+    /// still running after `timeout`.
+    fn close_all(&mut self, timeout: Duration, start: Instant) -> Res<()> {
+        for inst in &self.instances {
+            if let Some(child) = &inst.child {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        for inst in &mut self.instances {
+            let Some(mut child) = inst.child.take() else {
+                continue;
+            };
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    if !status.success() {
+                        say(start, format!("instance {} closed with {status}", inst.id));
+                    }
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    child.kill()?;
+                    child.wait()?;
+                    self.forced_closes += 1;
+                    say(
+                        start,
+                        format!("instance {} did not close in time: SIGKILLed", inst.id),
+                    );
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for inst in &mut self.instances {
+            if let Some(mut child) = inst.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+// ------------------------------------------------------------------ generator
+
+struct Generator {
+    produced: Arc<AtomicU64>,
+    /// Held while a batch is in flight; the driver takes it to restart the broker.
+    in_flight: Arc<Mutex<()>>,
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<Res<Vec<u64>>>,
+}
+
+impl Generator {
+    /// Produces `plan.records` records at a steady pace over `plan.produce_secs`;
+    /// returns the number of records per key.
+    fn start(bootstrap: &str, plan: &Plan) -> Generator {
+        let produced = Arc::new(AtomicU64::new(0));
+        let in_flight = Arc::new(Mutex::new(()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let conn = Connection::new(bootstrap.to_string()).with_timeout(Duration::from_secs(180));
+        let (p, lock, halt, plan) = (
+            produced.clone(),
+            in_flight.clone(),
+            stop.clone(),
+            plan.clone(),
+        );
+        let handle = thread::spawn(move || -> Res<Vec<u64>> {
+            let mut rng = SplitMix64::new(plan.seed ^ 0x5EED);
+            let mut per_key = vec![0u64; plan.keys as usize];
+            let began = Instant::now();
+            let total = plan.records;
+            let mut sent = 0u64;
+            while sent < total {
+                if halt.load(Ordering::Relaxed) {
+                    return Err("generator stopped".into());
+                }
+                // Keep to the pace: `sent` may run ahead of the schedule by one batch.
+                let due = total.saturating_mul(began.elapsed().as_millis() as u64)
+                    / (plan.produce_secs * 1000).max(1);
+                if sent > due {
+                    thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                let n = (total - sent).min(BATCH as u64);
+                let mut batch = Vec::with_capacity(BATCH);
+                for _ in 0..n {
+                    let k = u32::try_from(rng.range(0, u64::from(plan.keys) - 1))?;
+                    let key = key_name(k);
+                    let seq = &mut per_key[k as usize];
+                    let value = InputValue {
+                        seq: i64::try_from(*seq)?,
+                        amount: i64::try_from(rng.range(1, 1_000_000))?,
+                    };
+                    *seq += 1;
+                    let partition = partition_of(&key, plan.partitions).ok_or("no partition")?;
+                    batch.push(ProduceRecord::new(key, value.to_string()).to_partition(partition));
+                }
+                {
+                    let _guard = lock.lock().map_err(|_| "generator lock poisoned")?;
+                    weir_kafka::produce_batch(&conn, INPUT, &batch).map_err(|e| {
+                        format!("producing input records {sent}..{}: {e}", sent + n)
+                    })?;
+                }
+                sent += n;
+                p.store(sent, Ordering::Relaxed);
+            }
+            Ok(per_key)
+        });
+        Generator {
+            produced,
+            in_flight,
+            stop,
+            handle,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ reader (Java)
+
+struct Reader {
+    java: PathBuf,
+    classpath: String,
+    log4j: PathBuf,
+}
+
+impl Reader {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.java);
+        cmd.args(["-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                self.log4j.display()
+            ))
+            .args(["-cp", &self.classpath, "EosReader"])
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+// ------------------------------------------------------------------ the round
+
+/// Events of the fault schedule, in time order.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Kill { prefer_long: bool },
+    BrokerRestart,
+}
+
+fn schedule(plan: &Plan, rng: &mut SplitMix64) -> VecDeque<(Duration, Event)> {
+    let warmup = 10_000u64;
+    let span = (plan.produce_secs * 1000).saturating_sub(warmup).max(1000);
+    let mut events: Vec<(Duration, Event)> = Vec::new();
+    for i in 0..plan.kills {
+        let slot = span / plan.kills.max(1);
+        let at = warmup + i * slot + rng.range(slot / 10, slot * 9 / 10);
+        events.push((
+            Duration::from_millis(at),
+            Event::Kill {
+                prefer_long: i % 3 == 0,
+            },
+        ));
+    }
+    for j in 0..plan.broker_restarts {
+        let at = warmup + span * (j + 1) / (plan.broker_restarts + 1) + rng.range(0, 2000);
+        events.push((Duration::from_millis(at), Event::BrokerRestart));
+    }
+    events.sort_by_key(|(at, _)| *at);
+    events.into()
+}
+
+struct Outcome {
+    passed: bool,
+}
+
+fn round(args: &Cli) -> Res<Outcome> {
+    let start = Instant::now();
+    let mut plan = Plan::new(&args.mode, args.guarantee)?;
+    if let Some(n) = args.records {
+        plan.records = n;
+    }
+    if let Some(n) = args.kills {
+        plan.kills = n;
+    }
+    if let Some(n) = args.broker_restarts {
+        plan.broker_restarts = n;
+    }
+    if let Some(s) = args.produce_secs {
+        plan.produce_secs = s;
+    }
+    if let Some(ms) = args.commit_ms {
+        plan.commit_ms = ms;
+    }
+    if let Some(store) = &args.store {
+        plan.store = store.clone();
+    }
+    plan.seed = args.seed;
+    let dir = args.work_dir.join(plan.guarantee.as_str());
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    say(
+        start,
+        format!(
+            "round {}: {} records over {} keys in {} partitions, {} instances, {} kills, \
+             {} broker restarts, seed {}, work dir {}",
+            plan.guarantee,
+            plan.records,
+            plan.keys,
+            plan.partitions,
+            plan.instances,
+            plan.kills,
+            plan.broker_restarts,
+            plan.seed,
+            dir.display()
+        ),
+    );
+
+    let broker = Broker::start(&args.launcher, &dir.join("kafka"))?;
+    say(start, format!("broker up on {}", broker.bootstrap));
+    let conn = Connection::new(broker.bootstrap.clone()).with_timeout(Duration::from_secs(60));
+    weir_kafka::create_topics(
+        &conn,
+        &[
+            TopicSpec::new(INPUT, plan.partitions),
+            TopicSpec::new(ECHO, plan.partitions),
+            TopicSpec::new(AGGS, plan.partitions),
+        ],
+    )?;
+
+    let mut rng = SplitMix64::new(plan.seed);
+    let mut fleet = Fleet {
+        app_bin: args.app_bin.clone(),
+        dir: dir.clone(),
+        bootstrap: broker.bootstrap.clone(),
+        plan: plan.clone(),
+        instances: (0..plan.instances)
+            .map(|id| Instance {
+                id,
+                child: None,
+                commit_ms: 0,
+                starts: 0,
+                restart_at: None,
+            })
+            .collect(),
+        kills: 0,
+        kills_long_commit: 0,
+        crashes: 0,
+        forced_closes: 0,
+    };
+    for i in 0..plan.instances {
+        // Staggered: instances starting in the same instant race to create
+        // the internal topics (a start-up issue of its own, not what this
+        // verifier is about).
+        if i > 0 {
+            thread::sleep(Duration::from_secs(2));
+        }
+        fleet.spawn(i, &mut rng, start)?;
+    }
+    let generator = Generator::start(&broker.bootstrap, &plan);
+    let mut events = schedule(&plan, &mut rng);
+    let faults_began = Instant::now();
+    let mut broker_restarts = 0u64;
+    let mut next_progress = Instant::now() + Duration::from_secs(15);
+    // The fault phase: bounded by the schedule (plus slack for a slow generator).
+    let phase_limit = Duration::from_secs(plan.produce_secs * 2 + 120);
+    let failed = |e: BoxError, generator: &Generator| {
+        generator.stop.store(true, Ordering::Relaxed);
+        e
+    };
+    loop {
+        fleet
+            .tend(&mut rng, start)
+            .map_err(|e| failed(e, &generator))?;
+        let now = faults_began.elapsed();
+        if let Some((at, event)) = events.front().copied() {
+            if now >= at {
+                events.pop_front();
+                match event {
+                    Event::Kill { prefer_long } => {
+                        let running = fleet.running();
+                        let long: Vec<usize> = running
+                            .iter()
+                            .copied()
+                            .filter(|i| fleet.instances[*i].commit_ms >= plan.long_commit_ms.0)
+                            .collect();
+                        let pool = if prefer_long && !long.is_empty() {
+                            long
+                        } else {
+                            running
+                        };
+                        if pool.is_empty() {
+                            // Nothing to kill right now: try again shortly.
+                            events.push_front((now + Duration::from_secs(1), event));
+                        } else {
+                            let pick = pool[rng.range(0, pool.len() as u64 - 1) as usize];
+                            fleet.kill(pick, &mut rng, start)?;
+                        }
+                    }
+                    Event::BrokerRestart => {
+                        say(start, "broker restart: pausing the generator");
+                        let guard = generator
+                            .in_flight
+                            .lock()
+                            .map_err(|_| "generator lock poisoned")?;
+                        let began = Instant::now();
+                        broker.restart().map_err(|e| failed(e, &generator))?;
+                        drop(guard);
+                        broker_restarts += 1;
+                        say(
+                            start,
+                            format!(
+                                "broker restart #{broker_restarts} done in {:.1}s",
+                                began.elapsed().as_secs_f64()
+                            ),
+                        );
+                    }
+                }
+                continue;
+            }
+        }
+        if events.is_empty() && generator.handle.is_finished() {
+            break;
+        }
+        if now > phase_limit {
+            return Err(failed(
+                format!("the fault phase ran past {phase_limit:?}").into(),
+                &generator,
+            ));
+        }
+        if Instant::now() >= next_progress {
+            next_progress += Duration::from_secs(15);
+            say(
+                start,
+                format!(
+                    "progress: produced {} of {}, kills {}, broker restarts {}, running {:?}",
+                    generator.produced.load(Ordering::Relaxed),
+                    plan.records,
+                    fleet.kills,
+                    broker_restarts,
+                    fleet.running()
+                ),
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let per_key = generator
+        .handle
+        .join()
+        .map_err(|_| "the generator panicked")??;
+    say(
+        start,
+        format!("input complete: {} records", per_key.iter().sum::<u64>()),
+    );
+    let mut expected = String::new();
+    for (k, n) in per_key.iter().enumerate().filter(|(_, n)| **n > 0) {
+        writeln!(expected, "{} {n}", key_name(u32::try_from(k)?))?;
+    }
+    let expected_file = dir.join("expected.txt");
+    fs::write(&expected_file, expected)?;
+
+    // Catch up: every instance running, until both outputs are complete.
+    for i in 0..plan.instances {
+        if fleet.instances[i].child.is_none() {
+            fleet.spawn(i, &mut rng, start)?;
+        }
+    }
+    let reader = Reader {
+        java: args.java.clone(),
+        classpath: args.reader_cp.clone(),
+        log4j: args
+            .launcher
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("log4j2-tools.properties"),
+    };
+    say(
+        start,
+        "waiting for the outputs to complete (Java consumer, read_committed)",
+    );
+    let mut waiter = reader
+        .command(&[
+            "wait",
+            &broker.bootstrap,
+            &expected_file.to_string_lossy(),
+            &plan.catch_up_secs.to_string(),
+            ECHO,
+            AGGS,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(dir.join("reader-wait.log"))?))
+        .spawn()?;
+    let wait_deadline = Instant::now() + Duration::from_secs(plan.catch_up_secs + 60);
+    let complete = loop {
+        fleet.tend(&mut rng, start)?;
+        if let Some(status) = waiter.try_wait()? {
+            break status.success();
+        }
+        if Instant::now() >= wait_deadline {
+            let _ = waiter.kill();
+            let _ = waiter.wait();
+            break false;
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    say(
+        start,
+        if complete {
+            "outputs complete".to_string()
+        } else {
+            format!(
+                "outputs NOT complete after {}s (checking what is there; see {})",
+                plan.catch_up_secs,
+                dir.join("reader-wait.log").display()
+            )
+        },
+    );
+
+    // Close gracefully, so no transaction stays open.
+    fleet.close_all(Duration::from_secs(90), start)?;
+    say(
+        start,
+        "instances closed; reading every topic (Java consumer, read_committed)",
+    );
+
+    let dump_file = dir.join("dump.tsv");
+    // Internal topics are checked through the end offsets of every topic.
+    let internal = internal_topics(APPLICATION_ID);
+    let out = wait_output(
+        reader
+            .command(&[
+                "dump",
+                &broker.bootstrap,
+                &dump_file.to_string_lossy(),
+                "600",
+                INPUT,
+                ECHO,
+                AGGS,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?,
+        Duration::from_secs(660),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "the Java reader failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let dump = Dump::parse(&fs::read_to_string(&dump_file)?)?;
+    for topic in &internal {
+        if !dump.ends.iter().any(|e| &e.topic == topic) {
+            say(start, format!("note: internal topic {topic} not found"));
+        }
+    }
+    let report = check(CheckInput {
+        input: dump.topic(INPUT),
+        echo: dump.topic(ECHO),
+        aggs: dump.topic(AGGS),
+        ends: &dump.ends,
+        partitions: plan.partitions,
+        guarantee: plan.guarantee,
+    });
+    drop(broker);
+    let mut report_text = String::new();
+    for s in &report.samples {
+        writeln!(report_text, "  problem: {s}")?;
+    }
+    writeln!(
+        report_text,
+        "kills with a long commit interval (open transactions): {}; instances exiting by \
+         themselves: {}; forced closes: {}; outputs complete: {complete}; partitions checked \
+         for open transactions: {}",
+        fleet.kills_long_commit,
+        fleet.crashes,
+        fleet.forced_closes,
+        dump.ends.len()
+    )?;
+    writeln!(report_text, "{}", report.detail_line())?;
+    writeln!(
+        report_text,
+        "{} duration={:.0}s",
+        report.result_line(fleet.kills, broker_restarts),
+        start.elapsed().as_secs_f64()
+    )?;
+    print!("{report_text}");
+    fs::write(dir.join("result.txt"), &report_text)?;
+    let _ = std::io::stdout().flush();
+    Ok(Outcome {
+        passed: report.passed() && fleet.forced_closes == 0 && complete,
+    })
+}
+
+// ------------------------------------------------------------------ CLI
+
+struct Cli {
+    mode: String,
+    guarantee: Guarantee,
+    launcher: PathBuf,
+    app_bin: PathBuf,
+    java: PathBuf,
+    reader_cp: String,
+    work_dir: PathBuf,
+    seed: u64,
+    records: Option<u64>,
+    kills: Option<u64>,
+    broker_restarts: Option<u64>,
+    produce_secs: Option<u64>,
+    commit_ms: Option<u64>,
+    store: Option<String>,
+}
+
+const USAGE: &str = "usage: eos-verify --guarantee at_least_once|exactly_once_v2 \
+    --launcher PATH --app-bin PATH --reader-cp CLASSPATH --work-dir DIR \
+    [--mode quick|long] [--java PATH] [--seed N] [--records N] [--kills N] \
+    [--broker-restarts N] [--produce-secs N] [--commit-ms N] [--store rocksdb|memory]";
+
+fn parse_cli() -> Res<Cli> {
+    let mut it = std::env::args().skip(1);
+    let mut get = std::collections::HashMap::new();
+    while let Some(flag) = it.next() {
+        let name = flag
+            .strip_prefix("--")
+            .ok_or_else(|| format!("unexpected argument '{flag}'\n{USAGE}"))?;
+        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        get.insert(name.to_string(), value);
+    }
+    let need = |name: &str| -> Res<String> {
+        get.get(name)
+            .cloned()
+            .ok_or_else(|| format!("--{name} is required\n{USAGE}").into())
+    };
+    let num = |name: &str| -> Res<Option<u64>> {
+        get.get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|e| format!("--{name}: {e}").into())
+            })
+            .transpose()
+    };
+    let guarantee_text = need("guarantee")?;
+    let cli = Cli {
+        mode: get
+            .get("mode")
+            .cloned()
+            .unwrap_or_else(|| "quick".to_string()),
+        guarantee: Guarantee::parse(&guarantee_text)
+            .ok_or_else(|| format!("unknown guarantee '{guarantee_text}'"))?,
+        launcher: need("launcher")?.into(),
+        app_bin: need("app-bin")?.into(),
+        java: get
+            .get("java")
+            .cloned()
+            .unwrap_or_else(|| "java".to_string())
+            .into(),
+        reader_cp: need("reader-cp")?,
+        work_dir: need("work-dir")?.into(),
+        seed: num("seed")?.unwrap_or(1),
+        records: num("records")?,
+        kills: num("kills")?,
+        broker_restarts: num("broker-restarts")?,
+        produce_secs: num("produce-secs")?,
+        commit_ms: num("commit-ms")?,
+        store: get.get("store").cloned(),
+    };
+    Ok(cli)
+}
+
+fn main() -> ExitCode {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("eos-verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match round(&cli) {
+        Ok(Outcome { passed: true }) => ExitCode::SUCCESS,
+        Ok(Outcome { passed: false }) => {
+            println!("eos-verify: {} round FAILED", cli.guarantee);
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            println!("eos-verify: {} round could not run: {e}", cli.guarantee);
+            ExitCode::from(2)
+        }
+    }
+}

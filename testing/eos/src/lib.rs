@@ -1,0 +1,23 @@
+//! Weir's exactly-once verifier, modelled on Kafka's own EOS system test.
+//!
+//! - the **generator** writes a known input (keys `k00000`.., values
+//!   `seq,amount` with a per-key sequence number) with an idempotent producer,
+//!   each key to one partition ([`format::partition_of`]);
+//! - the **EOS test application** (`eos-app`, [`topology::eos_topology`])
+//!   echoes the input unchanged and keeps running per-key aggregates
+//!   (sum, min, max, count) behind a repartition step, every update emitted;
+//! - the **fault driver** (`eos-verify`) runs 2-3 instances, SIGKILLs and
+//!   restarts them and restarts the broker;
+//! - the **checker** ([`check`]) compares what Kafka's Java consumer read
+//!   (read_committed, `checker/EosReader.java`, parsed by [`dump`]) with the
+//!   input.
+//!
+//! `testing/eos/run` is the one command; see `testing/eos/README.md`.
+
+pub mod check;
+pub mod dump;
+pub mod format;
+pub mod rng;
+pub mod topology;
+
+pub use check::{check, Guarantee, Report};

@@ -1,0 +1,111 @@
+//! The checker's Java reader against a real broker: it returns committed
+//! records only (aborted and still-open transactions filtered out, as
+//! read_committed must) and reports a partition with an open transaction
+//! through its end offsets, which is how the verifier finds dangling
+//! transactions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use weir_eos::dump::Dump;
+use weir_kafka::{ProduceRecord, TransactionalProducer};
+use weir_testing::KafkaCluster;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Compiles `checker/EosReader.java` against the launcher's jars; returns
+/// the classpath to run it with.
+fn compile_reader(dir: &Path) -> String {
+    let launcher = repo_root().join("testing/kafka/kafka");
+    let fetched = Command::new(&launcher).arg("fetch").status().unwrap();
+    assert!(fetched.success(), "testing/kafka/kafka fetch failed");
+    let cache = std::env::var("WEIR_CACHE").map_or_else(
+        |_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/weir"),
+        PathBuf::from,
+    );
+    let libs = cache.join("kafka-4.3.1/libs");
+    let out = Command::new("javac")
+        .arg("-d")
+        .arg(dir)
+        .arg("-cp")
+        .arg(libs.join("kafka-clients-4.3.1.jar"))
+        .arg(repo_root().join("testing/eos/checker/EosReader.java"))
+        .output()
+        .expect("javac (a JDK 17+) is needed");
+    assert!(
+        out.status.success(),
+        "javac failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("{}:{}/*", dir.display(), libs.display())
+}
+
+#[test]
+fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
+    let kafka = KafkaCluster::get().expect("test broker");
+    let topic = KafkaCluster::unique_topic("eos-reader");
+    kafka.create_topic(&topic, 2).unwrap();
+    let conn = kafka.connection();
+    let txn = |records: &[(i32, &str)], end: &str| {
+        let p =
+            TransactionalProducer::new(&conn, KafkaCluster::unique_transactional_id("eos-reader"))
+                .unwrap();
+        p.init().unwrap();
+        p.begin().unwrap();
+        for (partition, value) in records {
+            p.send(
+                &topic,
+                &ProduceRecord::new("k", *value).to_partition(*partition),
+            )
+            .unwrap();
+        }
+        match end {
+            "commit" => p.commit().unwrap(),
+            "abort" => p.abort().unwrap(),
+            _ => p.flush().unwrap(), // left open
+        }
+        p
+    };
+    txn(&[(0, "a"), (0, "b"), (1, "c")], "commit");
+    txn(&[(0, "aborted-1"), (1, "aborted-2")], "abort");
+    txn(&[(0, "d")], "commit");
+    let open = txn(&[(1, "open")], "open");
+
+    let classes = tempfile::tempdir().unwrap();
+    let classpath = compile_reader(classes.path());
+    let dump_file = classes.path().join("dump.tsv");
+    let out = Command::new("java")
+        .args(["-cp", &classpath, "EosReader", "dump"])
+        .arg(kafka.bootstrap_servers())
+        .arg(&dump_file)
+        .args(["120", &topic])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "reader failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = Dump::parse(&std::fs::read_to_string(&dump_file).unwrap()).unwrap();
+    let values: Vec<(i32, &str)> = dump
+        .topic(&topic)
+        .iter()
+        .map(|r| (r.partition, r.value.as_deref().unwrap()))
+        .collect();
+    assert_eq!(values, [(0, "a"), (0, "b"), (0, "d"), (1, "c")]);
+    let ends: Vec<_> = dump.ends.iter().filter(|e| e.topic == topic).collect();
+    assert_eq!(ends.len(), 2);
+    assert_eq!(
+        ends[0].committed, ends[0].uncommitted,
+        "p0 has no open transaction"
+    );
+    assert!(
+        ends[1].committed < ends[1].uncommitted,
+        "p1's open transaction shows: {:?}",
+        ends[1]
+    );
+    open.abort().unwrap();
+}
