@@ -77,7 +77,8 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
 
     // Caching is turned off explicitly (not left to the default) so every
     // update is forwarded: the checker expects one output per input record.
-    let mut store = Materialized::as_(STORE, Serdes::string(), Serdes::string()).with_caching(0);
+    let mut store =
+        Materialized::as_(STORE, Serdes::string(), Serdes::string()).with_caching(false);
     if let StoreBackend::RocksDb {
         state_dir,
         application_id,
