@@ -325,7 +325,6 @@ impl Plan<'_> {
     /// Runs every selected workload under every selected variant.
     pub fn run(&self) -> BenchResult<Results> {
         let mut results = Results::new();
-        let count_selected = self.workloads.contains(&Workload::Count);
         for &w in self.workloads {
             if w == Workload::Restore {
                 continue;
@@ -335,10 +334,8 @@ impl Plan<'_> {
             let input = self.preload(w)?;
             for &v in self.variants {
                 let apps = self.run_workload(w, v, &input, &mut results)?;
-                if w == Workload::Count && count_selected {
-                    if self.workloads.contains(&Workload::Restore) {
-                        self.run_restores(v, &input, &apps, &mut results)?;
-                    }
+                if w == Workload::Count && self.workloads.contains(&Workload::Restore) {
+                    self.run_restores(v, &input, &apps, &mut results)?;
                 }
             }
         }
