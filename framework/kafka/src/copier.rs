@@ -11,6 +11,13 @@
 //! application could reach at best on the same cluster. It is a benchmarking
 //! baseline, not an API for applications.
 //!
+//! With [`CopierOptions::transactional`] it is the exactly-once ceiling
+//! instead: the consumer reads `read_committed`, the producer is
+//! transactional, and every commit interval the input offsets are sent to
+//! the transaction (`send_offsets_to_transaction` with the consumer's group
+//! metadata) and the transaction is committed, as an exactly-once stream
+//! thread does.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use weir_kafka::copier::{run_copier, CopierOptions};
@@ -57,6 +64,9 @@ pub struct CopierOptions {
     pub max_duration: Duration,
     /// Extra librdkafka properties for both clients (they win over the defaults).
     pub client_properties: Vec<(String, String)>,
+    /// `Some(transactional.id)`: copy exactly-once, in transactions (see the
+    /// module doc); `None`: at-least-once.
+    pub transactional_id: Option<String>,
 }
 
 impl CopierOptions {
@@ -78,7 +88,16 @@ impl CopierOptions {
             stop_after,
             max_duration: Duration::from_secs(600),
             client_properties: Vec::new(),
+            transactional_id: None,
         }
+    }
+
+    /// Copies exactly-once: in transactions of the producer with
+    /// `transactional.id` = `id`, reading `read_committed`, committing the
+    /// input offsets inside each transaction.
+    pub fn transactional(mut self, id: impl Into<String>) -> Self {
+        self.transactional_id = Some(id.into());
+        self
     }
 
     /// Sets the commit interval.
@@ -136,6 +155,8 @@ struct Copier {
     /// Next offset to commit, per input partition.
     pending: BTreeMap<i32, i64>,
     deadline: Instant,
+    /// Whether a transaction is open (transactional mode only).
+    in_transaction: bool,
 }
 
 /// Copies records (key, value, timestamp, headers) from
@@ -148,6 +169,11 @@ struct Copier {
 /// record sent so far was acknowledged. Fails on the first record that could
 /// not be written, on a fatal consumer error, or with [`Error::Timeout`]
 /// after [`CopierOptions::max_duration`].
+///
+/// With [`CopierOptions::transactional`], exactly-once: the offsets are
+/// committed in the producer's transaction, which is committed every
+/// commit interval and at the end; any transaction error fails the run (a
+/// benchmark baseline does not recover).
 pub fn run_copier(opts: CopierOptions) -> Result<u64> {
     let mut copier = Copier::new(opts)?;
     copier.run()
@@ -164,7 +190,14 @@ impl Copier {
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
-            .set("isolation.level", "read_uncommitted");
+            .set(
+                "isolation.level",
+                if opts.transactional_id.is_some() {
+                    "read_committed"
+                } else {
+                    "read_uncommitted"
+                },
+            );
         for (k, v) in &opts.client_properties {
             c.set(k, v);
         }
@@ -176,6 +209,9 @@ impl Copier {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "10");
+        if let Some(id) = &opts.transactional_id {
+            p.set("transactional.id", id);
+        }
         for (k, v) in &opts.client_properties {
             p.set(k, v);
         }
@@ -184,14 +220,33 @@ impl Copier {
             .create_with_context(ReportsContext(reports.clone()))
             .map_err(|e| Error::client(&e))?;
         let deadline = Instant::now() + opts.max_duration;
-        Ok(Copier {
+        let mut copier = Copier {
             opts,
             consumer,
             producer,
             reports,
             pending: BTreeMap::new(),
             deadline,
-        })
+            in_transaction: false,
+        };
+        if copier.opts.transactional_id.is_some() {
+            let remaining = copier.deadline.saturating_duration_since(Instant::now());
+            copier
+                .producer
+                .init_transactions(remaining)
+                .map_err(|e| txn_error("init_transactions", &e))?;
+            copier.begin()?;
+        }
+        Ok(copier)
+    }
+
+    /// Opens a transaction (transactional mode).
+    fn begin(&mut self) -> Result<()> {
+        self.producer
+            .begin_transaction()
+            .map_err(|e| txn_error("begin_transaction", &e))?;
+        self.in_transaction = true;
+        Ok(())
     }
 
     fn timeout(&self, what: &str, copied: u64) -> Error {
@@ -238,11 +293,11 @@ impl Copier {
                 },
             }
             if last_commit.elapsed() >= self.opts.commit_interval {
-                self.commit(copied)?;
+                self.commit(copied, false)?;
                 last_commit = Instant::now();
             }
         }
-        self.commit(copied)?;
+        self.commit(copied, true)?;
         Ok(copied)
     }
 
@@ -286,9 +341,83 @@ impl Copier {
         }
     }
 
+    /// The input offsets to commit, as a list.
+    fn pending_offsets(&self) -> Result<TopicPartitionList> {
+        let mut tpl = TopicPartitionList::new();
+        for (&partition, &offset) in &self.pending {
+            tpl.add_partition_offset(&self.opts.input_topic, partition, Offset::Offset(offset))
+                .map_err(|e| Error::Commit {
+                    message: e.to_string(),
+                    kind: ErrorKind::Fatal,
+                })?;
+        }
+        Ok(tpl)
+    }
+
+    /// The delivery failure reported first, if any.
+    fn check_deliveries(&self) -> Result<()> {
+        if self.reports.failed.load(Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
+        let (message, kind) = self
+            .reports
+            .first_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| ("delivery failed".to_string(), ErrorKind::Fatal));
+        Err(Error::Produce {
+            topic: self.opts.output_topic.clone(),
+            message,
+            kind,
+        })
+    }
+
+    /// Transactional commit: the pending offsets into the transaction, then
+    /// `commit_transaction` (which flushes), then a new transaction unless `last`.
+    fn commit_transaction(&mut self, copied: u64, last: bool) -> Result<()> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(self.timeout("committing a transaction", copied));
+        }
+        if !self.pending.is_empty() {
+            let tpl = self.pending_offsets()?;
+            let group = self
+                .consumer
+                .group_metadata()
+                .ok_or_else(|| Error::Commit {
+                    message:
+                        "the consumer has no group metadata to send offsets to the transaction"
+                            .to_string(),
+                    kind: ErrorKind::Fatal,
+                })?;
+            self.producer
+                .send_offsets_to_transaction(&tpl, &group, remaining)
+                .map_err(|e| txn_error("send_offsets_to_transaction", &e))?;
+        }
+        self.producer
+            .commit_transaction(remaining)
+            .map_err(|e| txn_error("commit_transaction", &e))?;
+        self.in_transaction = false;
+        self.check_deliveries()?;
+        self.pending.clear();
+        if !last {
+            self.begin()?;
+        }
+        Ok(())
+    }
+
     /// Waits until every record sent is acknowledged, then commits the next
-    /// offsets of the partitions copied from.
-    fn commit(&mut self, copied: u64) -> Result<()> {
+    /// offsets of the partitions copied from; in transactional mode commits
+    /// the transaction with those offsets in it, and opens the next one
+    /// unless `last`.
+    fn commit(&mut self, copied: u64, last: bool) -> Result<()> {
+        if self.opts.transactional_id.is_some() {
+            return self.commit_transaction(copied, last);
+        }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         match self.producer.flush(remaining) {
             Ok(()) => {}
@@ -303,31 +432,11 @@ impl Copier {
                 })
             }
         }
-        if self.reports.failed.load(Ordering::Relaxed) > 0 {
-            let (message, kind) = self
-                .reports
-                .first_failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-                .unwrap_or_else(|| ("delivery failed".to_string(), ErrorKind::Fatal));
-            return Err(Error::Produce {
-                topic: self.opts.output_topic.clone(),
-                message,
-                kind,
-            });
-        }
+        self.check_deliveries()?;
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut tpl = TopicPartitionList::new();
-        for (&partition, &offset) in &self.pending {
-            tpl.add_partition_offset(&self.opts.input_topic, partition, Offset::Offset(offset))
-                .map_err(|e| Error::Commit {
-                    message: e.to_string(),
-                    kind: ErrorKind::Fatal,
-                })?;
-        }
+        let tpl = self.pending_offsets()?;
         match self.consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
                 self.pending.clear();
@@ -344,5 +453,13 @@ impl Copier {
                 }
             },
         }
+    }
+}
+
+/// A transaction call's error, classified.
+fn txn_error(call: &str, e: &KafkaError) -> Error {
+    Error::Commit {
+        message: format!("{call}: {e}"),
+        kind: classify(e),
     }
 }

@@ -10,7 +10,9 @@
 //! - [`read_to_end`] reads a topic up to its current end, read_committed or
 //!   read_uncommitted, and [`end_offsets`] reads its partitions' end offsets;
 //! - [`copier::run_copier`] is a raw consume -> produce copier, the
-//!   baseline the benchmarks compare Weir against.
+//!   baseline the benchmarks compare Weir against (exactly-once with
+//!   [`copier::CopierOptions::transactional`]), and [`probe`] holds the
+//!   benchmarks' instruments (an output follower, a paced producer).
 //!
 //! - [`EmbeddedBroker`] runs librdkafka's in-process mock cluster for
 //!   development and demos (not for production, not for exactly-once).
@@ -24,6 +26,7 @@ pub mod copier;
 mod delivery;
 pub mod embedded;
 pub mod error;
+pub mod probe;
 mod produce;
 mod read;
 pub mod runtime;

@@ -9,15 +9,23 @@ use weir_kafka::copier::{run_copier, CopierOptions};
 
 use crate::{data, BenchResult};
 
-/// What a contender needs, passed as arguments:
-/// `<bootstrap> <input> <output> <group> <commit-ms> <stop-after>`.
+/// What a contender child needs, passed as arguments:
+/// `<bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes>`.
+#[derive(Debug, Clone)]
 pub struct ChildArgs {
     pub bootstrap: String,
     pub input: String,
     pub output: String,
+    /// Application id (Weir, Kafka Streams) or consumer group (copier).
     pub group: String,
     pub commit_ms: u64,
+    /// The copier stops copying after this many records (unused by the apps).
     pub stop_after: u64,
+    pub guarantee: ProcessingGuarantee,
+    /// The count app's state directory (unused by the pass-through and copier).
+    pub state_dir: std::path::PathBuf,
+    /// The count app's RocksDB memory budget.
+    pub budget_bytes: usize,
 }
 
 impl ChildArgs {
@@ -29,14 +37,17 @@ impl ChildArgs {
             self.group.clone(),
             self.commit_ms.to_string(),
             self.stop_after.to_string(),
+            self.guarantee.as_str().to_string(),
+            self.state_dir.display().to_string(),
+            self.budget_bytes.to_string(),
         ]
     }
 
     pub fn parse(args: &[String]) -> BenchResult<Self> {
-        let [bootstrap, input, output, group, commit_ms, stop_after] = args else {
-            return Err(
-                "usage: <bootstrap> <input> <output> <group> <commit-ms> <stop-after>".into(),
-            );
+        let [bootstrap, input, output, group, commit_ms, stop_after, guarantee, state_dir, budget] =
+            args
+        else {
+            return Err("usage: <bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes>".into());
         };
         Ok(ChildArgs {
             bootstrap: bootstrap.clone(),
@@ -45,13 +56,16 @@ impl ChildArgs {
             group: group.clone(),
             commit_ms: commit_ms.parse()?,
             stop_after: stop_after.parse()?,
+            guarantee: guarantee.parse()?,
+            state_dir: state_dir.into(),
+            budget_bytes: budget.parse()?,
         })
     }
 }
 
 /// The Weir pass-through: stream (typed JSON) -> filter -> map_values
-/// (modify, re-serialize at the sink) -> to, one stream thread,
-/// at-least-once. Runs until SIGTERM (graceful close with a final commit).
+/// (modify, re-serialize at the sink) -> to, one stream thread, under
+/// `args.guarantee`. Runs until SIGTERM (graceful close with a final commit).
 pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
     let builder = StreamsBuilder::new();
     builder
@@ -74,18 +88,19 @@ pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
         .bootstrap_servers(args.bootstrap.clone())
         .num_stream_threads(1)
         .commit_interval(Duration::from_millis(args.commit_ms))
-        .processing_guarantee(ProcessingGuarantee::AtLeastOnce)
+        .processing_guarantee(args.guarantee)
         .build()?;
     let mut app = KafkaStreams::new(topology, config)?;
     app.start()?;
-    app.run_until_signal(Duration::from_secs(30))?;
+    app.run_until_signal(Duration::from_secs(60))?;
     Ok(())
 }
 
-/// The raw copier (the ceiling): copies `stop_after` records, then waits
-/// (idle) until the bench stops it or closes its stdin.
+/// The raw copier (the ceiling): copies `stop_after` records (in
+/// transactions under exactly-once), then waits (idle) until the bench
+/// stops it or closes its stdin.
 pub fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
-    let opts = CopierOptions::new(
+    let mut opts = CopierOptions::new(
         args.bootstrap.clone(),
         args.group.clone(),
         args.input.clone(),
@@ -93,63 +108,21 @@ pub fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
         args.stop_after,
     )
     .commit_interval(Duration::from_millis(args.commit_ms));
+    if args.guarantee.is_exactly_once() {
+        opts = opts.transactional(format!("{}-copier", args.group));
+    }
     run_copier(opts)?;
     let mut sink = Vec::new();
     std::io::stdin().read_to_end(&mut sink)?;
     Ok(())
 }
 
-/// What the count child needs, passed as arguments:
-/// `<bootstrap> <input> <output> <app-id> <commit-ms> <expect> <state-dir> <budget-bytes>`.
-pub struct CountArgs {
-    pub bootstrap: String,
-    pub input: String,
-    pub output: String,
-    pub app_id: String,
-    pub commit_ms: u64,
-    /// `count` mode: done once this many records are processed. `restore`
-    /// mode: unused (0).
-    pub expect: u64,
-    pub state_dir: std::path::PathBuf,
-    pub budget_bytes: usize,
-}
-
-impl CountArgs {
-    pub fn to_args(&self) -> Vec<String> {
-        vec![
-            self.bootstrap.clone(),
-            self.input.clone(),
-            self.output.clone(),
-            self.app_id.clone(),
-            self.commit_ms.to_string(),
-            self.expect.to_string(),
-            self.state_dir.display().to_string(),
-            self.budget_bytes.to_string(),
-        ]
-    }
-
-    pub fn parse(args: &[String]) -> BenchResult<Self> {
-        let [bootstrap, input, output, app_id, commit_ms, expect, state_dir, budget] = args else {
-            return Err("usage: <bootstrap> <input> <output> <app-id> <commit-ms> <expect> <state-dir> <budget-bytes>".into());
-        };
-        Ok(CountArgs {
-            bootstrap: bootstrap.clone(),
-            input: input.clone(),
-            output: output.clone(),
-            app_id: app_id.clone(),
-            commit_ms: commit_ms.parse()?,
-            expect: expect.parse()?,
-            state_dir: state_dir.into(),
-            budget_bytes: budget.parse()?,
-        })
-    }
-}
-
-/// Which stopping rule the count child follows.
+/// How the count child runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountMode {
-    /// Done once `records_processed >= expect`.
-    Count,
+    /// Counts until SIGTERM, then closes gracefully (final commit, so the
+    /// changelog is complete); the bench measures its output.
+    Serve,
     /// Done once the application is Running, has restored records, and
     /// `restored_records` has not grown for [`RESTORE_SETTLE`].
     Restore,
@@ -165,15 +138,16 @@ const NOTHING_RESTORED_LIMIT: Duration = Duration::from_secs(60);
 const CHILD_LIMIT: Duration = Duration::from_secs(900);
 
 /// The count application: stream -> group_by_key -> count (RocksDB store
-/// under `state_dir`, changelogged) -> to_stream -> to(output), one stream
-/// thread, at-least-once.
+/// under `state_dir`, changelogged, no record cache) -> to_stream ->
+/// to(output), one stream thread, under `args.guarantee`.
 ///
-/// Polls its metrics every 10 ms; when done (see [`CountMode`]) prints one
+/// [`CountMode::Serve`]: runs until SIGTERM. [`CountMode::Restore`]: polls
+/// its metrics every 10 ms; when done prints one
 /// line to stdout, `DONE processed=<n> restored=<n> restore_us=<n>
 /// settled_ms=<ms>` (`settled_ms`: from the child's start until
 /// `restored_records` last grew), waits until the bench closes its stdin,
 /// then closes gracefully (final commit, so the changelog is complete).
-pub fn run_count(args: &CountArgs, mode: CountMode) -> BenchResult<()> {
+pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
     use std::io::Write;
     use std::time::Instant;
 
@@ -182,7 +156,7 @@ pub fn run_count(args: &CountArgs, mode: CountMode) -> BenchResult<()> {
     let counts = weir::dsl::Materialized::as_("counts", Serdes::string(), Serdes::i64())
         .with_bytes_supplier(weir_rocksdb::rocksdb_bytes_supplier(
             args.state_dir.clone(),
-            args.app_id.clone(),
+            args.group.clone(),
             "counts".to_string(),
             budget,
         ));
@@ -201,15 +175,19 @@ pub fn run_count(args: &CountArgs, mode: CountMode) -> BenchResult<()> {
         );
     let topology = builder.build()?;
     let config = StreamsConfig::builder()
-        .application_id(args.app_id.clone())
+        .application_id(args.group.clone())
         .bootstrap_servers(args.bootstrap.clone())
         .state_dir(&args.state_dir)
         .num_stream_threads(1)
         .commit_interval(Duration::from_millis(args.commit_ms))
-        .processing_guarantee(ProcessingGuarantee::AtLeastOnce)
+        .processing_guarantee(args.guarantee)
         .build()?;
     let mut app = KafkaStreams::new(topology, config)?;
     app.start()?;
+    if mode == CountMode::Serve {
+        app.run_until_signal(Duration::from_secs(60))?;
+        return Ok(());
+    }
 
     let mut last_restored = 0;
     let mut last_change = Instant::now();
@@ -231,14 +209,9 @@ pub fn run_count(args: &CountArgs, mode: CountMode) -> BenchResult<()> {
         } else {
             running_since = None;
         }
-        let finished = match mode {
-            CountMode::Count => m.records_processed >= args.expect,
-            CountMode::Restore => {
-                running
-                    && ((m.restored_records > 0 && last_change.elapsed() >= RESTORE_SETTLE)
-                        || running_since.is_some_and(|t| t.elapsed() >= NOTHING_RESTORED_LIMIT))
-            }
-        };
+        let finished = running
+            && ((m.restored_records > 0 && last_change.elapsed() >= RESTORE_SETTLE)
+                || running_since.is_some_and(|t| t.elapsed() >= NOTHING_RESTORED_LIMIT));
         if finished {
             break Ok(m);
         }

@@ -92,7 +92,8 @@ pub fn enrich_reading(mut r: Reading) -> Reading {
     r
 }
 
-fn now_ms() -> i64 {
+/// Wall-clock time in ms since the epoch.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

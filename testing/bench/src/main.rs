@@ -1,37 +1,39 @@
-//! `weir-bench [--quick] [--workloads passthrough,count,restore]`: the
-//! benchmarks (all three by default, in that order).
+//! `weir-bench [--quick] [--workloads passthrough,count,restore]
+//! [--guarantees alos,eos] [--contenders weir,kstreams,ceiling] [--docs PATH]`:
+//! the side-by-side benchmarks against Kafka Streams.
 //!
-//! Pass-through:
 //! One broker (the launcher's, through `weir_testing::KafkaCluster`, or
-//! `WEIR_BOOTSTRAP_SERVERS`), one preloaded 8-partition input topic of
-//! ~200-byte JSON records, and two contenders run one after the other as
-//! child processes of this binary, each into a fresh output topic with a
-//! fresh consumer group:
+//! `WEIR_BOOTSTRAP_SERVERS`); per workload one preloaded 8-partition input
+//! topic; three contenders run one after the other as child processes, each
+//! into a fresh output topic with a fresh application id:
 //!
-//! - `weir`: a Weir application (1 stream thread, at-least-once) doing
-//!   stream -> filter (parse JSON) -> map_values (parse, modify, serialize) -> to;
-//! - `copier`: `weir_kafka::copier::run_copier`, raw clients with the same
-//!   settings and commit discipline and no processing: the ceiling.
+//! - `weir`: a Weir application (1 stream thread);
+//! - `kstreams`: the same topology on Kafka Streams (testing/bench/kstreams);
+//! - `ceiling`: `weir_kafka::copier::run_copier`, raw clients copying the
+//!   input with no processing (transactional under exactly-once).
 //!
-//! Count: count by key (RocksDB store, changelogged) over a separate input
-//! topic; restore: the same application restarted with its state wiped,
-//! timed until its store is restored from the changelog.
-//!
-//! See README.md for what each figure means. Each workload ends with a
-//! `RESULT <workload> ...` line.
+//! Workloads: pass-through (filter + map over ~200-byte JSON), count by key
+//! (RocksDB store, changelogged), and restore (the count app restarted with
+//! its state wiped). Each under at-least-once and exactly_once_v2. See
+//! README.md for what each figure means. Ends with `RESULT ...` lines and
+//! writes its table into docs/benchmarks.md.
 
 mod apps;
+mod compare;
 mod data;
+mod latency;
 mod measure;
+mod peer;
+mod report;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use weir_kafka::{Connection, TopicSpec};
 use weir_testing::cluster::BrokerSource;
 use weir_testing::KafkaCluster;
 
-use measure::RunFigures;
+use compare::{Outcome, Results, Variant, Who, Workload};
 
 /// The error type of the bench binary.
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
@@ -39,78 +41,94 @@ pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 pub type BenchResult<T> = Result<T, BenchError>;
 
 const PARTITIONS: i32 = 8;
-const COMMIT_INTERVAL_MS: u64 = 1000;
-/// Bound on one contender run.
-const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 
-struct Mode {
+/// The sizes of a run.
+pub struct Mode {
+    name: &'static str,
+    /// Pass-through input records.
     records: u64,
     rounds: usize,
+    /// Count input records, over `count_keys` keys.
     count_records: u64,
     count_keys: u64,
+    /// Latency runs: records in the input before the child starts, records
+    /// offered after that, at `latency_rate` per second, over `latency_keys`
+    /// keys for the count.
+    latency_warmup: u64,
+    latency_records: u64,
+    latency_rate: f64,
+    latency_keys: u64,
 }
 
 const FULL: Mode = Mode {
+    name: "full",
     records: 2_000_000,
     rounds: 3,
     count_records: 2_000_000,
-    count_keys: 100_000,
+    count_keys: 1_000_000,
+    latency_warmup: 1_000,
+    latency_records: 50_000,
+    latency_rate: 5_000.0,
+    latency_keys: 1_000,
 };
 const QUICK: Mode = Mode {
+    name: "quick",
     records: 200_000,
     rounds: 1,
     count_records: 200_000,
     count_keys: 10_000,
+    latency_warmup: 500,
+    latency_records: 10_000,
+    latency_rate: 2_000.0,
+    latency_keys: 1_000,
 };
-/// The count app's RocksDB block cache + memtable budget.
-const COUNT_BUDGET_BYTES: usize = 256 << 20;
 
-/// Which workloads to run (`--workloads passthrough,count,restore`; all by default).
-struct Workloads {
-    passthrough: bool,
-    count: bool,
-    restore: bool,
+/// What to run.
+struct Options {
+    mode: &'static Mode,
+    workloads: Vec<Workload>,
+    variants: Vec<Variant>,
+    contenders: Vec<Who>,
+    /// Where the table is written (`None`: nowhere).
+    docs: Option<PathBuf>,
 }
 
-impl Workloads {
-    fn parse(list: &str) -> BenchResult<Self> {
-        let mut w = Workloads {
-            passthrough: false,
-            count: false,
-            restore: false,
-        };
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match name {
-                "passthrough" => w.passthrough = true,
-                "count" => w.count = true,
-                // The restore reads the changelog the count run leaves.
-                "restore" => {
-                    w.count = true;
-                    w.restore = true;
-                }
-                other => {
-                    return Err(
-                        format!("unknown workload '{other}' (passthrough, count, restore)").into(),
-                    )
-                }
+fn parse_workloads(list: &str) -> BenchResult<Vec<Workload>> {
+    let mut w = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "passthrough" => w.push(Workload::Passthrough),
+            "count" => w.push(Workload::Count),
+            // The restore reads the changelog the count run leaves.
+            "restore" => w.extend([Workload::Count, Workload::Restore]),
+            other => {
+                return Err(
+                    format!("unknown workload '{other}' (passthrough, count, restore)").into(),
+                )
             }
         }
-        if !(w.passthrough || w.count) {
-            return Err("no workload selected".into());
-        }
-        Ok(w)
     }
+    w.sort();
+    w.dedup();
+    if w.is_empty() {
+        return Err("no workload selected".into());
+    }
+    Ok(w)
+}
 
-    fn names(&self) -> Vec<&'static str> {
-        [
-            (self.passthrough, "pass-through"),
-            (self.count, "count"),
-            (self.restore, "restore"),
-        ]
-        .into_iter()
-        .filter_map(|(on, n)| on.then_some(n))
-        .collect()
+fn parse_list<T: Ord>(list: &str, one: fn(&str) -> BenchResult<T>) -> BenchResult<Vec<T>> {
+    let mut v = list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(one)
+        .collect::<BenchResult<Vec<T>>>()?;
+    v.sort();
+    v.dedup();
+    if v.is_empty() {
+        return Err(format!("empty list '{list}'").into());
     }
+    Ok(v)
 }
 
 fn machine() -> String {
@@ -137,36 +155,74 @@ fn machine() -> String {
     format!("{cores} cores ({model}), {mem_gib} GiB memory")
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => xs[n / 2],
-        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+/// The first line of a command's stdout, if it runs.
+fn command_line(program: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status.success().then_some(())?;
+    String::from_utf8(out.stdout)
+        .ok()?
+        .lines()
+        .next()
+        .map(str::to_string)
+}
+
+fn figures(results: &Results, key: (Workload, Variant, Who)) -> Option<compare::Figures> {
+    match results.get(&key) {
+        Some(Outcome::Measured(f)) => Some(*f),
+        _ => None,
     }
 }
 
-fn print_row(name: &str, f: &RunFigures) {
+/// The `RESULT passthrough|count|restore` lines of the earlier benchmark,
+/// from the at-least-once rows.
+fn legacy_result_lines(results: &Results) {
+    let Some(alos) = Variant::ALL.into_iter().find(|v| v.tag == "alos") else {
+        return;
+    };
+    let run = |w, who| figures(results, (w, alos, who)).and_then(|f| f.run);
+    if let (Some(w), Some(c)) = (
+        run(Workload::Passthrough, Who::Weir),
+        run(Workload::Passthrough, Who::Ceiling),
+    ) {
+        println!(
+            "RESULT passthrough weir_vs_copier={:.2}",
+            w.records_per_s / c.records_per_s
+        );
+    }
+    if let Some(w) = run(Workload::Count, Who::Weir) {
+        println!(
+            "RESULT count weir_rps={:.0} rss_mb={:.0}",
+            w.records_per_s, w.peak_rss_mib
+        );
+    }
+    if let Some(r) = figures(results, (Workload::Restore, alos, Who::Weir)).and_then(|f| f.restore)
+    {
+        println!("RESULT restore weir_rps={:.0}", r.records_per_s);
+    }
+}
+
+fn bench(opts: &Options) -> BenchResult<()> {
+    let mode = opts.mode;
+    let names: Vec<&str> = opts.workloads.iter().map(|w| w.name()).collect();
+    let tags: Vec<&str> = opts.variants.iter().map(|v| v.tag).collect();
+    let who: Vec<&str> = opts.contenders.iter().map(|w| w.name()).collect();
     println!(
-        "{name:<10} {:>12.0} {:>9.2} {:>14.2} {:>14.1}",
-        f.records_per_s, f.wall_s, f.cpu_s_per_million, f.peak_rss_mib
+        "weir-bench ({}): {} under {} for {}",
+        mode.name,
+        names.join(", "),
+        tags.join(", "),
+        who.join(", ")
     );
-}
-
-fn summarize(runs: &[RunFigures]) -> RunFigures {
-    let pick = |g: fn(&RunFigures) -> f64| median(runs.iter().map(g).collect());
-    RunFigures {
-        wall_s: pick(|f| f.wall_s),
-        records_per_s: pick(|f| f.records_per_s),
-        cpu_s_per_million: pick(|f| f.cpu_s_per_million),
-        peak_rss_mib: pick(|f| f.peak_rss_mib),
-    }
-}
-
-fn bench(mode: &Mode, workloads: &Workloads) -> BenchResult<()> {
-    println!("weir-bench: {}", workloads.names().join(", "));
-    println!("machine:  {}", machine());
+    let machine = machine();
+    println!("machine:  {machine}");
+    let peer = if opts.contenders.contains(&Who::KStreams) {
+        Some(peer::Peer::locate()?)
+    } else {
+        None
+    };
     let t = Instant::now();
     let kafka = KafkaCluster::get()?;
     let broker = match kafka.source() {
@@ -183,246 +239,140 @@ fn bench(mode: &Mode, workloads: &Workloads) -> BenchResult<()> {
         kafka.bootstrap_servers(),
         t.elapsed().as_secs_f64()
     );
-    println!("client:   librdkafka {}", weir_kafka::librdkafka_version());
+    let mut versions = vec![
+        format!("broker: {broker}"),
+        format!(
+            "weir {} (commit {}), librdkafka {}",
+            env!("CARGO_PKG_VERSION"),
+            command_line("git", &["describe", "--always", "--dirty"])
+                .unwrap_or_else(|| "unknown".to_string()),
+            weir_kafka::librdkafka_version()
+        ),
+    ];
+    if let Some(p) = &peer {
+        versions.push(format!(
+            "kafka-streams {}, rocksdbjni {}, jackson-databind {}; {} ({})",
+            p.jar_version("kafka-streams").unwrap_or_else(|| "?".into()),
+            p.jar_version("rocksdbjni").unwrap_or_else(|| "?".into()),
+            p.jar_version("jackson-databind")
+                .unwrap_or_else(|| "?".into()),
+            p.java_version(),
+            p.heap()
+        ));
+    }
+    for v in &versions {
+        println!("version:  {v}");
+    }
+    let settings = vec![
+        format!(
+            "pass-through: {} records of ~200 B JSON; count: {} records over {} keys; 8 partitions; 1 stream thread; {} round(s), order rotating; medians",
+            mode.records, mode.count_records, mode.count_keys, mode.rounds
+        ),
+        format!(
+            "commit.interval.ms: {}; record cache off in both (statestore.cache.max.bytes=0 on Kafka Streams); RocksDB budget {} MiB (shared block cache + write buffer manager) in both; producer linger.ms=10, acks=all, idempotent in all",
+            opts.variants
+                .iter()
+                .map(|v| format!("{} under {}", v.commit_ms, v.tag))
+                .collect::<Vec<_>>()
+                .join(", "),
+            compare::COUNT_BUDGET_BYTES >> 20
+        ),
+        format!(
+            "latency: {} warm-up records, then {} records offered at {:.0} records/s; output topics with message.timestamp.type=LogAppendTime",
+            mode.latency_warmup, mode.latency_records, mode.latency_rate
+        ),
+    ];
     let conn = kafka.connection();
-    if workloads.passthrough {
-        println!();
-        passthrough(kafka, &conn, mode)?;
-    }
-    if workloads.count {
-        println!();
-        count_and_restore(kafka, &conn, mode, workloads.restore)?;
-    }
-    Ok(())
-}
+    let plan = compare::Plan {
+        kafka,
+        conn: &conn,
+        mode,
+        workloads: &opts.workloads,
+        variants: &opts.variants,
+        contenders: &opts.contenders,
+        peer: peer.as_ref(),
+    };
+    let results = plan.run()?;
 
-fn passthrough(kafka: &KafkaCluster, conn: &Connection, mode: &Mode) -> BenchResult<()> {
-    println!("== pass-through");
-    let input = KafkaCluster::unique_topic("bench-input");
-    weir_kafka::create_topics(conn, &[TopicSpec::new(&input, PARTITIONS)])?;
-    let t = Instant::now();
-    data::preload(conn, &input, mode.records)?;
-    let preload_s = t.elapsed().as_secs_f64();
-    let kept = data::expected_kept(mode.records);
-    println!(
-        "input:    {} records (~200 B JSON, {} keys) in {PARTITIONS} partitions, preloaded in {preload_s:.1} s ({:.0} records/s)",
-        mode.records,
-        data::DEVICES,
-        mode.records as f64 / preload_s
-    );
-    println!(
-        "expected: weir writes {kept} (filter value >= {}), copier writes {}",
-        data::THRESHOLD,
-        mode.records
-    );
-    println!(
-        "settings: commit.interval.ms={COMMIT_INTERVAL_MS} for both, 1 stream thread, at-least-once; {} round(s), order alternating",
-        mode.rounds
-    );
     println!();
-    println!(
-        "{:<10} {:>12} {:>9} {:>14} {:>14}",
-        "run", "records/s", "wall s", "CPU-s/M rec", "peak RSS MiB"
-    );
-
-    let mut weir_runs = Vec::new();
-    let mut copier_runs = Vec::new();
-    for round in 0..mode.rounds {
-        let order: [&str; 2] = if round % 2 == 0 {
-            ["weir", "copier"]
-        } else {
-            ["copier", "weir"]
+    println!("== results (medians over {} round(s))", mode.rounds);
+    println!();
+    print!("{}", report::tables(&results));
+    println!();
+    for l in report::result_lines(&results) {
+        println!("{l}");
+    }
+    legacy_result_lines(&results);
+    if let Some(path) = &opts.docs {
+        let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+            .unwrap_or_else(|| "unknown date".to_string());
+        let info = report::RunInfo {
+            mode: mode.name,
+            date,
+            machine,
+            versions,
+            settings,
         };
-        for name in order {
-            let output = KafkaCluster::unique_topic(&format!("bench-{name}-out"));
-            weir_kafka::create_topics(conn, &[TopicSpec::new(&output, PARTITIONS)])?;
-            let (sub, expected) = if name == "weir" {
-                ("__weir", kept)
-            } else {
-                ("__copier", mode.records)
-            };
-            let args = apps::ChildArgs {
-                bootstrap: kafka.bootstrap_servers().to_string(),
-                input: input.clone(),
-                output,
-                group: KafkaCluster::unique_group(&format!("bench-{name}")),
-                commit_ms: COMMIT_INTERVAL_MS,
-                stop_after: mode.records,
-            };
-            let figures =
-                measure::run_contender(conn, sub, &args, mode.records, expected, RUN_TIMEOUT)
-                    .map_err(|e| format!("round {} ({name}): {e}", round + 1))?;
-            print_row(&format!("{name} #{}", round + 1), &figures);
-            if name == "weir" {
-                weir_runs.push(figures);
-            } else {
-                copier_runs.push(figures);
-            }
-        }
+        report::write_section(path, &info, &results)?;
+        println!("table written to {}", path.display());
     }
-    let weir = summarize(&weir_runs);
-    let copier = summarize(&copier_runs);
-    println!();
-    println!("medians over {} round(s):", mode.rounds);
-    println!(
-        "{:<10} {:>12} {:>9} {:>14} {:>14}",
-        "contender", "records/s", "wall s", "CPU-s/M rec", "peak RSS MiB"
-    );
-    print_row("weir", &weir);
-    print_row("copier", &copier);
-    let ratio = weir.records_per_s / copier.records_per_s;
-    println!("RESULT passthrough weir_vs_copier={ratio:.2}");
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|((w, v, who), o)| match o {
+            Outcome::Failed(e) => Some(format!("{} {} {}: {e}", w.name(), v.tag, who.name())),
+            _ => None,
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!("{} run(s) failed:\n  {}", failed.len(), failed.join("\n  ")).into());
+    }
     Ok(())
 }
 
-/// A fresh, empty state directory under the system temp dir.
-fn fresh_state_dir(what: &str) -> BenchResult<std::path::PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir =
-        std::env::temp_dir().join(format!("weir-bench-{what}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn count_and_restore(
-    kafka: &KafkaCluster,
-    conn: &Connection,
-    mode: &Mode,
-    restore: bool,
-) -> BenchResult<()> {
-    println!("== count{}", if restore { " + restore" } else { "" });
-    let input = KafkaCluster::unique_topic("bench-count-input");
-    let output = KafkaCluster::unique_topic("bench-count-out");
-    weir_kafka::create_topics(
-        conn,
-        &[
-            TopicSpec::new(&input, PARTITIONS),
-            TopicSpec::new(&output, PARTITIONS),
-        ],
-    )?;
-    let t = Instant::now();
-    data::preload_counted(conn, &input, mode.count_records, mode.count_keys)?;
-    let preload_s = t.elapsed().as_secs_f64();
-    println!(
-        "input:    {} records keyed key-0..key-{} ({} keys, short values) in {PARTITIONS} partitions, preloaded in {preload_s:.1} s",
-        mode.count_records,
-        mode.count_keys - 1,
-        mode.count_keys
-    );
-    println!(
-        "app:      stream -> group_by_key -> count (RocksDB, budget {} MiB, changelogged) -> to_stream -> to; 1 stream thread, at-least-once, commit.interval.ms={COMMIT_INTERVAL_MS}",
-        COUNT_BUDGET_BYTES >> 20
-    );
-    let app_id = KafkaCluster::unique_group("bench-count");
-    let state_dir = fresh_state_dir("count")?;
-    let mut args = apps::CountArgs {
-        bootstrap: kafka.bootstrap_servers().to_string(),
-        input,
-        output,
-        app_id: app_id.clone(),
-        commit_ms: COMMIT_INTERVAL_MS,
-        expect: mode.count_records,
-        state_dir: state_dir.clone(),
-        budget_bytes: COUNT_BUDGET_BYTES,
-    };
-    let counted = measure::run_reporting_child("__count", &args.to_args(), RUN_TIMEOUT);
-    // Wiping the count's local state is also the restore's precondition.
-    let _ = std::fs::remove_dir_all(&state_dir);
-    let counted = counted.map_err(|e| format!("count: {e}"))?;
-    let millions = mode.count_records as f64 / 1e6;
-    let count = RunFigures {
-        wall_s: counted.wall_s,
-        records_per_s: mode.count_records as f64 / counted.wall_s,
-        cpu_s_per_million: counted.cpu_s / millions,
-        peak_rss_mib: counted.peak_rss_mib,
-    };
-    println!();
-    println!(
-        "{:<10} {:>12} {:>9} {:>14} {:>14}",
-        "run", "records/s", "wall s", "CPU-s/M rec", "peak RSS MiB"
-    );
-    print_row("count", &count);
-    let changelog = format!("{app_id}-counts-changelog");
-    let logged = measure::output_count(conn, &changelog)?;
-    println!(
-        "changelog: {changelog} holds {logged} updates for {} keys (end offsets; compacted topic, but the log cleaner has not compacted the active segments yet)",
-        mode.count_keys
-    );
-    println!(
-        "RESULT count weir_rps={:.0} rss_mb={:.0}",
-        count.records_per_s, count.peak_rss_mib
-    );
-    if !restore {
-        return Ok(());
-    }
-
-    println!();
-    println!("== restore: same application id, state dir wiped, no new input");
-    let state_dir = fresh_state_dir("restore")?;
-    args.state_dir = state_dir.clone();
-    args.expect = 0;
-    let restored = measure::run_reporting_child("__restore", &args.to_args(), RUN_TIMEOUT);
-    let _ = std::fs::remove_dir_all(&state_dir);
-    let restored = restored.map_err(|e| format!("restore: {e}"))?;
-    let r = restored.report;
-    if r.restored == 0 {
-        return Err(format!(
-            "restore: the application reached Running without restoring anything from {changelog}"
-        )
-        .into());
-    }
-    let rate = r.restored as f64 * 1e6 / (r.restore_us.max(1) as f64);
-    println!(
-        "restored: {} records in {:.3} s of restore time (restore_us_total) = {rate:.0} records/s",
-        r.restored,
-        r.restore_us as f64 / 1e6
-    );
-    println!(
-        "wall:     {:.2} s from process start until restored_records last grew ({:.2} s until reported done, {} s of settling included); CPU {:.2} s, peak RSS {:.1} MiB",
-        r.settled_ms as f64 / 1e3,
-        restored.wall_s,
-        apps::RESTORE_SETTLE.as_secs(),
-        restored.cpu_s,
-        restored.peak_rss_mib
-    );
-    println!("RESULT restore weir_rps={rate:.0}");
-    Ok(())
-}
-
-const USAGE: &str = "usage: weir-bench [--quick] [--workloads passthrough,count,restore]";
+const USAGE: &str = "usage: weir-bench [--quick] [--workloads passthrough,count,restore] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
 fn run() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let child = |rest: &[String]| apps::ChildArgs::parse(rest);
     match args.first().map(String::as_str) {
-        Some("__weir") => return apps::run_weir(&apps::ChildArgs::parse(&args[1..])?),
-        Some("__copier") => return apps::run_raw_copier(&apps::ChildArgs::parse(&args[1..])?),
-        Some("__count") => {
-            return apps::run_count(&apps::CountArgs::parse(&args[1..])?, apps::CountMode::Count)
+        Some("__weir") => return apps::run_weir(&child(&args[1..])?),
+        Some("__copier") => return apps::run_raw_copier(&child(&args[1..])?),
+        Some("__weir-count") => {
+            return apps::run_count(&child(&args[1..])?, apps::CountMode::Serve)
         }
-        Some("__restore") => {
-            return apps::run_count(
-                &apps::CountArgs::parse(&args[1..])?,
-                apps::CountMode::Restore,
-            )
-        }
+        Some("__restore") => return apps::run_count(&child(&args[1..])?, apps::CountMode::Restore),
         _ => {}
     }
-    let mut mode = &FULL;
-    let mut workloads = Workloads::parse("passthrough,count,restore")?;
+    let mut opts = Options {
+        mode: &FULL,
+        workloads: parse_workloads("passthrough,count,restore")?,
+        variants: parse_list("alos,eos", Variant::parse)?,
+        contenders: Who::ALL.to_vec(),
+        docs: Some(PathBuf::from("docs/benchmarks.md")),
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "--quick" => mode = &QUICK,
-            "--workloads" => workloads = Workloads::parse(it.next().ok_or(USAGE)?)?,
-            _ => match a.strip_prefix("--workloads=") {
-                Some(list) => workloads = Workloads::parse(list)?,
-                None => return Err(USAGE.into()),
-            },
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || -> BenchResult<String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().cloned().ok_or_else(|| USAGE.into()),
+            }
+        };
+        match flag {
+            "--quick" => opts.mode = &QUICK,
+            "--workloads" => opts.workloads = parse_workloads(&value()?)?,
+            "--guarantees" => opts.variants = parse_list(&value()?, Variant::parse)?,
+            "--contenders" => opts.contenders = parse_list(&value()?, Who::parse)?,
+            "--docs" => opts.docs = Some(PathBuf::from(value()?)),
+            "--no-docs" => opts.docs = None,
+            _ => return Err(USAGE.into()),
         }
     }
-    bench(mode, &workloads)
+    bench(&opts)
 }
 
 fn main() -> ExitCode {

@@ -1,13 +1,141 @@
 //! Running one contender as a child process and measuring it: throughput
-//! until its output is complete, CPU time and peak RSS from /proc.
+//! until its output is visible read_committed, CPU time and peak RSS from
+//! /proc, and the child's last stderr lines when it fails.
 
+use std::collections::VecDeque;
+use std::io::BufRead;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use weir_kafka::Connection;
+use weir_kafka::probe::OutputProbe;
+use weir_kafka::{Connection, Isolation};
 
-use crate::apps::ChildArgs;
 use crate::BenchResult;
+
+/// How a contender child is started.
+#[derive(Debug, Clone)]
+pub struct ChildCommand {
+    /// What the child's stderr lines are prefixed with.
+    pub label: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl ChildCommand {
+    /// `<this bench binary> <subcommand> <args>`.
+    pub fn bench(label: &str, subcommand: &str, args: Vec<String>) -> BenchResult<Self> {
+        let mut all = vec![subcommand.to_string()];
+        all.extend(args);
+        Ok(ChildCommand {
+            label: label.to_string(),
+            program: std::env::current_exe()?,
+            args: all,
+        })
+    }
+}
+
+/// Lines of the child's stderr kept for error messages.
+const STDERR_TAIL: usize = 12;
+
+/// A started child: its process, start instant, and the tail of its stderr
+/// (each line is also echoed to the bench's stderr, prefixed with the label).
+pub struct Spawned {
+    pub child: Child,
+    pub pid: u32,
+    pub start: Instant,
+    label: String,
+    tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Spawned {
+    pub fn new(cmd: &ChildCommand, stdout: Stdio) -> BenchResult<Self> {
+        let start = Instant::now();
+        let mut child = Command::new(&cmd.program)
+            .args(&cmd.args)
+            .stdin(Stdio::piped())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start {} ({}): {e}",
+                    cmd.label,
+                    cmd.program.display()
+                )
+            })?;
+        let pid = child.id();
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(err) = child.stderr.take() {
+            let (tail, label) = (tail.clone(), cmd.label.clone());
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(err).lines() {
+                    let Ok(line) = line else { return };
+                    eprintln!("  [{label}] {line}");
+                    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if t.len() == STDERR_TAIL {
+                        t.pop_front();
+                    }
+                    t.push_back(line);
+                }
+            });
+        }
+        Ok(Spawned {
+            child,
+            pid,
+            start,
+            label: cmd.label.clone(),
+            tail,
+        })
+    }
+
+    /// The child's last stderr lines, most telling first: the last line
+    /// that looks like an error, else the last line.
+    pub fn last_error(&self) -> String {
+        // Let the reader thread catch up with the child's last words.
+        std::thread::sleep(Duration::from_millis(100));
+        let t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        t.iter()
+            .rev()
+            .find(|l| {
+                let l = l.to_ascii_lowercase();
+                l.contains("error") || l.contains("exception") || l.contains("not supported")
+            })
+            .or_else(|| t.back())
+            .cloned()
+            .unwrap_or_else(|| "(no output on stderr)".to_string())
+    }
+
+    /// An error for a child that exited before it was done.
+    pub fn exited_early(&self, status: std::process::ExitStatus) -> String {
+        format!(
+            "{} exited early ({status}): {}",
+            self.label,
+            self.last_error()
+        )
+    }
+
+    /// Fails if the child has exited.
+    pub fn check_alive(&mut self) -> BenchResult<()> {
+        match self.child.try_wait()? {
+            Some(status) => Err(self.exited_early(status).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// CPU time and peak RSS now.
+    pub fn usage(&self) -> BenchResult<(f64, f64)> {
+        let u = proc_usage(self.pid, clock_ticks_per_s())?;
+        Ok((u.cpu_s, u.hwm_kib as f64 / 1024.0))
+    }
+
+    /// Asks the child to stop (SIGTERM: the apps close gracefully), killing
+    /// it after `grace`.
+    pub fn stop(mut self, grace: Duration) {
+        stop(&mut self.child, grace);
+    }
+}
 
 /// The figures of one run.
 #[derive(Debug, Clone, Copy)]
@@ -76,9 +204,13 @@ pub fn output_count(conn: &Connection, topic: &str) -> BenchResult<u64> {
 /// Asks the child to stop (SIGTERM), then kills it if it has not exited
 /// within `grace`.
 fn stop(child: &mut Child, grace: Duration) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
+        .stderr(Stdio::null())
         .status();
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
@@ -91,64 +223,70 @@ fn stop(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
-/// Runs `<bench> <subcommand> <args>` and measures it until `output` holds
-/// `expected` records (bounded by `timeout`).
+/// Grace for a contender's graceful close after SIGTERM.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
+
+/// Starts `cmd` and measures it until `output` holds `expected` records
+/// visible read_committed (bounded by `timeout`): wall time from the spawn,
+/// CPU and peak RSS at that moment. Then stops the child (SIGTERM, graceful
+/// close). `input_records` is what the rates are per.
 pub fn run_contender(
     conn: &Connection,
-    subcommand: &str,
-    args: &ChildArgs,
+    cmd: &ChildCommand,
+    output: &str,
     input_records: u64,
     expected: u64,
     timeout: Duration,
 ) -> BenchResult<RunFigures> {
-    let ticks = clock_ticks_per_s();
-    let exe = std::env::current_exe()?;
-    let start = Instant::now();
-    let mut child = Command::new(exe)
-        .arg(subcommand)
-        .args(args.to_args())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id();
-    let result = (|| -> BenchResult<(f64, ProcUsage)> {
+    let probe = OutputProbe::start(
+        conn,
+        output,
+        Isolation::ReadCommitted,
+        expected,
+        false,
+        timeout + Duration::from_secs(30),
+    )?;
+    let mut child = Spawned::new(cmd, Stdio::null())?;
+    let result = (|| -> BenchResult<(f64, f64, f64)> {
         loop {
-            if let Some(status) = child.try_wait()? {
-                return Err(format!("{subcommand} exited early ({status})").into());
+            child.check_alive()?;
+            if let Some(at) = probe.reached_at() {
+                let wall = at.saturating_duration_since(child.start).as_secs_f64();
+                let (cpu, rss) = child.usage()?;
+                return Ok((wall, cpu, rss));
             }
-            let count = output_count(conn, &args.output)?;
-            if count >= expected {
-                let wall = start.elapsed().as_secs_f64();
-                let usage = proc_usage(pid, ticks)?;
-                if count > expected {
-                    eprintln!(
-                        "  note: {subcommand} wrote {count} records, {} more than expected",
-                        count - expected
-                    );
-                }
-                return Ok((wall, usage));
+            if !probe.is_running() {
+                return Err(format!("the probe of '{output}' stopped").into());
             }
-            if start.elapsed() > timeout {
+            if child.start.elapsed() > timeout {
                 return Err(format!(
-                    "{subcommand} did not complete within {timeout:?}: output '{}' holds {count} of {expected} records",
-                    args.output
+                    "{} did not complete within {timeout:?}: '{output}' shows {} of {expected} records read_committed",
+                    cmd.label,
+                    probe.count()
                 )
                 .into());
             }
-            // Poll often near the end, where it matters for the timing.
-            let near = count.saturating_mul(10) >= expected.saturating_mul(8);
-            std::thread::sleep(Duration::from_millis(if near { 25 } else { 200 }));
+            std::thread::sleep(Duration::from_millis(5));
         }
     })();
-    stop(&mut child, Duration::from_secs(30));
-    let (wall_s, usage) = result?;
+    child.stop(CLOSE_GRACE);
+    let seen = probe.count();
+    let probed = probe.finish();
+    let (wall_s, cpu_s, peak_rss_mib) = result?;
+    probed?;
+    if seen > expected {
+        eprintln!(
+            "  note: {} wrote {seen} records, {} more than expected",
+            cmd.label,
+            seen - expected
+        );
+    }
     let millions = input_records as f64 / 1e6;
     Ok(RunFigures {
         wall_s,
         records_per_s: input_records as f64 / wall_s,
-        cpu_s_per_million: usage.cpu_s / millions,
-        peak_rss_mib: usage.hwm_kib as f64 / 1024.0,
+        cpu_s_per_million: cpu_s / millions,
+        peak_rss_mib,
     })
 }
 
@@ -188,8 +326,6 @@ impl ChildReport {
 /// The figures of one count or restore child run.
 #[derive(Debug, Clone, Copy)]
 pub struct ChildFigures {
-    /// Seconds from spawning the process until its `DONE` line.
-    pub wall_s: f64,
     /// CPU seconds of the child when it reported done.
     pub cpu_s: f64,
     /// Peak RSS in MiB when it reported done.
@@ -197,28 +333,13 @@ pub struct ChildFigures {
     pub report: ChildReport,
 }
 
-/// Runs `<bench> <subcommand> <args>`, which prints one `DONE ...` line when
-/// its work is done and then waits for its stdin to close; measures it at
-/// that line (bounded by `timeout`), then closes its stdin and waits
-/// (bounded) for its graceful exit, killing it if it does not.
-pub fn run_reporting_child(
-    subcommand: &str,
-    args: &[String],
-    timeout: Duration,
-) -> BenchResult<ChildFigures> {
-    use std::io::BufRead;
-    let ticks = clock_ticks_per_s();
-    let exe = std::env::current_exe()?;
-    let start = Instant::now();
-    let mut child = Command::new(exe)
-        .arg(subcommand)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id();
-    let stdout = child.stdout.take().ok_or("no child stdout")?;
+/// Runs `cmd`, which prints one `DONE ...` line when its work is done and
+/// then waits for its stdin to close; measures it at that line (bounded by
+/// `timeout`), then closes its stdin and waits (bounded) for its graceful
+/// exit, killing it if it does not.
+pub fn run_reporting_child(cmd: &ChildCommand, timeout: Duration) -> BenchResult<ChildFigures> {
+    let mut child = Spawned::new(cmd, Stdio::piped())?;
+    let stdout = child.child.stdout.take().ok_or("no child stdout")?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
@@ -228,50 +349,45 @@ pub fn run_reporting_child(
             }
         }
     });
+    let label = cmd.label.as_str();
     let result = (|| -> BenchResult<ChildFigures> {
         loop {
             match rx.recv_timeout(Duration::from_millis(5)) {
                 Ok(line) if line.starts_with("DONE ") => {
-                    let wall_s = start.elapsed().as_secs_f64();
-                    let usage = proc_usage(pid, ticks)?;
+                    let (cpu_s, peak_rss_mib) = child.usage()?;
                     return Ok(ChildFigures {
-                        wall_s,
-                        cpu_s: usage.cpu_s,
-                        peak_rss_mib: usage.hwm_kib as f64 / 1024.0,
+                        cpu_s,
+                        peak_rss_mib,
                         report: ChildReport::parse(&line)?,
                     });
                 }
-                Ok(line) => eprintln!("  {subcommand}: {line}"),
+                Ok(line) => eprintln!("  [{label}] {line}"),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
-            if let Some(status) = child.try_wait()? {
-                return Err(format!("{subcommand} exited before it was done ({status})").into());
-            }
-            if start.elapsed() > timeout {
-                return Err(format!("{subcommand} was not done within {timeout:?}").into());
+            child.check_alive()?;
+            if child.start.elapsed() > timeout {
+                return Err(format!("{label} was not done within {timeout:?}").into());
             }
         }
     })();
     // Closing stdin tells the child to close the application and exit.
-    drop(child.stdin.take());
+    drop(child.child.stdin.take());
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        match child.try_wait() {
+        match child.child.try_wait() {
             Ok(Some(status)) => {
                 if !status.success() && result.is_ok() {
-                    eprintln!("  note: {subcommand} exited with {status} after it was done");
+                    eprintln!("  note: {label} exited with {status} after it was done");
                 }
                 break;
             }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             _ => {
-                eprintln!(
-                    "  note: {subcommand} did not exit within 90 s of being told to; killing it"
-                );
-                stop(&mut child, Duration::from_secs(5));
+                eprintln!("  note: {label} did not exit within 90 s of being told to; killing it");
+                child.stop(Duration::from_secs(5));
                 break;
             }
         }

@@ -1,0 +1,584 @@
+//! The side-by-side runs: every selected workload under every selected
+//! guarantee for Weir, the Kafka Streams peer and the raw ceiling, over the
+//! same preloaded input, one contender after the other, rounds alternating
+//! the order; then the restores. See README.md for what each figure means.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use weir::prelude::ProcessingGuarantee;
+use weir_kafka::{Connection, TopicSpec};
+use weir_testing::KafkaCluster;
+
+use crate::apps::ChildArgs;
+use crate::latency::{self, LatencyFigures, LatencyInput, LatencyPlan, Traced};
+use crate::measure::{self, ChildCommand, RunFigures};
+use crate::peer::Peer;
+use crate::{data, BenchResult, Mode, PARTITIONS};
+
+/// Bound on one throughput run.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+/// The count app's RocksDB memory budget (block cache + memtables), the
+/// same for Weir and the peer.
+pub const COUNT_BUDGET_BYTES: usize = 256 << 20;
+
+/// A contender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Who {
+    Weir,
+    KStreams,
+    Ceiling,
+}
+
+impl Who {
+    pub const ALL: [Who; 3] = [Who::Weir, Who::KStreams, Who::Ceiling];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Who::Weir => "weir",
+            Who::KStreams => "kstreams",
+            Who::Ceiling => "ceiling",
+        }
+    }
+
+    pub fn parse(s: &str) -> BenchResult<Self> {
+        Who::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("unknown contender '{s}' (weir, kstreams, ceiling)").into())
+    }
+}
+
+/// A workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Workload {
+    Passthrough,
+    Count,
+    Restore,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Passthrough => "passthrough",
+            Workload::Count => "count",
+            Workload::Restore => "restore",
+        }
+    }
+}
+
+/// A processing guarantee with its commit interval, as run. Ordered as in
+/// [`Variant::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// `alos`, `eos` (commit every 100 ms, Kafka Streams' default under
+    /// exactly-once) or `eos-1s`.
+    pub tag: &'static str,
+    pub guarantee: ProcessingGuarantee,
+    pub commit_ms: u64,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [
+        Variant {
+            tag: "alos",
+            guarantee: ProcessingGuarantee::AtLeastOnce,
+            commit_ms: 1000,
+        },
+        Variant {
+            tag: "eos",
+            guarantee: ProcessingGuarantee::ExactlyOnceV2,
+            commit_ms: 100,
+        },
+        Variant {
+            tag: "eos-1s",
+            guarantee: ProcessingGuarantee::ExactlyOnceV2,
+            commit_ms: 1000,
+        },
+    ];
+
+    fn rank(&self) -> (usize, u64) {
+        let i = Variant::ALL.iter().position(|v| v.tag == self.tag);
+        (i.unwrap_or(usize::MAX), self.commit_ms)
+    }
+
+    pub fn parse(s: &str) -> BenchResult<Self> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.tag == s)
+            .ok_or_else(|| format!("unknown guarantee '{s}' (alos, eos, eos-1s)").into())
+    }
+}
+
+impl PartialOrd for Variant {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Variant {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+/// What became of one (workload, variant, contender) cell.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Medians over the rounds.
+    Measured(Figures),
+    /// The contender does not offer this yet (it said so at start): the reason.
+    NotAvailable(String),
+    /// A run failed: the error.
+    Failed(String),
+    /// Not run (the contender is not selected, or a run before it failed).
+    Skipped(String),
+}
+
+/// The medians of one cell.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figures {
+    pub run: Option<RunFigures>,
+    pub latency: Option<LatencyFigures>,
+    /// Restore only.
+    pub restore: Option<RestoreFigures>,
+}
+
+/// One restore.
+#[derive(Debug, Clone, Copy)]
+pub struct RestoreFigures {
+    pub restored: u64,
+    /// Time spent restoring (see README.md).
+    pub restore_s: f64,
+    /// Restored records per second of restore time.
+    pub records_per_s: f64,
+    /// Process start until the restore was done.
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    pub peak_rss_mib: f64,
+}
+
+/// Every cell's outcome.
+pub type Results = BTreeMap<(Workload, Variant, Who), Outcome>;
+
+/// What the runs need.
+pub struct Plan<'a> {
+    pub kafka: &'a KafkaCluster,
+    pub conn: &'a Connection,
+    pub mode: &'a Mode,
+    pub workloads: &'a [Workload],
+    pub variants: &'a [Variant],
+    pub contenders: &'a [Who],
+    pub peer: Option<&'a Peer>,
+}
+
+/// A fresh, empty state directory under the system temp dir.
+pub fn fresh_state_dir(what: &str) -> BenchResult<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir =
+        std::env::temp_dir().join(format!("weir-bench-{what}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn output_topic(conn: &Connection, prefix: &str) -> BenchResult<String> {
+    let name = KafkaCluster::unique_topic(prefix);
+    weir_kafka::create_topics(
+        conn,
+        &[TopicSpec::new(&name, PARTITIONS).config("message.timestamp.type", "LogAppendTime")],
+    )?;
+    Ok(name)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+fn median_run(runs: &[RunFigures]) -> Option<RunFigures> {
+    if runs.is_empty() {
+        return None;
+    }
+    let pick = |g: fn(&RunFigures) -> f64| median(runs.iter().map(g).collect());
+    Some(RunFigures {
+        wall_s: pick(|f| f.wall_s),
+        records_per_s: pick(|f| f.records_per_s),
+        cpu_s_per_million: pick(|f| f.cpu_s_per_million),
+        peak_rss_mib: pick(|f| f.peak_rss_mib),
+    })
+}
+
+fn median_latency(runs: &[LatencyFigures]) -> Option<LatencyFigures> {
+    if runs.is_empty() {
+        return None;
+    }
+    let pick = |g: fn(&LatencyFigures) -> f64| median(runs.iter().map(g).collect());
+    Some(LatencyFigures {
+        cold_start_s: pick(|f| f.cold_start_s),
+        p50_ms: pick(|f| f.p50_ms),
+        p99_ms: pick(|f| f.p99_ms),
+        samples: runs.iter().map(|f| f.samples).sum(),
+    })
+}
+
+/// Whether a failed run says its contender does not offer the guarantee yet
+/// (Weir's runtime refuses exactly_once_v2 at start until it has it).
+fn is_unsupported(error: &str) -> bool {
+    error.contains("not supported yet")
+}
+
+/// The preloaded input of a workload.
+struct Input {
+    topic: String,
+    records: u64,
+}
+
+impl Plan<'_> {
+    fn child_args(&self, input: &str, output: &str, v: Variant, stop_after: u64) -> ChildArgs {
+        ChildArgs {
+            bootstrap: self.kafka.bootstrap_servers().to_string(),
+            input: input.to_string(),
+            output: output.to_string(),
+            group: String::new(),
+            commit_ms: v.commit_ms,
+            stop_after,
+            guarantee: v.guarantee,
+            state_dir: PathBuf::new(),
+            budget_bytes: COUNT_BUDGET_BYTES,
+        }
+    }
+
+    fn command(&self, w: Workload, who: Who, args: &ChildArgs) -> BenchResult<ChildCommand> {
+        let label = format!("{}:{}", who.name(), w.name());
+        match (who, w) {
+            (Who::Weir, Workload::Passthrough) => {
+                ChildCommand::bench(&label, "__weir", args.to_args())
+            }
+            (Who::Weir, Workload::Count) => {
+                ChildCommand::bench(&label, "__weir-count", args.to_args())
+            }
+            (Who::Weir, Workload::Restore) => {
+                ChildCommand::bench(&label, "__restore", args.to_args())
+            }
+            (Who::Ceiling, _) => ChildCommand::bench(&label, "__copier", args.to_args()),
+            (Who::KStreams, _) => {
+                let peer = self.peer.ok_or("the Kafka Streams peer is not available")?;
+                Ok(peer.command(&label, w.name(), args))
+            }
+        }
+    }
+
+    /// Output records the contender writes for input records `0..n`.
+    fn expected(w: Workload, who: Who, n: u64) -> u64 {
+        match (w, who) {
+            (Workload::Passthrough, Who::Weir | Who::KStreams) => data::expected_kept(n),
+            _ => n,
+        }
+    }
+
+    fn preload(&self, w: Workload) -> BenchResult<Input> {
+        let topic = KafkaCluster::unique_topic(&format!("bench-{}-input", w.name()));
+        weir_kafka::create_topics(self.conn, &[TopicSpec::new(&topic, PARTITIONS)])?;
+        let t = Instant::now();
+        let records = match w {
+            Workload::Passthrough => {
+                data::preload(self.conn, &topic, self.mode.records)?;
+                println!(
+                    "input:    {} records (~200 B JSON, {} keys) in {PARTITIONS} partitions",
+                    self.mode.records,
+                    data::DEVICES
+                );
+                self.mode.records
+            }
+            _ => {
+                data::preload_counted(
+                    self.conn,
+                    &topic,
+                    self.mode.count_records,
+                    self.mode.count_keys,
+                )?;
+                println!(
+                    "input:    {} records keyed key-0..key-{} ({} keys, short values) in {PARTITIONS} partitions",
+                    self.mode.count_records,
+                    self.mode.count_keys - 1,
+                    self.mode.count_keys
+                );
+                self.mode.count_records
+            }
+        };
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "          preloaded in {s:.1} s ({:.0} records/s)",
+            records as f64 / s
+        );
+        Ok(Input { topic, records })
+    }
+
+    /// Runs every selected workload under every selected variant.
+    pub fn run(&self) -> BenchResult<Results> {
+        let mut results = Results::new();
+        for &w in self.workloads {
+            if w == Workload::Restore {
+                continue;
+            }
+            println!();
+            println!("== {}", w.name());
+            let input = self.preload(w)?;
+            for &v in self.variants {
+                let apps = self.run_workload(w, v, &input, &mut results)?;
+                if w == Workload::Count && self.workloads.contains(&Workload::Restore) {
+                    self.run_restores(v, &input, &apps, &mut results)?;
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// The rounds of one workload under one variant. Returns, per contender,
+    /// the application id of its last successful run (for the restore).
+    fn run_workload(
+        &self,
+        w: Workload,
+        v: Variant,
+        input: &Input,
+        results: &mut Results,
+    ) -> BenchResult<BTreeMap<Who, String>> {
+        println!();
+        println!(
+            "-- {} {} (processing.guarantee={}, commit.interval.ms={}), {} round(s), order rotating",
+            w.name(),
+            v.tag,
+            v.guarantee.as_str(),
+            v.commit_ms,
+            self.mode.rounds
+        );
+        let mut runs: BTreeMap<Who, Vec<RunFigures>> = BTreeMap::new();
+        let mut lats: BTreeMap<Who, Vec<LatencyFigures>> = BTreeMap::new();
+        let mut stopped: BTreeMap<Who, Outcome> = BTreeMap::new();
+        let mut last_app: BTreeMap<Who, String> = BTreeMap::new();
+        for who in Who::ALL {
+            if !self.contenders.contains(&who) {
+                stopped.insert(who, Outcome::Skipped("not selected".to_string()));
+            }
+        }
+        for round in 0..self.mode.rounds {
+            let mut order: Vec<Who> = Who::ALL.to_vec();
+            let n = order.len();
+            order.rotate_left(round % n);
+            for who in order {
+                if stopped.contains_key(&who) {
+                    continue;
+                }
+                let tag = format!("{} #{}", who.name(), round + 1);
+                match self.one_round(w, v, who, input) {
+                    Ok((run, lat, app)) => {
+                        println!(
+                            "  {tag:<13} {:>10.0} rec/s {:>7.2} CPU-s/M {:>7.1} MiB | cold {:>5.2} s p50 {:>6.1} ms p99 {:>6.1} ms ({} samples)",
+                            run.records_per_s,
+                            run.cpu_s_per_million,
+                            run.peak_rss_mib,
+                            lat.cold_start_s,
+                            lat.p50_ms,
+                            lat.p99_ms,
+                            lat.samples
+                        );
+                        runs.entry(who).or_default().push(run);
+                        lats.entry(who).or_default().push(lat);
+                        last_app.insert(who, app);
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        let outcome = if who == Who::Weir && is_unsupported(&e) {
+                            println!("  {tag:<13} not available: {e}");
+                            Outcome::NotAvailable(e)
+                        } else {
+                            println!("  {tag:<13} FAILED: {e}");
+                            Outcome::Failed(e)
+                        };
+                        stopped.insert(who, outcome);
+                    }
+                }
+            }
+        }
+        for who in Who::ALL {
+            let outcome = match stopped.remove(&who) {
+                Some(o) => o,
+                None => Outcome::Measured(Figures {
+                    run: runs.get(&who).and_then(|r| median_run(r)),
+                    latency: lats.get(&who).and_then(|l| median_latency(l)),
+                    restore: None,
+                }),
+            };
+            results.insert((w, v, who), outcome);
+        }
+        Ok(last_app)
+    }
+
+    /// One round of one contender: the throughput run over the preloaded
+    /// input, then the latency run. Returns the throughput run's app id.
+    fn one_round(
+        &self,
+        w: Workload,
+        v: Variant,
+        who: Who,
+        input: &Input,
+    ) -> BenchResult<(RunFigures, LatencyFigures, String)> {
+        let output = output_topic(self.conn, &format!("bench-{}-{}-out", w.name(), who.name()))?;
+        let mut args = self.child_args(&input.topic, &output, v, input.records);
+        args.group = KafkaCluster::unique_group(&format!("bench-{}-{}", w.name(), who.name()));
+        let state_dir = fresh_state_dir(who.name())?;
+        args.state_dir = state_dir.clone();
+        let cmd = self.command(w, who, &args)?;
+        let run = measure::run_contender(
+            self.conn,
+            &cmd,
+            &output,
+            input.records,
+            Self::expected(w, who, input.records),
+            RUN_TIMEOUT,
+        );
+        let _ = std::fs::remove_dir_all(&state_dir);
+        let run = run?;
+        let app = args.group.clone();
+
+        let lat_input = KafkaCluster::unique_topic(&format!("bench-lat-{}-input", w.name()));
+        weir_kafka::create_topics(self.conn, &[TopicSpec::new(&lat_input, PARTITIONS)])?;
+        let lat_output = output_topic(self.conn, &format!("bench-lat-{}-out", who.name()))?;
+        let plan = LatencyPlan {
+            warmup: self.mode.latency_warmup,
+            records: self.mode.latency_records,
+            rate: self.mode.latency_rate,
+        };
+        let mut largs = self.child_args(&lat_input, &lat_output, v, plan.warmup + plan.records);
+        largs.group = KafkaCluster::unique_group(&format!("bench-lat-{}", who.name()));
+        let lat_state = fresh_state_dir(who.name())?;
+        largs.state_dir = lat_state.clone();
+        let lcmd = self.command(w, who, &largs)?;
+        let keys = self.mode.latency_keys;
+        let (kind, traced) = match (w, who) {
+            (Workload::Passthrough, _) => (LatencyInput::Json, Traced::JsonId),
+            (_, Who::Ceiling) => (LatencyInput::Counted { keys }, Traced::DecimalValue),
+            _ => (LatencyInput::Counted { keys }, Traced::Count { keys }),
+        };
+        let lat = latency::run_latency(
+            self.conn,
+            &lcmd,
+            &lat_input,
+            &lat_output,
+            kind,
+            traced,
+            plan,
+            |n| Self::expected(w, who, n),
+        );
+        let _ = std::fs::remove_dir_all(&lat_state);
+        Ok((run, lat?, app))
+    }
+
+    /// Restores the count state of Weir and the peer from the changelogs of
+    /// their last count runs under `v`.
+    fn run_restores(
+        &self,
+        v: Variant,
+        input: &Input,
+        apps: &BTreeMap<Who, String>,
+        results: &mut Results,
+    ) -> BenchResult<()> {
+        println!();
+        println!(
+            "-- restore {}: the count apps again, same application id, state dir wiped, no new input",
+            v.tag
+        );
+        for who in Who::ALL {
+            let key = (Workload::Restore, v, who);
+            if who == Who::Ceiling {
+                results.insert(key, Outcome::Skipped("no state".to_string()));
+                continue;
+            }
+            let Some(app) = apps.get(&who) else {
+                let why = match results.get(&(Workload::Count, v, who)) {
+                    Some(Outcome::NotAvailable(e)) => Outcome::NotAvailable(e.clone()),
+                    Some(Outcome::Skipped(e)) => Outcome::Skipped(e.clone()),
+                    _ => Outcome::Skipped("its count run failed".to_string()),
+                };
+                results.insert(key, why);
+                continue;
+            };
+            let outcome = match self.restore(v, who, input, app) {
+                Ok(f) => {
+                    println!(
+                        "  {:<13} {} records in {:.3} s = {:.0} rec/s; {:.2} s from process start; CPU {:.2} s, peak RSS {:.1} MiB",
+                        who.name(),
+                        f.restored,
+                        f.restore_s,
+                        f.records_per_s,
+                        f.wall_s,
+                        f.cpu_s,
+                        f.peak_rss_mib
+                    );
+                    Outcome::Measured(Figures {
+                        restore: Some(f),
+                        ..Figures::default()
+                    })
+                }
+                Err(e) => {
+                    let e = e.to_string();
+                    if who == Who::Weir && is_unsupported(&e) {
+                        println!("  {:<13} not available: {e}", who.name());
+                        Outcome::NotAvailable(e)
+                    } else {
+                        println!("  {:<13} FAILED: {e}", who.name());
+                        Outcome::Failed(e)
+                    }
+                }
+            };
+            results.insert(key, outcome);
+        }
+        Ok(())
+    }
+
+    fn restore(
+        &self,
+        v: Variant,
+        who: Who,
+        input: &Input,
+        app: &str,
+    ) -> BenchResult<RestoreFigures> {
+        let changelog = format!("{app}-counts-changelog");
+        let logged = measure::output_count(self.conn, &changelog)?;
+        let mut args = self.child_args(&input.topic, "unused", v, 0);
+        args.output = KafkaCluster::unique_topic("bench-restore-unused-out");
+        weir_kafka::create_topics(self.conn, &[TopicSpec::new(&args.output, PARTITIONS)])?;
+        args.group = app.to_string();
+        let state_dir = fresh_state_dir(&format!("restore-{}", who.name()))?;
+        args.state_dir = state_dir.clone();
+        let cmd = self.command(Workload::Restore, who, &args)?;
+        let r = measure::run_reporting_child(&cmd, RUN_TIMEOUT);
+        let _ = std::fs::remove_dir_all(&state_dir);
+        let r = r?;
+        let rep = r.report;
+        if rep.restored == 0 {
+            return Err(format!(
+                "{}: nothing restored from {changelog} ({logged} offsets)",
+                who.name()
+            )
+            .into());
+        }
+        let restore_s = rep.restore_us.max(1) as f64 / 1e6;
+        Ok(RestoreFigures {
+            restored: rep.restored,
+            restore_s,
+            records_per_s: rep.restored as f64 / restore_s,
+            wall_s: rep.settled_ms as f64 / 1e3,
+            cpu_s: r.cpu_s,
+            peak_rss_mib: r.peak_rss_mib,
+        })
+    }
+}

@@ -1,0 +1,245 @@
+//! The latency run of one contender: cold start (process start to its first
+//! output record visible read_committed) and end-to-end latency (output
+//! log-append time minus input timestamp) at a fixed offered load.
+//!
+//! A fresh input topic gets `warmup` records before the child starts; the
+//! child's first output gives the cold start; once the warm-up output is
+//! all visible, [`weir_kafka::probe::PacedProducer`] offers `records` more at
+//! `rate` records/s, each stamped with its send time. Every output record is
+//! traced back to its input record's id (see [`Traced`]), and the latency of
+//! the offered (not warm-up) records is taken from the output topic's
+//! `LogAppendTime` timestamps.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use weir_kafka::probe::{OutputProbe, PacedProducer, ProbedRecord};
+use weir_kafka::{Connection, Isolation, ProduceRecord};
+
+use crate::data;
+use crate::measure::{ChildCommand, Spawned, CLOSE_GRACE};
+use crate::BenchResult;
+
+/// How an output record leads back to the id of the input record that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traced {
+    /// The value is the pass-through's JSON, holding `"id":<n>`.
+    JsonId,
+    /// The value is the input's value: the id in decimal (the copier on the
+    /// count input).
+    DecimalValue,
+    /// Key `key-<k>` and value the key's count (i64, big-endian): with `keys`
+    /// keys and input `id` keyed `key-<id % keys>`, the c-th count of key k
+    /// comes from input `(c - 1) * keys + k`.
+    Count { keys: u64 },
+}
+
+impl Traced {
+    fn id(self, r: &ProbedRecord) -> Option<u64> {
+        let value = r.value.as_deref()?;
+        match self {
+            Traced::JsonId => {
+                let text = std::str::from_utf8(value).ok()?;
+                let at = text.find("\"id\":")? + 5;
+                let digits: String = text[at..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            }
+            Traced::DecimalValue => std::str::from_utf8(value).ok()?.parse().ok(),
+            Traced::Count { keys } => {
+                let key = std::str::from_utf8(r.key.as_deref()?).ok()?;
+                let k: u64 = key.strip_prefix("key-")?.parse().ok()?;
+                let count = u64::try_from(i64::from_be_bytes(value.try_into().ok()?)).ok()?;
+                Some(count.checked_sub(1)? * keys + k)
+            }
+        }
+    }
+}
+
+/// What the latency run offers.
+#[derive(Debug, Clone, Copy)]
+pub struct LatencyPlan {
+    /// Records in the input before the child starts.
+    pub warmup: u64,
+    /// Records offered at `rate` once the warm-up is through.
+    pub records: u64,
+    /// Offered load, records per second.
+    pub rate: f64,
+}
+
+/// Which input the run offers: the pass-through's JSON, or the count's
+/// `key-<id % keys>` -> id.
+#[derive(Debug, Clone, Copy)]
+pub enum LatencyInput {
+    Json,
+    Counted { keys: u64 },
+}
+
+/// The figures of one latency run.
+#[derive(Debug, Clone, Copy)]
+pub struct LatencyFigures {
+    /// Process start to the first output record visible read_committed.
+    pub cold_start_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Offered records whose latency was measured.
+    pub samples: usize,
+}
+
+/// Bound on the warm-up and on the drain after the offered load.
+const PHASE_LIMIT: Duration = Duration::from_secs(180);
+
+fn input_record(input: LatencyInput, id: u64) -> ProduceRecord {
+    match input {
+        LatencyInput::Json => ProduceRecord::new(
+            format!("dev-{:04}", id % data::DEVICES),
+            data::record_json(id, data::now_ms()),
+        ),
+        LatencyInput::Counted { keys } => {
+            ProduceRecord::new(data::count_key(id, keys), id.to_string())
+        }
+    }
+}
+
+/// Runs `cmd` reading `input` (fresh, empty, existing) and writing `output`
+/// (fresh, `LogAppendTime`); `expected(n)` is how many output records the
+/// contender writes for input records `0..n`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_latency(
+    conn: &Connection,
+    cmd: &ChildCommand,
+    input: &str,
+    output: &str,
+    kind: LatencyInput,
+    traced: Traced,
+    plan: LatencyPlan,
+    expected: impl Fn(u64) -> u64,
+) -> BenchResult<LatencyFigures> {
+    let total = plan.warmup + plan.records;
+    let tick = Duration::from_millis(5);
+    let offered_s = plan.records as f64 / plan.rate.max(1.0);
+    // One producer for the warm-up and the offered load: the warm-up also
+    // gets it its metadata and producer id.
+    let producer = PacedProducer::new(
+        conn,
+        input,
+        PHASE_LIMIT + Duration::from_secs_f64(offered_s),
+    )?;
+    let mut stamps = producer.offer(plan.warmup, 1e9, tick, |id| input_record(kind, id))?;
+    let probe = OutputProbe::start(
+        conn,
+        output,
+        Isolation::ReadCommitted,
+        expected(total),
+        true,
+        PHASE_LIMIT * 3,
+    )?;
+    let mut child = Spawned::new(cmd, Stdio::null())?;
+    let result = (|| -> BenchResult<f64> {
+        let warm = expected(plan.warmup);
+        loop {
+            child.check_alive()?;
+            if probe.count() >= warm {
+                break;
+            }
+            if child.start.elapsed() > PHASE_LIMIT {
+                return Err(format!(
+                    "{}: the warm-up output did not arrive within {PHASE_LIMIT:?} ({} of {warm})",
+                    cmd.label,
+                    probe.count()
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let cold = probe
+            .first_at()
+            .ok_or("no first output record")?
+            .saturating_duration_since(child.start)
+            .as_secs_f64();
+        let offered = producer.offer(plan.records, plan.rate, tick, |seq| {
+            input_record(kind, plan.warmup + seq)
+        })?;
+        stamps.extend(offered);
+        let drained = std::time::Instant::now();
+        while probe.reached_at().is_none() {
+            child.check_alive()?;
+            if drained.elapsed() > PHASE_LIMIT {
+                return Err(format!(
+                    "{}: the output of the offered load did not arrive within {PHASE_LIMIT:?} ({} of {})",
+                    cmd.label,
+                    probe.count(),
+                    expected(total)
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(cold)
+    })();
+    child.stop(CLOSE_GRACE);
+    let records = probe.finish();
+    let cold_start_s = result?;
+    let records = records?;
+    let mut lat: Vec<f64> = Vec::with_capacity(records.len());
+    for r in &records {
+        let id = traced
+            .id(r)
+            .ok_or_else(|| format!("{}: an output record with no input id", cmd.label))?;
+        if id < plan.warmup {
+            continue;
+        }
+        if !r.log_append_time {
+            return Err(format!("'{output}' does not carry LogAppendTime timestamps").into());
+        }
+        let (Some(append), Some(&sent)) = (r.timestamp, stamps.get(id as usize)) else {
+            return Err(format!("{}: output id {id} matches no input record", cmd.label).into());
+        };
+        lat.push((append - sent) as f64);
+    }
+    if lat.is_empty() {
+        return Err(format!("{}: no latency samples", cmd.label).into());
+    }
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    Ok(LatencyFigures {
+        cold_start_s,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        samples: lat.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(key: &str, value: Vec<u8>) -> ProbedRecord {
+        ProbedRecord {
+            partition: 0,
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(value),
+            timestamp: Some(1),
+            log_append_time: true,
+        }
+    }
+
+    #[test]
+    fn output_records_trace_back_to_their_input_ids() {
+        let json = data::record_json(4242, 0).into_bytes();
+        assert_eq!(Traced::JsonId.id(&rec("dev-0242", json)), Some(4242));
+        assert_eq!(
+            Traced::DecimalValue.id(&rec("key-3", b"1003".to_vec())),
+            Some(1003)
+        );
+        // Key 3 of 1000: its 2nd count comes from input 1003.
+        let r = rec("key-3", 2i64.to_be_bytes().to_vec());
+        assert_eq!(Traced::Count { keys: 1000 }.id(&r), Some(1003));
+        assert_eq!(
+            Traced::Count { keys: 1000 }.id(&rec("key-3", 0i64.to_be_bytes().to_vec())),
+            None
+        );
+    }
+}
