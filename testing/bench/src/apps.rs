@@ -181,6 +181,8 @@ pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
         .num_stream_threads(1)
         .commit_interval(Duration::from_millis(args.commit_ms))
         .processing_guarantee(args.guarantee)
+        // Record cache off, as on the Kafka Streams peer: every update is forwarded.
+        .statestore_cache_max_bytes(0)
         .build()?;
     let mut app = KafkaStreams::new(topology, config)?;
     app.start()?;
