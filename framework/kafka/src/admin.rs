@@ -113,7 +113,7 @@ pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
                 .iter()
                 .find(|t| t.name == topic)
                 .map_or(0, |t| t.partitions);
-            match partition_count_with(&admin, conn, &topic)? {
+            match visible_partition_count(&admin, conn, &topic)? {
                 Some(actual) if actual == expected => {}
                 Some(actual) => {
                     return Err(Error::PartitionCountMismatch {
@@ -127,6 +127,24 @@ pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The partition count of a topic the broker says exists: another client
+/// may have created it a moment ago, and the metadata can lag behind the
+/// creation, so an unknown topic is asked for again within [`Connection::timeout`].
+fn visible_partition_count(
+    admin: &AdminClient<DefaultClientContext>,
+    conn: &Connection,
+    topic: &str,
+) -> Result<Option<i32>> {
+    let start = std::time::Instant::now();
+    loop {
+        let count = partition_count_with(admin, conn, topic)?;
+        if count.is_some() || start.elapsed() >= conn.timeout() {
+            return Ok(count);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// The number of partitions of `topic`, or `None` when it does not exist.

@@ -172,6 +172,27 @@ impl Error {
 /// Result alias used across weir-kafka.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Calls `call` again while it fails with a retriable error (a broker
+/// restarting, a leader moving), for up to `within`; returns the last error
+/// otherwise.
+pub(crate) fn retry_retriable<T>(
+    what: &str,
+    within: Duration,
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+) -> Result<T, KafkaError> {
+    let start = std::time::Instant::now();
+    loop {
+        match call() {
+            Ok(v) => return Ok(v),
+            Err(e) if classify(&e) == ErrorKind::Retriable && start.elapsed() < within => {
+                tracing::warn!(error = %e, "{what} failed; retrying");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Classifies a client error.
 pub(crate) fn classify(err: &KafkaError) -> ErrorKind {
     if let KafkaError::Transaction(e) = err {

@@ -17,7 +17,7 @@ use weir_core::record::TopicPartition;
 use weir_core::store::WriteBatch;
 use weir_core::task::{Task, TaskId};
 
-use crate::error::{classify, Error, Result};
+use crate::error::{classify, retry_retriable, Error, Result};
 use crate::runtime::RuntimeConfig;
 
 /// Records written to a store per batch while restoring.
@@ -125,8 +125,10 @@ impl Restorer {
         let mut behind = Vec::new();
         for (store, tp) in stores {
             let reached = task.changelog_offset(&store).map_err(task_err)?;
-            let (low, high) = consumer
-                .fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
+            let (low, high) =
+                retry_retriable("reading a changelog's offsets", STALL_TIMEOUT, || {
+                    consumer.fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
+                })
                 .map_err(|e| consume_error(&tp.topic, &e))?;
             let from = reached.map_or(low, |o| (o + 1).max(low));
             if from >= high {

@@ -14,7 +14,7 @@ use weir_core::task::{Task, TaskId};
 use weir_core::topology::Topology;
 use weir_core::ErrorKind;
 
-use crate::error::{classify, Error, Result};
+use crate::error::{classify, retry_retriable, Error, Result};
 use crate::runtime::collector::ProducerCollector;
 use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
@@ -588,6 +588,9 @@ fn consume_error(e: &rdkafka::error::KafkaError) -> Error {
     }
 }
 
+/// How long rewinding retries while the broker is away.
+const REWIND_RETRY: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Seeks each of `partitions` to its committed offset (or the beginning,
 /// `auto.offset.reset=earliest`, when nothing is committed).
 fn rewind_to_committed<C: ConsumerContext>(
@@ -595,17 +598,19 @@ fn rewind_to_committed<C: ConsumerContext>(
     partitions: TopicPartitionList,
 ) -> Result<()> {
     let timeout = std::time::Duration::from_secs(30);
-    let committed = consumer
-        .committed_offsets(partitions, timeout)
-        .map_err(|e| consume_error(&e))?;
+    let committed = retry_retriable("reading the committed offsets", REWIND_RETRY, || {
+        consumer.committed_offsets(partitions.clone(), timeout)
+    })
+    .map_err(|e| consume_error(&e))?;
     for e in committed.elements() {
         let offset = match e.offset() {
             Offset::Offset(o) => Offset::Offset(o),
             _ => Offset::Beginning,
         };
-        consumer
-            .seek(e.topic(), e.partition(), offset, timeout)
-            .map_err(|err| consume_error(&err))?;
+        retry_retriable("rewinding to the committed offsets", REWIND_RETRY, || {
+            consumer.seek(e.topic(), e.partition(), offset, timeout)
+        })
+        .map_err(|err| consume_error(&err))?;
     }
     Ok(())
 }
