@@ -1,13 +1,13 @@
 //! The caching layer: folds repeated writes of a key until flush or eviction.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::iter::Peekable;
 use std::sync::Arc;
 
 use super::bytes::{
     BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
+use super::memory::bounds;
+use super::overlay::{Overlay, OverlayEntries};
 use super::thread_cache::ThreadCache;
 use crate::error::Result;
 
@@ -292,27 +292,19 @@ impl KeyValueBytesStore for CachingLayer {
         reverse: bool,
     ) -> Result<BytesIter<'_>> {
         let below = self.inner.range(from, to, reverse)?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Ok(below);
-            }
-        }
-        let lower = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
-        let upper = to.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        let Some(b) = bounds(from, to) else {
+            return Ok(below);
+        };
         let cached = self
             .entries
-            .range::<[u8], _>((lower, upper))
+            .range::<[u8], _>(b)
             .map(|(k, e)| (k.as_slice(), e.value.as_deref()));
-        let cached: CacheIter<'_> = if reverse {
+        let cached: OverlayEntries<'_> = if reverse {
             Box::new(cached.rev())
         } else {
             Box::new(cached)
         };
-        Ok(Box::new(Merge {
-            cached: cached.peekable(),
-            below: below.peekable(),
-            reverse,
-        }))
+        Ok(Box::new(Overlay::new(cached, below, reverse)))
     }
 
     fn approximate_count(&self) -> Result<u64> {
@@ -357,46 +349,5 @@ impl Drop for CachingLayer {
     fn drop(&mut self) {
         // Give the thread's budget back, whether or not the store was closed.
         self.cache.release(self.bytes);
-    }
-}
-
-type CacheIter<'a> = Box<dyn Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a>;
-
-/// Merges the cache's entries over the store's: on equal keys the cache wins,
-/// and a cached delete hides the key.
-struct Merge<'a> {
-    cached: Peekable<CacheIter<'a>>,
-    below: Peekable<BytesIter<'a>>,
-    reverse: bool,
-}
-
-impl Iterator for Merge<'_> {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let order = match (self.cached.peek(), self.below.peek()) {
-                (None, None) => return None,
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) | (Some(_), Some(Err(_))) => Ordering::Greater,
-                (Some((ck, _)), Some(Ok((bk, _)))) => {
-                    let o = (*ck).cmp(bk.as_slice());
-                    if self.reverse {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            if order == Ordering::Greater {
-                return self.below.next();
-            }
-            if order == Ordering::Equal {
-                self.below.next();
-            }
-            if let Some((k, Some(v))) = self.cached.next() {
-                return Some(Ok((k.to_vec(), v.to_vec())));
-            }
-        }
     }
 }

@@ -64,6 +64,7 @@ mod kv;
 mod logging;
 mod memory;
 mod metered;
+mod overlay;
 mod thread_cache;
 mod uncommitted;
 

@@ -1,12 +1,11 @@
 //! The exactly-once layer: a store's writes wait in memory until the
 //! transaction that carries their changelog records commits.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::iter::Peekable;
 
 use super::bytes::{BytesIter, KeyValueBytesStore, WriteBatch};
 use super::memory::bounds;
+use super::overlay::{Overlay, OverlayEntries};
 use crate::error::{Error, Result};
 
 /// A bytes layer that keeps every write made through it in memory, visible
@@ -125,17 +124,16 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
         let Some(b) = bounds(from, to) else {
             return Ok(below);
         };
-        let held = self.pending.range::<[u8], _>(b);
-        let held: Box<dyn Iterator<Item = _>> = if reverse {
+        let held = self
+            .pending
+            .range::<[u8], _>(b)
+            .map(|(k, v)| (k.as_slice(), v.as_deref()));
+        let held: OverlayEntries<'_> = if reverse {
             Box::new(held.rev())
         } else {
             Box::new(held)
         };
-        Ok(Box::new(Merged {
-            below: below.peekable(),
-            held: held.peekable(),
-            reverse,
-        }))
+        Ok(Box::new(Overlay::new(held, below, reverse)))
     }
 
     fn approximate_count(&self) -> Result<u64> {
@@ -171,49 +169,6 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
             });
         }
         self.inner.restore(batch)
-    }
-}
-
-type HeldIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
-
-/// The entries below merged with the held writes, in iteration order: a held
-/// write of a key replaces the entry below, a held delete hides it.
-struct Merged<'a> {
-    below: Peekable<BytesIter<'a>>,
-    held: Peekable<HeldIter<'a>>,
-    reverse: bool,
-}
-
-impl Iterator for Merged<'_> {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let order = match (self.below.peek(), self.held.peek()) {
-                (None, None) => return None,
-                (Some(Err(_)), _) | (Some(Ok(_)), None) => return self.below.next(),
-                (None, Some(_)) => Ordering::Greater,
-                (Some(Ok((below, _))), Some((held, _))) => {
-                    let o = below.as_slice().cmp(held.as_slice());
-                    if self.reverse {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            match order {
-                Ordering::Less => return self.below.next(),
-                Ordering::Equal => {
-                    self.below.next();
-                }
-                Ordering::Greater => {}
-            }
-            // A held delete hides the key: move on.
-            if let Some((key, Some(v))) = self.held.next() {
-                return Some(Ok((key.clone(), v.clone())));
-            }
-        }
     }
 }
 
