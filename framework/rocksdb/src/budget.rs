@@ -37,8 +37,11 @@ const META_WRITE_BUFFER: usize = 64 << 10;
 /// background thread stacks), allocator fragmentation, and the copies the
 /// Rust side makes of keys and values. The cache is not in strict mode: when
 /// pinned blocks and memtables exceed the capacity, usage can pass it rather
-/// than failing reads. A memtable is bounded while its store is written;
-/// an idle store's memtable is emptied by the store's `flush` (each commit).
+/// than failing reads. Memtables are bounded all together: when they pass
+/// half the budget, the next store written has its memtables written to
+/// disk, and so does every store that commits while they are over; an idle
+/// store's memtables are written down at its next commit, and a store's
+/// memtables when it closes.
 ///
 /// ```
 /// use weir_rocksdb::RocksDbBudget;
@@ -119,6 +122,12 @@ impl RocksDbBudget {
     /// counts them (already included in [`usage`](Self::usage)).
     pub fn memtable_usage(&self) -> usize {
         self.write_buffers.get_usage()
+    }
+
+    /// Whether the memtables of all stores hold more than their half of
+    /// the budget (the write-buffer manager's size).
+    pub(crate) fn memtables_over_share(&self) -> bool {
+        self.memtable_usage() > self.bytes / 2
     }
 
     /// The write buffer of one store's data: a sixteenth of the budget,

@@ -110,3 +110,40 @@ fn many_stores_share_one_budget() {
         store.close().unwrap();
     }
 }
+
+/// A commit does not write a busy store's memtable down (no stall, no
+/// small table files); the next commit of a store left idle does, in the
+/// background, and the memory goes back to the budget.
+#[test]
+fn an_idle_store_gives_its_memtable_back_at_its_next_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = RocksDbBudget::new(64 << 20).unwrap();
+    let mut store =
+        RocksDbBytesStore::open("counts", dir.path().join("counts"), Arc::clone(&budget)).unwrap();
+    let mut batch = WriteBatch::new();
+    for i in 0..2_000u32 {
+        batch.put(format!("key-{i:06}").into_bytes(), vec![7; 100]);
+    }
+    batch.set_offset(1);
+    store.write(batch).unwrap();
+    let busy = budget.memtable_usage();
+    assert!(busy > 0, "the writes are in a memtable");
+    store.flush().unwrap(); // a commit after writes
+    assert_eq!(
+        budget.memtable_usage(),
+        busy,
+        "a busy store keeps its memtable"
+    );
+    store.flush().unwrap(); // the next commit, nothing written since
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while budget.memtable_usage() >= busy && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        budget.memtable_usage() < busy,
+        "the idle store's memtable was written down: {} of {busy} bytes left",
+        budget.memtable_usage()
+    );
+    assert_eq!(store.get(b"key-001999").unwrap(), Some(vec![7; 100]));
+    assert_eq!(store.committed_offset().unwrap(), Some(1));
+}
