@@ -56,11 +56,13 @@ impl Connection {
         self.timeout
     }
 
-    /// The client configuration: bootstrap servers, then `extra`, then the
-    /// properties of this connection (which therefore win).
+    /// The client configuration: bootstrap servers and Weir's client
+    /// defaults, then `extra`, then the properties of this connection
+    /// (which therefore win).
     pub(crate) fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
+        crate::tuning::apply(&mut config, crate::tuning::CLIENT);
         for (key, value) in extra {
             config.set(*key, *value);
         }

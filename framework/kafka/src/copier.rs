@@ -4,7 +4,8 @@
 //! [`run_copier`] copies records from one topic to another with nothing but
 //! the Kafka clients: one consumer and one producer with the same settings
 //! as a stream thread of the runtime (consumer group, range assignor, manual
-//! commits; idempotent producer, `acks=all`, `linger.ms=10`) and the same
+//! commits, bounded prefetch; idempotent producer, `acks=all`,
+//! `linger.ms=10`; the client settings of `tuning.rs`) and the same
 //! at-least-once discipline (every commit interval: flush the producer, then
 //! commit the next offsets). It does no deserialization, no processing and
 //! no copying into owned records, so it shows the throughput and cost a Weir
@@ -198,6 +199,10 @@ impl Copier {
                     "read_uncommitted"
                 },
             );
+        // The same client settings as a stream thread's, so the ceiling
+        // differs from Weir by the framework alone.
+        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
+        crate::tuning::apply(&mut c, crate::tuning::CONSUMER);
         for (k, v) in &opts.client_properties {
             c.set(k, v);
         }
@@ -209,6 +214,8 @@ impl Copier {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "10");
+        crate::tuning::apply(&mut p, crate::tuning::CLIENT);
+        crate::tuning::apply(&mut p, crate::tuning::PRODUCER);
         if let Some(id) = &opts.transactional_id {
             p.set("transactional.id", id);
         }
@@ -419,7 +426,7 @@ impl Copier {
             return self.commit_transaction(copied, last);
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        match self.producer.flush(remaining) {
+        match crate::flush::flush_threaded(&self.producer, remaining) {
             Ok(()) => {}
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
                 return Err(self.timeout("waiting for acknowledgements", copied))

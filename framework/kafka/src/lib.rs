@@ -26,11 +26,13 @@ pub mod copier;
 mod delivery;
 pub mod embedded;
 pub mod error;
+mod flush;
 pub mod probe;
 mod produce;
 mod read;
 pub mod runtime;
 mod transaction;
+mod tuning;
 
 pub use admin::{create_topics, partition_count, TopicSpec};
 pub use connection::Connection;

@@ -121,8 +121,7 @@ impl TransactionalProducer {
     /// (written to the log, still uncommitted). Without it, [`abort`](Self::abort)
     /// may drop records that were never sent.
     pub fn flush(&self) -> Result<()> {
-        self.producer
-            .flush(self.conn.timeout())
+        crate::flush::flush_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("flush", &e))?;
         match self.producer.context().drain_first_error() {
             None => Ok(()),

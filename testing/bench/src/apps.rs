@@ -5,6 +5,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use weir::prelude::*;
+use weir::StreamsConfigBuilder;
 use weir_kafka::copier::{run_copier, CopierOptions};
 
 use crate::{data, BenchResult};
@@ -63,6 +64,22 @@ impl ChildArgs {
     }
 }
 
+/// Extra settings for the Weir apps from `WEIR_BENCH_SET` (`key=value`
+/// pairs separated by `;`), for tuning experiments: the figures of a run
+/// made with it are not the defaults' figures.
+fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConfigBuilder> {
+    let Ok(pairs) = std::env::var("WEIR_BENCH_SET") else {
+        return Ok(builder);
+    };
+    for pair in pairs.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("WEIR_BENCH_SET: '{pair}' is not key=value"))?;
+        builder = builder.set(key.trim(), value.trim());
+    }
+    Ok(builder)
+}
+
 /// The Weir pass-through: stream (typed JSON) -> filter -> map_values
 /// (modify, re-serialize at the sink) -> to, one stream thread, under
 /// `args.guarantee`. Runs until SIGTERM (graceful close with a final commit).
@@ -83,13 +100,15 @@ pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
         )
         .named("bench-sink");
     let topology = builder.build()?;
-    let config = StreamsConfig::builder()
-        .application_id(args.group.clone())
-        .bootstrap_servers(args.bootstrap.clone())
-        .num_stream_threads(1)
-        .commit_interval(Duration::from_millis(args.commit_ms))
-        .processing_guarantee(args.guarantee)
-        .build()?;
+    let config = with_experiment(
+        StreamsConfig::builder()
+            .application_id(args.group.clone())
+            .bootstrap_servers(args.bootstrap.clone())
+            .num_stream_threads(1)
+            .commit_interval(Duration::from_millis(args.commit_ms))
+            .processing_guarantee(args.guarantee),
+    )?
+    .build()?;
     let mut app = KafkaStreams::new(topology, config)?;
     app.start()?;
     app.run_until_signal(Duration::from_secs(60))?;
@@ -174,16 +193,18 @@ pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
             Produced::with(Serdes::string(), Serdes::i64()),
         );
     let topology = builder.build()?;
-    let config = StreamsConfig::builder()
-        .application_id(args.group.clone())
-        .bootstrap_servers(args.bootstrap.clone())
-        .state_dir(&args.state_dir)
-        .num_stream_threads(1)
-        .commit_interval(Duration::from_millis(args.commit_ms))
-        .processing_guarantee(args.guarantee)
-        // Record cache off, as on the Kafka Streams peer: every update is forwarded.
-        .statestore_cache_max_bytes(0)
-        .build()?;
+    let config = with_experiment(
+        StreamsConfig::builder()
+            .application_id(args.group.clone())
+            .bootstrap_servers(args.bootstrap.clone())
+            .state_dir(&args.state_dir)
+            .num_stream_threads(1)
+            .commit_interval(Duration::from_millis(args.commit_ms))
+            .processing_guarantee(args.guarantee)
+            // Record cache off, as on the Kafka Streams peer: every update is forwarded.
+            .statestore_cache_max_bytes(0),
+    )?
+    .build()?;
     let mut app = KafkaStreams::new(topology, config)?;
     app.start()?;
     if mode == CountMode::Serve {

@@ -184,6 +184,17 @@ pub fn run_latency(
     let cold_start_s = result?;
     let records = records?;
     let mut lat: Vec<f64> = Vec::with_capacity(records.len());
+    // For diagnosis: `WEIR_BENCH_LATENCY_DUMP=<dir>` keeps every sample as
+    // `<dir>/<label>.csv` (input id, send time ms, output log-append time ms).
+    let mut dump = match std::env::var_os("WEIR_BENCH_LATENCY_DUMP") {
+        Some(dir) => {
+            let name = format!("{}.csv", cmd.label.replace([':', '/'], "-"));
+            Some(std::io::BufWriter::new(std::fs::File::create(
+                std::path::Path::new(&dir).join(name),
+            )?))
+        }
+        None => None,
+    };
     for r in &records {
         let id = traced
             .id(r)
@@ -197,8 +208,13 @@ pub fn run_latency(
         let (Some(append), Some(&sent)) = (r.timestamp, stamps.get(id as usize)) else {
             return Err(format!("{}: output id {id} matches no input record", cmd.label).into());
         };
+        if let Some(out) = dump.as_mut() {
+            use std::io::Write;
+            writeln!(out, "{id},{sent},{append}")?;
+        }
         lat.push((append - sent) as f64);
     }
+    drop(dump);
     if lat.is_empty() {
         return Err(format!("{}: no latency samples", cmd.label).into());
     }

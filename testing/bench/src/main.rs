@@ -1,4 +1,4 @@
-//! `weir-bench [--quick] [--workloads passthrough,count,restore]
+//! `weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore]
 //! [--guarantees alos,eos] [--contenders weir,kstreams,ceiling] [--docs PATH]`:
 //! the side-by-side benchmarks against Kafka Streams.
 //!
@@ -43,6 +43,7 @@ pub type BenchResult<T> = Result<T, BenchError>;
 const PARTITIONS: i32 = 8;
 
 /// The sizes of a run.
+#[derive(Clone)]
 pub struct Mode {
     name: &'static str,
     /// Pass-through input records.
@@ -85,7 +86,7 @@ const QUICK: Mode = Mode {
 
 /// What to run.
 struct Options {
-    mode: &'static Mode,
+    mode: Mode,
     workloads: Vec<Workload>,
     variants: Vec<Variant>,
     contenders: Vec<Who>,
@@ -205,7 +206,7 @@ fn legacy_result_lines(results: &Results) {
 }
 
 fn bench(opts: &Options) -> BenchResult<()> {
-    let mode = opts.mode;
+    let mode = &opts.mode;
     let names: Vec<&str> = opts.workloads.iter().map(|w| w.name()).collect();
     let tags: Vec<&str> = opts.variants.iter().map(|v| v.tag).collect();
     let who: Vec<&str> = opts.contenders.iter().map(|w| w.name()).collect();
@@ -329,7 +330,7 @@ fn bench(opts: &Options) -> BenchResult<()> {
     Ok(())
 }
 
-const USAGE: &str = "usage: weir-bench [--quick] [--workloads passthrough,count,restore] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
+const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
 fn run() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -344,12 +345,13 @@ fn run() -> BenchResult<()> {
         _ => {}
     }
     let mut opts = Options {
-        mode: &FULL,
+        mode: FULL,
         workloads: parse_workloads("passthrough,count,restore")?,
         variants: parse_list("alos,eos", Variant::parse)?,
         contenders: Who::ALL.to_vec(),
         docs: Some(PathBuf::from("docs/benchmarks.md")),
     };
+    let mut rounds = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -363,7 +365,8 @@ fn run() -> BenchResult<()> {
             }
         };
         match flag {
-            "--quick" => opts.mode = &QUICK,
+            "--quick" => opts.mode = QUICK,
+            "--rounds" => rounds = Some(value()?.parse::<usize>()?),
             "--workloads" => opts.workloads = parse_workloads(&value()?)?,
             "--guarantees" => opts.variants = parse_list(&value()?, Variant::parse)?,
             "--contenders" => opts.contenders = parse_list(&value()?, Who::parse)?,
@@ -371,6 +374,12 @@ fn run() -> BenchResult<()> {
             "--no-docs" => opts.docs = None,
             _ => return Err(USAGE.into()),
         }
+    }
+    if let Some(n) = rounds {
+        if n == 0 {
+            return Err("--rounds must be at least 1".into());
+        }
+        opts.mode.rounds = n;
     }
     bench(&opts)
 }

@@ -9,10 +9,10 @@ use crate::error::Result;
 /// The layer does no I/O: the entries wait in a buffer until the task drains
 /// it with [`take_changelog`](KeyValueBytesStore::take_changelog) and sends
 /// them to `<application.id>-<store>-changelog` through its record
-/// collector. A pull seam keeps the layer free of the runtime and lets the
-/// task choose when to send (after the cache above has flushed, before the
-/// commit). Nothing drains the buffer until then, so it grows with the
-/// writes between two drains.
+/// collector. A pull seam keeps the layer free of the runtime; the task
+/// drains it after every record and punctuation it processes (so the buffer
+/// holds one record's writes, and a changelog record leaves with the output
+/// of its write) and once more at commit, after the cache above has flushed.
 ///
 /// Restoration writes ([`restore`](KeyValueBytesStore::restore)) come from
 /// the changelog and are not logged again.

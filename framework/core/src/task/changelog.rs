@@ -37,17 +37,25 @@ impl Task {
     }
 
     /// Sends the writes each logged store recorded since the last call to its
-    /// changelog partition. Call after [`prepare_commit`](Self::prepare_commit)
-    /// (which flushes caches down to the change-logging layer) and before the
-    /// output is flushed and the offsets committed. Returns how many were sent.
+    /// changelog partition. The task calls it after every record and
+    /// punctuation it processes, so a changelog record leaves with the
+    /// output of the write that made it (as in Kafka Streams) instead of
+    /// waiting in memory for the commit; runtimes call it again after
+    /// [`prepare_commit`](Self::prepare_commit) (which flushes caches down to
+    /// the change-logging layer) and before the output is flushed and the
+    /// offsets committed. Returns how many were sent.
     pub fn send_changelogs(&mut self, io: &mut dyn RecordCollector) -> Result<usize> {
         let partition = self.state.id.partition;
         let timestamp = self.state.stream_time.max(0);
         let mut sent = 0;
-        for i in 0..self.changelogs.len() {
-            let (store, topic) = self.changelogs[i].clone();
-            let entries = self.store_mut(&store)?.take_changelog();
-            for e in entries {
+        for (store, topic) in &self.changelogs {
+            let Some(logged) = self.state.stores.iter_mut().find(|s| s.name() == store) else {
+                return Err(Error::Task {
+                    task: self.state.id.to_string(),
+                    message: format!("has no state store '{store}'"),
+                });
+            };
+            for e in logged.take_changelog() {
                 io.send(OutputRecord {
                     topic: topic.clone(),
                     partition: Some(partition),

@@ -365,6 +365,9 @@ impl Task {
         q.consumed = Some(offset);
         q.drop_skipped_heads();
         self.punctuate_kind(io, PunctuationType::StreamTime, self.state.stream_time)?;
+        if !self.changelogs.is_empty() {
+            self.send_changelogs(io)?;
+        }
         Ok(true)
     }
 
@@ -378,7 +381,11 @@ impl Task {
             self.init(io, clock)?;
         }
         self.state.now = clock.now_ms();
-        self.punctuate_kind(io, PunctuationType::WallClockTime, self.state.now)
+        let ran = self.punctuate_kind(io, PunctuationType::WallClockTime, self.state.now)?;
+        if ran > 0 && !self.changelogs.is_empty() {
+            self.send_changelogs(io)?;
+        }
+        Ok(ran)
     }
 
     fn punctuate_kind(

@@ -176,7 +176,7 @@ impl ProducerCollector {
                     kind,
                 });
             }
-            match self.producer.flush(Duration::from_secs(1)) {
+            match crate::flush::flush_threaded(&self.producer, Duration::from_secs(1)) {
                 Ok(()) => break,
                 Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
                     if start.elapsed() >= next_log {

@@ -264,6 +264,8 @@ impl StreamsRuntime {
             .set("client.id", format!("{client_id}-producer"))
             .set("acks", "all")
             .set("linger.ms", "10");
+        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
+        crate::tuning::apply(&mut c, crate::tuning::PRODUCER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.producer_properties);
         // Forced: idempotence always (no duplicates from retries); the
@@ -293,6 +295,8 @@ impl StreamsRuntime {
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
             .set("statistics.interval.ms", "5000");
+        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
+        crate::tuning::apply(&mut c, crate::tuning::CONSUMER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
         if config.guarantee == ProcessingGuarantee::ExactlyOnceV2 {
