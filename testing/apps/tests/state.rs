@@ -112,12 +112,26 @@ fn an_in_memory_count_is_restored_from_its_changelog_after_a_restart() {
         "one changelog partition per task"
     );
 
-    // A new instance has no local state: it restores every count, then goes on.
+    // A new instance has no local state: it restores every count, then goes
+    // on. As in Kafka Streams it is Running only once the stores are restored.
     let mut second = start(&app_id, topology(&input, &output, None));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while second.state() != State::Running {
+        assert!(Instant::now() < deadline, "not Running within 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let restored_when_running = second.metrics().restored_records;
+    assert!(
+        restored_when_running > 0,
+        "Running only after restoring from the changelog"
+    );
     produce_words(&input, 1000, 500, &mut expected);
     wait_for_counts(&output, &expected, Duration::from_secs(60));
     let m = second.metrics();
-    assert!(m.restored_records > 0, "restored from the changelog: {m:?}");
+    assert_eq!(
+        m.restored_records, restored_when_running,
+        "nothing restored after Running: {m:?}"
+    );
     second.close(Duration::from_secs(30)).unwrap();
 }
 

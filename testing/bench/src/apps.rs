@@ -142,14 +142,11 @@ pub enum CountMode {
     /// Counts until SIGTERM, then closes gracefully (final commit, so the
     /// changelog is complete); the bench measures its output.
     Serve,
-    /// Done once the application is Running, has restored records, and
-    /// `restored_records` has not grown for [`RESTORE_SETTLE`].
+    /// Done once the application is Running (which it is only once every
+    /// store is restored) after having restored records.
     Restore,
 }
 
-/// How long `restored_records` must stay unchanged (in state Running) for
-/// the restore to count as done.
-pub const RESTORE_SETTLE: Duration = Duration::from_secs(1);
 /// In restore mode, how long the child waits in state Running with nothing
 /// restored before it reports (and the bench fails the run).
 const NOTHING_RESTORED_LIMIT: Duration = Duration::from_secs(60);
@@ -161,10 +158,10 @@ const CHILD_LIMIT: Duration = Duration::from_secs(900);
 /// to(output), one stream thread, under `args.guarantee`.
 ///
 /// [`CountMode::Serve`]: runs until SIGTERM. [`CountMode::Restore`]: polls
-/// its metrics every 10 ms; when done prints one
+/// its state and metrics every 2 ms; when done prints one
 /// line to stdout, `DONE processed=<n> restored=<n> restore_us=<n>
-/// settled_ms=<ms>` (`settled_ms`: from the child's start until
-/// `restored_records` last grew), waits until the bench closes its stdin,
+/// settled_ms=<ms>` (`settled_ms`: from the child's start until it saw the
+/// state Running), waits until the bench closes its stdin,
 /// then closes gracefully (final commit, so the changelog is complete).
 pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
     use std::io::Write;
@@ -212,31 +209,24 @@ pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
         return Ok(());
     }
 
-    let mut last_restored = 0;
-    let mut last_change = Instant::now();
-    let mut settled_at = started.elapsed();
     let mut running_since: Option<Instant> = None;
     let done = loop {
         if app.is_stopping() {
             break Err("the application stopped before it was done".to_string());
         }
         let m = app.metrics();
-        if m.restored_records != last_restored {
-            last_restored = m.restored_records;
-            last_change = Instant::now();
-            settled_at = started.elapsed();
-        }
         let running = app.state() == State::Running;
         if running {
             running_since.get_or_insert_with(Instant::now);
         } else {
             running_since = None;
         }
+        let settled_at = started.elapsed();
         let finished = running
-            && ((m.restored_records > 0 && last_change.elapsed() >= RESTORE_SETTLE)
+            && (m.restored_records > 0
                 || running_since.is_some_and(|t| t.elapsed() >= NOTHING_RESTORED_LIMIT));
         if finished {
-            break Ok(m);
+            break Ok((m, settled_at));
         }
         if started.elapsed() > CHILD_LIMIT {
             break Err(format!(
@@ -244,10 +234,10 @@ pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
                 m.records_processed, m.restored_records
             ));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(2));
     };
     let result = match done {
-        Ok(m) => {
+        Ok((m, settled_at)) => {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,

@@ -22,6 +22,8 @@ use crate::runtime::RuntimeConfig;
 
 /// Records written to a store per batch while restoring.
 const RESTORE_BATCH: usize = 10_000;
+/// Records read between two looks at the clock while restoring.
+const CLOCK_EVERY: u32 = 64;
 /// A changelog partition that yields nothing for this long fails the
 /// restore (the broker is away).
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,9 +48,18 @@ fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
         .set("enable.partition.eof", "false")
         // A start offset out of range (retention) reads from the earliest kept.
         .set("auto.offset.reset", "earliest")
-        .set("fetch.max.bytes", "104857600")
-        .set("max.partition.fetch.bytes", "16777216")
-        .set("fetch.wait.max.ms", "50");
+        // Fetches of a few MiB keep the restoring thread busy; librdkafka
+        // holds each fetched record as an operation of a few hundred bytes,
+        // so 100 MiB fetches of small changelog records took 600 MiB.
+        .set("fetch.max.bytes", "4194304")
+        .set("max.partition.fetch.bytes", "1048576")
+        .set("fetch.wait.max.ms", "50")
+        // librdkafka stops fetching past this many queued records (all
+        // partitions together) and, by default, waits a whole second before
+        // it looks again: restoration stood still for a second at a time.
+        .set("queued.min.messages", "50000")
+        .set("queued.max.messages.kbytes", "8192")
+        .set("fetch.queue.backoff.ms", "1");
     for (k, v) in config
         .client_properties
         .iter()
@@ -70,6 +81,9 @@ struct Partition {
     /// The next offset to read.
     next: i64,
     batch: WriteBatch,
+    /// `next` when progress was last checked, and when it last moved (read
+    /// only when the consumer has nothing to hand over, not per record).
+    checked_next: i64,
     last_progress: Instant,
 }
 
@@ -148,6 +162,7 @@ impl Restorer {
                     end: high,
                     next: from,
                     batch: WriteBatch::new(),
+                    checked_next: from,
                     last_progress: Instant::now(),
                 },
             ));
@@ -190,19 +205,29 @@ impl Restorer {
         ready: &mut Restored,
     ) -> Result<()> {
         let start = Instant::now();
-        while !self.partitions.is_empty() && start.elapsed() < budget {
+        let mut polls = 0u32;
+        while !self.partitions.is_empty() {
+            // The clock is read every few records, not for each.
+            polls = polls.wrapping_add(1);
+            if polls % CLOCK_EVERY == 0 && start.elapsed() >= budget {
+                break;
+            }
             match consumer.poll(Duration::from_millis(20)) {
                 Some(Ok(msg)) => {
-                    let key = (msg.topic().to_string(), msg.partition());
-                    let Some(p) = self.partitions.get_mut(&key) else {
+                    // A linear search without allocating: a thread restores a few partitions.
+                    let Some((key, p)) = self
+                        .partitions
+                        .iter_mut()
+                        .find(|((t, n), _)| *n == msg.partition() && t == msg.topic())
+                    else {
                         continue;
                     };
-                    p.last_progress = Instant::now();
                     p.next = msg.offset() + 1;
                     if let Some(k) = msg.key() {
                         p.batch.write(k.to_vec(), msg.payload().map(<[u8]>::to_vec));
                     }
                     if p.batch.len() >= RESTORE_BATCH || p.next >= p.end {
+                        let key = key.clone();
                         self.apply(consumer, &key, ready)?;
                     }
                 }
@@ -216,7 +241,12 @@ impl Restorer {
                     }
                     tracing::warn!(error = %e, "changelog read failed while restoring; retrying");
                 }
-                None => self.catch_up_positions(consumer, ready)?,
+                None => {
+                    self.catch_up_positions(consumer, ready)?;
+                    if start.elapsed() >= budget {
+                        break;
+                    }
+                }
             }
         }
         Ok(())
@@ -234,10 +264,11 @@ impl Restorer {
             if let Some(Offset::Offset(pos)) =
                 positions.find_partition(&key.0, key.1).map(|e| e.offset())
             {
-                if pos > p.next {
-                    p.next = pos;
-                    p.last_progress = Instant::now();
-                }
+                p.next = p.next.max(pos);
+            }
+            if p.next != p.checked_next {
+                p.checked_next = p.next;
+                p.last_progress = Instant::now();
             }
             if p.next >= p.end {
                 done.push(key.clone());

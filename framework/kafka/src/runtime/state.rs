@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 pub enum State {
     /// Built, not started.
     Created,
-    /// Some stream thread is between losing and receiving partitions.
+    /// Some stream thread is between losing and receiving partitions, or
+    /// restoring the stores of tasks it received.
     Rebalancing,
-    /// Every stream thread has its partitions and processes.
+    /// Every stream thread has its partitions, its stores restored, and processes.
     Running,
     /// Closing: final commits, then the clients close.
     PendingShutdown,

@@ -133,9 +133,12 @@ impl ConsumerContext for ThreadContext {
             if let Err(e) = tasks.assign(consumer, &partitions, &self.topology, &self.app) {
                 tasks.error.get_or_insert(e);
             }
+            // As in Kafka Streams, the thread stays rebalancing until its
+            // new tasks' stores are restored (the loop ends it).
+            let restoring = tasks.restorer.is_restoring();
             drop(tasks);
             self.app.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
-            self.app.state.thread_rebalancing(self.index, false);
+            self.app.state.thread_rebalancing(self.index, restoring);
         }
     }
 }
@@ -295,7 +298,7 @@ fn run_loop(
         }
         if tasks.needs_reset {
             // Records polled before the rewind are read again after it.
-            tasks.reset(consumer, topology, app)?;
+            reset(index, consumer, topology, app, &mut tasks)?;
             continue;
         }
         let restoring = tasks.restorer.is_restoring();
@@ -307,6 +310,9 @@ fn run_loop(
                 RESTORE_SLICE
             };
             tasks.restore(consumer, budget, app)?;
+            if !tasks.restorer.is_restoring() {
+                app.state.thread_rebalancing(index, false);
+            }
         }
         let mut processed = 0;
         let turn = (|| {
@@ -332,12 +338,28 @@ fn run_loop(
                 // Abort, roll the state back to the last commit, process again from there.
                 tracing::warn!(error = %e, "exactly-once: transaction failed; aborting");
                 tasks.collector.recover(&e)?;
-                tasks.reset(consumer, topology, app)?;
+                reset(index, consumer, topology, app, &mut tasks)?;
                 last_commit = Instant::now();
             }
             Err(e) => return Err(e),
         }
         idle = processed == 0 && !restoring;
+    }
+    Ok(())
+}
+
+/// Exactly-once: resets the thread's tasks to the last commit; the thread
+/// is rebalancing again while their stores are restored.
+fn reset(
+    index: usize,
+    consumer: &BaseConsumer<ThreadContext>,
+    topology: &Topology,
+    app: &AppShared,
+    tasks: &mut ThreadTasks,
+) -> Result<()> {
+    tasks.reset(consumer, topology, app)?;
+    if tasks.restorer.is_restoring() {
+        app.state.thread_rebalancing(index, true);
     }
     Ok(())
 }
