@@ -20,4 +20,4 @@ pub use crate::serde::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use headers::Headers;
-pub use record::{RawRecord, Record, RecordMetadata, TopicPartition};
+pub use record::{RawRecord, RawRecordRef, Record, RecordMetadata, TopicPartition};

@@ -127,12 +127,65 @@ pub struct RawRecord {
     pub headers: Headers,
 }
 
+impl RawRecord {
+    /// The record borrowed, as [`Task::add_record`](crate::task::Task::add_record) takes it.
+    pub fn as_ref(&self) -> RawRecordRef<'_> {
+        RawRecordRef {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+        }
+    }
+}
+
+/// A [`RawRecord`] borrowed from wherever its bytes are: the Kafka runtime
+/// hands a task each record straight from the client's fetch buffers, so the
+/// source decodes the key and value without copying them first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawRecordRef<'a> {
+    /// Source topic.
+    pub topic: &'a str,
+    /// Source partition.
+    pub partition: i32,
+    /// Offset in the partition.
+    pub offset: i64,
+    /// The timestamp the broker stored with the record.
+    pub timestamp: i64,
+    /// Key bytes; `None` for a null key.
+    pub key: Option<&'a [u8]>,
+    /// Value bytes; `None` for a null value.
+    pub value: Option<&'a [u8]>,
+    /// Record headers.
+    pub headers: &'a Headers,
+}
+
+impl RawRecordRef<'_> {
+    /// An owned copy (for a deserialization handler, which gets the record
+    /// it is told about as a [`RawRecord`]).
+    pub fn to_owned_record(&self) -> RawRecord {
+        RawRecord {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers: self.headers.clone(),
+        }
+    }
+}
+
 /// A record in bytes on its way to a topic, as a task hands it to a
 /// [`RecordCollector`](crate::collector::RecordCollector).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputRecord {
-    /// Destination topic (internal topics already carry the application id prefix).
-    pub topic: String,
+    /// Destination topic (internal topics already carry the application id
+    /// prefix); shared, so a sink does not allocate its name for each record.
+    pub topic: std::sync::Arc<str>,
     /// The partition chosen by a partitioner, or `None` for the producer's default
     /// (murmur2 of the key bytes, as Kafka's Java producer does).
     pub partition: Option<i32>,

@@ -405,8 +405,7 @@ impl Copier {
                 .send_offsets_to_transaction(&tpl, &group, remaining)
                 .map_err(|e| txn_error("send_offsets_to_transaction", &e))?;
         }
-        self.producer
-            .commit_transaction(remaining)
+        crate::flush::commit_transaction_threaded(&self.producer, remaining)
             .map_err(|e| txn_error("commit_transaction", &e))?;
         self.in_transaction = false;
         self.check_deliveries()?;

@@ -136,8 +136,7 @@ impl TransactionalProducer {
 
     /// Flushes the transaction's records and commits it.
     pub fn commit(&self) -> Result<()> {
-        self.producer
-            .commit_transaction(self.conn.timeout())
+        crate::flush::commit_transaction_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("commit", &e))?;
         match self.producer.context().drain_first_error() {
             None => Ok(()),

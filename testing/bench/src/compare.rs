@@ -456,6 +456,8 @@ impl Plan<'_> {
             warmup: self.mode.latency_warmup,
             records: self.mode.latency_records,
             rate: self.mode.latency_rate,
+            // The first second of the offered load.
+            ramp: self.mode.latency_rate as u64,
         };
         let mut largs = self.child_args(&lat_input, &lat_output, v, plan.warmup + plan.records);
         largs.group = KafkaCluster::unique_group(&format!("bench-lat-{}", who.name()));

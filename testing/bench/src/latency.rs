@@ -7,8 +7,8 @@
 //! all visible, [`weir_kafka::probe::PacedProducer`] offers `records` more at
 //! `rate` records/s, each stamped with its send time. Every output record is
 //! traced back to its input record's id (see [`Traced`]), and the latency of
-//! the offered (not warm-up) records is taken from the output topic's
-//! `LogAppendTime` timestamps.
+//! the offered records after the first second of the offered load (the ramp
+//! from idle) is taken from the output topic's `LogAppendTime` timestamps.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -67,6 +67,10 @@ pub struct LatencyPlan {
     pub records: u64,
     /// Offered load, records per second.
     pub rate: f64,
+    /// The first offered records, not counted: the ramp from idle to the
+    /// offered load (the first second of it), where the broker, the load
+    /// generator and the contender settle. The figures are the steady state.
+    pub ramp: u64,
 }
 
 /// Which input the run offers: the pass-through's JSON, or the count's
@@ -199,7 +203,7 @@ pub fn run_latency(
         let id = traced
             .id(r)
             .ok_or_else(|| format!("{}: an output record with no input id", cmd.label))?;
-        if id < plan.warmup {
+        if id < plan.warmup + plan.ramp {
             continue;
         }
         if !r.log_append_time {

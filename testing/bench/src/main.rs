@@ -279,7 +279,7 @@ fn bench(opts: &Options) -> BenchResult<()> {
             compare::COUNT_BUDGET_BYTES >> 20
         ),
         format!(
-            "latency: {} warm-up records, then {} records offered at {:.0} records/s; output topics with message.timestamp.type=LogAppendTime",
+            "latency: {} warm-up records, then {} records offered at {:.0} records/s, the first second of them not counted (the ramp from idle); output topics with message.timestamp.type=LogAppendTime",
             mode.latency_warmup, mode.latency_records, mode.latency_rate
         ),
     ];

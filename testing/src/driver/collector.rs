@@ -130,7 +130,7 @@ impl RecordCollector for MemoryCollector {
                     message: format!(
                         "partition {p} does not exist: the topic has {count} partition(s)"
                     ),
-                    topic: record.topic,
+                    topic: record.topic.to_string(),
                     kind: ErrorKind::User,
                 })
             }
@@ -188,7 +188,7 @@ mod tests {
             sent: Vec::new(),
         };
         let record = |partition| OutputRecord {
-            topic: "t".to_string(),
+            topic: "t".into(),
             partition,
             key: None,
             value: None,

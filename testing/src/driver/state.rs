@@ -261,7 +261,7 @@ impl DriverState {
                 let r = s.record;
                 let offset = self.append_offset(&r.topic, s.partition);
                 let raw = RawRecord {
-                    topic: r.topic,
+                    topic: r.topic.to_string(),
                     partition: s.partition,
                     offset,
                     timestamp: r.timestamp,

@@ -6,18 +6,18 @@
 use std::any::{type_name, Any};
 
 use crate::error::{Error, Result};
-use crate::headers::Headers;
 use crate::processor::{Data, Punctuation};
 use crate::record::Record;
 use crate::task::NodeContext;
 
-trait AnyData: Any + Send {
-    fn clone_box(&self) -> Box<dyn AnyData>;
+/// A typed record behind the erasure.
+trait AnyRecord: Any + Send {
+    fn clone_box(&self) -> Box<dyn AnyRecord>;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-impl<T: Data> AnyData for T {
-    fn clone_box(&self) -> Box<dyn AnyData> {
+impl<K: Data, V: Data> AnyRecord for Record<K, V> {
+    fn clone_box(&self) -> Box<dyn AnyRecord> {
         Box::new(self.clone())
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
@@ -25,60 +25,43 @@ impl<T: Data> AnyData for T {
     }
 }
 
-/// A key or value of a type known only to the nodes at either end of an edge.
-pub(crate) struct Erased(Box<dyn AnyData>);
-
-impl Clone for Erased {
-    fn clone(&self) -> Self {
-        Erased(self.0.clone_box())
-    }
+/// A record whose key and value types are known only to the nodes at either
+/// end of an edge: the typed record in one box (one allocation per hop), and
+/// its timestamp outside it for the task's queues.
+pub(crate) struct ErasedRecord {
+    pub(crate) timestamp: i64,
+    record: Box<dyn AnyRecord>,
 }
 
-impl Erased {
-    pub(crate) fn new<T: Data>(value: T) -> Self {
-        Erased(Box::new(value))
-    }
-
-    fn downcast<T: Data>(self, node: &str, what: &str) -> Result<T> {
-        match self.0.into_any().downcast::<T>() {
-            Ok(b) => Ok(*b),
-            Err(_) => Err(Error::Processor {
-                node: node.to_string(),
-                message: format!("received a {what} that is not a {}", type_name::<T>()),
-            }),
+impl Clone for ErasedRecord {
+    fn clone(&self) -> Self {
+        ErasedRecord {
+            timestamp: self.timestamp,
+            record: self.record.clone_box(),
         }
     }
-}
-
-/// A record whose key and value types are erased.
-#[derive(Clone)]
-pub(crate) struct ErasedRecord {
-    pub(crate) key: Option<Erased>,
-    pub(crate) value: Option<Erased>,
-    pub(crate) timestamp: i64,
-    pub(crate) headers: Headers,
 }
 
 impl ErasedRecord {
     pub(crate) fn erase<K: Data, V: Data>(record: Record<K, V>) -> Self {
         ErasedRecord {
-            key: record.key.map(Erased::new),
-            value: record.value.map(Erased::new),
             timestamp: record.timestamp,
-            headers: record.headers,
+            record: Box::new(record),
         }
     }
 
     pub(crate) fn typed<K: Data, V: Data>(self, node: &str) -> Result<Record<K, V>> {
-        Ok(Record {
-            key: self.key.map(|k| k.downcast::<K>(node, "key")).transpose()?,
-            value: self
-                .value
-                .map(|v| v.downcast::<V>(node, "value"))
-                .transpose()?,
-            timestamp: self.timestamp,
-            headers: self.headers,
-        })
+        match self.record.into_any().downcast::<Record<K, V>>() {
+            Ok(record) => Ok(*record),
+            Err(_) => Err(Error::Processor {
+                node: node.to_string(),
+                message: format!(
+                    "received a record that is not a Record<{}, {}>",
+                    type_name::<K>(),
+                    type_name::<V>()
+                ),
+            }),
+        }
     }
 }
 

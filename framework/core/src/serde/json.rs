@@ -66,10 +66,16 @@ impl<T> fmt::Debug for JsonSerde<T> {
     }
 }
 
+/// Bytes a serialization starts with.
+const INITIAL_CAPACITY: usize = 256;
+
 impl<T: Serialize> Serializer<T> for JsonSerde<T> {
     fn serialize(&self, ctx: &mut SerializeContext<'_>, value: &T) -> Result<Option<Vec<u8>>> {
-        serde_json::to_vec(value)
-            .map(Some)
+        // Room for a typical small document up front: growing from empty
+        // reallocates a few times per record.
+        let mut out = Vec::with_capacity(INITIAL_CAPACITY);
+        serde_json::to_writer(&mut out, value)
+            .map(|()| Some(out))
             .map_err(|e| ctx.error(format!("JSON: {e}")))
     }
 }

@@ -18,7 +18,7 @@ impl Task {
             .map(|(store, topic)| {
                 (
                     store.clone(),
-                    TopicPartition::new(topic.clone(), self.state.id.partition),
+                    TopicPartition::new(topic.to_string(), self.state.id.partition),
                 )
             })
             .collect()
@@ -57,7 +57,7 @@ impl Task {
             };
             for e in logged.take_changelog() {
                 io.send(OutputRecord {
-                    topic: topic.clone(),
+                    topic: std::sync::Arc::clone(topic),
                     partition: Some(partition),
                     key: Some(e.key),
                     value: e.value,

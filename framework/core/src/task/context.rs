@@ -69,7 +69,10 @@ impl NodeContext<'_> {
     }
 
     pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {
-        self.state.metadata.as_ref()
+        self.state
+            .metadata
+            .as_ref()
+            .filter(|_| self.state.in_record)
     }
 
     pub(crate) fn task_id(&self) -> TaskId {

@@ -18,7 +18,7 @@ use crate::collector::{Clock, RecordCollector};
 use crate::error::{Error, Result};
 use crate::handler::{HandlerResponse, LogAndFail, SharedDeserializationHandler};
 use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
-use crate::record::{RawRecord, RecordMetadata, TopicPartition};
+use crate::record::{RawRecord, RawRecordRef, RecordMetadata, TopicPartition};
 use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
@@ -126,7 +126,11 @@ pub(crate) struct TaskState {
     pub(crate) stores: Vec<Box<dyn StateStore>>,
     pub(crate) stream_time: i64,
     pub(crate) now: i64,
+    /// Where the record being processed came from, kept between records
+    /// (its topic is not cloned for each one); valid while `in_record`.
     pub(crate) metadata: Option<RecordMetadata>,
+    /// Whether a record is being processed (not a punctuation).
+    pub(crate) in_record: bool,
     pub(crate) schedules: Schedules,
     pub(crate) commit_requested: bool,
 }
@@ -135,7 +139,7 @@ pub(crate) struct TaskState {
 pub struct Task {
     state: TaskState,
     /// Logged stores and their changelog topic (resolved).
-    changelogs: Vec<(String, String)>,
+    changelogs: Vec<(String, Arc<str>)>,
     queues: Vec<PartitionQueue>,
     config: TaskConfig,
     initialized: bool,
@@ -180,7 +184,7 @@ impl Topology {
                 if def.logged {
                     let topic =
                         crate::topology::changelog_topic(name).resolve(&config.application_id);
-                    changelogs.push((name.clone(), topic));
+                    changelogs.push((name.clone(), Arc::from(topic)));
                 }
             }
         }
@@ -194,6 +198,7 @@ impl Topology {
                 stream_time: i64::MIN,
                 now: 0,
                 metadata: None,
+                in_record: false,
                 schedules: Schedules::default(),
                 commit_requested: false,
             },
@@ -279,29 +284,38 @@ impl Task {
     pub fn add_records(&mut self, records: impl IntoIterator<Item = RawRecord>) -> Result<usize> {
         let mut added = 0;
         for raw in records {
-            let qi = self.queue_index(&raw.topic, raw.partition)?;
-            let q = &mut self.queues[qi];
-            let decoded = match q.decoder.decode(&raw, q.partition_time) {
-                Ok(r) => r,
-                Err(e @ Error::Deserialization { .. }) => {
-                    match self.config.deserialization_handler.handle(&raw, &e) {
-                        HandlerResponse::Fail => return Err(at_record(e, &raw)),
-                        HandlerResponse::Continue => None,
-                    }
-                }
-                Err(e) => return Err(e),
-            };
-            if let Some(r) = &decoded {
-                q.partition_time = q.partition_time.max(r.timestamp);
-                added += 1;
-            }
-            q.records.push_back(Queued {
-                record: decoded,
-                offset: raw.offset,
-            });
-            q.drop_skipped_heads();
+            added += usize::from(self.add_record(raw.as_ref())?);
         }
         Ok(added)
+    }
+
+    /// Deserializes one record, borrowed, and queues it in its partition's
+    /// queue, as [`add_records`](Self::add_records) does. Returns whether it
+    /// was queued (not skipped).
+    pub fn add_record(&mut self, raw: RawRecordRef<'_>) -> Result<bool> {
+        let qi = self.queue_index(raw.topic, raw.partition)?;
+        let q = &mut self.queues[qi];
+        let decoded = match q.decoder.decode(&raw, q.partition_time) {
+            Ok(r) => r,
+            Err(e @ Error::Deserialization { .. }) => {
+                let owned = raw.to_owned_record();
+                match self.config.deserialization_handler.handle(&owned, &e) {
+                    HandlerResponse::Fail => return Err(at_record(e, &owned)),
+                    HandlerResponse::Continue => None,
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let queued = decoded.is_some();
+        if let Some(r) = &decoded {
+            q.partition_time = q.partition_time.max(r.timestamp);
+        }
+        q.records.push_back(Queued {
+            record: decoded,
+            offset: raw.offset,
+        });
+        q.drop_skipped_heads();
+        Ok(queued)
     }
 
     /// Records queued for `tp` (for backpressure: pause the partition when high).
@@ -352,14 +366,23 @@ impl Task {
             return Ok(false);
         };
         let source = q.source;
-        self.state.metadata = Some(RecordMetadata {
-            topic: q.tp.topic.clone(),
-            partition: q.tp.partition,
-            offset,
-        });
+        match &mut self.state.metadata {
+            Some(m) if m.topic == q.tp.topic => {
+                m.partition = q.tp.partition;
+                m.offset = offset;
+            }
+            slot => {
+                *slot = Some(RecordMetadata {
+                    topic: q.tp.topic.clone(),
+                    partition: q.tp.partition,
+                    offset,
+                })
+            }
+        }
+        self.state.in_record = true;
         self.state.stream_time = self.state.stream_time.max(record.timestamp);
         let result = dispatch(&mut self.state, io, source, record);
-        self.state.metadata = None;
+        self.state.in_record = false;
         result?;
         let q = &mut self.queues[qi];
         q.consumed = Some(offset);

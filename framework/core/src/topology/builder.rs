@@ -196,6 +196,7 @@ impl TopologyBuilder {
             Box::new(SinkNode {
                 topic: topic.clone(),
                 produced: produced.clone(),
+                resolved: None,
             }) as Box<dyn ErasedProcessor>
         });
         self.push(NodeDef {

@@ -124,17 +124,25 @@ impl<K, V> Clone for SinkTopic<K, V> {
 pub(crate) struct SinkNode<K, V> {
     pub(crate) topic: SinkTopic<K, V>,
     pub(crate) produced: Produced<K, V>,
+    /// A static topic's name with the application id, resolved once.
+    pub(crate) resolved: Option<Arc<str>>,
 }
 
 impl<K: Data, V: Data> SinkNode<K, V> {
-    fn send(&self, ctx: &mut NodeContext<'_>, record: Record<K, V>) -> Result<()> {
-        let topic = match &self.topic {
-            SinkTopic::Static(t) => t.resolve(ctx.application_id()),
-            SinkTopic::Dynamic(e) => e.extract(
+    fn send(&mut self, ctx: &mut NodeContext<'_>, record: Record<K, V>) -> Result<()> {
+        let topic: Arc<str> = match &self.topic {
+            SinkTopic::Static(t) => match &self.resolved {
+                Some(name) => Arc::clone(name),
+                None => Arc::clone(
+                    self.resolved
+                        .insert(Arc::from(t.resolve(ctx.application_id()))),
+                ),
+            },
+            SinkTopic::Dynamic(e) => Arc::from(e.extract(
                 record.key.as_ref(),
                 record.value.as_ref(),
                 ctx.record_metadata(),
-            ),
+            )),
         };
         let mut headers = record.headers;
         let key = match &record.key {

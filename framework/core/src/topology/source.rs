@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::processor::{Data, ErasedRecord};
-use crate::record::{RawRecord, Record};
+use crate::record::{RawRecordRef, Record};
 use crate::serde::{SerdeContext, SharedSerde};
 use crate::time::{
     InvalidTimestampPolicy, RecordTimestamp, SharedTimestampExtractor, TimestampExtractor,
@@ -71,22 +71,20 @@ impl<K: 'static, V: 'static> Consumed<K, V> {
 /// Turns bytes from a topic into a typed record with its event time.
 pub(crate) trait SourceDecoder: Send + Sync {
     /// `Ok(None)` means the record is skipped (invalid timestamp, by policy).
-    fn decode(&self, raw: &RawRecord, partition_time: i64) -> Result<Option<ErasedRecord>>;
+    fn decode(&self, raw: &RawRecordRef<'_>, partition_time: i64) -> Result<Option<ErasedRecord>>;
 }
 
 pub(crate) struct TypedSource<K, V>(pub(crate) Consumed<K, V>);
 
 impl<K: Data, V: Data> SourceDecoder for TypedSource<K, V> {
-    fn decode(&self, raw: &RawRecord, partition_time: i64) -> Result<Option<ErasedRecord>> {
+    fn decode(&self, raw: &RawRecordRef<'_>, partition_time: i64) -> Result<Option<ErasedRecord>> {
         let c = &self.0;
-        let key = c.key_serde.deserialize(
-            &SerdeContext::key(&raw.topic, &raw.headers),
-            raw.key.as_deref(),
-        )?;
-        let value = c.value_serde.deserialize(
-            &SerdeContext::value(&raw.topic, &raw.headers),
-            raw.value.as_deref(),
-        )?;
+        let key = c
+            .key_serde
+            .deserialize(&SerdeContext::key(raw.topic, raw.headers), raw.key)?;
+        let value = c
+            .value_serde
+            .deserialize(&SerdeContext::value(raw.topic, raw.headers), raw.value)?;
         let mut record = Record::from_parts(key, value, raw.timestamp, raw.headers.clone());
         let mut ts = c.extractor.extract(&record, partition_time);
         if ts < 0 {
@@ -117,9 +115,9 @@ impl<K: Data, V: Data> SourceDecoder for TypedSource<K, V> {
     }
 }
 
-fn invalid_timestamp(raw: &RawRecord, timestamp: i64) -> Error {
+fn invalid_timestamp(raw: &RawRecordRef<'_>, timestamp: i64) -> Error {
     Error::InvalidTimestamp {
-        topic: raw.topic.clone(),
+        topic: raw.topic.to_string(),
         partition: raw.partition,
         offset: raw.offset,
         timestamp,

@@ -256,7 +256,7 @@ impl RecordCollector for ProducerCollector {
                         > Duration::from_secs(300)
                     {
                         return Err(weir_core::Error::Send {
-                            topic: record.topic.clone(),
+                            topic: record.topic.to_string(),
                             message: "producer queue stayed full for 300 s".to_string(),
                             kind: ErrorKind::Retriable,
                         });

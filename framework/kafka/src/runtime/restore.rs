@@ -209,7 +209,7 @@ impl Restorer {
         while !self.partitions.is_empty() {
             // The clock is read every few records, not for each.
             polls = polls.wrapping_add(1);
-            if polls % CLOCK_EVERY == 0 && start.elapsed() >= budget {
+            if polls.is_multiple_of(CLOCK_EVERY) && start.elapsed() >= budget {
                 break;
             }
             match consumer.poll(Duration::from_millis(20)) {

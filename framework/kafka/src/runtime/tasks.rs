@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use weir_core::collector::{Clock, SystemClock};
-use weir_core::record::{RawRecord, TopicPartition};
+use weir_core::record::TopicPartition;
 use weir_core::task::{Task, TaskId};
 use weir_core::topology::Topology;
 use weir_core::ErrorKind;
@@ -17,6 +18,7 @@ use weir_core::ErrorKind;
 use crate::error::{classify, retry_retriable, Error, Result};
 use crate::runtime::collector::ProducerCollector;
 use crate::runtime::restore::Restorer;
+use crate::runtime::thread::with_raw_record;
 use crate::runtime::AppShared;
 
 /// What a stream thread owns besides its consumer; shared with the consumer's
@@ -330,39 +332,38 @@ impl ThreadTasks {
         }
     }
 
-    /// Queues polled records in their tasks.
+    /// Queues polled records in their tasks, decoded straight from the
+    /// consumer's buffers.
     pub(crate) fn add(
         &mut self,
         topology: &Topology,
         app_id: &str,
-        records: Vec<RawRecord>,
+        records: Vec<BorrowedMessage<'_>>,
     ) -> Result<()> {
         // Records come in runs of one partition: look its task up once per run.
-        let mut run: Option<(TopicPartition, Option<u32>)> = None;
-        for raw in records {
-            let same = run
-                .as_ref()
-                .is_some_and(|(tp, _)| tp.partition == raw.partition && tp.topic == raw.topic);
+        let mut run: Option<(i32, Option<u32>)> = None;
+        let mut run_topic: Option<&str> = None;
+        for msg in &records {
+            let (topic, partition) = (msg.topic(), msg.partition());
+            let same = run.is_some_and(|(p, _)| p == partition) && run_topic == Some(topic);
             if !same {
-                let tp = TopicPartition::new(raw.topic.clone(), raw.partition);
-                let sub = topology.subtopology_reading(&raw.topic, app_id);
-                if let Some(task) =
-                    sub.and_then(|s| self.tasks.get_mut(&TaskId::new(s, raw.partition)))
+                let sub = topology.subtopology_reading(topic, app_id);
+                if let Some(task) = sub.and_then(|s| self.tasks.get_mut(&TaskId::new(s, partition)))
                 {
-                    task.set_caught_up(&tp, false);
+                    task.set_caught_up(&TopicPartition::new(topic, partition), false);
                 }
-                run = Some((tp, sub));
+                run = Some((partition, sub));
+                run_topic = Some(topic);
             }
-            let Some(sub) = run.as_ref().and_then(|(_, sub)| *sub) else {
+            let Some(sub) = run.and_then(|(_, sub)| sub) else {
                 continue;
             };
-            let id = TaskId::new(sub, raw.partition);
+            let id = TaskId::new(sub, partition);
             let Some(task) = self.tasks.get_mut(&id) else {
                 // A record of a partition revoked meanwhile: it will be read again by its new owner.
                 continue;
             };
-            task.add_records(std::iter::once(raw))
-                .map_err(|e| processing(id, e))?;
+            with_raw_record(msg, |raw| task.add_record(raw)).map_err(|e| processing(id, e))?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::TopicPartitionList;
 use weir_core::collector::SystemClock;
-use weir_core::record::{RawRecord, TopicPartition};
+use weir_core::record::{RawRecordRef, TopicPartition};
 use weir_core::topology::Topology;
 use weir_core::{ErrorKind, Headers as WeirHeaders};
 
@@ -160,22 +160,27 @@ pub(crate) fn log_client_message(level: RDKafkaLogLevel, fac: &str, message: &st
     }
 }
 
-fn raw_record(msg: &BorrowedMessage<'_>) -> RawRecord {
+/// Hands `msg` to `add` as a record borrowed from librdkafka's buffer: the
+/// task's source decodes key and value from there, with no copy before.
+pub(crate) fn with_raw_record<T>(
+    msg: &BorrowedMessage<'_>,
+    add: impl FnOnce(RawRecordRef<'_>) -> T,
+) -> T {
     let mut headers = WeirHeaders::default();
     if let Some(h) = msg.headers() {
         for header in h.iter() {
             headers.add(header.key, header.value.map(|v| v.to_vec()));
         }
     }
-    RawRecord {
-        topic: msg.topic().to_string(),
+    add(RawRecordRef {
+        topic: msg.topic(),
         partition: msg.partition(),
         offset: msg.offset(),
         timestamp: msg.timestamp().to_millis().unwrap_or(-1),
-        key: msg.key().map(|k| k.to_vec()),
-        value: msg.payload().map(|v| v.to_vec()),
-        headers,
-    }
+        key: msg.key(),
+        value: msg.payload(),
+        headers: &headers,
+    })
 }
 
 /// Runs one stream thread until shutdown or a fatal error.
@@ -274,7 +279,7 @@ fn run_loop(
                     drained = true;
                     break;
                 }
-                Some(Ok(msg)) => batch.push(raw_record(&msg)),
+                Some(Ok(msg)) => batch.push(msg),
                 Some(Err(e)) => {
                     let kind = classify(&e);
                     if kind == ErrorKind::Fatal || kind == ErrorKind::User {

@@ -162,7 +162,9 @@ impl ProducerCollector {
                 kind: ErrorKind::Retriable,
             });
         }
-        self.retrying("commit", |c| c.producer.commit_transaction(CALL_TIMEOUT))?;
+        self.retrying("commit", |c| {
+            crate::flush::commit_transaction_threaded(&c.producer, CALL_TIMEOUT)
+        })?;
         self.in_transaction = false;
         Ok(())
     }

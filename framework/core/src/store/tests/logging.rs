@@ -100,11 +100,7 @@ fn a_task_sends_each_changelog_record_with_the_records_output() {
     task.add_records([raw(0), raw(1)]).unwrap();
     let mut out = Recording::default();
     assert!(task.process(&mut out, &SystemClock).unwrap());
-    let topics: Vec<(&str, Option<i32>)> = out
-        .0
-        .iter()
-        .map(|r| (r.topic.as_str(), r.partition))
-        .collect();
+    let topics: Vec<(&str, Option<i32>)> = out.0.iter().map(|r| (&*r.topic, r.partition)).collect();
     assert_eq!(
         topics,
         [("totals", None), ("app-counts-changelog", Some(3))],
