@@ -145,6 +145,9 @@ impl RocksDbBudget {
         // Data and offset column families reach disk together, so the files
         // agree with each other even without the WAL.
         opts.set_atomic_flush(true);
+        // The log is written out at each commit, not at each write (see
+        // `RocksDbBytesStore`).
+        opts.set_manual_wal_flush(true);
         opts
     }
 

@@ -118,16 +118,19 @@ pub fn rocksdb_default_bytes_store(
 /// - Data lives in the default column family; the changelog offset a batch
 ///   carries goes into the same RocksDB write batch under a reserved key of
 ///   [`META_COLUMN_FAMILY`], so data and offset land together or not at all.
-/// - Durability: the write-ahead log stays on and every
-///   [`write`](KeyValueBytesStore::write) goes through it (without fsync),
-///   so a process killed with SIGKILL loses nothing a write returned; the
-///   operating system holds the log. A machine crash may lose the log's
-///   tail that the operating system had not written yet; RocksDB then
-///   recovers an earlier consistent point, whose offset is older too, and
-///   restoration replays the changelog from there.
+/// - Durability: every [`write`](KeyValueBytesStore::write) goes into the
+///   write-ahead log, which RocksDB buffers in memory (`manual_wal_flush`)
+///   until [`flush`](KeyValueBytesStore::flush) hands it to the operating
+///   system at each commit (without fsync): one `write(2)` per commit
+///   instead of one per record. A process killed with SIGKILL loses what
+///   was written since the last commit, a machine crash what the operating
+///   system had not written yet; either way RocksDB recovers a prefix of the
+///   log, a consistent earlier point whose changelog offset is older too,
+///   and restoration replays the changelog from there (Kafka Streams runs
+///   RocksDB without a log at all, and loses every memtable).
 /// - [`flush`](KeyValueBytesStore::flush) (each commit) never waits for
-///   I/O: every write already went through the log with its changelog
-///   offset, so the store is consistent at any point a crash can cut it.
+///   the disk: every write is in the log with its changelog offset, so the
+///   store is consistent at any point a crash can cut it.
 ///   (Writing memtables to table files and syncing the log at each commit
 ///   stalled the stream thread for tens of milliseconds per store: the count
 ///   benchmark's p99 was 1.4 s.) It only hands the memtables to RocksDB's
@@ -374,6 +377,10 @@ impl KeyValueBytesStore for RocksDbBytesStore {
     fn flush(&mut self) -> weir_core::Result<()> {
         let written = std::mem::take(&mut self.written);
         let db = self.db()?;
+        if written {
+            // The log written since the last commit, to the operating system.
+            db.flush_wal(false).map_err(self.rocks("flush wal"))?;
+        }
         let over_budget = self.budget.memtables_over_share();
         if written && !over_budget {
             return Ok(());

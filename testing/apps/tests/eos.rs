@@ -207,12 +207,20 @@ fn a_killed_instance_leaves_only_committed_state_in_its_stores() {
             expected
         })
     };
-    // Kill once a transaction has committed and the next one is open with output in it.
+    // Kill once two transactions have committed (a store writes the state
+    // of a commit out to the operating system at the next one) and another
+    // is open with output in it.
     let start = Instant::now();
+    let mut commits_seen = 0;
+    let mut last_committed = 0;
     loop {
         let committed = cluster().read_committed(&output).unwrap().len();
         let written = cluster().read_uncommitted(&output).unwrap().len();
-        if committed > 0 && written > committed {
+        if committed > last_committed {
+            commits_seen += 1;
+            last_committed = committed;
+        }
+        if commits_seen >= 2 && written > committed {
             break;
         }
         assert!(

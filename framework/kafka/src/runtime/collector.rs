@@ -23,8 +23,9 @@ pub(crate) struct DeliveryReports {
     acked: AtomicU64,
     failed: AtomicU64,
     first_failure: Mutex<Option<(String, String, ErrorKind)>>,
-    /// Highest acknowledged offset per changelog partition.
-    changelog_offsets: Mutex<HashMap<(String, i32), i64>>,
+    /// Highest acknowledged offset per changelog partition (a thread writes
+    /// a few: searched in place, so a delivery report allocates nothing).
+    changelog_offsets: Mutex<Vec<(String, i32, i64)>>,
 }
 
 impl DeliveryReports {
@@ -33,8 +34,9 @@ impl DeliveryReports {
         self.changelog_offsets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&(topic.to_string(), partition))
-            .copied()
+            .iter()
+            .find(|(t, p, _)| *p == partition && t == topic)
+            .map(|(_, _, offset)| *offset)
     }
 
     /// Forgets failures and acknowledged changelog offsets: after a
@@ -86,10 +88,14 @@ impl ProducerContext for ReportingContext {
                         .changelog_offsets
                         .lock()
                         .unwrap_or_else(|e| e.into_inner());
-                    let entry = offsets
-                        .entry((msg.topic().to_string(), msg.partition()))
-                        .or_insert(-1);
-                    *entry = (*entry).max(msg.offset());
+                    let (topic, partition) = (msg.topic(), msg.partition());
+                    match offsets
+                        .iter_mut()
+                        .find(|(t, p, _)| *p == partition && t == topic)
+                    {
+                        Some((_, _, offset)) => *offset = (*offset).max(msg.offset()),
+                        None => offsets.push((topic.to_string(), partition, msg.offset())),
+                    }
                 }
             }
             Err((err, msg)) => {
