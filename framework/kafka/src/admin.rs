@@ -45,14 +45,60 @@ impl TopicSpec {
     }
 }
 
-fn admin_client(conn: &Connection) -> Result<AdminClient<DefaultClientContext>> {
-    // The admin client is a producer-type handle, for which librdkafka asks the
-    // broker to auto-create the topics its metadata requests name: reading a
-    // missing topic's partition count would create it (with the broker's
-    // default count) wherever `auto.create.topics.enable` is on, Kafka's default.
-    conn.client_config(&[("allow.auto.create.topics", "false")])
-        .create()
-        .map_err(|e| Error::client(&e))
+/// An admin client that several calls share (the runtime's start-up checks
+/// make several); dropping it hands the client to a thread of its own,
+/// since destroying a librdkafka handle waits for its threads (~50 ms).
+pub(crate) struct Admin<'c> {
+    client: Option<AdminClient<DefaultClientContext>>,
+    conn: &'c Connection,
+}
+
+impl<'c> Admin<'c> {
+    /// An admin client for `conn`.
+    pub(crate) fn new(conn: &'c Connection) -> Result<Self> {
+        // The admin client is a producer-type handle, for which librdkafka asks the
+        // broker to auto-create the topics its metadata requests name: reading a
+        // missing topic's partition count would create it (with the broker's
+        // default count) wherever `auto.create.topics.enable` is on, Kafka's default.
+        let client = conn
+            .client_config(&[("allow.auto.create.topics", "false")])
+            .create()
+            .map_err(|e| Error::client(&e))?;
+        Ok(Admin {
+            client: Some(client),
+            conn,
+        })
+    }
+
+    fn client(&self) -> Result<&AdminClient<DefaultClientContext>> {
+        self.client.as_ref().ok_or_else(|| Error::Client {
+            message: "the admin client is closed".to_string(),
+            kind: weir_core::ErrorKind::Fatal,
+        })
+    }
+
+    /// See [`create_topics`].
+    pub(crate) fn create_topics(&self, topics: &[TopicSpec]) -> Result<()> {
+        create_topics_with(self.client()?, self.conn, topics)
+    }
+
+    /// See [`partition_count`].
+    pub(crate) fn partition_count(&self, topic: &str) -> Result<Option<i32>> {
+        partition_count_with(self.client()?, self.conn, topic)
+    }
+}
+
+impl Drop for Admin<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let closing = std::thread::Builder::new()
+                .name("weir-admin-close".to_string())
+                .spawn(move || drop(client));
+            if let Err(e) = closing {
+                tracing::debug!(error = %e, "closing the admin client on this thread");
+            }
+        }
+    }
 }
 
 /// Creates the topics, or checks that they exist with the requested
@@ -64,7 +110,17 @@ pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
     if topics.is_empty() {
         return Ok(());
     }
-    let admin = admin_client(conn)?;
+    Admin::new(conn)?.create_topics(topics)
+}
+
+fn create_topics_with(
+    admin: &AdminClient<DefaultClientContext>,
+    conn: &Connection,
+    topics: &[TopicSpec],
+) -> Result<()> {
+    if topics.is_empty() {
+        return Ok(());
+    }
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
@@ -113,7 +169,7 @@ pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
                 .iter()
                 .find(|t| t.name == topic)
                 .map_or(0, |t| t.partitions);
-            match visible_partition_count(&admin, conn, &topic)? {
+            match visible_partition_count(admin, conn, &topic)? {
                 Some(actual) if actual == expected => {}
                 Some(actual) => {
                     return Err(Error::PartitionCountMismatch {
@@ -149,8 +205,7 @@ fn visible_partition_count(
 
 /// The number of partitions of `topic`, or `None` when it does not exist.
 pub fn partition_count(conn: &Connection, topic: &str) -> Result<Option<i32>> {
-    let admin = admin_client(conn)?;
-    partition_count_with(&admin, conn, topic)
+    Admin::new(conn)?.partition_count(topic)
 }
 
 fn partition_count_with(

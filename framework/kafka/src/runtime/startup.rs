@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use weir_core::topology::Topology;
 
-use crate::admin::{create_topics, partition_count, TopicSpec};
+use crate::admin::{Admin, TopicSpec};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 
@@ -18,6 +18,7 @@ pub(crate) fn prepare_topics(
     application_id: &str,
     replication_factor: i32,
 ) -> Result<()> {
+    let admin = Admin::new(conn)?;
     let mut counts: HashMap<String, i32> = HashMap::new();
     // User source topics first: they must exist.
     for sub in topology.subtopologies() {
@@ -26,7 +27,7 @@ pub(crate) fn prepare_topics(
                 continue;
             }
             let name = t.resolve(application_id);
-            match partition_count(conn, &name)? {
+            match admin.partition_count(&name)? {
                 Some(n) => {
                     counts.insert(name, n);
                 }
@@ -113,7 +114,7 @@ pub(crate) fn prepare_topics(
     }
     if !specs.is_empty() {
         // Fails with PartitionCountMismatch naming the topic if one exists with another count.
-        create_topics(conn, &specs)?;
+        admin.create_topics(&specs)?;
     }
     // Co-partitioning: partition i of every input of a sub-topology feeds task i.
     for sub in topology.subtopologies() {
