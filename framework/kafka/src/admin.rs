@@ -102,7 +102,8 @@ impl Drop for Admin<'_> {
 }
 
 /// Creates the topics, or checks that they exist with the requested
-/// partition count.
+/// partition count. Returns once every topic shows in the broker's
+/// metadata, so that a client created next can use it.
 ///
 /// Fails with [`Error::PartitionCountMismatch`] (naming the topic) when a
 /// topic exists with another count. Bounded by [`Connection::timeout`].
@@ -157,6 +158,15 @@ fn create_topics_with(
     })?;
 
     for result in results {
+        if let Ok(topic) = &result {
+            // The controller has the topic; the broker's metadata may not yet.
+            // Wait until a client can see it, so the caller can use it at once.
+            if visible_partition_count(admin, conn, topic)?.is_none() {
+                return Err(Error::UnknownTopic {
+                    topic: topic.clone(),
+                });
+            }
+        }
         if let Err((topic, code)) = result {
             if code != RDKafkaErrorCode::TopicAlreadyExists {
                 return Err(Error::Admin {
@@ -199,7 +209,7 @@ fn visible_partition_count(
         if count.is_some() || start.elapsed() >= conn.timeout() {
             return Ok(count);
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
