@@ -206,13 +206,27 @@ impl Restorer {
     ) -> Result<()> {
         let start = Instant::now();
         let mut polls = 0u32;
+        let mut flowing = false;
         while !self.partitions.is_empty() {
             // The clock is read every few records, not for each.
             polls = polls.wrapping_add(1);
             if polls.is_multiple_of(CLOCK_EVERY) && start.elapsed() >= budget {
                 break;
             }
-            match consumer.poll(Duration::from_millis(20)) {
+            // While records flow, take them without a timeout (a timed poll
+            // reads the clock several times per record); wait only when the
+            // last poll came back empty.
+            let wait = if flowing {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(20)
+            };
+            let polled = consumer.poll(wait);
+            flowing = polled.is_some();
+            if polled.is_none() && wait.is_zero() {
+                continue;
+            }
+            match polled {
                 Some(Ok(msg)) => {
                     // A linear search without allocating: a thread restores a few partitions.
                     let Some((key, p)) = self
