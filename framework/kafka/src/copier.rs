@@ -238,9 +238,7 @@ impl Copier {
         };
         if copier.opts.transactional_id.is_some() {
             let remaining = copier.deadline.saturating_duration_since(Instant::now());
-            copier
-                .producer
-                .init_transactions(remaining)
+            crate::flush::init_transactions_connected(&copier.producer, remaining)
                 .map_err(|e| txn_error("init_transactions", &e))?;
             copier.begin()?;
         }

@@ -85,8 +85,7 @@ impl TransactionalProducer {
     /// Registers the `transactional.id` with the broker, fencing older
     /// producers that used it and completing their open transaction.
     pub fn init(&self) -> Result<()> {
-        self.producer
-            .init_transactions(self.conn.timeout())
+        crate::flush::init_transactions_connected(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("init", &e))
     }
 

@@ -97,7 +97,9 @@ impl ProducerCollector {
         if !self.is_transactional() {
             return Ok(());
         }
-        self.retrying("init", |c| c.producer.init_transactions(CALL_TIMEOUT))?;
+        self.retrying("init", |c| {
+            crate::flush::init_transactions_connected(&c.producer, CALL_TIMEOUT)
+        })?;
         self.in_transaction = false;
         tracing::info!(transactional_id = ?self.transactional_id, "transactions initialized");
         Ok(())
