@@ -109,6 +109,7 @@ impl Drop for Admin<'_> {
 /// topic exists with another count. Bounded by [`Connection::timeout`].
 pub fn create_topics(conn: &Connection, topics: &[TopicSpec]) -> Result<()> {
     if topics.is_empty() {
+        // No admin client for nothing to do.
         return Ok(());
     }
     Admin::new(conn)?.create_topics(topics)
@@ -157,39 +158,34 @@ fn create_topics_with(
         kind: classify(&e),
     })?;
 
+    // Created or already there, each topic is waited for until the broker's
+    // metadata shows it (it can lag the controller), and its count checked.
     for result in results {
-        if let Ok(topic) = &result {
-            // The controller has the topic; the broker's metadata may not yet.
-            // Wait until a client can see it, so the caller can use it at once.
-            if visible_partition_count(admin, conn, topic)?.is_none() {
-                return Err(Error::UnknownTopic {
-                    topic: topic.clone(),
-                });
-            }
-        }
-        if let Err((topic, code)) = result {
-            if code != RDKafkaErrorCode::TopicAlreadyExists {
+        let topic = match result {
+            Ok(topic) => topic,
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => topic,
+            Err((topic, code)) => {
                 return Err(Error::Admin {
                     message: format!("create failed: {code}"),
                     topic,
                     kind: classify_code(code),
-                });
+                })
             }
-            let expected = topics
-                .iter()
-                .find(|t| t.name == topic)
-                .map_or(0, |t| t.partitions);
-            match visible_partition_count(admin, conn, &topic)? {
-                Some(actual) if actual == expected => {}
-                Some(actual) => {
-                    return Err(Error::PartitionCountMismatch {
-                        topic,
-                        expected,
-                        actual,
-                    })
-                }
-                None => return Err(Error::UnknownTopic { topic }),
+        };
+        let expected = topics
+            .iter()
+            .find(|t| t.name == topic)
+            .map_or(0, |t| t.partitions);
+        match visible_partition_count(admin, conn, &topic)? {
+            Some(actual) if actual == expected => {}
+            Some(actual) => {
+                return Err(Error::PartitionCountMismatch {
+                    topic,
+                    expected,
+                    actual,
+                })
             }
+            None => return Err(Error::UnknownTopic { topic }),
         }
     }
     Ok(())

@@ -341,21 +341,19 @@ impl ThreadTasks {
         records: Vec<BorrowedMessage<'_>>,
     ) -> Result<()> {
         // Records come in runs of one partition: look its task up once per run.
-        let mut run: Option<(i32, Option<u32>)> = None;
-        let mut run_topic: Option<&str> = None;
+        let mut run: Option<(&str, i32, Option<u32>)> = None;
         for msg in &records {
             let (topic, partition) = (msg.topic(), msg.partition());
-            let same = run.is_some_and(|(p, _)| p == partition) && run_topic == Some(topic);
+            let same = run.is_some_and(|(t, p, _)| p == partition && t == topic);
             if !same {
                 let sub = topology.subtopology_reading(topic, app_id);
                 if let Some(task) = sub.and_then(|s| self.tasks.get_mut(&TaskId::new(s, partition)))
                 {
                     task.set_caught_up(&TopicPartition::new(topic, partition), false);
                 }
-                run = Some((partition, sub));
-                run_topic = Some(topic);
+                run = Some((topic, partition, sub));
             }
-            let Some(sub) = run.and_then(|(_, sub)| sub) else {
+            let Some(sub) = run.and_then(|(_, _, sub)| sub) else {
                 continue;
             };
             let id = TaskId::new(sub, partition);
