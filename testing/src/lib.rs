@@ -62,6 +62,6 @@ pub mod driver;
 
 pub use cluster::KafkaCluster;
 pub use driver::{
-    DriverConfig, KeyValue, KeyValueStoreView, MockClock, TestInputTopic, TestOutputTopic,
-    TopologyTestDriver,
+    CrashPoint, DriverConfig, KeyValue, KeyValueStoreView, MockClock, TestInputTopic,
+    TestOutputTopic, TopologyTestDriver,
 };

@@ -4,6 +4,7 @@
 
 pub mod collector;
 pub mod dsl;
+pub mod engine;
 pub mod error;
 pub mod handler;
 pub mod headers;

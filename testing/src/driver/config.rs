@@ -58,6 +58,7 @@ pub struct DriverConfig {
     processing_limit: usize,
     cache_max_bytes: usize,
     state_dir: Option<PathBuf>,
+    exactly_once: bool,
 }
 
 /// The RocksDB memory budget of a driver with a state directory
@@ -76,6 +77,7 @@ impl Default for DriverConfig {
             processing_limit: DEFAULT_PROCESSING_LIMIT,
             cache_max_bytes: 0,
             state_dir: None,
+            exactly_once: false,
         }
     }
 }
@@ -91,6 +93,7 @@ impl fmt::Debug for DriverConfig {
             .field("processing_limit", &self.processing_limit)
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("state_dir", &self.state_dir)
+            .field("exactly_once", &self.exactly_once)
             .finish_non_exhaustive()
     }
 }
@@ -248,6 +251,21 @@ impl DriverConfig {
         self.processing_limit
     }
 
+    /// Exactly-once (`processing.guarantee=exactly_once_v2`): output becomes
+    /// visible (readable, and fed to the tasks reading it) only when the
+    /// transaction carrying it commits, stores hold their writes back until
+    /// then, and a crash or an abort discards both. The default is
+    /// at-least-once: output is written at once.
+    pub fn with_exactly_once(mut self, exactly_once: bool) -> Self {
+        self.exactly_once = exactly_once;
+        self
+    }
+
+    /// Whether the driver runs exactly-once.
+    pub fn exactly_once(&self) -> bool {
+        self.exactly_once
+    }
+
     /// The topics given a partition count of their own.
     pub(crate) fn explicit_partitions(&self) -> &BTreeMap<String, i32> {
         &self.topic_partitions
@@ -260,6 +278,7 @@ impl DriverConfig {
         config.max_task_idle_ms = self.max_task_idle_ms;
         config.deserialization_handler = self.handler.clone();
         config.cache_max_bytes = self.cache_max_bytes;
+        config.exactly_once = self.exactly_once;
         if self.cache_max_bytes > 0 {
             config.thread_cache = Some(ThreadCache::new(self.cache_max_bytes));
         }

@@ -35,6 +35,7 @@ mod config;
 mod state;
 mod stores;
 mod topics;
+mod world;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +51,7 @@ pub use config::{
 };
 pub use stores::KeyValueStoreView;
 pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
+pub use world::CrashPoint;
 
 use state::{lock, DriverState, Shared};
 
@@ -202,7 +204,7 @@ impl TopologyTestDriver {
     /// Everything the topology sent so far, in send order, with the partition
     /// and offset each record got; reading output topics does not change it.
     pub fn producer_records(&self) -> Vec<RawRecord> {
-        lock(&self.shared).history.clone()
+        lock(&self.shared).world.history.clone()
     }
 
     /// The topics the topology sent records to, sorted by name.
@@ -213,6 +215,7 @@ impl TopologyTestDriver {
     /// The offsets the tasks committed (last processed offset + 1), by partition.
     pub fn committed_offsets(&self) -> Vec<(TopicPartition, i64)> {
         lock(&self.shared)
+            .world
             .committed
             .iter()
             .map(|(tp, o)| (tp.clone(), *o))
@@ -281,6 +284,74 @@ impl TopologyTestDriver {
     /// The names of the topology's state stores, sorted.
     pub fn state_store_names(&self) -> Vec<String> {
         lock(&self.shared).store_names()
+    }
+
+    /// Makes the next commit crash at `point`, as if the process were killed
+    /// there: the call whose commit it is (a pipe, a clock advance) returns
+    /// the crash as an error, the tasks are dropped without closing
+    /// (in-memory stores are lost, stores in the state directory keep what
+    /// they wrote; under exactly-once the writes they held back are lost),
+    /// the open transaction is aborted and unacknowledged records are lost.
+    /// [`restart`](Self::restart) brings the application back. No Kafka
+    /// Streams driver can do this: it checks what a topology promises
+    /// across crashes, with no broker.
+    ///
+    /// ```
+    /// use weir_core::dsl::{Materialized, StreamsBuilder};
+    /// use weir_core::topology::{Consumed, Produced};
+    /// use weir_core::Serdes;
+    /// use weir_testing::{CrashPoint, DriverConfig, TopologyTestDriver};
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .stream("clicks", Consumed::with(Serdes::string(), Serdes::string()))
+    ///     .group_by_key()
+    ///     .count(Materialized::as_("counts", Serdes::string(), Serdes::i64()))
+    ///     .to_stream()
+    ///     .to("counts-out", Produced::with(Serdes::string(), Serdes::i64()));
+    /// let config = DriverConfig::new().with_exactly_once(true);
+    /// let driver = TopologyTestDriver::new(builder.build()?, config)?;
+    /// let mut clicks = driver.create_input_topic("clicks", Serdes::string(), Serdes::string());
+    /// let counts = driver.create_output_topic("counts-out", Serdes::string(), Serdes::i64());
+    ///
+    /// clicks.pipe_key_value("ann".to_string(), "/".to_string())?;
+    /// driver.crash_at_next_commit(CrashPoint::AfterSend);
+    /// assert!(clicks.pipe_key_value("ann".to_string(), "/a".to_string()).is_err());
+    /// driver.restart()?;
+    /// // The aborted transaction's output never shows; the record is counted once.
+    /// assert_eq!(counts.read_values_to_list()?, vec![1, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn crash_at_next_commit(&self, point: CrashPoint) {
+        lock(&self.shared).crash_at_next_commit(point)
+    }
+
+    /// Starts the application again on the same state: after a simulated
+    /// crash, or (committing and closing the tasks first) while running.
+    /// Every task is created again, its stores restored from their
+    /// changelogs (from the offset they reached), and processing goes on
+    /// from the committed offsets.
+    pub fn restart(&self) -> Result<()> {
+        lock(&self.shared).restart()
+    }
+
+    /// Moves task `id` away, as a rebalance that gives its partitions to
+    /// another instance: it commits and closes. Records piped for its
+    /// partitions wait until [`assign_task`](Self::assign_task) moves it back.
+    pub fn revoke_task(&self, id: TaskId) -> Result<()> {
+        lock(&self.shared).revoke_task(id)
+    }
+
+    /// Moves task `id` back (see [`revoke_task`](Self::revoke_task)): it is
+    /// created again, its stores restored from their changelogs, and it
+    /// processes from the committed offsets.
+    pub fn assign_task(&self, id: TaskId) -> Result<()> {
+        lock(&self.shared).assign_back(id)
+    }
+
+    /// Exactly-once: transactions aborted so far (crashes included).
+    pub fn aborted_transactions(&self) -> u64 {
+        lock(&self.shared).aborts()
     }
 
     /// Closes every task: processors' `close`, then stores. Output sent while

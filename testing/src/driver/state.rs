@@ -1,19 +1,21 @@
-//! What the driver holds behind its handle: the tasks, the topic logs, the
-//! in-memory collector and the mock clock, and the loop that processes until
-//! every task is idle.
+//! What the driver holds behind its handle: the engine (the same task
+//! manager and commit protocol as the Kafka runtime), the in-memory world
+//! behind its ports, and the loop that processes until every task is idle.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use weir_core::collector::Clock;
+use weir_core::engine::TaskManager;
 use weir_core::headers::Headers;
 use weir_core::store::StateStore;
-use weir_core::task::{Task, TaskConfig, TaskId};
+use weir_core::task::{Task, TaskId};
 use weir_core::topology::Topology;
 use weir_core::{Error, RawRecord, Result, TopicPartition};
 
 use super::collector::{default_partition, MemoryCollector, MockClock, TopicPartitions};
 use super::config::DriverConfig;
+use super::world::{CrashPoint, World};
 
 /// The driver's state, shared by the driver and its test topics.
 pub(crate) type Shared = Arc<Mutex<DriverState>>;
@@ -47,22 +49,14 @@ pub(crate) struct Incoming {
 }
 
 pub(crate) struct DriverState {
-    topology: Topology,
+    engine: TaskManager,
+    pub(crate) world: World,
     config: DriverConfig,
-    task_config: TaskConfig,
     /// Source topic (real name) -> the sub-topology that reads it.
     readers: BTreeMap<String, u32>,
-    tasks: BTreeMap<TaskId, Task>,
-    collector: MemoryCollector,
-    pub(crate) clock: MockClock,
-    /// Next offset of every topic-partition written so far (input and output share a log).
-    next_offsets: BTreeMap<TopicPartition, i64>,
-    /// Output not yet read through a test output topic, per topic, in send order.
-    unread: BTreeMap<String, VecDeque<RawRecord>>,
-    /// Everything the topology sent, in send order.
-    pub(crate) history: Vec<RawRecord>,
-    /// Offsets committed by the tasks (last processed offset + 1).
-    pub(crate) committed: BTreeMap<TopicPartition, i64>,
+    /// Tasks moved away by [`revoke_task`](Self::revoke_task): their
+    /// partitions are not assigned again when records arrive.
+    revoked: BTreeSet<TaskId>,
     closed: bool,
 }
 
@@ -90,18 +84,18 @@ impl DriverState {
             },
             sent: Vec::new(),
         };
+        let task_config = config.task_config();
+        let world = World::new(
+            collector,
+            MockClock::new(config.wall_clock_time_ms()),
+            task_config.exactly_once,
+        );
         DriverState {
-            task_config: config.task_config(),
-            clock: MockClock::new(config.wall_clock_time_ms()),
-            topology,
+            engine: TaskManager::new(Arc::new(topology), task_config),
+            world,
             config,
             readers,
-            tasks: BTreeMap::new(),
-            collector,
-            next_offsets: BTreeMap::new(),
-            unread: BTreeMap::new(),
-            history: Vec::new(),
-            committed: BTreeMap::new(),
+            revoked: BTreeSet::new(),
             closed: false,
         }
     }
@@ -111,61 +105,79 @@ impl DriverState {
     }
 
     pub(crate) fn partition_count(&self, topic: &str) -> i32 {
-        self.collector.partitions.count(topic)
+        self.world.collector.partitions.count(topic)
     }
 
     pub(crate) fn task_ids(&self) -> Vec<TaskId> {
-        self.tasks.keys().copied().collect()
+        self.engine.task_ids()
     }
 
     pub(crate) fn stream_time(&self, id: TaskId) -> Option<i64> {
-        self.tasks.get(&id).map(Task::stream_time)
+        self.engine.task(id).map(Task::stream_time)
     }
 
     fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(misuse("the driver is closed"))
+        } else if self.world.crashed {
+            Err(misuse(
+                "the driver crashed (simulated): call restart() first",
+            ))
         } else {
             Ok(())
         }
     }
 
-    fn append_offset(&mut self, topic: &str, partition: i32) -> i64 {
-        let next = self
-            .next_offsets
-            .entry(TopicPartition::new(topic, partition))
-            .or_insert(0);
-        let offset = *next;
-        *next += 1;
-        offset
-    }
-
-    /// The task of sub-topology `sub` for `partition`, created and initialized
-    /// on first use, with its input partitions marked caught up.
-    fn ensure_task(&mut self, sub: u32, partition: i32) -> Result<TaskId> {
-        let id = TaskId::new(sub, partition);
-        if !self.tasks.contains_key(&id) {
-            let mut task = self.topology.create_task(id, self.task_config.clone())?;
-            for tp in task.input_partitions() {
-                task.set_caught_up(&tp, true);
-            }
-            task.init(&mut self.collector, &self.clock)?;
-            self.tasks.insert(id, task);
-        }
-        Ok(id)
-    }
-
-    /// Hands `raw` to the task reading its topic-partition, if any. Returns
-    /// whether the topology reads the topic.
-    fn feed(&mut self, raw: RawRecord) -> Result<bool> {
-        let Some(&sub) = self.readers.get(&raw.topic) else {
-            return Ok(false);
+    /// Assigns the task reading `tp` (all its input partitions), unless it
+    /// exists or was moved away: it is created, its stores restored from
+    /// their changelogs, and it reads from the committed offsets.
+    fn ensure_assigned(&mut self, tp: &TopicPartition) -> Result<()> {
+        let Some(&sub) = self.readers.get(&tp.topic) else {
+            return Ok(());
         };
-        let id = self.ensure_task(sub, raw.partition)?;
-        if let Some(task) = self.tasks.get_mut(&id) {
-            task.add_records(std::iter::once(raw))?;
+        let id = TaskId::new(sub, tp.partition);
+        if self.engine.task(id).is_some() || self.revoked.contains(&id) {
+            return Ok(());
         }
-        Ok(true)
+        self.assign_task(id)
+    }
+
+    /// The input partitions of task `id`.
+    fn inputs_of(&self, id: TaskId) -> Vec<TopicPartition> {
+        self.readers
+            .iter()
+            .filter(|(_, &sub)| sub == id.subtopology)
+            .map(|(topic, _)| TopicPartition::new(topic.clone(), id.partition))
+            .collect()
+    }
+
+    /// Creates task `id` through the engine (restoring its stores) and
+    /// assigns its partitions at their committed offsets, marked caught up:
+    /// the driver has all input at hand, so a task never waits for data.
+    fn assign_task(&mut self, id: TaskId) -> Result<()> {
+        let inputs = self.inputs_of(id);
+        for tp in &inputs {
+            self.world.assign(tp);
+        }
+        self.engine.assign(&mut self.world, &inputs)?;
+        if let Some(task) = self.engine.task_mut(id) {
+            for tp in &inputs {
+                task.set_caught_up(tp, true);
+            }
+        }
+        self.revoked.remove(&id);
+        self.route_sent()
+    }
+
+    /// Hands every record a task may read (assigned partitions, past their
+    /// positions) to the engine.
+    fn feed(&mut self) -> Result<()> {
+        while self.world.has_unpolled() {
+            for raw in self.world.poll() {
+                self.engine.add_record(raw.as_ref())?;
+            }
+        }
+        Ok(())
     }
 
     /// Queues `records` (piped by a test) in their tasks, all before any is
@@ -205,16 +217,17 @@ impl DriverState {
                 }
                 None => default_partition(r.key.as_deref(), count),
             };
-            let offset = self.append_offset(&r.topic, partition);
-            self.feed(RawRecord {
+            let tp = self.world.append(RawRecord {
                 topic: r.topic,
                 partition,
-                offset,
+                offset: 0,
                 timestamp: r.timestamp,
                 key: r.key,
                 value: r.value,
                 headers: r.headers,
-            })?;
+            });
+            self.ensure_assigned(&tp)?;
+            self.feed()?;
         }
         Ok(())
     }
@@ -223,12 +236,10 @@ impl DriverState {
     /// (in task id order), then processes until every task is idle.
     pub(crate) fn advance_wall_clock(&mut self, ms: i64) -> Result<()> {
         self.check_open()?;
-        self.clock.advance_ms(ms);
+        self.world.clock.advance_ms(ms);
         for id in self.task_ids() {
-            if let Some(task) = self.tasks.get_mut(&id) {
-                let result = task.punctuate_wall_clock(&mut self.collector, &self.clock);
-                self.after_step(result)?;
-            }
+            let result = self.engine.punctuate_task(&mut self.world, id);
+            self.after_step(result)?;
         }
         self.run()
     }
@@ -237,68 +248,49 @@ impl DriverState {
     fn after_step<T>(&mut self, result: Result<T>) -> Result<T> {
         match result {
             Ok(v) => {
-                self.route_sent(true)?;
+                self.route_sent()?;
                 Ok(v)
             }
             Err(e) => {
                 // Keep what was sent before the failure visible; report the failure.
-                let _ = self.route_sent(true);
+                let _ = self.route_sent();
                 Err(e)
             }
         }
     }
 
-    /// Appends what the tasks sent to the topic logs and the output queues and,
-    /// when `feed`, hands records for topics the topology reads back to their
-    /// tasks (creating tasks can send more: repeat until nothing is left).
-    fn route_sent(&mut self, feed: bool) -> Result<()> {
+    /// Writes what the tasks sent (at-least-once; exactly-once it waits in
+    /// the transaction), assigns the tasks reading partitions that got
+    /// records, and hands those records to them.
+    fn route_sent(&mut self) -> Result<()> {
         loop {
-            let sent = self.collector.take();
-            if sent.is_empty() {
+            let written = self.world.route_sent();
+            if written.is_empty() {
                 return Ok(());
             }
-            for s in sent {
-                let r = s.record;
-                let offset = self.append_offset(&r.topic, s.partition);
-                let raw = RawRecord {
-                    topic: r.topic.to_string(),
-                    partition: s.partition,
-                    offset,
-                    timestamp: r.timestamp,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                };
-                self.history.push(raw.clone());
-                self.unread
-                    .entry(raw.topic.clone())
-                    .or_default()
-                    .push_back(raw.clone());
-                if feed {
-                    self.feed(raw)?;
-                }
+            for tp in written {
+                self.ensure_assigned(&tp)?;
             }
+            self.feed()?;
         }
     }
 
     /// Processes until no task has a record it can process: one record per
     /// task per round, tasks in id order, routing output (and feeding it back)
-    /// after every record. Then commits every task.
+    /// after every record. Then commits every task; under exactly-once what
+    /// the transaction made visible may feed tasks again, and the loop goes on.
     fn run(&mut self) -> Result<()> {
-        self.route_sent(true)?;
+        self.route_sent()?;
         let limit = self.config.processing_limit();
         let mut processed = 0usize;
         loop {
             let mut progressed = false;
             for id in self.task_ids() {
-                let Some(task) = self.tasks.get_mut(&id) else {
-                    continue;
-                };
-                let result = task.process(&mut self.collector, &self.clock);
+                let result = self.engine.process_task(&mut self.world, id);
                 if self.after_step(result)? {
                     progressed = true;
                     processed += 1;
-                    if processed >= limit && self.tasks.values().any(|t| t.buffered_total() > 0) {
+                    if processed >= limit && self.engine.buffered() > 0 {
                         return Err(misuse(format!(
                             "still busy after processing {processed} records in one call \
                              (does the topology feed its own input?); raise \
@@ -307,49 +299,114 @@ impl DriverState {
                     }
                 }
             }
-            if !progressed {
-                // Before committing, processors forward what they hold back
-                // (cached table updates); that may feed internal topics.
-                if self.flush_tasks()? {
-                    continue;
-                }
-                break;
-            }
-        }
-        self.commit()
-    }
-
-    /// Calls `flush` on every task and routes what it forwards; returns
-    /// whether some task now has records to process.
-    fn flush_tasks(&mut self) -> Result<bool> {
-        for id in self.task_ids() {
-            let Some(task) = self.tasks.get_mut(&id) else {
+            if progressed {
                 continue;
-            };
-            let result = task.flush(&mut self.collector);
+            }
+            // Before committing, processors forward what they hold back
+            // (cached table updates); that may feed internal topics.
+            let result = self.engine.flush_processors(&mut self.world, None);
             self.after_step(result)?;
+            if self.engine.buffered() > 0 {
+                continue;
+            }
+            self.commit()?;
+            self.route_sent()?;
+            if self.engine.buffered() == 0 {
+                return Ok(());
+            }
         }
-        Ok(self.tasks.values().any(|t| t.buffered_total() > 0))
     }
 
-    /// Commits every task, as the runtime would after processing: stores are
-    /// flushed and the consumed offsets recorded.
+    /// Commits every task through the engine's commit protocol. A simulated
+    /// crash kills the tasks where it struck.
     fn commit(&mut self) -> Result<()> {
-        for task in self.tasks.values_mut() {
-            for (tp, offset) in task.prepare_commit()? {
-                self.committed.insert(tp, offset);
-            }
-            // Logged stores' writes land in their changelog topics, readable
-            // as output like any other topic.
-            task.send_changelogs(&mut self.collector)?;
+        if let Err(e) = self.engine.commit(&mut self.world, None) {
+            return Err(self.failed(e));
         }
-        // No topology reads a changelog: route without feeding.
-        self.route_sent(false)
+        // What the commit made visible may feed tasks.
+        self.feed()
+    }
+
+    /// After an error: a simulated crash kills the process (tasks dropped
+    /// without closing, nothing more written); under exactly-once an error
+    /// a transaction abort handles aborts and resets the tasks. Returns the error.
+    fn failed(&mut self, error: Error) -> Error {
+        if self.world.crashed {
+            self.engine.close_dirty(&mut self.world);
+            self.world.kill();
+            return error;
+        }
+        error
+    }
+
+    /// Simulates a crash at `point` of the next commit.
+    pub(crate) fn crash_at_next_commit(&mut self, point: CrashPoint) {
+        self.world.crash_plan = Some(point);
+    }
+
+    /// Starts the application again, as after a restart of its process on
+    /// the same state directory: a crashed driver comes back; a running one
+    /// commits and closes its tasks first. Every partition that had a task
+    /// is assigned again: stores are restored from their changelogs (from
+    /// the offset they reached; in-memory stores from the beginning) and
+    /// processing resumes from the committed offsets.
+    pub(crate) fn restart(&mut self) -> Result<()> {
+        if self.closed {
+            return Err(misuse("the driver is closed"));
+        }
+        let ids: BTreeSet<TaskId> = self
+            .world
+            .committed
+            .keys()
+            .chain(self.world.positions.keys())
+            .filter_map(|tp| self.engine.task_id_reading(tp))
+            .chain(self.engine.task_ids())
+            .filter(|id| !self.revoked.contains(id))
+            .collect();
+        if !self.world.crashed {
+            self.engine.close(&mut self.world, true)?;
+            self.route_sent()?;
+            self.world.kill();
+        }
+        self.world.crashed = false;
+        self.engine = self.engine.fresh();
+        for id in ids {
+            self.assign_task(id)?;
+        }
+        self.run()
+    }
+
+    /// Moves task `id` away, as a rebalance would: it commits and closes,
+    /// and its partitions are not read until [`assign_back`](Self::assign_back).
+    pub(crate) fn revoke_task(&mut self, id: TaskId) -> Result<()> {
+        self.check_open()?;
+        let inputs = self.inputs_of(id);
+        let result = self.engine.revoke(&mut self.world, &inputs, false);
+        let result = self.after_step(result);
+        for tp in &inputs {
+            self.world.unassign(tp);
+        }
+        self.revoked.insert(id);
+        result
+    }
+
+    /// Moves task `id` back: created again, its stores restored from their
+    /// changelogs, reading from the committed offsets; then processes.
+    pub(crate) fn assign_back(&mut self, id: TaskId) -> Result<()> {
+        self.check_open()?;
+        self.revoked.remove(&id);
+        self.assign_task(id)?;
+        self.run()
+    }
+
+    /// Transactions aborted so far (simulated crashes included).
+    pub(crate) fn aborts(&self) -> u64 {
+        self.world.aborts
     }
 
     /// Takes up to `max` unread output records of `topic`, oldest first.
     pub(crate) fn read_output(&mut self, topic: &str, max: usize) -> Vec<RawRecord> {
-        match self.unread.get_mut(topic) {
+        match self.world.unread.get_mut(topic) {
             Some(q) => {
                 let n = max.min(q.len());
                 q.drain(..n).collect()
@@ -359,41 +416,38 @@ impl DriverState {
     }
 
     pub(crate) fn unread_count(&self, topic: &str) -> usize {
-        self.unread.get(topic).map_or(0, VecDeque::len)
+        self.world.unread.get(topic).map_or(0, VecDeque::len)
     }
 
     /// Topics the topology sent to, by name.
     pub(crate) fn output_topics(&self) -> Vec<String> {
-        let mut topics: Vec<String> = self.history.iter().map(|r| r.topic.clone()).collect();
+        let mut topics: Vec<String> = self.world.history.iter().map(|r| r.topic.clone()).collect();
         topics.sort();
         topics.dedup();
         topics
     }
 
-    /// Closes every task (in id order), keeping what they send while closing
-    /// as output. Closing twice is harmless.
+    /// Closes every task (in id order), committing first, keeping what they
+    /// send while closing as output. Closing twice is harmless.
     pub(crate) fn close(&mut self) -> Result<()> {
         if self.closed {
             return Ok(());
         }
         self.closed = true;
-        let mut first_error = None;
-        let mut tasks = std::mem::take(&mut self.tasks);
-        for task in tasks.values_mut() {
-            if let Err(e) = task.close(&mut self.collector) {
-                first_error.get_or_insert(e);
-            }
+        if self.world.crashed {
+            return Ok(());
         }
-        if let Err(e) = self.route_sent(false) {
-            first_error.get_or_insert(e);
-        }
-        first_error.map_or(Ok(()), Err)
+        let closed = self.engine.close(&mut self.world, true);
+        let routed = self.world.route_sent();
+        drop(routed);
+        closed
     }
 
     /// The names of the topology's state stores, sorted.
     pub(crate) fn store_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
-            .topology
+            .engine
+            .topology()
             .subtopologies()
             .iter()
             .flat_map(|sub| sub.stores().iter().cloned())
@@ -415,10 +469,10 @@ impl DriverState {
                 ),
             });
         }
-        if self.closed {
+        if self.closed || self.world.crashed {
             return Err(Error::Store {
                 store: name.to_string(),
-                message: "the driver is closed: its stores are closed too".to_string(),
+                message: "the driver is closed (or crashed): its stores are closed too".to_string(),
             });
         }
         Ok(())
@@ -433,7 +487,7 @@ impl DriverState {
         mut f: impl FnMut(&mut dyn StateStore) -> Result<()>,
     ) -> Result<()> {
         self.check_store(name)?;
-        for task in self.tasks.values_mut() {
+        for task in self.engine.tasks_mut() {
             if let Some(store) = task.state_store(name) {
                 f(store)?;
             }
@@ -442,6 +496,6 @@ impl DriverState {
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.world.clock.now_ms()
     }
 }

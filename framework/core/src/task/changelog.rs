@@ -40,11 +40,10 @@ impl Task {
     /// changelog partition. The task calls it after every record and
     /// punctuation it processes, so a changelog record leaves with the
     /// output of the write that made it (as in Kafka Streams) instead of
-    /// waiting in memory for the commit; runtimes call it again after
-    /// [`prepare_commit`](Self::prepare_commit) (which flushes caches down to
-    /// the change-logging layer) and before the output is flushed and the
-    /// offsets committed. Returns how many were sent.
-    pub fn send_changelogs(&mut self, io: &mut dyn RecordCollector) -> Result<usize> {
+    /// waiting in memory for the commit, and again in
+    /// [`prepare_commit`](Self::prepare_commit) once caches are flushed
+    /// down to the change-logging layer. Returns how many were sent.
+    pub(crate) fn send_changelogs(&mut self, io: &mut dyn RecordCollector) -> Result<usize> {
         let partition = self.state.id.partition;
         let timestamp = self.state.stream_time.max(0);
         let mut sent = 0;
@@ -72,7 +71,7 @@ impl Task {
 
     /// Records in store `store` that its changelog is written up to `offset`
     /// (inclusive), once the broker acknowledged it; restoration resumes after it.
-    pub fn set_changelog_offset(&mut self, store: &str, offset: i64) -> Result<()> {
+    pub(crate) fn set_changelog_offset(&mut self, store: &str, offset: i64) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.set_offset(offset);
         self.store_mut(store)?.restore(batch)
@@ -83,7 +82,7 @@ impl Task {
     /// what it held back since the last commit (see
     /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer); a
     /// no-op for stores without it).
-    pub fn commit_state(&mut self) -> Result<()> {
+    pub(crate) fn commit_state(&mut self) -> Result<()> {
         for store in &mut self.state.stores {
             store.restore(WriteBatch::new())?;
         }

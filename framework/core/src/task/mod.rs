@@ -457,11 +457,20 @@ impl Task {
         Ok(())
     }
 
-    /// Flushes the task's stores and returns the offsets to commit: for each
-    /// partition with progress, the last processed (or skipped) offset + 1.
-    pub fn prepare_commit(&mut self) -> Result<Vec<(TopicPartition, i64)>> {
+    /// The second step of the commit protocol (see [`crate::engine`]): the
+    /// stores flush their caches, the change-logging layer sends what they
+    /// recorded to the changelogs through `io`, and the task returns the
+    /// offsets to commit: for each partition with progress, the last
+    /// processed (or skipped) offset + 1.
+    pub fn prepare_commit(
+        &mut self,
+        io: &mut dyn RecordCollector,
+    ) -> Result<Vec<(TopicPartition, i64)>> {
         for store in &mut self.state.stores {
             store.flush()?;
+        }
+        if !self.changelogs.is_empty() {
+            self.send_changelogs(io)?;
         }
         self.state.commit_requested = false;
         Ok(self
@@ -469,6 +478,25 @@ impl Task {
             .iter()
             .filter_map(|q| q.consumed.map(|o| (q.tp.clone(), o + 1)))
             .collect())
+    }
+
+    /// The last step of the commit protocol, once the offsets (or the
+    /// transaction) committed: each logged store records how far `acked`
+    /// says its changelog partition is written (only forward: after a task
+    /// moves away and back, a producer may have seen an older offset than
+    /// the restored one), and under exactly-once every store writes down
+    /// what it held back since the last commit.
+    pub fn post_commit(&mut self, acked: &dyn Fn(&TopicPartition) -> Option<i64>) -> Result<()> {
+        for (store, tp) in self.changelog_partitions() {
+            let Some(offset) = acked(&tp) else {
+                continue;
+            };
+            let reached = self.changelog_offset(&store)?;
+            if reached.is_none_or(|r| offset > r) {
+                self.set_changelog_offset(&store, offset)?;
+            }
+        }
+        self.commit_state()
     }
 
     /// Closes the stores without closing the processors or flushing

@@ -15,6 +15,7 @@
 //! tasks are reset to the last commit (`ThreadTasks::reset`).
 
 mod collector;
+mod ports;
 mod process;
 mod restore;
 mod startup;
@@ -196,13 +197,16 @@ impl StreamsRuntime {
             let transactional_id = (app.config.guarantee == ProcessingGuarantee::ExactlyOnceV2)
                 .then(|| format!("{app_id}-{process_id}-{}", index + 1));
             let producer = Self::producer(&app.config, &client_id, transactional_id)?;
-            let tasks = Arc::new(Mutex::new(ThreadTasks::new(producer)));
+            let tasks = Arc::new(Mutex::new(ThreadTasks::new(
+                producer,
+                topology.clone(),
+                &app,
+            )));
             let consumer = Self::consumer(
                 &app.config,
                 &client_id,
                 ThreadContext {
                     index,
-                    topology: topology.clone(),
                     app: app.clone(),
                     tasks,
                 },

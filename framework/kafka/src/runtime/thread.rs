@@ -10,13 +10,11 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use rdkafka::TopicPartitionList;
-use weir_core::collector::SystemClock;
-use weir_core::record::{RawRecordRef, TopicPartition};
-use weir_core::topology::Topology;
+use weir_core::record::RawRecordRef;
 use weir_core::{ErrorKind, Headers as WeirHeaders};
 
 use crate::error::{classify, Error, Result};
+use crate::runtime::ports::consume_error;
 use crate::runtime::tasks::{partitions_of, SharedTasks, ThreadTasks};
 use crate::runtime::AppShared;
 
@@ -32,7 +30,6 @@ const RESTORE_SLICE_IDLE: Duration = Duration::from_millis(500);
 /// The consumer's context: runs the rebalance callbacks on the thread's tasks.
 pub(crate) struct ThreadContext {
     pub(crate) index: usize,
-    pub(crate) topology: Arc<Topology>,
     pub(crate) app: Arc<AppShared>,
     pub(crate) tasks: SharedTasks,
 }
@@ -103,7 +100,8 @@ impl ConsumerContext for ThreadContext {
                     "partitions revoked"
                 );
                 let mut tasks = self.lock();
-                if let Err(e) = tasks.revoke(consumer, &partitions, lost, &self.app) {
+                let (engine, mut ports) = tasks.split(consumer, &self.app);
+                if let Err(e) = engine.revoke(&mut ports, &partitions, lost) {
                     tasks.error.get_or_insert(e);
                 }
             }
@@ -130,7 +128,8 @@ impl ConsumerContext for ThreadContext {
                 "partitions assigned"
             );
             let mut tasks = self.lock();
-            if let Err(e) = tasks.assign(consumer, &partitions, &self.topology, &self.app) {
+            let (engine, mut ports) = tasks.split(consumer, &self.app);
+            if let Err(e) = engine.assign(&mut ports, &partitions) {
                 tasks.error.get_or_insert(e);
             }
             // As in Kafka Streams, the thread stays rebalancing until its
@@ -188,7 +187,6 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
     let ctx = consumer.context();
     let index = ctx.index;
     let app = ctx.app.clone();
-    let topology = ctx.topology.clone();
     let shared = ctx.tasks.clone();
     let span = tracing::info_span!("stream_thread", thread = index);
     let _enter = span.enter();
@@ -206,57 +204,40 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
         .collector
         .init_transactions()?;
     tracing::info!(topics = ?topics, "stream thread started");
-    let result = run_loop(index, &consumer, &topology, &app, &shared);
+    let result = run_loop(index, &consumer, &app, &shared);
     let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
-    if tasks.collector.is_transactional() {
-        let result = close_eos(&consumer, &mut tasks, &app, result);
-        drop(tasks);
-        consumer.unsubscribe();
-        tracing::info!("stream thread stopped");
-        return result;
-    }
-    match &result {
-        Ok(()) => {
-            if let Err(e) = tasks.commit(&consumer, None, &app) {
-                tracing::error!(error = %e, "final commit failed");
-                tasks.close_all();
-                drop(tasks);
-                return Err(e);
-            }
-            tasks.close_all();
-            // Output a processor wrote while closing is flushed before the producer goes.
-            if let Err(e) = tasks.collector.flush() {
-                tracing::warn!(error = %e, "output written while closing could not be flushed");
-            }
-        }
+    // A clean stop commits first; so does an error that left the work done
+    // committable (at-least-once, not fenced, no lost delivery).
+    let commit_first = match &result {
+        Ok(()) => true,
         Err(e) => {
             tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; closing its tasks");
-            // Work finished before the failure is committed (its output first), so a
-            // restart resumes at the failing record. Not when the partitions moved on.
-            if e.kind() != ErrorKind::Fenced && !matches!(e, Error::Produce { .. }) {
-                if let Err(commit_error) = tasks.commit(&consumer, None, &app) {
-                    tracing::warn!(error = %commit_error, "commit of the work done before the failure failed");
-                }
-            }
-            tasks.close_all();
+            !tasks.collector.is_transactional()
+                && e.kind() != ErrorKind::Fenced
+                && !matches!(e, Error::Produce { .. })
         }
-    }
+    };
+    let (engine, mut ports) = tasks.split(&consumer, &app);
+    let closed = engine.close(&mut ports, commit_first);
     drop(tasks);
     consumer.unsubscribe();
     tracing::info!("stream thread stopped");
-    result
+    match (result, closed) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => {
+            tracing::error!(error = %e, "final commit failed");
+            Err(e)
+        }
+        (Ok(()), Ok(())) => Ok(()),
+    }
 }
 
 fn run_loop(
     index: usize,
     consumer: &BaseConsumer<ThreadContext>,
-    topology: &Topology,
     app: &AppShared,
     shared: &SharedTasks,
 ) -> Result<()> {
-    let clock = SystemClock;
-    let app_id = app.config.application_id.as_str();
-    let max_buffered = app.config.buffered_records_per_partition.max(1);
     let mut last_commit = Instant::now();
     let mut idle = true;
     let mut last_poll_error: Option<Instant> = None;
@@ -301,52 +282,53 @@ fn run_loop(
         if let Some(e) = tasks.error.take() {
             return Err(e);
         }
-        if tasks.needs_reset {
-            // Records polled before the rewind are read again after it.
-            reset(index, consumer, topology, app, &mut tasks)?;
+        if tasks.engine.needs_reset() {
+            reset(index, consumer, app, &mut tasks)?;
             continue;
         }
         let restoring = tasks.restorer.is_restoring();
         if restoring {
-            // A slice of restoration per turn: the other tasks keep going.
-            let budget = if tasks.tasks.is_empty() {
+            let budget = if tasks.engine.is_empty() {
                 RESTORE_SLICE_IDLE
             } else {
                 RESTORE_SLICE
             };
-            tasks.restore(consumer, budget, app)?;
+            let (engine, mut ports) = tasks.split(consumer, app);
+            engine.restore(&mut ports, budget_ms(budget))?;
             if !tasks.restorer.is_restoring() {
                 app.state.thread_rebalancing(index, false);
             }
         }
         let mut processed = 0;
         let turn = (|| {
-            tasks.add(topology, app_id, batch)?;
-            if drained {
-                tasks.mark_caught_up();
+            for msg in &batch {
+                with_raw_record(msg, |raw| tasks.engine.add_record(raw))?;
             }
-            processed = tasks.process(PROCESS_BUDGET, &clock)?;
+            drop(batch);
+            if drained {
+                tasks.engine.mark_caught_up();
+            }
+            let (engine, mut ports) = tasks.split(consumer, app);
+            processed = engine.process(&mut ports, PROCESS_BUDGET)?;
             app.metrics
                 .records_processed
                 .fetch_add(processed as u64, Ordering::Relaxed);
-            apply_backpressure(consumer, &mut tasks, max_buffered)?;
-            app.metrics.set_buffered(index, tasks.buffered());
-            if last_commit.elapsed() >= app.config.commit_interval || tasks.commit_requested() {
-                tasks.commit(consumer, None, app)?;
+            app.metrics.set_buffered(index, tasks.engine.buffered());
+            if last_commit.elapsed() >= app.config.commit_interval
+                || tasks.engine.commit_requested()
+            {
+                tasks.commit(consumer, app)?;
                 last_commit = Instant::now();
             }
-            Ok(())
+            Ok::<(), Error>(())
         })();
-        match turn {
-            Ok(()) => {}
-            Err(e) if tasks.collector.is_transactional() && recoverable_under_eos(&e) => {
-                // Abort, roll the state back to the last commit, process again from there.
-                tracing::warn!(error = %e, "exactly-once: transaction failed; aborting");
-                tasks.collector.recover(&e)?;
-                reset(index, consumer, topology, app, &mut tasks)?;
-                last_commit = Instant::now();
-            }
-            Err(e) => return Err(e),
+        if let Err(e) = turn {
+            // Exactly-once: abort, roll the state back to the last commit,
+            // process again from there; any other error stops the thread.
+            let (engine, mut ports) = tasks.split(consumer, app);
+            engine.recover(&mut ports, e)?;
+            reset(index, consumer, app, &mut tasks)?;
+            last_commit = Instant::now();
         }
         idle = processed == 0 && !restoring;
     }
@@ -358,110 +340,22 @@ fn run_loop(
 fn reset(
     index: usize,
     consumer: &BaseConsumer<ThreadContext>,
-    topology: &Topology,
     app: &AppShared,
     tasks: &mut ThreadTasks,
 ) -> Result<()> {
-    tasks.reset(consumer, topology, app)?;
+    let assignment = consumer.assignment().map_err(|e| consume_error(&e))?;
+    let partitions = partitions_of(&assignment);
+    let (engine, mut ports) = tasks.split(consumer, app);
+    engine.reset(&mut ports, &partitions)?;
     if tasks.restorer.is_restoring() {
         app.state.thread_rebalancing(index, true);
     }
     Ok(())
 }
 
-/// Whether, under exactly-once, `e` is handled by aborting the transaction
-/// and processing again from the last commit (rather than stopping): a
-/// transaction step that failed, or a send refused because the producer is
-/// fenced or its transaction must abort. Errors of the application's own
-/// code (processors, serdes) and of configuration still stop the thread.
-fn recoverable_under_eos(e: &Error) -> bool {
-    match e {
-        Error::Transaction { .. } => true,
-        Error::Produce { kind, .. } => *kind != ErrorKind::User,
-        Error::Processing {
-            source: weir_core::Error::Send { kind, .. },
-            ..
-        } => *kind != ErrorKind::User,
-        _ => false,
-    }
-}
-
-/// Exactly-once shutdown. After a clean run: a final commit, the tasks
-/// close, and what closing processors wrote commits in one more
-/// transaction. After a failure (or a failed final commit): the open
-/// transaction is aborted and the tasks close dirty, so nothing
-/// uncommitted is kept; a restart processes again from the last commit.
-fn close_eos(
-    consumer: &BaseConsumer<ThreadContext>,
-    tasks: &mut ThreadTasks,
-    app: &AppShared,
-    result: Result<()>,
-) -> Result<()> {
-    let result = result.and_then(|()| tasks.commit(consumer, None, app));
-    match result {
-        Ok(()) => {
-            tasks.close_all();
-            let none = TopicPartitionList::new();
-            if let Err(e) = tasks.collector.commit_transaction(&none, None) {
-                tracing::warn!(error = %e, "output written while closing was not committed");
-                if let Err(abort) = tasks.collector.abort_transaction() {
-                    tracing::warn!(error = %abort, "aborting it failed too");
-                }
-            }
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, kind = %e.kind(), "stream thread failed; aborting its transaction");
-            if let Err(abort) = tasks.collector.abort_transaction() {
-                tracing::warn!(error = %abort, "abort failed; the broker aborts the transaction when it times out");
-            }
-            tasks.close_all_dirty();
-            Err(e)
-        }
-    }
-}
-
-/// Pauses partitions whose queue is full and resumes them once half drained.
-fn apply_backpressure(
-    consumer: &BaseConsumer<ThreadContext>,
-    tasks: &mut ThreadTasks,
-    max_buffered: usize,
-) -> Result<()> {
-    let mut pause = TopicPartitionList::new();
-    let mut resume = TopicPartitionList::new();
-    let mut to_pause = Vec::new();
-    let mut to_resume = Vec::new();
-    for task in tasks.tasks.values() {
-        for tp in task.input_partitions() {
-            let n = task.buffered(&tp);
-            let paused = tasks.paused.contains(&tp);
-            if !paused && n >= max_buffered {
-                pause.add_partition(&tp.topic, tp.partition);
-                to_pause.push(tp);
-            } else if paused && n <= max_buffered / 2 {
-                resume.add_partition(&tp.topic, tp.partition);
-                to_resume.push(tp);
-            }
-        }
-    }
-    let err = |e: KafkaError| Error::Consume {
-        topic: String::new(),
-        message: format!("pause/resume failed: {e}"),
-        kind: classify(&e),
-    };
-    if pause.count() > 0 {
-        tracing::debug!(partitions = ?to_pause, "pausing: queues full");
-        consumer.pause(&pause).map_err(err)?;
-        tasks.paused.extend(to_pause);
-    }
-    if resume.count() > 0 {
-        tracing::debug!(partitions = ?to_resume, "resuming: queues drained");
-        consumer.resume(&resume).map_err(err)?;
-        for tp in &to_resume {
-            tasks.paused.remove::<TopicPartition>(tp);
-        }
-    }
-    Ok(())
+/// A restore slice's budget in whole milliseconds.
+fn budget_ms(budget: Duration) -> u64 {
+    u64::try_from(budget.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

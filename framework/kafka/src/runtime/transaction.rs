@@ -199,10 +199,10 @@ impl ProducerCollector {
         self.init_transactions()
     }
 
-    /// After a failed commit: aborts the transaction, or replaces the
-    /// producer when the failure (or the abort) left it unusable.
-    pub(crate) fn recover(&mut self, failure: &Error) -> Result<()> {
-        if failure.kind() == ErrorKind::Retriable {
+    /// After a failure of kind `cause`: aborts the transaction, or replaces
+    /// the producer when the failure (or the abort) left it unusable.
+    pub(crate) fn recover(&mut self, cause: ErrorKind) -> Result<()> {
+        if cause == ErrorKind::Retriable {
             match self.abort_transaction() {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::warn!(error = %e, "abort failed; replacing the producer"),

@@ -1,0 +1,144 @@
+//! Records in and through the tasks: routing polled records to their task,
+//! process rounds, wall-clock punctuation and back-pressure.
+
+use super::lifecycle::FixedClock;
+use super::{failed, Ports, TaskFailure, TaskManager};
+use crate::record::{RawRecordRef, TopicPartition};
+use crate::task::TaskId;
+
+impl TaskManager {
+    /// Queues a polled record in the task reading its partition, decoded
+    /// from the borrowed bytes. Returns whether a task took it: a record of
+    /// a partition revoked meanwhile (or restoring) is dropped, to be read
+    /// again by its owner from the committed offset.
+    pub fn add_record(&mut self, raw: RawRecordRef<'_>) -> Result<bool, TaskFailure> {
+        // Records come in runs of one partition: look its task up once per run.
+        let same = matches!(&self.last_route,
+            Some((t, p, _)) if *p == raw.partition && t == raw.topic);
+        if !same {
+            let id = self
+                .topology
+                .subtopology_reading(raw.topic, &self.config.application_id)
+                .map(|sub| TaskId::new(sub, raw.partition));
+            if let Some(task) = id.and_then(|id| self.tasks.get_mut(&id)) {
+                task.set_caught_up(&TopicPartition::new(raw.topic, raw.partition), false);
+            }
+            self.last_route = Some((raw.topic.to_string(), raw.partition, id));
+        }
+        let Some((_, _, Some(id))) = &self.last_route else {
+            return Ok(false);
+        };
+        let id = *id;
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return Ok(false);
+        };
+        task.add_record(raw)
+            .map(|_| true)
+            .map_err(|source| TaskFailure { task: id, source })
+    }
+
+    /// Tells every task that partitions with nothing queued have nothing
+    /// more to fetch right now (the consumer drained its buffers), so they
+    /// do not hold back processing of the others.
+    pub fn mark_caught_up(&mut self) {
+        for task in self.tasks.values_mut() {
+            for tp in task.input_partitions() {
+                if task.buffered(&tp) == 0 {
+                    task.set_caught_up(&tp, true);
+                }
+            }
+        }
+    }
+
+    /// Processes up to `budget` records, round-robin over the tasks, fires
+    /// due wall-clock punctuations, then pauses partitions whose queue is
+    /// full and resumes those drained to half. Returns how many records
+    /// were processed.
+    pub fn process<P: Ports>(&mut self, ports: &mut P, budget: usize) -> Result<usize, P::Error> {
+        let clock = FixedClock(ports.now_ms());
+        let mut done = 0;
+        let per_task = (budget / self.tasks.len().max(1)).max(1);
+        loop {
+            let mut progress = false;
+            for (id, task) in self.tasks.iter_mut() {
+                for _ in 0..per_task {
+                    if !task
+                        .process(ports.collector(), &clock)
+                        .map_err(failed::<P::Error>(*id))?
+                    {
+                        break;
+                    }
+                    done += 1;
+                    progress = true;
+                }
+            }
+            if !progress || done >= budget {
+                break;
+            }
+        }
+        for (id, task) in self.tasks.iter_mut() {
+            task.punctuate_wall_clock(ports.collector(), &clock)
+                .map_err(failed::<P::Error>(*id))?;
+        }
+        self.apply_backpressure(ports)?;
+        Ok(done)
+    }
+
+    /// Processes the next record of task `id`, if it has one it may process
+    /// now. Returns whether it processed one. The test driver's step.
+    pub fn process_task<P: Ports>(&mut self, ports: &mut P, id: TaskId) -> Result<bool, P::Error> {
+        let clock = FixedClock(ports.now_ms());
+        match self.tasks.get_mut(&id) {
+            Some(task) => task
+                .process(ports.collector(), &clock)
+                .map_err(failed::<P::Error>(id)),
+            None => Ok(false),
+        }
+    }
+
+    /// Fires task `id`'s wall-clock punctuations due at the clock's time.
+    /// Returns how many ran.
+    pub fn punctuate_task<P: Ports>(
+        &mut self,
+        ports: &mut P,
+        id: TaskId,
+    ) -> Result<usize, P::Error> {
+        let clock = FixedClock(ports.now_ms());
+        match self.tasks.get_mut(&id) {
+            Some(task) => task
+                .punctuate_wall_clock(ports.collector(), &clock)
+                .map_err(failed::<P::Error>(id)),
+            None => Ok(0),
+        }
+    }
+
+    /// Pauses partitions whose queue is full and resumes them once half drained.
+    fn apply_backpressure<P: Ports>(&mut self, ports: &mut P) -> Result<(), P::Error> {
+        let mut pause = Vec::new();
+        let mut resume = Vec::new();
+        for task in self.tasks.values() {
+            for tp in task.input_partitions() {
+                let n = task.buffered(&tp);
+                let paused = self.paused.contains(&tp);
+                if !paused && n >= self.max_buffered {
+                    pause.push(tp);
+                } else if paused && n <= self.max_buffered / 2 {
+                    resume.push(tp);
+                }
+            }
+        }
+        if !pause.is_empty() {
+            tracing::debug!(partitions = ?pause, "pausing: queues full");
+            ports.pause(&pause)?;
+            self.paused.extend(pause);
+        }
+        if !resume.is_empty() {
+            tracing::debug!(partitions = ?resume, "resuming: queues drained");
+            ports.resume(&resume)?;
+            for tp in &resume {
+                self.paused.remove(tp);
+            }
+        }
+        Ok(())
+    }
+}

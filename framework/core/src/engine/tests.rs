@@ -1,0 +1,357 @@
+//! The engine over fake ports that record every call: the commit protocol's
+//! order, offsets, exactly-once aborts and resets, restoration hand-off and
+//! back-pressure, with no runtime at all.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use super::*;
+use crate::collector::RecordCollector;
+use crate::dsl::{Materialized, StreamsBuilder};
+use crate::error::{Error, ErrorKind};
+use crate::headers::Headers;
+use crate::record::{OutputRecord, RawRecord};
+use crate::task::Task;
+use crate::topology::{Consumed, Produced};
+use crate::Serdes;
+
+/// Records every port call, in order.
+#[derive(Default)]
+struct Fake {
+    calls: Vec<String>,
+    sent: Vec<OutputRecord>,
+    transactional: bool,
+    in_transaction: bool,
+    /// The next commit fails with this kind.
+    fail_commit: Option<ErrorKind>,
+    /// Tasks held back by restoration, handed over by the next poll.
+    restoring: Vec<Task>,
+    hold_for_restore: bool,
+    now: i64,
+}
+
+impl RecordCollector for Fake {
+    fn send(&mut self, record: OutputRecord) -> crate::Result<()> {
+        if self.transactional {
+            self.in_transaction = true;
+        }
+        self.sent.push(record);
+        Ok(())
+    }
+
+    fn partition_count(&mut self, _topic: &str) -> crate::Result<Option<i32>> {
+        Ok(Some(1))
+    }
+}
+
+fn names(partitions: &[TopicPartition]) -> String {
+    partitions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Input for Fake {
+    type Error = Error;
+    fn pause(&mut self, partitions: &[TopicPartition]) -> crate::Result<()> {
+        self.calls.push(format!("pause {}", names(partitions)));
+        Ok(())
+    }
+    fn resume(&mut self, partitions: &[TopicPartition]) -> crate::Result<()> {
+        self.calls.push(format!("resume {}", names(partitions)));
+        Ok(())
+    }
+    fn rewind_to_committed(&mut self, partitions: &[TopicPartition]) -> crate::Result<()> {
+        self.calls.push(format!("rewind {}", names(partitions)));
+        Ok(())
+    }
+}
+
+impl Output for Fake {
+    fn collector(&mut self) -> &mut dyn RecordCollector {
+        self
+    }
+    fn flush(&mut self) -> crate::Result<()> {
+        self.calls.push(format!("flush {}", self.sent.len()));
+        Ok(())
+    }
+    fn changelog_offset(&self, tp: &TopicPartition) -> Option<i64> {
+        let n = self.sent.iter().filter(|r| *r.topic == *tp.topic).count();
+        (n > 0).then(|| i64::try_from(n).unwrap() - 1)
+    }
+}
+
+impl Committer for Fake {
+    fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+    fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+    fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> crate::Result<()> {
+        let listed: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+        self.calls.push(format!("commit [{}]", listed.join(",")));
+        if let Some(kind) = self.fail_commit.take() {
+            return Err(Error::Send {
+                topic: String::new(),
+                message: "commit failed".to_string(),
+                kind,
+            });
+        }
+        self.in_transaction = false;
+        Ok(())
+    }
+    fn abort(&mut self, cause: ErrorKind) -> crate::Result<()> {
+        self.calls.push(format!("abort {cause}"));
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Restoration for Fake {
+    fn start_restore(&mut self, task: Task) -> crate::Result<Option<Task>> {
+        if self.hold_for_restore {
+            self.restoring.push(task);
+            return Ok(None);
+        }
+        Ok(Some(task))
+    }
+    fn poll_restore(&mut self, _budget_ms: u64) -> crate::Result<Vec<Task>> {
+        Ok(std::mem::take(&mut self.restoring))
+    }
+    fn stop_restore(&mut self, _partitions: Option<&[TopicPartition]>) -> Vec<Task> {
+        std::mem::take(&mut self.restoring)
+    }
+    fn is_restoring(&self) -> bool {
+        !self.restoring.is_empty()
+    }
+    fn is_restoring_task(&self, id: TaskId) -> bool {
+        self.restoring.iter().any(|t| t.id() == id)
+    }
+}
+
+impl WallClock for Fake {
+    fn now_ms(&self) -> i64 {
+        self.now
+    }
+}
+
+/// words -> count (logged store "counts") -> counts-out.
+fn manager(exactly_once: bool) -> TaskManager {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .count(Materialized::as_("counts", Serdes::string(), Serdes::i64()))
+        .to_stream()
+        .to(
+            "counts-out",
+            Produced::with(Serdes::string(), Serdes::i64()),
+        );
+    let mut config = TaskConfig::new("app");
+    config.exactly_once = exactly_once;
+    TaskManager::new(Arc::new(builder.build().unwrap()), config).with_max_buffered(4)
+}
+
+fn tp(partition: i32) -> TopicPartition {
+    TopicPartition::new("words", partition)
+}
+
+fn add(m: &mut TaskManager, partition: i32, offset: i64, key: &str) {
+    let raw = RawRecord {
+        topic: "words".to_string(),
+        partition,
+        offset,
+        timestamp: 100 + offset,
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(b"x".to_vec()),
+        headers: Headers::default(),
+    };
+    assert!(m.add_record(raw.as_ref()).unwrap());
+}
+
+#[test]
+fn at_least_once_commit_flushes_output_before_committing_offsets() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0), tp(1)]).unwrap();
+    assert_eq!(m.task_ids(), [TaskId::new(0, 0), TaskId::new(0, 1)]);
+    add(&mut m, 0, 0, "a");
+    add(&mut m, 0, 1, "a");
+    add(&mut m, 1, 7, "b");
+    m.mark_caught_up();
+    assert_eq!(m.process(&mut ports, 100).unwrap(), 3);
+    // 3 outputs + 3 changelog records.
+    assert_eq!(ports.sent.len(), 6);
+    ports.calls.clear();
+    let outcome = m.commit(&mut ports, None).unwrap();
+    assert_eq!(
+        outcome,
+        CommitOutcome {
+            partitions: 2,
+            committed: true
+        }
+    );
+    assert_eq!(ports.calls, ["flush 6", "commit [words-0@2,words-1@8]"]);
+    // The stores recorded how far their changelogs are written.
+    let cl = TopicPartition::new("app-counts-changelog", 0);
+    let task = m.task_mut(TaskId::new(0, 0)).unwrap();
+    assert_eq!(
+        task.changelog_offset("counts").unwrap(),
+        ports.changelog_offset(&cl)
+    );
+}
+
+#[test]
+fn at_least_once_offset_commit_failures_are_retried_until_fatal_ones_last_too_long() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    m.process(&mut ports, 10).unwrap();
+    ports.fail_commit = Some(ErrorKind::Retriable);
+    assert!(!m.commit(&mut ports, None).unwrap().committed);
+    ports.fail_commit = Some(ErrorKind::Fatal);
+    assert!(
+        m.commit(&mut ports, None).is_ok(),
+        "fatal, but only just started failing"
+    );
+    ports.now += FATAL_COMMIT_FAILURES_FOR_MS;
+    ports.fail_commit = Some(ErrorKind::Fatal);
+    assert!(m.commit(&mut ports, None).is_err());
+    ports.fail_commit = Some(ErrorKind::User);
+    assert!(
+        m.commit(&mut ports, None).is_err(),
+        "the user's mistake is never retried"
+    );
+}
+
+#[test]
+fn exactly_once_commits_once_per_progress_and_aborts_and_resets_on_failure() {
+    let mut ports = Fake {
+        transactional: true,
+        ..Fake::default()
+    };
+    let mut m = manager(true);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    m.process(&mut ports, 10).unwrap();
+    assert!(m.commit(&mut ports, None).unwrap().committed);
+    // No progress: no transaction.
+    ports.calls.clear();
+    assert!(!m.commit(&mut ports, None).unwrap().committed);
+    assert_eq!(ports.calls, ["flush 2"]);
+    // A failed commit: the caller recovers, the engine aborts and asks for a reset.
+    add(&mut m, 0, 1, "a");
+    m.process(&mut ports, 10).unwrap();
+    ports.fail_commit = Some(ErrorKind::Retriable);
+    let e = m.commit(&mut ports, None).unwrap_err();
+    m.recover(&mut ports, e).unwrap();
+    assert!(m.needs_reset());
+    assert_eq!(ports.calls.last().unwrap(), "abort retriable");
+    ports.calls.clear();
+    m.reset(&mut ports, &[tp(0)]).unwrap();
+    assert!(!m.needs_reset());
+    assert_eq!(ports.calls, ["rewind words-0"]);
+    // The task was created again: the uncommitted count of 2 is gone (these
+    // ports restore nothing, so its in-memory store starts empty).
+    let task = m.task_mut(TaskId::new(0, 0)).unwrap();
+    assert_eq!(task.stream_time(), i64::MIN);
+    let counts = task.state_store("counts").unwrap();
+    let counts = counts.as_key_value_store::<String, i64>().unwrap();
+    assert_eq!(counts.get(&"a".to_string()).unwrap(), None);
+}
+
+#[test]
+fn errors_of_the_application_are_not_recovered_by_an_abort() {
+    let mut ports = Fake {
+        transactional: true,
+        ..Fake::default()
+    };
+    let mut m = manager(true);
+    let processor_error: Error = TaskFailure {
+        task: TaskId::new(0, 0),
+        source: Error::Processor {
+            node: "n".to_string(),
+            message: "bug".to_string(),
+        },
+    }
+    .into();
+    assert!(m.recover(&mut ports, processor_error).is_err());
+    assert!(!m.needs_reset());
+    let mut alos = Fake::default();
+    let send = Error::Send {
+        topic: "t".to_string(),
+        message: "x".to_string(),
+        kind: ErrorKind::Retriable,
+    };
+    assert!(
+        m.recover(&mut alos, send).is_err(),
+        "at-least-once has no transaction to abort"
+    );
+}
+
+#[test]
+fn exactly_once_lost_partitions_abort_and_close_dirty() {
+    let mut ports = Fake {
+        transactional: true,
+        ..Fake::default()
+    };
+    let mut m = manager(true);
+    m.assign(&mut ports, &[tp(0), tp(1)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    m.process(&mut ports, 10).unwrap();
+    ports.calls.clear();
+    m.revoke(&mut ports, &[tp(0)], true).unwrap();
+    assert_eq!(ports.calls, ["abort retriable"]);
+    assert_eq!(m.task_ids(), [TaskId::new(0, 1)]);
+    assert!(m.needs_reset());
+}
+
+#[test]
+fn a_clean_revocation_commits_the_revoked_tasks_then_closes_them() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0), tp(1)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    add(&mut m, 1, 0, "b");
+    m.process(&mut ports, 10).unwrap();
+    ports.calls.clear();
+    m.revoke(&mut ports, &[tp(1)], false).unwrap();
+    assert_eq!(ports.calls, ["flush 4", "commit [words-1@1]", "flush 4"]);
+    assert_eq!(m.task_ids(), [TaskId::new(0, 0)]);
+}
+
+#[test]
+fn a_restored_task_starts_from_the_committed_offsets() {
+    let mut ports = Fake {
+        hold_for_restore: true,
+        ..Fake::default()
+    };
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    assert!(m.is_empty());
+    assert_eq!(ports.calls, ["pause words-0"]);
+    assert_eq!(m.restore(&mut ports, 50).unwrap(), 1);
+    assert_eq!(
+        ports.calls,
+        ["pause words-0", "rewind words-0", "resume words-0"]
+    );
+    assert_eq!(m.task_ids(), [TaskId::new(0, 0)]);
+}
+
+#[test]
+fn full_queues_pause_their_partition_until_half_drained() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    for offset in 0..6 {
+        add(&mut m, 0, offset, "k");
+    }
+    // Nothing processed (budget 0 still processes one per task): 5 queued >= 4.
+    m.process(&mut ports, 0).unwrap();
+    assert_eq!(ports.calls, ["pause words-0"]);
+    m.process(&mut ports, 3).unwrap();
+    assert_eq!(ports.calls, ["pause words-0", "resume words-0"]);
+}
