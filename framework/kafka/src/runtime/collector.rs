@@ -20,6 +20,9 @@ use crate::error::{classify, Error, Result};
 /// Counts deliveries and keeps the first failure.
 #[derive(Default)]
 pub(crate) struct DeliveryReports {
+    /// The changelog topics of the topology (resolved), whose acknowledged
+    /// offsets are tracked.
+    changelog_topics: Arc<[Box<str>]>,
     acked: AtomicU64,
     failed: AtomicU64,
     first_failure: Mutex<Option<(String, String, ErrorKind)>>,
@@ -83,7 +86,8 @@ impl ProducerContext for ReportingContext {
             Ok(msg) => {
                 use rdkafka::message::Message;
                 reports.acked.fetch_add(1, Ordering::Relaxed);
-                if msg.topic().ends_with("-changelog") {
+                let topic = msg.topic();
+                if reports.changelog_topics.iter().any(|t| **t == *topic) {
                     let mut offsets = reports
                         .changelog_offsets
                         .lock()
@@ -120,6 +124,8 @@ pub(crate) struct ProducerCollector {
     pub(super) reports: Arc<DeliveryReports>,
     /// The producer's settings, to create it again after a fatal error.
     pub(super) config: ClientConfig,
+    /// The topology's changelog topics (resolved).
+    pub(super) changelog_topics: Arc<[Box<str>]>,
     /// `transactional.id` under exactly-once.
     pub(super) transactional_id: Option<String>,
     /// Whether a transaction is open (begun by the first send after a commit).
@@ -129,11 +135,16 @@ pub(crate) struct ProducerCollector {
     sent: u64,
 }
 
-/// Creates a producer reporting deliveries into a fresh [`DeliveryReports`].
+/// Creates a producer reporting deliveries into a fresh [`DeliveryReports`]
+/// that tracks the acknowledged offsets of `changelog_topics`.
 pub(super) fn create_producer(
     config: &ClientConfig,
+    changelog_topics: &Arc<[Box<str>]>,
 ) -> Result<(ThreadedProducer<ReportingContext>, Arc<DeliveryReports>)> {
-    let reports = Arc::new(DeliveryReports::default());
+    let reports = Arc::new(DeliveryReports {
+        changelog_topics: Arc::clone(changelog_topics),
+        ..DeliveryReports::default()
+    });
     let producer = config
         .create_with_context(ReportingContext(reports.clone()))
         .map_err(|e| Error::client(&e))?;
@@ -143,13 +154,20 @@ pub(super) fn create_producer(
 impl ProducerCollector {
     /// A collector over a producer created from `config`; transactional when
     /// `config` has a `transactional.id` (call `init_transactions` before use).
-    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
-        let (producer, reports) = create_producer(&config)?;
+    /// `changelog_topics` are the topology's changelog topics (resolved):
+    /// their acknowledged offsets are what the stores record at a commit.
+    pub(crate) fn new(config: ClientConfig, changelog_topics: Vec<String>) -> Result<Self> {
+        let changelog_topics: Arc<[Box<str>]> = changelog_topics
+            .into_iter()
+            .map(String::into_boxed_str)
+            .collect();
+        let (producer, reports) = create_producer(&config, &changelog_topics)?;
         let transactional_id = config.get("transactional.id").map(str::to_string);
         Ok(ProducerCollector {
             producer,
             reports,
             config,
+            changelog_topics,
             transactional_id,
             in_transaction: false,
             partition_counts: HashMap::new(),

@@ -191,12 +191,24 @@ impl StreamsRuntime {
             .client_id
             .clone()
             .unwrap_or_else(|| app_id.clone());
+        // Changelog topics are known from the topology, not by their name.
+        let changelog_topics: Vec<String> = topology
+            .subtopologies()
+            .iter()
+            .flat_map(|sub| topology.changelog_topics(sub.id()))
+            .map(|(_, topic)| topic.resolve(&app_id))
+            .collect();
         let mut consumers = Vec::with_capacity(threads_n);
         for index in 0..threads_n {
             let client_id = format!("{client_prefix}-{process_id}-StreamThread-{}", index + 1);
             let transactional_id = (app.config.guarantee == ProcessingGuarantee::ExactlyOnceV2)
                 .then(|| format!("{app_id}-{process_id}-{}", index + 1));
-            let producer = Self::producer(&app.config, &client_id, transactional_id)?;
+            let producer = Self::producer(
+                &app.config,
+                &client_id,
+                transactional_id,
+                changelog_topics.clone(),
+            )?;
             let tasks = Arc::new(Mutex::new(ThreadTasks::new(
                 producer,
                 topology.clone(),
@@ -262,6 +274,7 @@ impl StreamsRuntime {
         config: &RuntimeConfig,
         client_id: &str,
         transactional_id: Option<String>,
+        changelog_topics: Vec<String>,
     ) -> Result<ProducerCollector> {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &config.bootstrap_servers)
@@ -281,7 +294,7 @@ impl StreamsRuntime {
                 config.transaction_timeout.as_millis().to_string(),
             );
         }
-        ProducerCollector::new(c)
+        ProducerCollector::new(c, changelog_topics)
     }
 
     fn consumer(

@@ -191,7 +191,7 @@ impl ProducerCollector {
     pub(crate) fn replace_producer(&mut self) -> Result<()> {
         self.producer
             .purge(PurgeConfig::default().queue().inflight());
-        let (producer, reports) = create_producer(&self.config)?;
+        let (producer, reports) = create_producer(&self.config, &self.changelog_topics)?;
         self.producer = producer;
         self.reports = reports;
         self.in_transaction = false;
