@@ -59,6 +59,8 @@ pub use weir_config::Error as ConfigError;
 
 /// The guide, from `docs/`; its code examples are compiled and run as doc tests.
 pub mod guide {
+    #[doc = include_str!("../../../docs/architecture.md")]
+    pub mod architecture {}
     #[doc = include_str!("../../../docs/dsl.md")]
     pub mod dsl {}
     #[doc = include_str!("../../../docs/testing.md")]
