@@ -253,7 +253,10 @@ impl DriverState {
             }
             Err(e) => {
                 // Keep what was sent before the failure visible; report the failure.
-                let _ = self.route_sent();
+                let e = self.failed(e);
+                if !self.world.crashed {
+                    let _ = self.route_sent();
+                }
                 Err(e)
             }
         }
@@ -264,7 +267,8 @@ impl DriverState {
     /// records, and hands those records to them.
     fn route_sent(&mut self) -> Result<()> {
         loop {
-            let written = self.world.route_sent();
+            self.world.route_sent();
+            let written = std::mem::take(&mut self.world.written);
             if written.is_empty() {
                 return Ok(());
             }
@@ -320,11 +324,9 @@ impl DriverState {
     /// Commits every task through the engine's commit protocol. A simulated
     /// crash kills the tasks where it struck.
     fn commit(&mut self) -> Result<()> {
-        if let Err(e) = self.engine.commit(&mut self.world, None) {
-            return Err(self.failed(e));
-        }
+        let result = self.engine.commit(&mut self.world, None);
         // What the commit made visible may feed tasks.
-        self.feed()
+        self.after_step(result).map(|_| ())
     }
 
     /// After an error: a simulated crash kills the process (tasks dropped
@@ -365,7 +367,9 @@ impl DriverState {
             .collect();
         if !self.world.crashed {
             self.engine.close(&mut self.world, true)?;
-            self.route_sent()?;
+            // What closing wrote is written; no task of this run reads it.
+            self.world.route_sent();
+            self.world.written.clear();
             self.world.kill();
         }
         self.world.crashed = false;
@@ -438,8 +442,8 @@ impl DriverState {
             return Ok(());
         }
         let closed = self.engine.close(&mut self.world, true);
-        let routed = self.world.route_sent();
-        drop(routed);
+        self.world.route_sent();
+        self.world.written.clear();
         closed
     }
 

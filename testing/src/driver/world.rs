@@ -57,6 +57,9 @@ pub(crate) struct World {
     pub(crate) crashed: bool,
     /// Transactions aborted so far.
     pub(crate) aborts: u64,
+    /// Partitions that got output records since the driver last looked
+    /// (it assigns the tasks reading them).
+    pub(crate) written: Vec<TopicPartition>,
 }
 
 fn crash(point: CrashPoint) -> Error {
@@ -83,6 +86,7 @@ impl World {
             crash_plan: None,
             crashed: false,
             aborts: 0,
+            written: Vec::new(),
         }
     }
 
@@ -110,24 +114,25 @@ impl World {
     }
 
     /// Takes what tasks sent since the last call: at-least-once it is
-    /// written at once; exactly-once it joins the open transaction. Returns
-    /// the partitions that got visible records.
-    pub(crate) fn route_sent(&mut self) -> Vec<TopicPartition> {
+    /// written at once; exactly-once it joins the open transaction.
+    pub(crate) fn route_sent(&mut self) {
         let sent = self.collector.take();
         if sent.is_empty() {
-            return Vec::new();
+            return;
         }
         if self.exactly_once {
             self.transaction.extend(sent);
             self.in_transaction = true;
-            return Vec::new();
+            return;
         }
-        sent.into_iter().map(|s| self.append_sent(s)).collect()
+        for s in sent {
+            self.append_sent(s);
+        }
     }
 
-    fn append_sent(&mut self, s: Sent) -> TopicPartition {
+    fn append_sent(&mut self, s: Sent) {
         let r = s.record;
-        self.append_output(RawRecord {
+        let tp = self.append_output(RawRecord {
             topic: r.topic.to_string(),
             partition: s.partition,
             offset: 0,
@@ -135,7 +140,8 @@ impl World {
             key: r.key,
             value: r.value,
             headers: r.headers,
-        })
+        });
+        self.written.push(tp);
     }
 
     /// The records of assigned, unpaused partitions past their position, in
