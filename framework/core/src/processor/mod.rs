@@ -162,7 +162,7 @@ impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
     /// `S`. For the key-value stores the DSL and
     /// [`KeyValueStoreBuilder`](crate::store::KeyValueStoreBuilder) build,
     /// `S` is [`MeteredKeyValueStore<K, V>`](crate::store::MeteredKeyValueStore)
-    /// ([`key_value_store`](Self::key_value_store) is the short way).
+    /// (`key_value_store::<K, V>(name)`, below, is the short way).
     ///
     /// ```
     /// # use weir_core::processor::ProcessorContext;

@@ -18,6 +18,9 @@
 //! stack in any combination and a new backend implements one trait. The
 //! innermost store applies each [`WriteBatch`] atomically with the changelog
 //! offset it carries; restoration and exactly-once recovery start there.
+//! At the end of each commit the task calls [`StateStore::commit`] with the
+//! changelog offset reached: held-back writes and that offset land in one
+//! batch. [`StateStore::restore`] only restores.
 //! [`KeyValueStoreBuilder`] assembles the stack and plugs it into a topology.
 //!
 //! # A word count with a store
