@@ -1,6 +1,6 @@
 //! [`DriverConfig`]: the settings a [`TopologyTestDriver`](super::TopologyTestDriver) runs with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
 use weir_core::store::{DefaultBytesStoreSupplier, ThreadCache};
 use weir_core::task::{TaskConfig, TaskId};
-use weir_core::topology::Topology;
+use weir_core::topology::{PlannedTopic, Topology};
 use weir_core::{Error, Result};
 use weir_rocksdb::{rocksdb_default_bytes_store, RocksDbBudget};
 
@@ -289,56 +289,62 @@ impl DriverConfig {
         config
     }
 
-    /// The partition count of `topic`: an explicit count, else the count the
-    /// topology declares for an internal topic, else for an internal topic
-    /// without one the most partitions any source topic of the sub-topologies
-    /// writing it has (as Kafka Streams sizes repartition topics), else the default.
-    pub(crate) fn resolve_partitions(&self, topology: &Topology, topic: &str) -> i32 {
-        self.resolve_partitions_at(topology, topic, 0)
+    /// Every internal topic of `topology` (repartition and changelog topics)
+    /// with its real name, partition count and topic configs, as the Kafka
+    /// runtime would create it: planned by
+    /// [`Topology::plan_internal_topics`] from this configuration's counts
+    /// (an explicit count, else the default, for each user topic; an
+    /// explicit count of an internal topic fixes it).
+    ///
+    /// ```
+    /// use weir_core::dsl::{Materialized, StreamsBuilder};
+    /// use weir_core::topology::Consumed;
+    /// use weir_core::Serdes;
+    /// use weir_testing::DriverConfig;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder
+    ///     .stream("clicks", Consumed::with(Serdes::string(), Serdes::string()))
+    ///     .group_by_key()
+    ///     .count(Materialized::as_("per-user", Serdes::string(), Serdes::i64()));
+    /// let topology = builder.build()?;
+    /// let plan = DriverConfig::new().with_partitions(3).internal_topics(&topology)?;
+    /// assert_eq!(plan[0].name, "test-app-per-user-changelog");
+    /// assert_eq!(plan[0].partitions, 3);
+    /// # Ok::<(), weir_core::Error>(())
+    /// ```
+    pub fn internal_topics(&self, topology: &Topology) -> Result<Vec<PlannedTopic>> {
+        let app = &self.application_id;
+        let internal: BTreeSet<String> = topology
+            .internal_topics()
+            .iter()
+            .map(|t| t.topic.resolve(app))
+            .chain(topology.subtopologies().iter().flat_map(|s| {
+                topology
+                    .changelog_topics(s.id())
+                    .into_iter()
+                    .map(|(_, t)| t.resolve(app))
+            }))
+            .collect();
+        topology.plan_internal_topics(app, |topic| {
+            self.topic_partitions
+                .get(topic)
+                .copied()
+                .or_else(|| (!internal.contains(topic)).then_some(self.default_partitions))
+        })
     }
 
-    fn resolve_partitions_at(&self, topology: &Topology, topic: &str, depth: usize) -> i32 {
+    /// The partition count of `topic`: an explicit count, else for an
+    /// internal topic the count [`internal_topics`](Self::internal_topics)
+    /// plans, else the default.
+    pub(crate) fn resolve_partitions(&self, topology: &Topology, topic: &str) -> i32 {
         if let Some(&n) = self.topic_partitions.get(topic) {
             return n;
         }
-        let Some(internal) = topology
-            .internal_topics()
-            .iter()
-            .find(|t| t.topic.resolve(&self.application_id) == topic)
-        else {
-            // A changelog topic has as many partitions as its sub-topology's inputs.
-            for sub in topology.subtopologies() {
-                let logged = topology.changelog_topics(sub.id());
-                if logged
-                    .iter()
-                    .any(|(_, t)| t.resolve(&self.application_id) == topic)
-                {
-                    if let Some(input) = sub.source_topics().first() {
-                        let input = input.resolve(&self.application_id);
-                        return self.resolve_partitions_at(topology, &input, depth + 1);
-                    }
-                }
-            }
-            return self.default_partitions;
-        };
-        if let Some(n) = internal.partitions {
-            return n;
-        }
-        // A chain of repartitions is at most as long as there are
-        // sub-topologies; deeper means a cycle, which gets the default.
-        if depth > topology.subtopologies().len() {
-            return self.default_partitions;
-        }
-        topology
-            .subtopologies()
-            .iter()
-            .filter(|s| s.sink_topics().contains(&internal.topic))
-            .flat_map(|s| s.source_topics())
-            .map(|t| {
-                self.resolve_partitions_at(topology, &t.resolve(&self.application_id), depth + 1)
-            })
-            .max()
-            .unwrap_or(self.default_partitions)
+        self.internal_topics(topology)
+            .ok()
+            .and_then(|plan| plan.into_iter().find(|t| t.name == topic))
+            .map_or(self.default_partitions, |t| t.partitions)
     }
 
     /// Checks the settings against `topology`: a non-empty application id,
@@ -362,6 +368,8 @@ impl DriverConfig {
                 ));
             }
         }
+        // The internal topics must be plannable, as the runtime needs them.
+        self.internal_topics(topology)?;
         for sub in topology.subtopologies() {
             let counts: Vec<(String, i32)> = sub
                 .source_topics()

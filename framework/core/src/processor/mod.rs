@@ -30,7 +30,7 @@ pub(crate) use erased::{ErasedProcessor, ErasedRecord, PassThrough};
 
 use crate::error::Result;
 use crate::record::{Record, RecordMetadata};
-use crate::store::StateStore;
+use crate::store::{KeyValueStore, StateStore};
 use crate::task::TaskId;
 
 /// What keys and values must be to flow through a topology: owned, sendable to
@@ -152,6 +152,53 @@ pub trait ProcessorContext<K, V> {
 
     /// Asks the runtime to commit soon (after the current record).
     fn commit(&mut self);
+}
+
+impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
+    /// The store `name` connected to the running processor, as its concrete
+    /// type `S`: any [`StateStore`], including stores of your own.
+    ///
+    /// Errors if the store is not connected to this processor, or is not an
+    /// `S`. For the key-value stores the DSL and
+    /// [`KeyValueStoreBuilder`](crate::store::KeyValueStoreBuilder) build,
+    /// `S` is [`MeteredKeyValueStore<K, V>`](crate::store::MeteredKeyValueStore)
+    /// (`key_value_store::<K, V>(name)`, below, is the short way).
+    ///
+    /// ```
+    /// # use weir_core::processor::ProcessorContext;
+    /// # use weir_core::store::{KeyValueStore, MeteredKeyValueStore, ReadOnlyKeyValueStore};
+    /// # fn count(ctx: &mut dyn ProcessorContext<String, i64>, word: String) -> weir_core::Result<()> {
+    /// let counts = ctx.store::<MeteredKeyValueStore<String, i64>>("counts")?;
+    /// counts.put(&word, &(counts.get(&word)?.unwrap_or(0) + 1))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn store<S: StateStore + 'static>(&mut self, name: &str) -> Result<&mut S> {
+        self.state_store(name)?.as_store::<S>()
+    }
+
+    /// The key-value store `name` connected to the running processor, typed
+    /// with keys `K` and values `V`.
+    ///
+    /// Errors if the store is not connected to this processor, or is not a
+    /// key-value store of `K` and `V`. The [store module docs](crate::store)
+    /// show it in a word count; in short:
+    ///
+    /// ```
+    /// # use weir_core::processor::ProcessorContext;
+    /// # use weir_core::store::{KeyValueStore, ReadOnlyKeyValueStore};
+    /// # fn count(ctx: &mut dyn ProcessorContext<String, i64>, word: String) -> weir_core::Result<()> {
+    /// let counts = ctx.key_value_store::<String, i64>("counts")?;
+    /// counts.put(&word, &(counts.get(&word)?.unwrap_or(0) + 1))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn key_value_store<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut dyn KeyValueStore<K, V>> {
+        self.state_store(name)?.as_key_value_store::<K, V>()
+    }
 }
 
 /// Creates one processor instance per task.

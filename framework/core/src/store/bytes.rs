@@ -202,9 +202,31 @@ pub trait KeyValueBytesStore: Send {
     fn close(&mut self) -> Result<()>;
 
     /// Writes a batch read from the changelog during restoration. Layers pass
-    /// it straight down: it is neither cached nor logged again.
+    /// it straight down: it is neither cached nor logged again. Restoring is
+    /// all it does: commits go through [`commit`](Self::commit).
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
         self.write(batch)
+    }
+
+    /// Commits the store: what it holds back since the last commit (the
+    /// writes an [`UncommittedWritesLayer`](super::UncommittedWritesLayer)
+    /// keeps until the transaction commits) becomes its committed data, and
+    /// its changelog is known written up to `changelog_offset` (inclusive),
+    /// both in the same atomic batch. `None`: no new offset to record.
+    ///
+    /// A cache above keeps its dirty entries (they are not in the
+    /// changelog yet, so the offset does not cover them). The default, for
+    /// a plain bytes store that holds nothing back, writes a batch carrying
+    /// only the offset.
+    fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
+        match changelog_offset {
+            Some(offset) => {
+                let mut batch = WriteBatch::new();
+                batch.set_offset(offset);
+                self.write(batch)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Drains the changelog entries recorded since the last call (see

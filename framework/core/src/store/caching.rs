@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::bytes::{
-    BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
-};
+use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
+use super::delegate::delegate_to;
 use super::memory::bounds;
 use super::overlay::{Overlay, OverlayEntries};
 use super::thread_cache::ThreadCache;
@@ -50,10 +49,11 @@ fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
 ///   Range scans merge the cache with the store below.
 /// - A batch that carries a changelog offset flushes the cache, so the
 ///   offset is written together with all the data it covers.
-/// - [`restore`](KeyValueBytesStore::restore) of a batch with only an
-///   offset (the runtime records at every commit how far the changelog was
-///   written) passes it down and keeps the cache; a batch with data drops
-///   the cached entries of its keys.
+/// - [`commit`](KeyValueBytesStore::commit) (the runtime records at every
+///   commit how far the changelog was written) passes down and keeps the
+///   cache, dirty entries included: they are not in the changelog yet.
+///   [`restore`](KeyValueBytesStore::restore) drops the cached entries of
+///   the batch's keys.
 /// - [`set_flush_listener`](KeyValueBytesStore::set_flush_listener) receives
 ///   every flushed or evicted dirty entry with the value it replaced below:
 ///   what the DSL forwards downstream.
@@ -255,13 +255,17 @@ impl CachingLayer {
 }
 
 impl KeyValueBytesStore for CachingLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
+    // The commit records the changelog offset below and keeps the cache:
+    // the dirty entries are not in the changelog yet, so the store below
+    // agrees with the offset without them.
+    delegate_to!(inner:
+        name,
+        persistent,
+        committed_offset,
+        approximate_count,
+        take_changelog,
+        commit,
+    );
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.entries.get(key) {
@@ -279,10 +283,6 @@ impl KeyValueBytesStore for CachingLayer {
             self.flush_dirty(offset)?;
         }
         self.evict()
-    }
-
-    fn committed_offset(&self) -> Result<Option<i64>> {
-        self.inner.committed_offset()
     }
 
     fn range(
@@ -307,10 +307,6 @@ impl KeyValueBytesStore for CachingLayer {
         Ok(Box::new(Overlay::new(cached, below, reverse)))
     }
 
-    fn approximate_count(&self) -> Result<u64> {
-        self.inner.approximate_count()
-    }
-
     fn flush(&mut self) -> Result<()> {
         self.flush_dirty(None)?;
         self.inner.flush()
@@ -322,21 +318,11 @@ impl KeyValueBytesStore for CachingLayer {
     }
 
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        if batch.is_empty() {
-            // Only the changelog offset reached (recorded at every commit):
-            // the dirty entries are not in the changelog yet, so the store
-            // below agrees with the offset without them; keep the cache.
-            return self.inner.restore(batch);
-        }
         self.flush_dirty(None)?;
         for (key, _) in batch.ops() {
             self.forget(key);
         }
         self.inner.restore(batch)
-    }
-
-    fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
-        self.inner.take_changelog()
     }
 
     fn set_flush_listener(&mut self, listener: FlushListener) -> bool {

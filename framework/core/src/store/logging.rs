@@ -1,6 +1,7 @@
 //! The change-logging layer: records every write for the store's changelog topic.
 
-use super::bytes::{BytesIter, ChangelogEntry, FlushListener, KeyValueBytesStore, WriteBatch};
+use super::bytes::{ChangelogEntry, KeyValueBytesStore, WriteBatch};
+use super::delegate::delegate_to;
 use crate::error::Result;
 
 /// A bytes layer that records every put and delete written through it as a
@@ -15,7 +16,8 @@ use crate::error::Result;
 /// of its write) and once more at commit, after the cache above has flushed.
 ///
 /// Restoration writes ([`restore`](KeyValueBytesStore::restore)) come from
-/// the changelog and are not logged again.
+/// the changelog and are not logged again; everything but `write` and
+/// `take_changelog` passes straight through.
 ///
 /// ```
 /// use weir_core::store::{ChangeLoggingLayer, InMemoryBytesStore, KeyValueBytesStore, WriteBatch};
@@ -52,17 +54,20 @@ impl ChangeLoggingLayer {
 }
 
 impl KeyValueBytesStore for ChangeLoggingLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
+    delegate_to!(inner:
+        name,
+        persistent,
+        get,
+        committed_offset,
+        range,
+        prefix_scan,
+        approximate_count,
+        flush,
+        close,
+        restore,
+        commit,
+        set_flush_listener,
+    );
 
     fn write(&mut self, batch: WriteBatch) -> Result<()> {
         let entries: Vec<ChangelogEntry> = batch
@@ -79,39 +84,6 @@ impl KeyValueBytesStore for ChangeLoggingLayer {
         Ok(())
     }
 
-    fn committed_offset(&self) -> Result<Option<i64>> {
-        self.inner.committed_offset()
-    }
-
-    fn range(
-        &self,
-        from: Option<&[u8]>,
-        to: Option<&[u8]>,
-        reverse: bool,
-    ) -> Result<BytesIter<'_>> {
-        self.inner.range(from, to, reverse)
-    }
-
-    fn prefix_scan(&self, prefix: &[u8]) -> Result<BytesIter<'_>> {
-        self.inner.prefix_scan(prefix)
-    }
-
-    fn approximate_count(&self) -> Result<u64> {
-        self.inner.approximate_count()
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.inner.flush()
-    }
-
-    fn close(&mut self) -> Result<()> {
-        self.inner.close()
-    }
-
-    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        self.inner.restore(batch)
-    }
-
     fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
         let mut below = self.inner.take_changelog();
         if below.is_empty() {
@@ -119,9 +91,5 @@ impl KeyValueBytesStore for ChangeLoggingLayer {
         }
         below.append(&mut self.buffer);
         below
-    }
-
-    fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
-        self.inner.set_flush_listener(listener)
     }
 }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::bytes::{ChangelogEntry, FlushListener, KeyValueBytesStore, WriteBatch};
+use super::bytes::{FlushListener, KeyValueBytesStore, WriteBatch};
+use super::delegate::delegate_to;
 use super::kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 use super::StateStore;
 use crate::error::{Error, Result};
@@ -268,12 +269,17 @@ impl<K, V> KeyValueStore<K, V> for MeteredKeyValueStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> StateStore for MeteredKeyValueStore<K, V> {
+    delegate_to!(inner:
+        persistent,
+        close,
+        take_changelog,
+        committed_offset,
+        restore,
+        commit,
+    );
+
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -281,23 +287,7 @@ impl<K: 'static, V: 'static> StateStore for MeteredKeyValueStore<K, V> {
         self.inner.flush()
     }
 
-    fn close(&mut self) -> Result<()> {
-        self.inner.close()
-    }
-
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
-    }
-
-    fn take_changelog(&mut self) -> Vec<ChangelogEntry> {
-        self.inner.take_changelog()
-    }
-
-    fn committed_offset(&self) -> Result<Option<i64>> {
-        self.inner.committed_offset()
-    }
-
-    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        self.inner.restore(batch)
     }
 }

@@ -1,6 +1,7 @@
 //! State stores. Processors reach the stores connected to them through
-//! [`ProcessorContext::state_store`],
-//! or typed through `ctx.key_value_store::<K, V>(name)` (a method of every
+//! [`ProcessorContext::state_store`](crate::processor::ProcessorContext::state_store),
+//! typed through `ctx.store::<S>(name)` (any store type `S`) or
+//! `ctx.key_value_store::<K, V>(name)` (methods of every
 //! `dyn ProcessorContext`).
 //!
 //! A key-value store is a stack of layers over a bytes store:
@@ -17,6 +18,9 @@
 //! stack in any combination and a new backend implements one trait. The
 //! innermost store applies each [`WriteBatch`] atomically with the changelog
 //! offset it carries; restoration and exactly-once recovery start there.
+//! At the end of each commit the task calls [`StateStore::commit`] with the
+//! changelog offset reached: held-back writes and that offset land in one
+//! batch. [`StateStore::restore`] only restores.
 //! [`KeyValueStoreBuilder`] assembles the stack and plugs it into a topology.
 //!
 //! # A word count with a store
@@ -60,6 +64,8 @@
 mod builder;
 mod bytes;
 mod caching;
+mod delegate;
+mod kind;
 mod kv;
 mod logging;
 mod memory;
@@ -78,6 +84,7 @@ pub use bytes::{
     BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
 pub use caching::{CachingLayer, CACHE_ENTRY_OVERHEAD};
+pub use kind::StoreKind;
 pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
@@ -86,7 +93,8 @@ pub use thread_cache::ThreadCache;
 pub use uncommitted::UncommittedWritesLayer;
 
 use crate::error::{Error, Result};
-use crate::processor::ProcessorContext;
+// The one name the store module takes from `task`: a store instance belongs
+// to a task, and persistent backends key their directories by its id.
 use crate::task::TaskId;
 
 /// A state store owned by one task.
@@ -119,7 +127,8 @@ pub trait StateStore: Send {
     }
 
     /// Writes a batch read from the changelog while restoring, bypassing the
-    /// cache and the change-logging. Stores that cannot restore refuse.
+    /// cache and the change-logging; it only restores (see
+    /// [`commit`](Self::commit)). Stores that cannot restore refuse.
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
         let _ = batch;
         Err(Error::Store {
@@ -127,12 +136,37 @@ pub trait StateStore: Send {
             message: "this store cannot be restored from a changelog".to_string(),
         })
     }
+
+    /// Commits the store, once the task's output and offsets are committed:
+    /// what the store holds back since the last commit becomes its committed
+    /// data, and its changelog is known written up to `changelog_offset`
+    /// (inclusive; `None`: no offset to record), written in the same atomic
+    /// batch (one RocksDB write batch). See [`KeyValueBytesStore::commit`].
+    /// The default, for stores that hold nothing back and keep no offset,
+    /// does nothing.
+    fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
+        let _ = changelog_offset;
+        Ok(())
+    }
 }
 
 impl<'a> dyn StateStore + 'a {
     /// The store as its concrete type `S`, if it is one.
     pub fn downcast_mut<S: StateStore + 'static>(&mut self) -> Option<&mut S> {
         self.as_any_mut().downcast_mut::<S>()
+    }
+
+    /// The store as its concrete type `S` (for a key-value store built by
+    /// [`KeyValueStoreBuilder`], [`MeteredKeyValueStore<K, V>`]); otherwise
+    /// an [`Error::Store`] naming the type asked for.
+    pub fn as_store<S: StateStore + 'static>(&mut self) -> Result<&mut S> {
+        let name = self.name().to_string();
+        self.as_any_mut()
+            .downcast_mut::<S>()
+            .ok_or_else(|| Error::Store {
+                store: name,
+                message: format!("not a store of type {}", std::any::type_name::<S>()),
+            })
     }
 
     /// The store as a typed key-value store, if it is one built by
@@ -156,31 +190,6 @@ impl<'a> dyn StateStore + 'a {
                 ),
             }),
         }
-    }
-}
-
-impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
-    /// The key-value store `name` connected to the running processor, typed
-    /// with keys `K` and values `V`.
-    ///
-    /// Errors if the store is not connected to this processor, or is not a
-    /// key-value store of `K` and `V`. The [module docs](crate::store) show it
-    /// in a word count; in short:
-    ///
-    /// ```
-    /// # use weir_core::processor::ProcessorContext;
-    /// # use weir_core::store::{KeyValueStore, ReadOnlyKeyValueStore};
-    /// # fn count(ctx: &mut dyn ProcessorContext<String, i64>, word: String) -> weir_core::Result<()> {
-    /// let counts = ctx.key_value_store::<String, i64>("counts")?;
-    /// counts.put(&word, &(counts.get(&word)?.unwrap_or(0) + 1))?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn key_value_store<K: 'static, V: 'static>(
-        &mut self,
-        name: &str,
-    ) -> Result<&mut dyn KeyValueStore<K, V>> {
-        self.state_store(name)?.as_key_value_store::<K, V>()
     }
 }
 
@@ -233,24 +242,6 @@ impl StoreContext {
             default_bytes_store: None,
             thread_cache: None,
             exactly_once: false,
-        }
-    }
-
-    /// The context a task created with `config` gives its stores: its
-    /// default backend, and its stream thread's cache
-    /// ([`TaskConfig::thread_cache`](crate::task::TaskConfig::thread_cache);
-    /// without one, a cache of
-    /// [`TaskConfig::cache_max_bytes`](crate::task::TaskConfig::cache_max_bytes)
-    /// for the task alone, if that is above 0).
-    pub fn for_task(task: TaskId, config: &crate::task::TaskConfig) -> Self {
-        let thread_cache = config.thread_cache.clone().or_else(|| {
-            (config.cache_max_bytes > 0).then(|| ThreadCache::new(config.cache_max_bytes))
-        });
-        StoreContext {
-            task,
-            default_bytes_store: config.default_bytes_store.clone(),
-            thread_cache,
-            exactly_once: config.exactly_once,
         }
     }
 

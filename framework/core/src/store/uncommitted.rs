@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::bytes::{BytesIter, KeyValueBytesStore, WriteBatch};
+use super::delegate::delegate_to;
 use super::memory::bounds;
 use super::overlay::{Overlay, OverlayEntries};
 use crate::error::{Error, Result};
@@ -20,11 +21,11 @@ use crate::error::{Error, Result};
 /// `read_committed`. When a transaction aborts, the task is dropped and the
 /// writes held here are dropped with it.
 ///
-/// The commit arrives as a [`restore`](KeyValueBytesStore::restore) call
-/// with a batch that has no operations (the one the task sends to record the
-/// changelog offset, or an empty one). A restore batch with operations is
-/// restoration from the changelog and goes straight down; it is only
-/// accepted while no write is held.
+/// The commit arrives as a [`commit`](KeyValueBytesStore::commit) call
+/// (with the changelog offset reached, if the store is logged).
+/// [`restore`](KeyValueBytesStore::restore) is restoration from the
+/// changelog and goes straight down; it is only accepted while no write is
+/// held.
 ///
 /// ```
 /// use weir_core::store::{InMemoryBytesStore, KeyValueBytesStore, UncommittedWritesLayer, WriteBatch};
@@ -35,9 +36,7 @@ use crate::error::{Error, Result};
 /// store.write(batch)?;
 /// assert_eq!(store.get(b"a")?, Some(b"1".to_vec())); // visible through the layer
 /// assert_eq!(store.pending(), 1);
-/// let mut commit = WriteBatch::new();
-/// commit.set_offset(9);
-/// store.restore(commit)?; // the transaction committed: written below
+/// store.commit(Some(9))?; // the transaction committed: written below
 /// assert_eq!(store.pending(), 0);
 /// assert_eq!(store.committed_offset()?, Some(9));
 /// # Ok::<(), weir_core::Error>(())
@@ -62,30 +61,12 @@ impl UncommittedWritesLayer {
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
-
-    fn commit(&mut self, offset: Option<i64>) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        for (key, value) in std::mem::take(&mut self.pending) {
-            batch.write(key, value);
-        }
-        if let Some(o) = offset {
-            batch.set_offset(o);
-        }
-        if batch.is_empty() && offset.is_none() {
-            return Ok(());
-        }
-        self.inner.write(batch)
-    }
 }
 
 impl KeyValueBytesStore for UncommittedWritesLayer {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
+    // `flush` flushes the store below; the held writes stay held until the
+    // commit.
+    delegate_to!(inner: name, persistent, committed_offset, flush);
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending.get(key) {
@@ -108,10 +89,6 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
             self.pending.insert(key, value);
         }
         Ok(())
-    }
-
-    fn committed_offset(&self) -> Result<Option<i64>> {
-        self.inner.committed_offset()
     }
 
     fn range(
@@ -144,21 +121,28 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
             .saturating_add(u64::try_from(puts).unwrap_or(u64::MAX)))
     }
 
-    /// Flushes the store below; the held writes stay held until the commit.
-    fn flush(&mut self) -> Result<()> {
-        self.inner.flush()
-    }
-
     /// Drops the held (uncommitted) writes and closes the store below.
     fn close(&mut self) -> Result<()> {
         self.pending.clear();
         self.inner.close()
     }
 
-    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        if batch.is_empty() {
-            return self.commit(batch.offset());
+    /// Writes every held write below, with `changelog_offset`, in one batch.
+    fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        for (key, value) in std::mem::take(&mut self.pending) {
+            batch.write(key, value);
         }
+        if let Some(o) = changelog_offset {
+            batch.set_offset(o);
+        }
+        if batch.is_empty() && changelog_offset.is_none() {
+            return Ok(());
+        }
+        self.inner.write(batch)
+    }
+
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
         if !self.pending.is_empty() {
             return Err(Error::Store {
                 store: self.inner.name().to_string(),
@@ -227,9 +211,7 @@ mod tests {
         let mut layer = layer_with(&[("a", "1")]);
         write(&mut layer, "a", None);
         write(&mut layer, "b", Some("2"));
-        let mut commit = WriteBatch::new();
-        commit.set_offset(10);
-        layer.restore(commit).unwrap();
+        layer.commit(Some(10)).unwrap();
         assert_eq!(layer.pending(), 0);
         assert_eq!(layer.committed_offset().unwrap(), Some(10));
         assert_eq!(collect(layer.inner.all().unwrap()), [kv("b", "2")]);
@@ -250,6 +232,20 @@ mod tests {
         assert_eq!(layer.inner.get(b"k").unwrap(), Some(b"v".to_vec()));
         write(&mut layer, "x", Some("1"));
         assert!(layer.restore(restored).is_err());
+    }
+
+    #[test]
+    fn restore_only_restores_and_commit_without_an_offset_writes_what_was_held() {
+        let mut layer = layer_with(&[]);
+        write(&mut layer, "x", Some("1"));
+        // An empty restore batch is no commit (it is refused while writes are held).
+        assert!(layer.restore(WriteBatch::new()).is_err());
+        assert_eq!(layer.pending(), 1);
+        layer.commit(None).unwrap();
+        assert_eq!(layer.pending(), 0);
+        assert_eq!(layer.inner.get(b"x").unwrap(), Some(b"1".to_vec()));
+        // The offset below is the one it had.
+        assert_eq!(layer.committed_offset().unwrap(), Some(3));
     }
 
     #[test]

@@ -69,22 +69,20 @@ impl Task {
         Ok(sent)
     }
 
-    /// Records in store `store` that its changelog is written up to `offset`
-    /// (inclusive), once the broker acknowledged it; restoration resumes after it.
-    pub(crate) fn set_changelog_offset(&mut self, store: &str, offset: i64) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        batch.set_offset(offset);
-        self.store_mut(store)?.restore(batch)
-    }
-
-    /// Exactly-once: once the transaction carrying this task's output,
-    /// changelog records and offsets has committed, every store writes down
-    /// what it held back since the last commit (see
-    /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer); a
-    /// no-op for stores without it).
-    pub(crate) fn commit_state(&mut self) -> Result<()> {
+    /// Commits every store of the task ([`StateStore::commit`]): store `s`
+    /// writes down what it held back with its changelog offset
+    /// `changelog_offset(s)` (the last offset of its changelog partition the
+    /// broker acknowledged, inclusive; `None` for a store without a
+    /// changelog, or with nothing new acknowledged), in one atomic batch per
+    /// store. The last step of the commit protocol, after the output and the
+    /// input offsets (or the transaction) are committed.
+    pub(crate) fn commit_stores(
+        &mut self,
+        changelog_offset: impl Fn(&str) -> Option<i64>,
+    ) -> Result<()> {
         for store in &mut self.state.stores {
-            store.restore(WriteBatch::new())?;
+            let offset = changelog_offset(store.name());
+            store.commit(offset)?;
         }
         Ok(())
     }

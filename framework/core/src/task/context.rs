@@ -7,8 +7,30 @@ use crate::collector::RecordCollector;
 use crate::error::{Error, Result};
 use crate::processor::{ErasedProcessor, ErasedRecord, Punctuation, PunctuationType, ScheduleId};
 use crate::record::RecordMetadata;
-use crate::store::StateStore;
-use crate::task::{TaskId, TaskState};
+use crate::store::{StateStore, StoreContext, ThreadCache};
+use crate::task::{TaskConfig, TaskId, TaskState};
+
+impl StoreContext {
+    /// The context a task created with `config` gives its stores: its
+    /// default backend, and its stream thread's cache
+    /// ([`TaskConfig::thread_cache`]; without one, a cache of
+    /// [`TaskConfig::cache_max_bytes`] for the task alone, if that is above
+    /// 0). It lives here, on the task's side, so that the store module does
+    /// not depend on the task's configuration.
+    pub fn for_task(task: TaskId, config: &TaskConfig) -> Self {
+        let thread_cache = config.thread_cache.clone().or_else(|| {
+            (config.cache_max_bytes > 0).then(|| ThreadCache::new(config.cache_max_bytes))
+        });
+        let mut ctx = StoreContext::new(task).with_exactly_once(config.exactly_once);
+        if let Some(cache) = thread_cache {
+            ctx = ctx.with_thread_cache(cache);
+        }
+        if let Some(default) = &config.default_bytes_store {
+            ctx = ctx.with_default_bytes_store(default.clone());
+        }
+        ctx
+    }
+}
 
 /// What a running node can reach: the task's state and the record collector.
 pub(crate) struct NodeContext<'a> {

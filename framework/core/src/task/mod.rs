@@ -487,16 +487,24 @@ impl Task {
     /// the restored one), and under exactly-once every store writes down
     /// what it held back since the last commit.
     pub fn post_commit(&mut self, acked: &dyn Fn(&TopicPartition) -> Option<i64>) -> Result<()> {
+        let mut reached = Vec::new();
         for (store, tp) in self.changelog_partitions() {
             let Some(offset) = acked(&tp) else {
                 continue;
             };
-            let reached = self.changelog_offset(&store)?;
-            if reached.is_none_or(|r| offset > r) {
-                self.set_changelog_offset(&store, offset)?;
+            let before = self.changelog_offset(&store)?;
+            if before.is_none_or(|r| offset > r) {
+                reached.push((store, offset));
             }
         }
-        self.commit_state()
+        // One commit per store: its held-back writes and its changelog
+        // offset in one atomic batch.
+        self.commit_stores(|name| {
+            reached
+                .iter()
+                .find(|(store, _)| store == name)
+                .map(|(_, offset)| *offset)
+        })
     }
 
     /// Closes the stores without closing the processors or flushing

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::processor::{Data, ErasedProcessor, PassThrough, ProcessorAdapter, ProcessorSupplier};
-use crate::store::StoreSupplier;
+use crate::store::{StoreKind, StoreSupplier};
 use crate::topology::{
     Consumed, InternalTopic, NodeDef, NodeFactory, NodeKind, Produced, SinkNode, SinkTarget,
     SinkTopic, StoreDef, TopicName, TopicNameExtractor, Topology, TypeSig, TypedSource,
@@ -276,11 +276,10 @@ impl TopologyBuilder {
             self.problems
                 .push(format!("state store '{name}' is added twice"));
         }
-        self.stores.push(StoreDef {
-            name: name.to_string(),
-            supplier,
-            logged: false,
-        });
+        // A store from a bare supplier is taken for a key-value store (the
+        // only kind yet); its kind only matters if it is logged.
+        self.stores
+            .push(StoreDef::new(name, supplier, StoreKind::KeyValue));
         self.connect_processor_and_state_stores_inner(processors, name);
         self
     }
@@ -298,6 +297,8 @@ impl TopologyBuilder {
         self.add_state_store(&name, builder.build_supplier(), processors);
         if let Some(def) = self.stores.iter_mut().rev().find(|s| s.name == name) {
             def.logged = builder.logging_enabled();
+            def.kind = StoreKind::KeyValue;
+            def.changelog_configs = def.kind.changelog_configs();
         }
         self
     }

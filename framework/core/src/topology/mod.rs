@@ -5,6 +5,7 @@
 
 mod builder;
 mod describe;
+mod plan;
 mod sink;
 mod source;
 mod validate;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 pub use builder::TopologyBuilder;
 pub use describe::TopologyDescription;
+pub use plan::{InternalTopicRole, PlannedTopic};
 pub use sink::{Produced, StreamPartitioner, TopicNameExtractor};
 pub use source::Consumed;
 
@@ -21,7 +23,7 @@ pub(crate) use sink::{SinkNode, SinkTopic};
 pub(crate) use source::{SourceDecoder, TypedSource};
 
 use crate::processor::ErasedProcessor;
-use crate::store::StoreSupplier;
+use crate::store::{StoreKind, StoreSupplier};
 
 /// The changelog topic of store `store`: `<application.id>-<store>-changelog`.
 pub fn changelog_topic(store: &str) -> TopicName {
@@ -148,6 +150,24 @@ pub(crate) struct StoreDef {
     pub(crate) supplier: StoreSupplier,
     /// Whether the store's writes go to `<application.id>-<name>-changelog`.
     pub(crate) logged: bool,
+    /// What kind of store it is.
+    pub(crate) kind: StoreKind,
+    /// The topic configs of its changelog topic (from its kind, then the
+    /// user's).
+    pub(crate) changelog_configs: std::collections::BTreeMap<String, String>,
+}
+
+impl StoreDef {
+    /// A store of `kind`, not logged.
+    pub(crate) fn new(name: &str, supplier: StoreSupplier, kind: StoreKind) -> Self {
+        StoreDef {
+            name: name.to_string(),
+            supplier,
+            logged: false,
+            kind,
+            changelog_configs: kind.changelog_configs(),
+        }
+    }
 }
 
 /// An internal topic the runtime must create before it starts.
@@ -217,7 +237,9 @@ impl Topology {
         &self.subtopologies
     }
 
-    /// Internal topics (repartition topics) the runtime must create.
+    /// Repartition topics as declared; see
+    /// [`plan_internal_topics`](Self::plan_internal_topics) for every
+    /// internal topic (changelogs too) with its partition count and configs.
     pub fn internal_topics(&self) -> &[InternalTopic] {
         &self.internal_topics
     }
@@ -272,6 +294,11 @@ impl Topology {
             .filter(|s| s.logged && sub.stores.contains(&s.name))
             .map(|s| (s.name.clone(), changelog_topic(&s.name)))
             .collect()
+    }
+
+    /// The kind of store `store`, if the topology has it.
+    pub fn store_kind(&self, store: &str) -> Option<StoreKind> {
+        self.stores.iter().find(|s| s.name == store).map(|s| s.kind)
     }
 
     /// A description of the topology: `to_string()` gives Kafka Streams-style

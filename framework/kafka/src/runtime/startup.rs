@@ -1,7 +1,7 @@
 //! Checks before the stream threads start: source topics exist, each
 //! sub-topology's inputs are co-partitioned, internal topics (repartition
-//! topics, compacted changelog topics) exist with the right partition count
-//! (created when missing).
+//! topics, compacted changelog topics) exist with the partition count and
+//! configs [`Topology::plan_internal_topics`] plans (created when missing).
 
 use std::collections::HashMap;
 
@@ -35,82 +35,28 @@ pub(crate) fn prepare_topics(
             }
         }
     }
-    // Internal topics: as many partitions as asked, else as the largest input
-    // of the sub-topology that writes them. Repeat until every count is known,
-    // since one internal topic may feed the writer of another.
-    let internal = topology.internal_topics();
-    let mut wanted: HashMap<String, i32> = HashMap::new();
-    for _ in 0..=internal.len() {
-        for it in internal {
-            let name = it.topic.resolve(application_id);
-            if wanted.contains_key(&name) {
-                continue;
-            }
-            let n = match it.partitions {
-                Some(n) => Some(n),
-                None => topology
-                    .subtopologies()
-                    .iter()
-                    .filter(|s| topology.sink_topics(s.id()).contains(&it.topic))
-                    .flat_map(|s| s.source_topics().iter())
-                    .map(|t| {
-                        let r = t.resolve(application_id);
-                        counts.get(&r).or_else(|| wanted.get(&r)).copied()
-                    })
-                    .try_fold(0, |acc, c| c.map(|c| acc.max(c))),
-            };
-            if let Some(n) = n.filter(|n| *n > 0) {
-                wanted.insert(name, n);
-            }
+    // Internal topics (repartition, changelog), planned in core from the
+    // source topics' counts: names, partition counts, configs.
+    let plan = topology
+        .plan_internal_topics(application_id, |t| counts.get(t).copied())
+        .map_err(|e| match e {
+            weir_core::Error::Config { key, message } => Error::Config { key, message },
+            other => Error::Config {
+                key: "internal topics".to_string(),
+                message: other.to_string(),
+            },
+        })?;
+    let mut specs = Vec::with_capacity(plan.len());
+    for planned in plan {
+        let mut spec = TopicSpec::new(planned.name.clone(), planned.partitions);
+        for (key, value) in &planned.configs {
+            spec = spec.config(key.clone(), value.clone());
         }
-    }
-    let mut specs = Vec::new();
-    for it in internal {
-        let name = it.topic.resolve(application_id);
-        let Some(&n) = wanted.get(&name) else {
-            return Err(Error::Config {
-                key: "repartition".to_string(),
-                message: format!("cannot work out the partition count of internal topic '{name}'"),
-            });
-        };
-        let mut spec = TopicSpec::new(name.clone(), n);
         if replication_factor > 0 {
             spec = spec.replication(replication_factor);
         }
         specs.push(spec);
-        counts.insert(name, n);
-    }
-    // Changelog topics: compacted, one partition per task of their sub-topology.
-    for sub in topology.subtopologies() {
-        let logs = topology.changelog_topics(sub.id());
-        if logs.is_empty() {
-            continue;
-        }
-        let n = sub
-            .source_topics()
-            .iter()
-            .filter_map(|t| {
-                let r = t.resolve(application_id);
-                counts.get(&r).or_else(|| wanted.get(&r)).copied()
-            })
-            .max();
-        let Some(n) = n else {
-            return Err(Error::Config {
-                key: "state".to_string(),
-                message: format!(
-                    "cannot work out the partition count of sub-topology {}'s changelogs",
-                    sub.id()
-                ),
-            });
-        };
-        for (_, topic) in logs {
-            let mut spec = TopicSpec::new(topic.resolve(application_id), n)
-                .config("cleanup.policy", "compact");
-            if replication_factor > 0 {
-                spec = spec.replication(replication_factor);
-            }
-            specs.push(spec);
-        }
+        counts.insert(planned.name, planned.partitions);
     }
     if !specs.is_empty() {
         // Fails with PartitionCountMismatch naming the topic if one exists with another count.

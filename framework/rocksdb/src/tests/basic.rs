@@ -1,6 +1,8 @@
 //! Reads, writes, scans, offsets, reopen and close.
 
-use weir_core::store::{KeyValueBytesStore, KeyValueStoreBuilder, WriteBatch};
+use weir_core::store::{
+    KeyValueBytesStore, KeyValueStoreBuilder, UncommittedWritesLayer, WriteBatch,
+};
 use weir_core::task::TaskId;
 
 use super::{budget, collect, keys, open, put_all};
@@ -146,6 +148,29 @@ fn offset_is_written_with_the_batch() {
     store.write(batch).unwrap();
     assert_eq!(store.committed_offset().unwrap(), Some(-1));
     assert_eq!(store.approximate_count().unwrap(), 2);
+}
+
+#[test]
+fn commit_records_the_offset_and_held_writes_land_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let mut store = RocksDbBytesStore::open("s", &path, budget()).unwrap();
+    store.commit(None).unwrap();
+    assert_eq!(store.committed_offset().unwrap(), None);
+    store.commit(Some(4)).unwrap();
+    assert_eq!(store.committed_offset().unwrap(), Some(4));
+    // Under exactly-once the held writes and the offset go down in one batch.
+    let mut layer = UncommittedWritesLayer::new(Box::new(store));
+    put_all(&mut layer, &[(b"a", b"1")]);
+    layer.commit(Some(9)).unwrap();
+    put_all(&mut layer, &[(b"b", b"2")]); // never committed
+    layer.close().unwrap();
+    let store = RocksDbBytesStore::open("s", &path, budget()).unwrap();
+    assert_eq!(store.committed_offset().unwrap(), Some(9));
+    assert_eq!(
+        collect(store.all().unwrap()),
+        vec![(b"a".to_vec(), b"1".to_vec())]
+    );
 }
 
 #[test]

@@ -202,3 +202,28 @@ fn builder_options_shape_the_stack() {
     assert_eq!(StateStore::committed_offset(&custom).unwrap(), Some(8));
     assert!(custom.take_changelog().is_empty());
 }
+
+#[test]
+fn commit_writes_held_data_and_the_offset_through_every_layer() {
+    let cache = crate::store::ThreadCache::new(1 << 20);
+    let ctx = crate::store::StoreContext::new(TaskId::new(0, 0))
+        .with_thread_cache(cache)
+        .with_exactly_once(true);
+    let mut store = KeyValueStoreBuilder::new("counts", Serdes::string(), Serdes::i64())
+        .with_caching(true)
+        .with_logging(true)
+        .build_in(&ctx)
+        .unwrap();
+    store.put(&s("a"), &1).unwrap();
+    StateStore::flush(&mut store).unwrap(); // the cache writes down to the held writes
+    assert_eq!(store.take_changelog().len(), 1);
+    assert_eq!(StateStore::committed_offset(&store).unwrap(), None);
+    store.put(&s("b"), &2).unwrap(); // dirty in the cache: not in the changelog yet
+    StateStore::commit(&mut store, Some(0)).unwrap();
+    assert_eq!(StateStore::committed_offset(&store).unwrap(), Some(0));
+    assert_eq!(store.get(&s("a")).unwrap(), Some(1));
+    assert_eq!(store.get(&s("b")).unwrap(), Some(2));
+    // Without an offset the commit keeps the one recorded.
+    StateStore::commit(&mut store, None).unwrap();
+    assert_eq!(StateStore::committed_offset(&store).unwrap(), Some(0));
+}

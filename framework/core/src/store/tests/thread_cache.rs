@@ -136,9 +136,7 @@ fn recording_the_changelog_offset_keeps_the_cache() {
     a.flush().unwrap();
     put(&mut a, "d", "dirty");
     // What a task does after every commit: record the offset reached.
-    let mut offset = WriteBatch::new();
-    offset.set_offset(41);
-    a.restore(offset).unwrap();
+    a.commit(Some(41)).unwrap();
     assert_eq!(a.committed_offset().unwrap(), Some(41));
     assert_eq!(a.cached_entries(), 2, "the read cache survives the commit");
     assert_eq!(a.dirty_entries(), 1);
