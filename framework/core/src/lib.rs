@@ -13,6 +13,7 @@ pub mod record;
 pub mod serde;
 pub mod store;
 pub mod task;
+mod task_id;
 pub mod time;
 pub mod topology;
 

@@ -12,7 +12,7 @@ use super::uncommitted::UncommittedWritesLayer;
 use super::{StateStore, StoreContext, StoreSupplier};
 use crate::error::Result;
 use crate::serde::SharedSerde;
-use crate::task::TaskId;
+use crate::task_id::TaskId;
 
 /// Creates a task's instance of a bytes store: how a backend (in-memory,
 /// RocksDB in weir-rocksdb) plugs into [`KeyValueStoreBuilder`]. It receives

@@ -95,7 +95,7 @@ pub use uncommitted::UncommittedWritesLayer;
 use crate::error::{Error, Result};
 // The one name the store module takes from `task`: a store instance belongs
 // to a task, and persistent backends key their directories by its id.
-use crate::task::TaskId;
+use crate::task_id::TaskId;
 
 /// A state store owned by one task.
 ///

@@ -12,6 +12,7 @@ mod queue;
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::task_id::TaskId;
 pub(crate) use context::NodeContext;
 
 use crate::collector::{Clock, RecordCollector};
@@ -24,31 +25,6 @@ use crate::topology::{NodeKind, Topology};
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use punctuation::Schedules;
 use queue::{next_queue, ready, PartitionQueue, Queued};
-
-/// Identifies a task: `<sub-topology>_<partition>`, as in Kafka Streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId {
-    /// The sub-topology it runs.
-    pub subtopology: u32,
-    /// The partition of the sub-topology's source topics it reads.
-    pub partition: i32,
-}
-
-impl TaskId {
-    /// Task `subtopology`_`partition`.
-    pub fn new(subtopology: u32, partition: i32) -> Self {
-        TaskId {
-            subtopology,
-            partition,
-        }
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}_{}", self.subtopology, self.partition)
-    }
-}
 
 /// Settings a task runs with.
 #[derive(Clone)]
