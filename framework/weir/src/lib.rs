@@ -45,9 +45,24 @@ pub use weir_config::{
     keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, SerdeName,
     StreamsConfig, StreamsConfigBuilder,
 };
-pub use weir_core::{
-    collector, dsl, error, handler, headers, processor, record, serde, store, task, time, topology,
-};
+pub use weir_core::{dsl, error, handler, headers, processor, record, serde, time, topology};
+
+/// State stores: the typed key-value store processors read and write, its
+/// builder, and what a custom bytes backend implements. The layers a store
+/// is wrapped in (metering, caching, change-logging, uncommitted writes) are
+/// the engine's business, not the application's.
+pub mod store {
+    pub use weir_core::store::{
+        BatchOp, BytesIter, BytesStoreSupplier, ChangelogEntry, InMemoryBytesStore,
+        KeyValueBytesStore, KeyValueIter, KeyValueStore, KeyValueStoreBuilder,
+        ReadOnlyKeyValueStore, StateStore, StoreContext, StoreKind, WriteBatch,
+    };
+}
+
+/// Tasks, as far as an application sees them: their ids (`<sub-topology>_<partition>`).
+pub mod task {
+    pub use weir_core::task::TaskId;
+}
 pub use weir_core::{
     Deserializer, Error, ErrorKind, Headers, RawRecord, Record, RecordMetadata, Result, Serde,
     SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde, TopicPartition,

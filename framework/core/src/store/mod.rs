@@ -93,7 +93,7 @@ pub use thread_cache::ThreadCache;
 pub use uncommitted::UncommittedWritesLayer;
 
 use crate::error::{Error, Result};
-// The one name the store module takes from `task`: a store instance belongs
+// The one name the store module shares with tasks: a store instance belongs
 // to a task, and persistent backends key their directories by its id.
 use crate::task_id::TaskId;
 
