@@ -137,6 +137,7 @@ fn run(guarantee: Guarantee, crash: Option<(usize, CrashPoint)>, state_dir: bool
                 driver.crash_at_next_commit(point);
                 let err = views.pipe_key_value_list(batch(b)).unwrap_err();
                 assert!(err.to_string().contains("simulated crash"), "{err}");
+                assert_eq!(err.kind(), weir_core::ErrorKind::Fenced);
                 // A crashed driver refuses work until it restarts.
                 assert!(views.pipe_key_value_list(batch(b)).is_err());
                 driver.restart().unwrap();
@@ -307,4 +308,24 @@ fn a_restart_from_the_state_directory_continues_exactly() {
         }
         assert_exactly_once(&outcome(&driver));
     }
+}
+
+#[test]
+fn debug_restart() {
+    let driver =
+        TopologyTestDriver::new(topology(), config(Guarantee::ExactlyOnce, None)).unwrap();
+    let mut views = driver.create_input_topic("views", Serdes::string(), Serdes::string());
+    views.pipe_key_value_list(batch(0)).unwrap();
+    eprintln!("committed {:?}", driver.committed_offsets());
+    eprintln!("tasks {:?}", driver.task_ids());
+    driver.crash_at_next_commit(CrashPoint::AfterSend);
+    views.pipe_key_value_list(batch(1)).unwrap_err();
+    eprintln!("tasks after crash {:?}", driver.task_ids());
+    driver.restart().unwrap();
+    eprintln!("tasks after restart {:?}", driver.task_ids());
+    eprintln!("committed {:?}", driver.committed_offsets());
+    for r in driver.producer_records() {
+        eprintln!("{} {} {}", r.topic, r.partition, r.offset);
+    }
+    panic!();
 }

@@ -105,6 +105,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The instance stopped in the middle of an operation (the test
+    /// driver's simulated crash): nothing more of its work may be written
+    /// or committed. Classified as fenced: never retried.
+    #[error("stopped: {reason}")]
+    Stopped {
+        /// Why, and what to do next.
+        reason: String,
+    },
     /// Writing a record to the record collector failed.
     #[error("cannot send record to topic '{topic}': {message}")]
     Send {
@@ -127,6 +135,7 @@ impl Error {
             | Error::InvalidTimestamp { .. }
             | Error::Config { .. } => ErrorKind::User,
             Error::Processor { .. } | Error::Store { .. } | Error::Task { .. } => ErrorKind::Fatal,
+            Error::Stopped { .. } => ErrorKind::Fenced,
             Error::Send { kind, .. } => *kind,
         }
     }

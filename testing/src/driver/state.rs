@@ -269,13 +269,13 @@ impl DriverState {
         loop {
             self.world.route_sent();
             let written = std::mem::take(&mut self.world.written);
+            for tp in &written {
+                self.ensure_assigned(tp)?;
+            }
+            self.feed()?;
             if written.is_empty() {
                 return Ok(());
             }
-            for tp in written {
-                self.ensure_assigned(&tp)?;
-            }
-            self.feed()?;
         }
     }
 

@@ -63,9 +63,14 @@ pub(crate) struct World {
 }
 
 fn crash(point: CrashPoint) -> Error {
-    Error::Task {
-        task: "test driver".to_string(),
-        message: format!("simulated crash ({point:?}); call restart() to go on"),
+    Error::Stopped {
+        reason: format!("simulated crash ({point:?}) in the test driver; call restart() to go on"),
+    }
+}
+
+fn dead() -> Error {
+    Error::Stopped {
+        reason: "the test driver crashed (simulated); call restart() to go on".to_string(),
     }
 }
 
@@ -209,6 +214,9 @@ impl World {
     }
 
     fn crash_if(&mut self, point: CrashPoint) -> Result<()> {
+        if self.crashed {
+            return Err(dead());
+        }
         if self.crash_plan == Some(point) {
             self.crashed = true;
             self.crash_plan = None;
@@ -247,6 +255,9 @@ impl Output for World {
     }
 
     fn flush(&mut self) -> Result<()> {
+        if self.crashed {
+            return Err(dead());
+        }
         if self.crash_plan == Some(CrashPoint::BeforeFlush) {
             // Records in the producer's buffers never reach the broker.
             self.collector.take();
@@ -286,6 +297,9 @@ impl Committer for World {
     }
 
     fn abort(&mut self, _cause: ErrorKind) -> Result<()> {
+        if self.crashed {
+            return Err(dead());
+        }
         self.collector.take();
         self.transaction.clear();
         self.in_transaction = false;

@@ -35,7 +35,8 @@ impl TaskManager {
     /// that fail for a reason other than the user's mistake are retried at
     /// the next commit (the records since the last commit would only be
     /// processed again); a failure called fatal that lasts
-    /// [`FATAL_COMMIT_FAILURES_FOR_MS`] is returned.
+    /// [`FATAL_COMMIT_FAILURES_FOR_MS`] is returned, and so is at once one
+    /// that is the user's mistake or says the instance is fenced.
     pub fn commit<P: Ports>(
         &mut self,
         ports: &mut P,
@@ -77,7 +78,9 @@ impl TaskManager {
                         self.committed.extend(offsets);
                     }
                 }
-                Err(e) if eos || e.kind() == ErrorKind::User => return Err(e),
+                Err(e) if eos || matches!(e.kind(), ErrorKind::User | ErrorKind::Fenced) => {
+                    return Err(e)
+                }
                 Err(e) => self.offset_commit_failed(ports.now_ms(), e)?,
             }
         }
