@@ -134,9 +134,7 @@ pub(super) fn create_producer(
     config: &ClientConfig,
 ) -> Result<(ThreadedProducer<ReportingContext>, Arc<DeliveryReports>)> {
     let reports = Arc::new(DeliveryReports::default());
-    let producer = config
-        .create_with_context(ReportingContext(reports.clone()))
-        .map_err(|e| Error::client(&e))?;
+    let producer = crate::tuning::producer(config.clone(), ReportingContext(reports.clone()))?;
     Ok((producer, reports))
 }
 
