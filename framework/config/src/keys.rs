@@ -65,6 +65,17 @@ pub const PRODUCER_PREFIX: &str = "producer.";
 /// Prefix of keys that apply to the admin client only (prefix stripped).
 pub const ADMIN_PREFIX: &str = "admin.";
 
+/// The producers' partitioner. Weir's producers always use
+/// [`JAVA_PARTITIONER`], so this key accepts that value alone: any other
+/// would put keyed records on other partitions than Kafka's Java producer
+/// does, and Weir's topics would no longer be co-partitioned with topics
+/// Java clients write. A sink picks partitions itself with a
+/// `StreamPartitioner` instead.
+pub const PRODUCER_PARTITIONER: &str = "producer.partitioner";
+/// librdkafka's name of the partitioner of Kafka's Java producer (murmur2 of
+/// the key; records without a key go to a random partition).
+pub const JAVA_PARTITIONER: &str = "murmur2_random";
+
 /// Kafka client keys passed through to every client. An entry ending in `.`
 /// is a prefix; any other entry matches the key itself and the keys below it
 /// (`retry.backoff` matches `retry.backoff.ms` and `retry.backoff.max.ms`).

@@ -286,6 +286,18 @@ impl StreamsConfig {
 
     /// Files a Kafka client key in the right map, or refuses an unknown key.
     fn pass_through(&mut self, key: &str, value: &str) -> Result<()> {
+        if key == keys::PRODUCER_PARTITIONER && value.trim() != keys::JAVA_PARTITIONER {
+            return Err(Error::invalid(
+                key,
+                value,
+                format!(
+                    "Weir's producers partition like Kafka's Java producer ('{}') so its topics \
+                     stay co-partitioned with topics Java clients write; pick partitions in the \
+                     topology (Produced::with_partitioner) instead",
+                    keys::JAVA_PARTITIONER
+                ),
+            ));
+        }
         let prefixed = [
             (keys::CONSUMER_PREFIX, &mut self.consumer_overrides),
             (keys::PRODUCER_PREFIX, &mut self.producer_overrides),

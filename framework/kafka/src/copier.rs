@@ -223,9 +223,8 @@ impl Copier {
             p.set(k, v);
         }
         let reports = Arc::new(CopierReports::default());
-        let producer: ThreadedProducer<ReportsContext> = p
-            .create_with_context(ReportsContext(reports.clone()))
-            .map_err(|e| Error::client(&e))?;
+        let producer: ThreadedProducer<ReportsContext> =
+            crate::tuning::producer(p, ReportsContext(reports.clone()))?;
         let deadline = Instant::now() + opts.max_duration;
         let mut copier = Copier {
             opts,

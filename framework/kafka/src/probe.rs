@@ -263,15 +263,15 @@ impl PacedProducer {
     /// A producer to `topic`; every [`offer`](Self::offer) is bounded by `max_duration`.
     pub fn new(conn: &Connection, topic: &str, max_duration: Duration) -> Result<Self> {
         let timeout_ms = max_duration.as_millis().to_string();
-        let producer: BaseProducer<DeliveryTracker> = conn
-            .client_config(&[
+        let producer: BaseProducer<DeliveryTracker> = crate::tuning::producer(
+            conn.client_config(&[
                 ("acks", "all"),
                 ("enable.idempotence", "true"),
                 ("linger.ms", "0"),
                 ("message.timeout.ms", &timeout_ms),
-            ])
-            .create_with_context(DeliveryTracker::default())
-            .map_err(|e| Error::client(&e))?;
+            ]),
+            DeliveryTracker::default(),
+        )?;
         Ok(PacedProducer {
             producer,
             topic: topic.to_owned(),

@@ -128,15 +128,15 @@ pub fn produce_batch(
     records: &[ProduceRecord],
 ) -> Result<Vec<RecordPosition>> {
     let timeout_ms = conn.timeout().as_millis().to_string();
-    let producer: BaseProducer<DeliveryTracker> = conn
-        .client_config(&[
+    let producer: BaseProducer<DeliveryTracker> = crate::tuning::producer(
+        conn.client_config(&[
             ("acks", "all"),
             ("enable.idempotence", "true"),
             ("linger.ms", "5"),
             ("message.timeout.ms", &timeout_ms),
-        ])
-        .create_with_context(DeliveryTracker::default())
-        .map_err(|e| Error::client(&e))?;
+        ]),
+        DeliveryTracker::default(),
+    )?;
     let produce_error = |e: &KafkaError| Error::Produce {
         topic: topic.to_owned(),
         message: e.to_string(),

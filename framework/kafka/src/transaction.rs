@@ -50,16 +50,16 @@ impl TransactionalProducer {
             });
         }
         let timeout_ms = conn.timeout().as_millis().to_string();
-        let producer = conn
-            .client_config(&[
+        let producer = crate::tuning::producer(
+            conn.client_config(&[
                 ("acks", "all"),
                 ("enable.idempotence", "true"),
                 ("linger.ms", "5"),
                 ("transactional.id", &transactional_id),
                 ("message.timeout.ms", &timeout_ms),
-            ])
-            .create_with_context(DeliveryTracker::default())
-            .map_err(|e| Error::client(&e))?;
+            ]),
+            DeliveryTracker::default(),
+        )?;
         Ok(TransactionalProducer {
             producer,
             transactional_id,

@@ -285,6 +285,23 @@ fn pass_through_client_keys() -> Result<()> {
 }
 
 #[test]
+fn the_producer_partitioner_can_only_be_javas() -> Result<()> {
+    let c = app(&[("producer.partitioner", "murmur2_random")])?;
+    assert_eq!(
+        c.producer_overrides()
+            .get("partitioner")
+            .map(String::as_str),
+        Some("murmur2_random")
+    );
+    let msg = error_naming(
+        app(&[("producer.partitioner", "consistent_random")]),
+        "producer.partitioner",
+    );
+    assert!(msg.contains("murmur2_random"), "{msg}");
+    Ok(())
+}
+
+#[test]
 fn debug_hides_secrets() -> Result<()> {
     let c = app(&[
         ("sasl.username", "alice"),

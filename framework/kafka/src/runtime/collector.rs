@@ -145,9 +145,7 @@ pub(super) fn create_producer(
         changelog_topics: Arc::clone(changelog_topics),
         ..DeliveryReports::default()
     });
-    let producer = config
-        .create_with_context(ReportingContext(reports.clone()))
-        .map_err(|e| Error::client(&e))?;
+    let producer = crate::tuning::producer(config.clone(), ReportingContext(reports.clone()))?;
     Ok((producer, reports))
 }
 
