@@ -4,11 +4,17 @@
 //! [`KafkaCluster::get`] picks the broker, in this order:
 //!
 //! 1. `WEIR_BOOTSTRAP_SERVERS`, when set: a broker someone else runs;
-//! 2. with the `testcontainers` feature and a Docker engine: the official
-//!    `apache/kafka` image ([`KAFKA_IMAGE`]:[`KAFKA_IMAGE_TAG`]);
-//! 3. otherwise the launcher `testing/kafka/kafka` (Apache Kafka 4.3.1 run with
-//!    Java), started once per test process with a state directory of its own
-//!    and stopped by its watchdog when the process ends, even if killed.
+//! 2. otherwise the launcher `testing/kafka/kafka` (Apache Kafka
+//!    [`KAFKA_VERSION`] run with Java; no Docker engine needed), started once
+//!    per test process with a state directory of its own and stopped by its
+//!    watchdog when the process ends, even if killed.
+//!
+//! The launcher is found at run time, not through a path baked in at build
+//! time (a build directory shared by several clones would otherwise run
+//! another checkout's launcher): `WEIR_KAFKA_LAUNCHER` when set, else
+//! `testing/kafka/kafka` in the nearest Weir checkout above the current
+//! directory (cargo runs tests from their package's directory, so a clone's
+//! tests use that clone's launcher). See [`launcher_path`].
 //!
 //! Tests share the broker, so each one uses its own names
 //! ([`KafkaCluster::unique_topic`] and friends) and can run in parallel.
@@ -38,10 +44,13 @@ use weir_kafka::{
 
 /// The environment variable naming an already running broker to use.
 pub const BOOTSTRAP_ENV: &str = "WEIR_BOOTSTRAP_SERVERS";
-/// The Docker image used with the `testcontainers` feature.
-pub const KAFKA_IMAGE: &str = "apache/kafka";
-/// The pinned tag of [`KAFKA_IMAGE`], the same Kafka version as the launcher's.
-pub const KAFKA_IMAGE_TAG: &str = "4.3.1";
+/// The environment variable naming the broker launcher to run instead of
+/// the checkout's `testing/kafka/kafka`.
+pub const LAUNCHER_ENV: &str = "WEIR_KAFKA_LAUNCHER";
+/// The Apache Kafka version the launcher runs.
+pub const KAFKA_VERSION: &str = "4.3.1";
+/// The launcher's path inside a Weir checkout.
+const LAUNCHER_IN_CHECKOUT: &str = "testing/kafka/kafka";
 
 /// Bound on starting the broker through the launcher; the first start also
 /// downloads Kafka with Maven.
@@ -62,6 +71,9 @@ pub enum ClusterError {
     /// A Kafka client operation failed.
     #[error(transparent)]
     Kafka(#[from] weir_kafka::Error),
+    /// The launcher could not be found (see [`launcher_path`]).
+    #[error("cannot find the Kafka launcher: {0}")]
+    NoLauncher(String),
     /// A tool run through the launcher failed or ran past its bound.
     #[error("{tool} failed ({status}): {stderr}")]
     Tool {
@@ -85,8 +97,6 @@ pub enum BrokerSource {
         /// The launcher's `--state-dir` (holds `broker.log`).
         state_dir: PathBuf,
     },
-    /// A Docker container of [`KAFKA_IMAGE`].
-    Container,
 }
 
 /// A handle to the test process's shared Kafka broker.
@@ -94,8 +104,6 @@ pub enum BrokerSource {
 pub struct KafkaCluster {
     bootstrap: String,
     source: BrokerSource,
-    #[cfg(feature = "testcontainers")]
-    _container: Option<testcontainers::Container<testcontainers::GenericImage>>,
 }
 
 static CLUSTER: OnceLock<Result<KafkaCluster, (String, String)>> = OnceLock::new();
@@ -121,17 +129,6 @@ impl KafkaCluster {
                 ));
             }
         }
-        #[cfg(feature = "testcontainers")]
-        match container::start() {
-            Ok((bootstrap, c)) => {
-                let mut cluster = KafkaCluster::new(bootstrap, BrokerSource::Container);
-                cluster._container = Some(c);
-                return Ok(cluster);
-            }
-            Err(e) => tracing::warn!(
-                "cannot run {KAFKA_IMAGE}:{KAFKA_IMAGE_TAG} ({e}); using the local launcher"
-            ),
-        }
         remove_stale_state_dirs();
         let state_dir =
             std::env::temp_dir().join(format!("{STATE_DIR_PREFIX}{}", std::process::id()));
@@ -143,12 +140,7 @@ impl KafkaCluster {
     }
 
     fn new(bootstrap: String, source: BrokerSource) -> Self {
-        KafkaCluster {
-            bootstrap,
-            source,
-            #[cfg(feature = "testcontainers")]
-            _container: None,
-        }
+        KafkaCluster { bootstrap, source }
     }
 
     /// The broker's bootstrap address (`127.0.0.1:PORT`).
@@ -173,7 +165,7 @@ impl KafkaCluster {
                 stderr: String::new(),
             });
         };
-        let mut cmd = Command::new(launcher_path());
+        let mut cmd = Command::new(launcher_path()?);
         cmd.arg("restart").arg("--state-dir").arg(state_dir);
         let timeout = Duration::from_secs(180);
         let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
@@ -290,7 +282,7 @@ impl KafkaCluster {
         args: &[&str],
         timeout: Duration,
     ) -> Result<Vec<String>, ClusterError> {
-        let mut cmd = Command::new(launcher_path());
+        let mut cmd = Command::new(launcher_path()?);
         cmd.args(["console-consumer", "--bootstrap", &self.bootstrap, "--"])
             .args(args);
         let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
@@ -359,15 +351,61 @@ fn remove_stale_state_dirs() {
     }
 }
 
-/// `testing/kafka/kafka` in this crate's source tree.
-pub fn launcher_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("kafka")
-        .join("kafka")
+/// The broker launcher to run: the file `WEIR_KAFKA_LAUNCHER` names when it
+/// is set, else `testing/kafka/kafka` in the Weir checkout the current
+/// directory is in ([`checkout_root`]). Found at run time, so tests built in a
+/// build directory shared by several clones run their own clone's launcher.
+pub fn launcher_path() -> Result<PathBuf, ClusterError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ClusterError::NoLauncher(format!("no current directory: {e}")))?;
+    find_launcher(std::env::var_os(LAUNCHER_ENV).map(PathBuf::from), &cwd)
+        .map_err(ClusterError::NoLauncher)
+}
+
+/// The Weir checkout the current directory is in: its nearest ancestor (or
+/// itself) that holds `testing/kafka/kafka`.
+pub fn checkout_root() -> Result<PathBuf, ClusterError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ClusterError::NoLauncher(format!("no current directory: {e}")))?;
+    find_checkout(&cwd).ok_or_else(|| ClusterError::NoLauncher(not_in_checkout(&cwd)))
+}
+
+fn find_checkout(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(LAUNCHER_IN_CHECKOUT).is_file())
+        .map(Path::to_path_buf)
+}
+
+fn not_in_checkout(cwd: &Path) -> String {
+    format!(
+        "{} is not inside a Weir checkout (no {LAUNCHER_IN_CHECKOUT} in it or above it); \
+         run from the checkout or set {LAUNCHER_ENV} to the launcher's path",
+        cwd.display()
+    )
+}
+
+/// [`launcher_path`] with its inputs explicit: the value of
+/// `WEIR_KAFKA_LAUNCHER` and the directory to search up from.
+fn find_launcher(from_env: Option<PathBuf>, cwd: &Path) -> Result<PathBuf, String> {
+    match from_env {
+        Some(path) if !path.as_os_str().is_empty() => {
+            let path = cwd.join(path);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!("{LAUNCHER_ENV}={} is not a file", path.display()))
+            }
+        }
+        _ => find_checkout(cwd)
+            .map(|root| root.join(LAUNCHER_IN_CHECKOUT))
+            .ok_or_else(|| not_in_checkout(cwd)),
+    }
 }
 
 fn launch(state_dir: &Path) -> Result<String, (String, String)> {
-    let mut cmd = Command::new(launcher_path());
+    let launcher = launcher_path().map_err(|e| (e.to_string(), String::new()))?;
+    let mut cmd = Command::new(&launcher);
     cmd.arg("start")
         .arg("--state-dir")
         .arg(state_dir)
@@ -377,18 +415,14 @@ fn launch(state_dir: &Path) -> Result<String, (String, String)> {
         (
             format!(
                 "{} did not finish within {LAUNCH_TIMEOUT:?}",
-                launcher_path().display()
+                launcher.display()
             ),
             stderr,
         )
     })?;
     if !out.status.success() {
         return Err((
-            format!(
-                "{} start failed ({})",
-                launcher_path().display(),
-                out.status
-            ),
+            format!("{} start failed ({})", launcher.display(), out.status),
             out.stderr,
         ));
     }
@@ -461,78 +495,6 @@ fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
     }
 }
 
-#[cfg(feature = "testcontainers")]
-mod container {
-    //! The `apache/kafka` image through testcontainers.
-
-    use std::time::Duration;
-
-    use testcontainers::core::{IntoContainerPort, WaitFor};
-    use testcontainers::runners::SyncRunner;
-    use testcontainers::{Container, GenericImage, ImageExt};
-
-    use super::{KAFKA_IMAGE, KAFKA_IMAGE_TAG};
-
-    /// Starts a single-node KRaft broker whose listener is published on the
-    /// same port number on the host, so the advertised address works there.
-    pub(super) fn start() -> Result<(String, Container<GenericImage>), String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let bootstrap = format!("127.0.0.1:{port}");
-        let image = GenericImage::new(KAFKA_IMAGE, KAFKA_IMAGE_TAG)
-            .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"));
-        let env = [
-            ("KAFKA_NODE_ID", "1".to_owned()),
-            ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
-            (
-                "KAFKA_LISTENERS",
-                format!("PLAINTEXT://0.0.0.0:{port},CONTROLLER://localhost:9093"),
-            ),
-            (
-                "KAFKA_ADVERTISED_LISTENERS",
-                format!("PLAINTEXT://{bootstrap}"),
-            ),
-            ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),
-            (
-                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
-                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned(),
-            ),
-            (
-                "KAFKA_CONTROLLER_QUORUM_VOTERS",
-                "1@localhost:9093".to_owned(),
-            ),
-            ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1".to_owned()),
-            ("KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS", "5".to_owned()),
-            (
-                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
-                "1".to_owned(),
-            ),
-            ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1".to_owned()),
-            ("KAFKA_TRANSACTION_STATE_LOG_NUM_PARTITIONS", "5".to_owned()),
-            (
-                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
-                "1".to_owned(),
-            ),
-            (
-                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR",
-                "1".to_owned(),
-            ),
-            ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".to_owned()),
-            ("KAFKA_NUM_PARTITIONS", "1".to_owned()),
-        ];
-        let mut request = image
-            .with_mapped_port(port, port.tcp())
-            .with_startup_timeout(Duration::from_secs(120));
-        for (key, value) in env {
-            request = request.with_env_var(key, value);
-        }
-        let container = request.start().map_err(|e| e.to_string())?;
-        Ok((bootstrap, container))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,8 +513,57 @@ mod tests {
     }
 
     #[test]
-    fn launcher_is_found_in_the_source_tree() {
-        assert!(launcher_path().is_file(), "{}", launcher_path().display());
+    fn launcher_is_found_in_the_checkout_of_the_current_directory() {
+        // cargo runs unit tests from the package directory, `testing/`.
+        let cwd = std::env::current_dir().unwrap();
+        let launcher = find_launcher(None, &cwd).unwrap();
+        assert_eq!(launcher, cwd.parent().unwrap().join(LAUNCHER_IN_CHECKOUT));
+        assert!(launcher.is_file(), "{}", launcher.display());
+        assert_eq!(checkout_root().unwrap(), cwd.parent().unwrap());
+        assert!(launcher_path().unwrap().is_file());
+    }
+
+    /// Two fake checkouts: the launcher found is the one of the checkout the
+    /// search starts in, whatever directory the test binary was built from.
+    #[test]
+    fn launcher_is_searched_up_from_the_given_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        for clone in ["a", "b"] {
+            let dir = tmp.path().join(clone).join("testing/kafka");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("kafka"), "#!/bin/sh\n").unwrap();
+            std::fs::create_dir_all(tmp.path().join(clone).join("examples/app")).unwrap();
+        }
+        let b = tmp.path().join("b");
+        assert_eq!(
+            find_launcher(None, &b.join("examples/app")).unwrap(),
+            b.join(LAUNCHER_IN_CHECKOUT)
+        );
+        assert_eq!(
+            find_launcher(None, &b).unwrap(),
+            b.join(LAUNCHER_IN_CHECKOUT)
+        );
+        assert_eq!(find_checkout(&b.join("testing")), Some(b.clone()));
+        let outside = find_launcher(None, tmp.path()).unwrap_err();
+        assert!(outside.contains(LAUNCHER_ENV), "{outside}");
+    }
+
+    #[test]
+    fn launcher_from_the_environment_wins_and_must_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let custom = tmp.path().join("my-launcher");
+        std::fs::write(&custom, "#!/bin/sh\n").unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(find_launcher(Some(custom.clone()), &cwd).unwrap(), custom);
+        // Relative to the current directory.
+        assert_eq!(
+            find_launcher(Some(PathBuf::from("my-launcher")), tmp.path()).unwrap(),
+            custom
+        );
+        let missing = find_launcher(Some(tmp.path().join("nope")), &cwd).unwrap_err();
+        assert!(missing.contains("WEIR_KAFKA_LAUNCHER"), "{missing}");
+        // Empty means unset.
+        assert!(find_launcher(Some(PathBuf::new()), &cwd).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::keys;
-use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee, SerdeName};
+use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee};
 use crate::StreamsConfig;
 
 /// Collects settings from code; [`StreamsConfigBuilder::build`] validates
@@ -87,16 +87,6 @@ impl StreamsConfigBuilder {
         self.set(keys::STATE_DIR, dir.as_ref().to_string_lossy())
     }
 
-    /// `default.key.serde`.
-    pub fn default_key_serde(self, serde: SerdeName) -> Self {
-        self.set(keys::DEFAULT_KEY_SERDE, serde.as_str())
-    }
-
-    /// `default.value.serde`.
-    pub fn default_value_serde(self, serde: SerdeName) -> Self {
-        self.set(keys::DEFAULT_VALUE_SERDE, serde.as_str())
-    }
-
     /// `max.task.idle.ms` (-1: never wait).
     pub fn max_task_idle_ms(self, ms: i64) -> Self {
         self.set(keys::MAX_TASK_IDLE_MS, ms.to_string())
@@ -128,11 +118,6 @@ impl StreamsConfigBuilder {
     /// `deserialization.exception.handler`.
     pub fn deserialization_exception_handler(self, h: DeserializationExceptionHandler) -> Self {
         self.set(keys::DESERIALIZATION_EXCEPTION_HANDLER, h.as_str())
-    }
-
-    /// `num.standby.replicas`.
-    pub fn num_standby_replicas(self, n: u32) -> Self {
-        self.set(keys::NUM_STANDBY_REPLICAS, n.to_string())
     }
 
     /// `replication.factor` (-1: the broker's default).

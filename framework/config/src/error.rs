@@ -33,21 +33,38 @@ pub enum Error {
         /// What is expected instead.
         message: String,
     },
+    /// A Kafka Streams key that Weir knows but does not support, set to a
+    /// value that would need it (rather than accept it and do nothing).
+    #[error("configuration key '{key}' = '{value}' is not supported: {message}")]
+    Unsupported {
+        /// The key at fault.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// A configuration file could not be read or parsed.
-    #[error("cannot load configuration file '{}': {message}", .path.display())]
+    #[error("cannot load configuration file '{}': {source}", .path.display())]
     File {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: the reader's or parser's own error.
+        #[source]
+        source: BoxError,
     },
     /// The sources (file, environment) could not be merged.
-    #[error("cannot load configuration: {message}")]
+    #[error("cannot load configuration: {source}")]
     Load {
-        /// What went wrong.
-        message: String,
+        /// What went wrong: the loader's own error.
+        #[source]
+        source: BoxError,
     },
 }
+
+/// The underlying error of [`Error::File`] and [`Error::Load`], kept whole
+/// (not flattened to text) so that [`std::error::Error::source`] reaches it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
     match suggestion {
@@ -64,6 +81,7 @@ impl Error {
             Error::Missing { .. }
             | Error::Unknown { .. }
             | Error::Invalid { .. }
+            | Error::Unsupported { .. }
             | Error::File { .. }
             | Error::Load { .. } => ErrorKind::User,
         }
@@ -72,10 +90,19 @@ impl Error {
     /// The configuration key at fault, when the error concerns one key.
     pub fn key(&self) -> Option<&str> {
         match self {
-            Error::Missing { key } | Error::Unknown { key, .. } | Error::Invalid { key, .. } => {
-                Some(key)
-            }
+            Error::Missing { key }
+            | Error::Unknown { key, .. }
+            | Error::Invalid { key, .. }
+            | Error::Unsupported { key, .. } => Some(key),
             Error::File { .. } | Error::Load { .. } => None,
+        }
+    }
+
+    pub(crate) fn unsupported(key: &str, value: &str, message: impl Into<String>) -> Self {
+        Error::Unsupported {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            message: message.into(),
         }
     }
 

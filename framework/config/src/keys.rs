@@ -16,9 +16,12 @@ pub const COMMIT_INTERVAL_MS: &str = "commit.interval.ms";
 pub const PROCESSING_GUARANTEE: &str = "processing.guarantee";
 /// Where local state lives (default `${TMPDIR:-/tmp}/weir`).
 pub const STATE_DIR: &str = "state.dir";
-/// Serde used for keys when an operator is given none.
+/// Kafka Streams' serde for keys when an operator is given none. Refused
+/// with [`crate::Error::Unsupported`]: Weir has no default serdes, every
+/// operator is given its serdes in code.
 pub const DEFAULT_KEY_SERDE: &str = "default.key.serde";
-/// Serde used for values when an operator is given none.
+/// Kafka Streams' serde for values when an operator is given none. Refused
+/// like [`DEFAULT_KEY_SERDE`].
 pub const DEFAULT_VALUE_SERDE: &str = "default.value.serde";
 /// How long a task waits for data on empty inputs (default 0; -1: never).
 pub const MAX_TASK_IDLE_MS: &str = "max.task.idle.ms";
@@ -32,12 +35,15 @@ pub const ROCKSDB_MEMORY_BUDGET_BYTES: &str = "rocksdb.memory.budget.bytes";
 pub const TRANSACTION_TIMEOUT_MS: &str = "transaction.timeout.ms";
 /// `log_and_fail` (default) or `log_and_continue`.
 pub const DESERIALIZATION_EXCEPTION_HANDLER: &str = "deserialization.exception.handler";
-/// Standby replicas per stateful task (default 0).
+/// Standby replicas per stateful task: only 0 (the default) is accepted,
+/// since Weir has no standby tasks yet; any other value is refused with
+/// [`crate::Error::Unsupported`].
 pub const NUM_STANDBY_REPLICAS: &str = "num.standby.replicas";
 /// Replication factor of internal topics (default -1: the broker's default).
 pub const REPLICATION_FACTOR: &str = "replication.factor";
 
-/// Every key [`crate::StreamsConfig`] reads itself.
+/// Every key [`crate::StreamsConfig`] reads itself (some only to refuse
+/// values Weir does not support, with an error saying why).
 pub const KNOWN: &[&str] = &[
     APPLICATION_ID,
     BOOTSTRAP_SERVERS,

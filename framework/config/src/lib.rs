@@ -18,7 +18,6 @@
 //! | `processing.guarantee` | `at_least_once` (or `exactly_once_v2`) |
 //! | `commit.interval.ms` | 30000; 100 under `exactly_once_v2` |
 //! | `state.dir` | `${TMPDIR:-/tmp}/weir` |
-//! | `default.key.serde`, `default.value.serde` | unset (`string`, `bytes`, `i32`, `i64`, `u32`, `u64`, `f32`, `f64`, `uuid`, `unit`, `json`) |
 //! | `max.task.idle.ms` | 0 (-1: never wait) |
 //! | `buffered.records.per.partition` | 1000 |
 //! | `statestore.cache.max.bytes` | 10485760 |
@@ -26,8 +25,13 @@
 //! | `transaction.timeout.ms` | 10000 |
 //! | `deserialization.exception.handler` | `log_and_fail` (or `log_and_continue`) |
 //! | `client.id` | unset |
-//! | `num.standby.replicas` | 0 |
 //! | `replication.factor` | -1 (the broker's default) |
+//!
+//! A key Weir accepts does something. Kafka Streams keys Weir knows but does
+//! not support are refused with [`Error::Unsupported`] naming the key:
+//! `default.key.serde` and `default.value.serde` (Weir has no default serdes;
+//! serdes are given in code) and `num.standby.replicas` other than 0 (no
+//! standby tasks yet).
 //!
 //! Kafka client keys (`security.protocol`, `sasl.*`, `ssl.*`, `linger.ms`,
 //! ...) pass through to every client; `consumer.*`, `producer.*` and
@@ -58,7 +62,7 @@ mod streams_config;
 mod values;
 
 pub use builder::StreamsConfigBuilder;
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use load::{ENV_PREFIX, RESERVED_ENV};
 pub use streams_config::{default_state_dir, StreamsConfig, MAX_APPLICATION_ID_LEN};
-pub use values::{DeserializationExceptionHandler, ProcessingGuarantee, SerdeName};
+pub use values::{DeserializationExceptionHandler, ProcessingGuarantee};

@@ -12,7 +12,12 @@ use crate::StreamsConfig;
 /// `WEIR_` variables that belong to Weir's tooling (the build cache, the
 /// test broker's launcher), not to an application's configuration: the loader
 /// skips them instead of reporting unknown keys.
-pub const RESERVED_ENV: &[&str] = &["WEIR_CACHE", "WEIR_KAFKA_HEAP", "WEIR_KAFKA_START_TIMEOUT"];
+pub const RESERVED_ENV: &[&str] = &[
+    "WEIR_CACHE",
+    "WEIR_KAFKA_HEAP",
+    "WEIR_KAFKA_START_TIMEOUT",
+    "WEIR_KAFKA_LAUNCHER",
+];
 
 /// The prefix of environment variables read by [`StreamsConfig::load`].
 pub const ENV_PREFIX: &str = "WEIR";
@@ -62,14 +67,14 @@ impl StreamsConfig {
         let merged = builder.build().map_err(|e| match file {
             Some(path) => Error::File {
                 path: path.to_owned(),
-                message: e.to_string(),
+                source: Box::new(e),
             },
             None => Error::Load {
-                message: e.to_string(),
+                source: Box::new(e),
             },
         })?;
         let table = merged.collect().map_err(|e| Error::Load {
-            message: e.to_string(),
+            source: Box::new(e),
         })?;
         let mut pairs = BTreeMap::new();
         for (key, value) in table {
@@ -86,7 +91,7 @@ fn format_of(path: &Path) -> Result<FileFormat> {
         Some("yaml" | "yml") => Ok(FileFormat::Yaml),
         _ => Err(Error::File {
             path: path.to_owned(),
-            message: "unknown format: name it *.toml, *.yaml or *.yml".to_owned(),
+            source: "unknown format: name it *.toml, *.yaml or *.yml".into(),
         }),
     }
 }

@@ -9,7 +9,7 @@ use weir_core::task::TaskConfig;
 
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee, SerdeName};
+use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee};
 
 /// The longest `application.id`: it prefixes internal topic names, which
 /// Kafka limits to 249 characters, leaving room for the store or operator name.
@@ -58,15 +58,12 @@ pub struct StreamsConfig {
     commit_interval_ms: u64,
     processing_guarantee: ProcessingGuarantee,
     state_dir: PathBuf,
-    default_key_serde: Option<SerdeName>,
-    default_value_serde: Option<SerdeName>,
     max_task_idle_ms: i64,
     buffered_records_per_partition: usize,
     statestore_cache_max_bytes: u64,
     rocksdb_memory_budget_bytes: u64,
     transaction_timeout_ms: u64,
     deserialization_exception_handler: DeserializationExceptionHandler,
-    num_standby_replicas: u32,
     replication_factor: i16,
     client_overrides: BTreeMap<String, String>,
     consumer_overrides: BTreeMap<String, String>,
@@ -199,15 +196,12 @@ impl StreamsConfig {
             commit_interval_ms: 0,
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             state_dir: default_state_dir(),
-            default_key_serde: None,
-            default_value_serde: None,
             max_task_idle_ms: 0,
             buffered_records_per_partition: 1000,
             statestore_cache_max_bytes: 10 * 1024 * 1024,
             rocksdb_memory_budget_bytes: 256 * 1024 * 1024,
             transaction_timeout_ms: 10_000,
             deserialization_exception_handler: DeserializationExceptionHandler::LogAndFail,
-            num_standby_replicas: 0,
             replication_factor: -1,
             client_overrides: BTreeMap::new(),
             consumer_overrides: BTreeMap::new(),
@@ -228,8 +222,14 @@ impl StreamsConfig {
                 keys::COMMIT_INTERVAL_MS => commit_interval_ms = Some(int(k, v, 0, unbounded)?),
                 keys::PROCESSING_GUARANTEE => c.processing_guarantee = v.parse()?,
                 keys::STATE_DIR => c.state_dir = PathBuf::from(non_empty(k, v)?),
-                keys::DEFAULT_KEY_SERDE => c.default_key_serde = Some(SerdeName::parse(k, v)?),
-                keys::DEFAULT_VALUE_SERDE => c.default_value_serde = Some(SerdeName::parse(k, v)?),
+                keys::DEFAULT_KEY_SERDE | keys::DEFAULT_VALUE_SERDE => {
+                    return Err(Error::unsupported(
+                        k,
+                        v,
+                        "Weir has no default serdes; give each operator its serdes in code \
+                         (Consumed::with, Produced::with, Grouped::with, Materialized::with)",
+                    ))
+                }
                 keys::MAX_TASK_IDLE_MS => c.max_task_idle_ms = int(k, v, -1, unbounded)?,
                 keys::BUFFERED_RECORDS_PER_PARTITION => {
                     c.buffered_records_per_partition = int(k, v, 1, unbounded)?
@@ -247,7 +247,15 @@ impl StreamsConfig {
                     c.deserialization_exception_handler = v.parse()?
                 }
                 keys::NUM_STANDBY_REPLICAS => {
-                    c.num_standby_replicas = int(k, v, 0, i128::from(u16::MAX))?
+                    let n: u16 = int(k, v, 0, i128::from(u16::MAX))?;
+                    if n != 0 {
+                        return Err(Error::unsupported(
+                            k,
+                            v,
+                            "standby replicas are not supported yet; \
+                             remove the key or set it to 0 (state is restored from changelogs)",
+                        ));
+                    }
                 }
                 keys::REPLICATION_FACTOR => {
                     c.replication_factor = int(k, v, -1, i128::from(i16::MAX))?;
@@ -394,16 +402,6 @@ impl StreamsConfig {
         &self.state_dir
     }
 
-    /// `default.key.serde`, if set.
-    pub fn default_key_serde(&self) -> Option<SerdeName> {
-        self.default_key_serde
-    }
-
-    /// `default.value.serde`, if set.
-    pub fn default_value_serde(&self) -> Option<SerdeName> {
-        self.default_value_serde
-    }
-
     /// `max.task.idle.ms` (default 0; -1: never wait for empty inputs).
     pub fn max_task_idle_ms(&self) -> i64 {
         self.max_task_idle_ms
@@ -446,11 +444,6 @@ impl StreamsConfig {
     /// `deserialization.exception.handler` (default log and fail).
     pub fn deserialization_exception_handler(&self) -> DeserializationExceptionHandler {
         self.deserialization_exception_handler
-    }
-
-    /// `num.standby.replicas` (default 0).
-    pub fn num_standby_replicas(&self) -> u32 {
-        self.num_standby_replicas
     }
 
     /// `replication.factor` of internal topics (default -1: the broker's default).
@@ -516,8 +509,6 @@ impl fmt::Debug for StreamsConfig {
             .field("commit_interval_ms", &self.commit_interval_ms)
             .field("processing_guarantee", &self.processing_guarantee)
             .field("state_dir", &self.state_dir)
-            .field("default_key_serde", &self.default_key_serde)
-            .field("default_value_serde", &self.default_value_serde)
             .field("max_task_idle_ms", &self.max_task_idle_ms)
             .field(
                 "buffered_records_per_partition",
@@ -536,7 +527,6 @@ impl fmt::Debug for StreamsConfig {
                 "deserialization_exception_handler",
                 &self.deserialization_exception_handler,
             )
-            .field("num_standby_replicas", &self.num_standby_replicas)
             .field("replication_factor", &self.replication_factor)
             .field("client_overrides", &redacted("", &self.client_overrides))
             .field(

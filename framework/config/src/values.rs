@@ -1,5 +1,5 @@
-//! The enumerated values of the configuration: processing guarantee, serde
-//! names and deserialization handlers.
+//! The enumerated values of the configuration: processing guarantee and
+//! deserialization handlers.
 
 use std::fmt;
 use std::str::FromStr;
@@ -85,80 +85,6 @@ impl fmt::Display for ProcessingGuarantee {
     }
 }
 
-/// A built-in serde, by its configuration name (`default.key.serde`,
-/// `default.value.serde`); see `weir_core::Serdes` for the serdes themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum SerdeName {
-    /// `string`: UTF-8 text.
-    String,
-    /// `bytes`: the bytes as they are.
-    Bytes,
-    /// `i32`: big-endian 32-bit signed integer.
-    I32,
-    /// `i64`: big-endian 64-bit signed integer.
-    I64,
-    /// `u32`: big-endian 32-bit unsigned integer.
-    U32,
-    /// `u64`: big-endian 64-bit unsigned integer.
-    U64,
-    /// `f32`: 32-bit float.
-    F32,
-    /// `f64`: 64-bit float.
-    F64,
-    /// `uuid`: a UUID.
-    Uuid,
-    /// `unit`: no data (null keys).
-    Unit,
-    /// `json`: JSON through serde.
-    Json,
-}
-
-impl SerdeName {
-    const NAMES: &'static [(&'static str, SerdeName)] = &[
-        ("string", SerdeName::String),
-        ("bytes", SerdeName::Bytes),
-        ("i32", SerdeName::I32),
-        ("i64", SerdeName::I64),
-        ("u32", SerdeName::U32),
-        ("u64", SerdeName::U64),
-        ("f32", SerdeName::F32),
-        ("f64", SerdeName::F64),
-        ("uuid", SerdeName::Uuid),
-        ("unit", SerdeName::Unit),
-        ("json", SerdeName::Json),
-    ];
-
-    /// The configuration name (`string`, `i64`, `json`, ...).
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map_or("?", |(n, _)| n)
-    }
-
-    /// Parses the value of `key` (one of the two `default.*.serde` keys).
-    pub(crate) fn parse(key: &str, value: &str) -> Result<Self, Error> {
-        one_of(key, value, Self::NAMES)
-    }
-}
-
-impl FromStr for SerdeName {
-    type Err = Error;
-
-    /// Parses a serde name; the error names `default.value.serde`.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::parse(keys::DEFAULT_VALUE_SERDE, s)
-    }
-}
-
-impl fmt::Display for SerdeName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// `deserialization.exception.handler`: what a task does with a source
 /// record that cannot be deserialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -219,10 +145,6 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for (name, serde) in SerdeName::NAMES {
-            assert_eq!(serde.as_str(), *name);
-            assert_eq!(name.parse::<SerdeName>().ok(), Some(*serde));
-        }
         for g in [
             ProcessingGuarantee::AtLeastOnce,
             ProcessingGuarantee::ExactlyOnceV2,
@@ -241,11 +163,9 @@ mod tests {
     }
 
     #[test]
-    fn serde_names_match_the_configuration_names() -> Result<(), config::ConfigError> {
+    fn serde_names_match_the_configuration_names_of_the_values() -> Result<(), config::ConfigError>
+    {
         let de = |s: &str| config::Value::new(None, s);
-        for (name, serde) in SerdeName::NAMES {
-            assert_eq!(de(name).try_deserialize::<SerdeName>()?, *serde);
-        }
         for (name, g) in ProcessingGuarantee::NAMES {
             assert_eq!(de(name).try_deserialize::<ProcessingGuarantee>()?, *g);
         }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use tempfile::{Builder, NamedTempFile};
-use weir_config::{Error, ProcessingGuarantee, SerdeName, StreamsConfig};
+use weir_config::{Error, ProcessingGuarantee, StreamsConfig};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -35,7 +35,7 @@ fn toml_with_dotted_keys() -> TestResult {
 "bootstrap.servers" = "kafka:9092"
 "processing.guarantee" = "exactly_once_v2"
 "num.stream.threads" = 3
-"default.key.serde" = "string"
+"num.standby.replicas" = 0
 "max.task.idle.ms" = -1
 "linger.ms" = 5
 "producer.compression.type" = "zstd"
@@ -47,7 +47,6 @@ fn toml_with_dotted_keys() -> TestResult {
     assert_eq!(c.processing_guarantee(), ProcessingGuarantee::ExactlyOnceV2);
     assert_eq!(c.commit_interval_ms(), 100);
     assert_eq!(c.num_stream_threads(), 3);
-    assert_eq!(c.default_key_serde(), Some(SerdeName::String));
     assert_eq!(c.max_task_idle_ms(), -1);
     assert_eq!(
         c.producer_overrides().get("linger.ms").map(String::as_str),
@@ -109,9 +108,10 @@ fn yaml_flat_and_nested() -> TestResult {
 application.id: sensors
 processing:
   guarantee: exactly_once_v2
-default:
-  value:
-    serde: json
+buffered:
+  records:
+    per:
+      partition: 50
 statestore.cache.max.bytes: 0
 deserialization.exception.handler: log_and_continue
 admin:
@@ -122,7 +122,7 @@ admin:
         let c = load(f.path())?;
         assert_eq!(c.application_id(), "sensors");
         assert_eq!(c.processing_guarantee(), ProcessingGuarantee::ExactlyOnceV2);
-        assert_eq!(c.default_value_serde(), Some(SerdeName::Json));
+        assert_eq!(c.buffered_records_per_partition(), 50);
         assert_eq!(c.statestore_cache_max_bytes(), 0);
         assert_eq!(
             c.admin_overrides()
@@ -149,7 +149,9 @@ fn env_overrides_file() -> TestResult {
     let env = [
         ("WEIR_APPLICATION_ID", "from-env"),
         ("WEIR_PROCESSING_GUARANTEE", "exactly_once_v2"),
-        ("WEIR_DEFAULT_KEY_SERDE", "i64"),
+        ("WEIR_MAX_TASK_IDLE_MS", "-1"),
+        // The test broker's launcher (tooling, not configuration): skipped.
+        ("WEIR_KAFKA_LAUNCHER", "/somewhere/kafka"),
         ("WEIR_PRODUCER_LINGER_MS", "7"),
         ("WEIR_SASL_PASSWORD", "pw-from-env"),
         // Not ours: ignored.
@@ -161,7 +163,7 @@ fn env_overrides_file() -> TestResult {
     assert_eq!(c.num_stream_threads(), 2, "kept from the file");
     assert_eq!(c.commit_interval_ms(), 1000, "explicit in the file");
     assert_eq!(c.processing_guarantee(), ProcessingGuarantee::ExactlyOnceV2);
-    assert_eq!(c.default_key_serde(), Some(SerdeName::I64));
+    assert_eq!(c.max_task_idle_ms(), -1);
     assert_eq!(
         c.producer_overrides().get("linger.ms").map(String::as_str),
         Some("7")
@@ -247,6 +249,15 @@ fn unreadable_files_are_user_errors_naming_the_file() -> TestResult {
     let f = file(".toml", "this is not = = toml")?;
     let err = load(f.path()).err();
     assert!(matches!(err, Some(Error::File { .. })), "{err:?}");
+    // The parser's error is kept as the source, not flattened to text.
+    let source = err
+        .as_ref()
+        .and_then(std::error::Error::source)
+        .ok_or("no source")?;
+    assert!(
+        source.downcast_ref::<config::ConfigError>().is_some(),
+        "{source:?}"
+    );
     Ok(())
 }
 
@@ -262,4 +273,27 @@ fn tooling_variables_are_not_configuration() {
     )
     .unwrap();
     assert_eq!(config.application_id(), "tools");
+}
+
+/// Keys Weir refuses are refused from files and the environment too, naming
+/// the key as the user spelled it in the configuration.
+#[test]
+fn unsupported_keys_are_refused_from_files_and_env() -> TestResult {
+    let f = file(
+        ".yaml",
+        "application.id: app\ndefault:\n  key:\n    serde: string\n",
+    )?;
+    let err = load(f.path()).err().ok_or("default.key.serde accepted")?;
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    assert_eq!(err.key(), Some("default.key.serde"));
+    let env = [
+        ("WEIR_APPLICATION_ID", "app"),
+        ("WEIR_NUM_STANDBY_REPLICAS", "1"),
+    ];
+    let err = StreamsConfig::load_with_env(None, env)
+        .err()
+        .ok_or("num.standby.replicas=1 accepted")?;
+    assert_eq!(err.key(), Some("num.standby.replicas"));
+    assert!(err.to_string().contains("not supported yet"), "{err}");
+    Ok(())
 }

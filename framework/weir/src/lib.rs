@@ -42,8 +42,8 @@ pub use streams_error::StreamsError;
 pub use weir_kafka::{MetricsSnapshot, State};
 
 pub use weir_config::{
-    keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, SerdeName,
-    StreamsConfig, StreamsConfigBuilder,
+    keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, StreamsConfig,
+    StreamsConfigBuilder,
 };
 pub use weir_core::{dsl, error, handler, headers, processor, record, serde, time, topology};
 

@@ -232,7 +232,7 @@ fn bench(opts: &Options) -> BenchResult<()> {
         }
         _ => format!(
             "Apache Kafka {} (single node, KRaft, local launcher)",
-            weir_testing::cluster::KAFKA_IMAGE_TAG
+            weir_testing::cluster::KAFKA_VERSION
         ),
     };
     println!(

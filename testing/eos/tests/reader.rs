@@ -12,14 +12,16 @@ use weir_eos::dump::Dump;
 use weir_kafka::{ProduceRecord, TransactionalProducer};
 use weir_testing::KafkaCluster;
 
+/// The checkout this test runs in, found at run time (a path baked in at
+/// build time would be another clone's when the build directory is shared).
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    weir_testing::cluster::checkout_root().unwrap()
 }
 
 /// Compiles `checker/EosReader.java` against the launcher's jars; returns
 /// the classpath to run it with.
 fn compile_reader(dir: &Path) -> String {
-    let launcher = repo_root().join("testing/kafka/kafka");
+    let launcher = weir_testing::cluster::launcher_path().unwrap();
     let fetched = Command::new(&launcher).arg("fetch").status().unwrap();
     assert!(fetched.success(), "testing/kafka/kafka fetch failed");
     let cache = std::env::var("WEIR_CACHE").map_or_else(

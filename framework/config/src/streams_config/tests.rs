@@ -30,8 +30,6 @@ fn defaults() -> Result<()> {
     assert_eq!(c.commit_interval_ms(), 30_000);
     assert_eq!(c.commit_interval(), Duration::from_secs(30));
     assert_eq!(c.state_dir(), std::env::temp_dir().join("weir"));
-    assert_eq!(c.default_key_serde(), None);
-    assert_eq!(c.default_value_serde(), None);
     assert_eq!(c.max_task_idle_ms(), 0);
     assert_eq!(c.buffered_records_per_partition(), 1000);
     assert_eq!(c.statestore_cache_max_bytes(), 10_485_760);
@@ -41,7 +39,6 @@ fn defaults() -> Result<()> {
         c.deserialization_exception_handler(),
         DeserializationExceptionHandler::LogAndFail
     );
-    assert_eq!(c.num_standby_replicas(), 0);
     assert_eq!(c.replication_factor(), -1);
     assert!(c.client_overrides().is_empty());
     assert!(c.consumer_overrides().is_empty());
@@ -91,15 +88,13 @@ fn every_setting_parses() -> Result<()> {
         ("num.stream.threads", "4"),
         ("commit.interval.ms", "250"),
         ("state.dir", "/var/lib/weir"),
-        ("default.key.serde", "string"),
-        ("default.value.serde", "json"),
         ("max.task.idle.ms", "-1"),
         ("buffered.records.per.partition", "50"),
         ("statestore.cache.max.bytes", "0"),
         ("rocksdb.memory.budget.bytes", "1048576"),
         ("transaction.timeout.ms", "60000"),
         ("deserialization.exception.handler", "log_and_continue"),
-        ("num.standby.replicas", "1"),
+        ("num.standby.replicas", "0"),
         ("replication.factor", "3"),
     ])?;
     assert_eq!(c.bootstrap_servers(), Some("a:9092, b:9092"));
@@ -107,8 +102,6 @@ fn every_setting_parses() -> Result<()> {
     assert_eq!(c.num_stream_threads(), 4);
     assert_eq!(c.commit_interval_ms(), 250);
     assert_eq!(c.state_dir(), Path::new("/var/lib/weir"));
-    assert_eq!(c.default_key_serde(), Some(SerdeName::String));
-    assert_eq!(c.default_value_serde(), Some(SerdeName::Json));
     assert_eq!(c.max_task_idle_ms(), -1);
     assert_eq!(c.buffered_records_per_partition(), 50);
     assert_eq!(c.statestore_cache_max_bytes(), 0);
@@ -118,7 +111,6 @@ fn every_setting_parses() -> Result<()> {
         c.deserialization_exception_handler(),
         DeserializationExceptionHandler::LogAndContinue
     );
-    assert_eq!(c.num_standby_replicas(), 1);
     assert_eq!(c.replication_factor(), 3);
     c.validate_for_runtime()?;
     Ok(())
@@ -192,14 +184,39 @@ fn bad_num_stream_threads() {
     }
 }
 
+/// Weir has no default serdes: the keys are refused whatever their value,
+/// with an error that says so, rather than accepted and ignored.
 #[test]
-fn bad_serde_names() {
-    let msg = error_naming(app(&[("default.key.serde", "avro")]), "default.key.serde");
-    assert!(msg.contains("string, bytes, i32"), "{msg}");
-    error_naming(
-        app(&[("default.value.serde", "String")]),
-        "default.value.serde",
-    );
+fn default_serdes_are_refused() {
+    for key in ["default.key.serde", "default.value.serde"] {
+        for value in ["string", "json", "avro", ""] {
+            let result = app(&[(key, value)]);
+            assert!(matches!(result, Err(Error::Unsupported { .. })));
+            let msg = error_naming(result, key);
+            assert!(msg.contains("is not supported"), "{msg}");
+            assert!(msg.contains("Weir has no default serdes"), "{msg}");
+        }
+    }
+}
+
+/// 0 standbys is what Weir does, so `num.standby.replicas=0` is accepted;
+/// any other count is refused rather than silently ignored.
+#[test]
+fn standby_replicas_only_zero() -> Result<()> {
+    app(&[("num.standby.replicas", "0")])?;
+    for value in ["1", "2", "65535"] {
+        let result = app(&[("num.standby.replicas", value)]);
+        assert!(matches!(result, Err(Error::Unsupported { .. })));
+        let msg = error_naming(result, "num.standby.replicas");
+        assert!(
+            msg.contains("standby replicas are not supported yet"),
+            "{msg}"
+        );
+    }
+    // Not a count at all: the usual invalid-value error.
+    let bad = app(&[("num.standby.replicas", "many")]);
+    assert!(matches!(bad, Err(Error::Invalid { .. })));
+    Ok(())
 }
 
 #[test]
@@ -368,15 +385,12 @@ fn builder_and_pairs_agree() -> Result<()> {
         .commit_interval(Duration::from_millis(200))
         .processing_guarantee(ProcessingGuarantee::ExactlyOnceV2)
         .state_dir("/data")
-        .default_key_serde(SerdeName::Bytes)
-        .default_value_serde(SerdeName::I64)
         .max_task_idle_ms(-1)
         .buffered_records_per_partition(10)
         .statestore_cache_max_bytes(1)
         .rocksdb_memory_budget_bytes(2)
         .transaction_timeout(Duration::from_secs(5))
         .deserialization_exception_handler(DeserializationExceptionHandler::LogAndContinue)
-        .num_standby_replicas(1)
         .replication_factor(3)
         .set("acks", "all")
         .build()?;
@@ -387,7 +401,6 @@ fn builder_and_pairs_agree() -> Result<()> {
         built.processing_guarantee(),
         ProcessingGuarantee::ExactlyOnceV2
     );
-    assert_eq!(built.default_value_serde(), Some(SerdeName::I64));
     let err = StreamsConfig::builder().num_stream_threads(0).build();
     assert!(err.is_err());
     Ok(())

@@ -257,7 +257,8 @@ impl<K: Data, V: Data> KStream<K, V> {
     }
 
     /// Writes the stream to `topic`.
-    pub fn to(&self, topic: &str, produced: Produced<K, V>) -> Terminal {
+    pub fn to(&self, topic: impl AsRef<str>, produced: Produced<K, V>) -> Terminal {
+        let topic = topic.as_ref();
         self.sink(produced, |b, name, produced, parent| {
             b.add_sink_topic(name, TopicName::user(topic), produced, &[parent]);
         })

@@ -177,7 +177,7 @@ impl<K: Data, V: Data> KTable<K, V> {
     }
 
     /// Writes the table's updates to `topic` (deletes as tombstones).
-    pub fn to(&self, topic: &str, produced: Produced<K, V>) -> Terminal {
+    pub fn to(&self, topic: impl AsRef<str>, produced: Produced<K, V>) -> Terminal {
         self.to_stream().to(topic, produced)
     }
 

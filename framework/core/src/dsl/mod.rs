@@ -118,7 +118,39 @@ impl Inner {
 
 pub(crate) type Shared = Rc<RefCell<Inner>>;
 
-/// Topics a source reads: one name, or several.
+/// Topics a source reads: one name, or several, in any string form.
+///
+/// One topic: `&str`, `String` or `&String`. Several: an array, slice or
+/// `Vec` (or a reference to one) of any of `&str`, `String`, `&String`.
+/// Sinks ([`KStream::to`], [`KTable::to`]) and [`StreamsBuilder::table`]
+/// take one topic as any `impl AsRef<str>`.
+///
+/// ```
+/// use weir_core::dsl::StreamsBuilder;
+/// use weir_core::topology::{Consumed, Produced};
+/// use weir_core::Serdes;
+///
+/// // Topic names that come from configuration are `String`s.
+/// let input: String = format!("{}-input", "orders");
+/// let output: String = "orders-output".to_string();
+/// let many: Vec<String> = vec!["a".into(), "b".into()];
+/// let produced = || Produced::with(Serdes::string(), Serdes::string());
+///
+/// let builder = StreamsBuilder::new();
+/// let consumed = || Consumed::with(Serdes::string(), Serdes::string());
+/// builder.stream(&input, consumed()).to(&output, produced());
+/// builder.stream(&many, consumed()).to(output.clone(), produced());
+/// builder.stream(input.clone() + "-2", consumed()).to("c", produced());
+/// builder.stream(["d", "e"], consumed());
+/// builder.stream(&["f".to_string()], consumed());
+/// builder.stream(vec!["g"], consumed());
+/// let topology = builder.build()?;
+/// let description = topology.describe().to_string();
+/// for topic in ["orders-input", "orders-input-2", "a", "b", "d", "e", "f", "g"] {
+///     assert!(description.contains(topic), "{description}");
+/// }
+/// # Ok::<(), weir_core::Error>(())
+/// ```
 pub trait Topics {
     /// The topic names.
     fn into_topics(self) -> Vec<String>;
@@ -126,7 +158,7 @@ pub trait Topics {
 
 impl Topics for &str {
     fn into_topics(self) -> Vec<String> {
-        vec![self.to_string()]
+        vec![self.to_owned()]
     }
 }
 
@@ -136,21 +168,43 @@ impl Topics for String {
     }
 }
 
-impl Topics for &[&str] {
+impl Topics for &String {
     fn into_topics(self) -> Vec<String> {
-        self.iter().map(|s| s.to_string()).collect()
+        vec![self.clone()]
     }
 }
 
-impl<const N: usize> Topics for [&str; N] {
+fn names<S: AsRef<str>>(topics: impl IntoIterator<Item = S>) -> Vec<String> {
+    topics.into_iter().map(|t| t.as_ref().to_owned()).collect()
+}
+
+impl<S: AsRef<str>> Topics for &[S] {
     fn into_topics(self) -> Vec<String> {
-        self.iter().map(|s| s.to_string()).collect()
+        names(self)
     }
 }
 
-impl Topics for Vec<String> {
+impl<S: AsRef<str>, const N: usize> Topics for [S; N] {
     fn into_topics(self) -> Vec<String> {
-        self
+        names(self)
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> Topics for &[S; N] {
+    fn into_topics(self) -> Vec<String> {
+        names(self)
+    }
+}
+
+impl<S: AsRef<str>> Topics for Vec<S> {
+    fn into_topics(self) -> Vec<String> {
+        names(self)
+    }
+}
+
+impl<S: AsRef<str>> Topics for &Vec<S> {
+    fn into_topics(self) -> Vec<String> {
+        names(self)
     }
 }
 
@@ -214,11 +268,11 @@ impl StreamsBuilder {
     /// table forwards each update as a [`Change`] of new and old value.
     pub fn table<K: Data, V: Data>(
         &self,
-        topic: &str,
+        topic: impl AsRef<str>,
         consumed: Consumed<K, V>,
         materialized: Materialized<K, V>,
     ) -> KTable<K, V> {
-        let source = self.source(vec![TopicName::user(topic)], consumed);
+        let source = self.source(vec![TopicName::user(topic.as_ref())], consumed);
         ktable::materialize(
             &self.inner,
             source.node_name(),

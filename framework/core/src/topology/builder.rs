@@ -62,14 +62,39 @@ impl TopologyBuilder {
         self
     }
 
-    /// Adds a source node `name` reading `topics`.
+    /// Adds a source node `name` reading `topics`: a list (array, slice,
+    /// `Vec`, or a reference to one) of topic names in any string form
+    /// (`&str`, `String`, `&String`).
+    ///
+    /// ```
+    /// use weir_core::topology::{Consumed, Produced, TopologyBuilder};
+    /// use weir_core::Serdes;
+    ///
+    /// let input: String = "clicks".to_string();
+    /// let output: String = "clicks-copy".to_string();
+    /// let more: Vec<String> = vec!["views".into(), "likes".into()];
+    /// let mut builder = TopologyBuilder::new();
+    /// builder
+    ///     .add_source("in", [&input], Consumed::with(Serdes::string(), Serdes::string()))
+    ///     .add_source("more", &more, Consumed::with(Serdes::string(), Serdes::string()))
+    ///     .add_sink("out", &output, Produced::with(Serdes::string(), Serdes::string()), &["in"])
+    ///     .add_sink("out-2", output.clone() + "-2", Produced::with(Serdes::string(), Serdes::string()), &["more"]);
+    /// let description = builder.build()?.describe().to_string();
+    /// for topic in ["clicks", "views", "likes", "clicks-copy", "clicks-copy-2"] {
+    ///     assert!(description.contains(topic), "{description}");
+    /// }
+    /// # Ok::<(), weir_core::Error>(())
+    /// ```
     pub fn add_source<K: Data, V: Data>(
         &mut self,
         name: &str,
-        topics: impl IntoIterator<Item = impl Into<String>>,
+        topics: impl IntoIterator<Item = impl AsRef<str>>,
         consumed: Consumed<K, V>,
     ) -> &mut Self {
-        let topics = topics.into_iter().map(|t| TopicName::user(t)).collect();
+        let topics = topics
+            .into_iter()
+            .map(|t| TopicName::user(t.as_ref()))
+            .collect();
         self.add_source_topics(name, topics, consumed)
     }
 
@@ -150,15 +175,16 @@ impl TopologyBuilder {
         })
     }
 
-    /// Adds a sink node `name` writing its parents' records to `topic`.
+    /// Adds a sink node `name` writing its parents' records to `topic`
+    /// (`&str`, `String` or `&String`).
     pub fn add_sink<K: Data, V: Data>(
         &mut self,
         name: &str,
-        topic: &str,
+        topic: impl AsRef<str>,
         produced: Produced<K, V>,
         parents: &[&str],
     ) -> &mut Self {
-        self.add_sink_topic(name, TopicName::user(topic), produced, parents)
+        self.add_sink_topic(name, TopicName::user(topic.as_ref()), produced, parents)
     }
 
     pub(crate) fn add_sink_topic<K: Data, V: Data>(
