@@ -155,6 +155,10 @@ impl DriverState {
     /// assigns its partitions at their committed offsets, marked caught up:
     /// the driver has all input at hand, so a task never waits for data.
     fn assign_task(&mut self, id: TaskId) -> Result<()> {
+        if self.engine.task(id).is_some() {
+            // Assigning again would rewind its partitions: records read twice.
+            return Ok(());
+        }
         let inputs = self.inputs_of(id);
         for tp in &inputs {
             self.world.assign(tp);

@@ -203,6 +203,7 @@ impl World {
         self.in_transaction = false;
         self.positions.clear();
         self.paused.clear();
+        self.written.clear();
         self.crash_plan = None;
     }
 
