@@ -9,7 +9,7 @@ use weir_core::task::TaskConfig;
 
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee};
+use crate::values::{parse_guarantee, DeserializationExceptionHandler, ProcessingGuarantee};
 
 /// The longest `application.id`: it prefixes internal topic names, which
 /// Kafka limits to 249 characters, leaving room for the store or operator name.
@@ -220,7 +220,7 @@ impl StreamsConfig {
                     c.num_stream_threads = int(k, v, 1, i128::from(u16::MAX))?
                 }
                 keys::COMMIT_INTERVAL_MS => commit_interval_ms = Some(int(k, v, 0, unbounded)?),
-                keys::PROCESSING_GUARANTEE => c.processing_guarantee = v.parse()?,
+                keys::PROCESSING_GUARANTEE => c.processing_guarantee = parse_guarantee(v)?,
                 keys::STATE_DIR => c.state_dir = PathBuf::from(non_empty(k, v)?),
                 keys::DEFAULT_KEY_SERDE | keys::DEFAULT_VALUE_SERDE => {
                     return Err(Error::unsupported(
@@ -352,6 +352,7 @@ impl StreamsConfig {
         task.deserialization_handler = self.deserialization_exception_handler.handler();
         let total = usize::try_from(self.statestore_cache_max_bytes).unwrap_or(usize::MAX);
         task.cache_max_bytes = total / self.num_stream_threads.max(1);
+        task.guarantee = self.processing_guarantee;
         task
     }
 

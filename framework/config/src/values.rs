@@ -24,65 +24,11 @@ fn one_of<T: Copy>(key: &str, value: &str, names: &[(&str, T)]) -> Result<T, Err
         })
 }
 
-/// `processing.guarantee`: what the runtime promises about each input record's effects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ProcessingGuarantee {
-    /// `at_least_once` (the default): after a failure some records may be
-    /// processed again, so outputs and state updates may repeat.
-    #[default]
-    AtLeastOnce,
-    /// `exactly_once_v2`: outputs, changelog writes and input offsets are
-    /// committed in one Kafka transaction per thread; readers using
-    /// `read_committed` see each record's effects exactly once.
-    #[serde(rename = "exactly_once_v2")]
-    ExactlyOnceV2,
-}
+pub use weir_core::ProcessingGuarantee;
 
-impl ProcessingGuarantee {
-    const NAMES: &'static [(&'static str, ProcessingGuarantee)] = &[
-        ("at_least_once", ProcessingGuarantee::AtLeastOnce),
-        ("exactly_once_v2", ProcessingGuarantee::ExactlyOnceV2),
-    ];
-
-    /// The configuration name (`at_least_once`, `exactly_once_v2`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessingGuarantee::AtLeastOnce => "at_least_once",
-            ProcessingGuarantee::ExactlyOnceV2 => "exactly_once_v2",
-        }
-    }
-
-    /// Whether this is an exactly-once guarantee.
-    pub fn is_exactly_once(self) -> bool {
-        self == ProcessingGuarantee::ExactlyOnceV2
-    }
-
-    /// The default `commit.interval.ms` under this guarantee: 30000 under
-    /// at-least-once, 100 under exactly-once (a commit ends a transaction, and
-    /// `read_committed` readers see nothing before it).
-    pub fn default_commit_interval_ms(self) -> u64 {
-        match self {
-            ProcessingGuarantee::AtLeastOnce => 30_000,
-            ProcessingGuarantee::ExactlyOnceV2 => 100,
-        }
-    }
-}
-
-impl FromStr for ProcessingGuarantee {
-    type Err = Error;
-
-    /// Parses `at_least_once` or `exactly_once_v2`; the error names `processing.guarantee`.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        one_of(keys::PROCESSING_GUARANTEE, s, Self::NAMES)
-    }
-}
-
-impl fmt::Display for ProcessingGuarantee {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Parses `processing.guarantee`; the error names the key and lists the valid values.
+pub(crate) fn parse_guarantee(value: &str) -> Result<ProcessingGuarantee, Error> {
+    one_of(keys::PROCESSING_GUARANTEE, value, ProcessingGuarantee::ALL)
 }
 
 /// `deserialization.exception.handler`: what a task does with a source
@@ -166,7 +112,7 @@ mod tests {
     fn serde_names_match_the_configuration_names_of_the_values() -> Result<(), config::ConfigError>
     {
         let de = |s: &str| config::Value::new(None, s);
-        for (name, g) in ProcessingGuarantee::NAMES {
+        for (name, g) in ProcessingGuarantee::ALL {
             assert_eq!(de(name).try_deserialize::<ProcessingGuarantee>()?, *g);
         }
         for (name, h) in DeserializationExceptionHandler::NAMES {
@@ -180,8 +126,7 @@ mod tests {
 
     #[test]
     fn bad_guarantee_lists_the_valid_values() {
-        let err = "exactly_once_beta"
-            .parse::<ProcessingGuarantee>()
+        let err = parse_guarantee("exactly_once_beta")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

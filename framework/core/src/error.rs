@@ -105,6 +105,18 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An error of the application's own code (a processor, a punctuator, a
+    /// fallible closure), kept whole: its chain of sources stays readable
+    /// and its type can be recovered with `downcast_ref` on the source.
+    /// Build it with [`Error::application`].
+    #[error("{context}: {source}")]
+    Application {
+        /// Where it happened (a node name, an operation).
+        context: String,
+        /// The application's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// The instance stopped in the middle of an operation (the test
     /// driver's simulated crash): nothing more of its work may be written
     /// or committed. Classified as fenced: never retried.
@@ -126,6 +138,31 @@ pub enum Error {
 }
 
 impl Error {
+    /// The application's own error `source`, raised at `context` (a node
+    /// name, an operation), kept whole rather than turned into text:
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("unknown currency {0}")]
+    /// struct UnknownCurrency(String);
+    ///
+    /// let err = weir_core::Error::application("convert", UnknownCurrency("XTS".into()));
+    /// assert_eq!(err.to_string(), "convert: unknown currency XTS");
+    /// let source = err.source().and_then(|s| s.downcast_ref::<UnknownCurrency>());
+    /// assert_eq!(source.map(|c| c.0.as_str()), Some("XTS"));
+    /// ```
+    pub fn application(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Application {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+
     /// The class of this error, which decides how the runtime reacts.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -134,7 +171,10 @@ impl Error {
             | Error::Topology(_)
             | Error::InvalidTimestamp { .. }
             | Error::Config { .. } => ErrorKind::User,
-            Error::Processor { .. } | Error::Store { .. } | Error::Task { .. } => ErrorKind::Fatal,
+            Error::Processor { .. }
+            | Error::Store { .. }
+            | Error::Task { .. }
+            | Error::Application { .. } => ErrorKind::Fatal,
             Error::Stopped { .. } => ErrorKind::Fenced,
             Error::Send { kind, .. } => *kind,
         }

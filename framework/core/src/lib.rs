@@ -6,6 +6,7 @@ pub mod collector;
 pub mod dsl;
 pub mod engine;
 pub mod error;
+mod guarantee;
 pub mod handler;
 pub mod headers;
 pub mod processor;
@@ -21,5 +22,6 @@ pub use crate::serde::{
     Deserializer, Serde, SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use guarantee::ProcessingGuarantee;
 pub use headers::Headers;
 pub use record::{RawRecord, RawRecordRef, Record, RecordMetadata, TopicPartition};

@@ -40,8 +40,5 @@ pub use embedded::EmbeddedBroker;
 pub use error::{Error, Result};
 pub use produce::{produce_batch, ProduceRecord, RecordPosition};
 pub use read::{end_offsets, librdkafka_version, read_to_end, ConsumedRecord, Isolation};
-pub use runtime::{
-    Metrics, MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener,
-    StreamsRuntime,
-};
+pub use runtime::{Metrics, MetricsSnapshot, RuntimeConfig, State, StateListener, StreamsRuntime};
 pub use transaction::TransactionalProducer;

@@ -4,11 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_config::{ProcessingGuarantee as ConfigGuarantee, StreamsConfig};
+use weir_config::StreamsConfig;
 use weir_core::topology::Topology;
-use weir_kafka::{
-    MetricsSnapshot, ProcessingGuarantee, RuntimeConfig, State, StateListener, StreamsRuntime,
-};
+use weir_kafka::{MetricsSnapshot, RuntimeConfig, State, StateListener, StreamsRuntime};
 
 use crate::streams_error::StreamsError;
 
@@ -50,7 +48,6 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
     rc.client_id = config.client_id().map(str::to_string);
     rc.num_stream_threads = config.num_stream_threads();
     rc.commit_interval = config.commit_interval();
-    rc.guarantee = runtime_guarantee(config.processing_guarantee())?;
     rc.task = config.task_config();
     rc.task.default_bytes_store = Some(default_bytes_store(config)?);
     rc.buffered_records_per_partition = config.buffered_records_per_partition();
@@ -61,23 +58,7 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
     rc.admin_properties = pairs(config.admin_overrides());
     rc.state_dir = Some(config.state_dir().to_path_buf());
     rc.transaction_timeout = Duration::from_millis(config.transaction_timeout_ms());
-    rc.task.exactly_once = rc.guarantee == ProcessingGuarantee::ExactlyOnceV2;
     Ok(rc)
-}
-
-/// The runtime's guarantee for the configured one. weir-config's enum is
-/// `#[non_exhaustive]`: a guarantee the runtime does not implement is refused,
-/// never quietly run as at-least-once.
-fn runtime_guarantee(guarantee: ConfigGuarantee) -> Result<ProcessingGuarantee, StreamsError> {
-    match guarantee {
-        ConfigGuarantee::AtLeastOnce => Ok(ProcessingGuarantee::AtLeastOnce),
-        ConfigGuarantee::ExactlyOnceV2 => Ok(ProcessingGuarantee::ExactlyOnceV2),
-        other => Err(StreamsError::Config(weir_config::Error::Unsupported {
-            key: weir_config::keys::PROCESSING_GUARANTEE.to_owned(),
-            value: other.to_string(),
-            message: "the Kafka runtime does not implement this guarantee".to_owned(),
-        })),
-    }
 }
 
 /// The backend of every store that did not choose one: RocksDB under
@@ -262,13 +243,17 @@ mod tests {
     fn the_guarantee_reaches_the_runtime_and_the_tasks() {
         let dir = tempfile::tempdir().unwrap();
         let alos = runtime_config(&config(dir.path(), &[])).unwrap();
-        assert_eq!(alos.guarantee, ProcessingGuarantee::AtLeastOnce);
-        assert!(!alos.task.exactly_once);
+        assert_eq!(
+            alos.task.guarantee,
+            weir_core::ProcessingGuarantee::AtLeastOnce
+        );
         let dir = tempfile::tempdir().unwrap();
         let eos = config(dir.path(), &[("processing.guarantee", "exactly_once_v2")]);
         let eos = runtime_config(&eos).unwrap();
-        assert_eq!(eos.guarantee, ProcessingGuarantee::ExactlyOnceV2);
-        assert!(eos.task.exactly_once);
+        assert_eq!(
+            eos.task.guarantee,
+            weir_core::ProcessingGuarantee::ExactlyOnceV2
+        );
     }
 
     #[test]

@@ -392,7 +392,19 @@ fn records_flow_through_a_repartition_topic_the_runtime_creates() {
     app.close(Duration::from_secs(30)).unwrap();
 }
 
-/// Fails on the value "poison".
+/// The application's own error type, which must reach the caller whole.
+#[derive(Debug)]
+struct Indigestible(String);
+
+impl std::fmt::Display for Indigestible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot digest {}", self.0)
+    }
+}
+
+impl std::error::Error for Indigestible {}
+
+/// Fails on the value "poison", with the application's own error.
 struct Fussy;
 
 impl Processor<String, String> for Fussy {
@@ -402,10 +414,10 @@ impl Processor<String, String> for Fussy {
         record: Record<String, String>,
     ) -> Result<()> {
         if record.value.as_deref() == Some("poison") {
-            return Err(weir::Error::Processor {
-                node: ctx.node_name().to_string(),
-                message: "cannot digest poison".to_string(),
-            });
+            return Err(weir::Error::application(
+                ctx.node_name(),
+                Indigestible("poison".to_string()),
+            ));
         }
         ctx.forward(record)
     }
@@ -448,6 +460,14 @@ fn a_processing_error_stops_the_application_with_the_error() {
     }
     let err = app.close(Duration::from_secs(30)).unwrap_err();
     assert!(err.to_string().contains("fussy"), "{err}");
+    // The processor's own error is in the chain, whole, not flattened to text.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    let mut found = None;
+    while let Some(e) = source {
+        found = found.or_else(|| e.downcast_ref::<Indigestible>());
+        source = e.source();
+    }
+    assert_eq!(found.map(|i| i.0.as_str()), Some("poison"), "{err:?}");
     assert!(err.to_string().contains("poison"), "{err}");
     assert_eq!(app.state(), State::Error);
     // The record before the poison was written and committed: a restart resumes at the poison.

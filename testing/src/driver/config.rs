@@ -278,7 +278,9 @@ impl DriverConfig {
         config.max_task_idle_ms = self.max_task_idle_ms;
         config.deserialization_handler = self.handler.clone();
         config.cache_max_bytes = self.cache_max_bytes;
-        config.exactly_once = self.exactly_once;
+        if self.exactly_once {
+            config.guarantee = weir_core::ProcessingGuarantee::ExactlyOnceV2;
+        }
         if self.cache_max_bytes > 0 {
             config.thread_cache = Some(ThreadCache::new(self.cache_max_bytes));
         }

@@ -88,7 +88,7 @@ impl DriverState {
         let world = World::new(
             collector,
             MockClock::new(config.wall_clock_time_ms()),
-            task_config.exactly_once,
+            task_config.guarantee.is_exactly_once(),
         );
         DriverState {
             engine: TaskManager::new(Arc::new(topology), task_config),

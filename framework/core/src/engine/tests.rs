@@ -150,7 +150,9 @@ fn manager(exactly_once: bool) -> TaskManager {
             Produced::with(Serdes::string(), Serdes::i64()),
         );
     let mut config = TaskConfig::new("app");
-    config.exactly_once = exactly_once;
+    if exactly_once {
+        config.guarantee = crate::ProcessingGuarantee::ExactlyOnceV2;
+    }
     TaskManager::new(Arc::new(builder.build().unwrap()), config).with_max_buffered(4)
 }
 

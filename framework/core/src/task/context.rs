@@ -21,7 +21,7 @@ impl StoreContext {
         let thread_cache = config.thread_cache.clone().or_else(|| {
             (config.cache_max_bytes > 0).then(|| ThreadCache::new(config.cache_max_bytes))
         });
-        let mut ctx = StoreContext::new(task).with_exactly_once(config.exactly_once);
+        let mut ctx = StoreContext::new(task).with_exactly_once(config.guarantee.is_exactly_once());
         if let Some(cache) = thread_cache {
             ctx = ctx.with_thread_cache(cache);
         }

@@ -22,6 +22,7 @@ use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
 use crate::record::{RawRecord, RawRecordRef, RecordMetadata, TopicPartition};
 use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
+use crate::ProcessingGuarantee;
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use punctuation::Schedules;
 use queue::{next_queue, ready, PartitionQueue, Queued};
@@ -51,10 +52,10 @@ pub struct TaskConfig {
     /// thread and sets it in the configuration of each task it creates.
     /// `None`: a task with a budget gets a cache of its own.
     pub thread_cache: Option<Arc<ThreadCache>>,
-    /// Exactly-once: stores hold their writes in memory until the task's
-    /// transaction commits (see
+    /// `processing.guarantee`. Under exactly-once, stores hold their writes
+    /// in memory until the task's transaction commits (see
     /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer)).
-    pub exactly_once: bool,
+    pub guarantee: ProcessingGuarantee,
 }
 
 impl fmt::Debug for TaskConfig {
@@ -65,7 +66,7 @@ impl fmt::Debug for TaskConfig {
             .field("default_bytes_store", &self.default_bytes_store.is_some())
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("thread_cache", &self.thread_cache)
-            .field("exactly_once", &self.exactly_once)
+            .field("guarantee", &self.guarantee)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +83,7 @@ impl TaskConfig {
             default_bytes_store: None,
             cache_max_bytes: 0,
             thread_cache: None,
-            exactly_once: false,
+            guarantee: ProcessingGuarantee::AtLeastOnce,
         }
     }
 }

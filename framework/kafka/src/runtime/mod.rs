@@ -44,16 +44,6 @@ use state::StateMachine;
 use tasks::ThreadTasks;
 use thread::ThreadContext;
 
-/// Delivery guarantee of the runtime (`processing.guarantee`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProcessingGuarantee {
-    /// Commit offsets only after output is acknowledged; duplicates after a crash.
-    #[default]
-    AtLeastOnce,
-    /// Transactions: output, state and offsets commit atomically.
-    ExactlyOnceV2,
-}
-
 /// Everything the runtime needs, as plain values (built by `weir` from
 /// `StreamsConfig`).
 #[derive(Clone)]
@@ -68,8 +58,6 @@ pub struct RuntimeConfig {
     pub num_stream_threads: usize,
     /// `commit.interval.ms`.
     pub commit_interval: Duration,
-    /// `processing.guarantee`.
-    pub guarantee: ProcessingGuarantee,
     /// Settings for the tasks (application id, idle time, deserialization handler).
     pub task: TaskConfig,
     /// `buffered.records.per.partition`: pause a partition past this many queued records.
@@ -103,7 +91,6 @@ impl RuntimeConfig {
             client_id: None,
             num_stream_threads: 1,
             commit_interval: Duration::from_secs(30),
-            guarantee: ProcessingGuarantee::AtLeastOnce,
             buffered_records_per_partition: 1000,
             replication_factor: -1,
             client_properties: Vec::new(),
@@ -148,7 +135,7 @@ impl StreamsRuntime {
         config: RuntimeConfig,
         listener: Option<StateListener>,
     ) -> Result<Self> {
-        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2
+        if config.task.guarantee.is_exactly_once()
             && config.transaction_timeout <= config.commit_interval
         {
             return Err(Error::Config {
@@ -201,7 +188,7 @@ impl StreamsRuntime {
         let mut consumers = Vec::with_capacity(threads_n);
         for index in 0..threads_n {
             let client_id = format!("{client_prefix}-{process_id}-StreamThread-{}", index + 1);
-            let transactional_id = (app.config.guarantee == ProcessingGuarantee::ExactlyOnceV2)
+            let transactional_id = (app.config.task.guarantee.is_exactly_once())
                 .then(|| format!("{app_id}-{process_id}-{}", index + 1));
             let producer = Self::producer(
                 &app.config,
@@ -316,7 +303,7 @@ impl StreamsRuntime {
         crate::tuning::apply(&mut c, crate::tuning::CONSUMER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
-        if config.guarantee == ProcessingGuarantee::ExactlyOnceV2 {
+        if config.task.guarantee.is_exactly_once() {
             // Forced: input written by aborted transactions is never processed.
             c.set("isolation.level", "read_committed");
         } else if c.get("isolation.level").is_none() {
