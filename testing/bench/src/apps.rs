@@ -13,7 +13,7 @@ use crate::{data, BenchResult};
 /// What a contender child needs, passed as arguments:
 /// `<bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes>`.
 #[derive(Debug, Clone)]
-pub struct ChildArgs {
+pub(crate) struct ChildArgs {
     pub bootstrap: String,
     pub input: String,
     pub output: String,
@@ -30,7 +30,7 @@ pub struct ChildArgs {
 }
 
 impl ChildArgs {
-    pub fn to_args(&self) -> Vec<String> {
+    pub(crate) fn to_args(&self) -> Vec<String> {
         vec![
             self.bootstrap.clone(),
             self.input.clone(),
@@ -44,7 +44,7 @@ impl ChildArgs {
         ]
     }
 
-    pub fn parse(args: &[String]) -> BenchResult<Self> {
+    pub(crate) fn parse(args: &[String]) -> BenchResult<Self> {
         let [bootstrap, input, output, group, commit_ms, stop_after, guarantee, state_dir, budget] =
             args
         else {
@@ -83,7 +83,7 @@ fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConf
 /// The Weir pass-through: stream (typed JSON) -> filter -> map_values
 /// (modify, re-serialize at the sink) -> to, one stream thread, under
 /// `args.guarantee`. Runs until SIGTERM (graceful close with a final commit).
-pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
+pub(crate) fn run_weir(args: &ChildArgs) -> BenchResult<()> {
     let builder = StreamsBuilder::new();
     builder
         .stream(
@@ -118,7 +118,7 @@ pub fn run_weir(args: &ChildArgs) -> BenchResult<()> {
 /// The raw copier (the ceiling): copies `stop_after` records (in
 /// transactions under exactly-once), then waits (idle) until the bench
 /// stops it or closes its stdin.
-pub fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
+pub(crate) fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
     let mut opts = CopierOptions::new(
         args.bootstrap.clone(),
         args.group.clone(),
@@ -138,7 +138,7 @@ pub fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
 
 /// How the count child runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CountMode {
+pub(crate) enum CountMode {
     /// Counts until SIGTERM, then closes gracefully (final commit, so the
     /// changelog is complete); the bench measures its output.
     Serve,
@@ -163,7 +163,7 @@ const CHILD_LIMIT: Duration = Duration::from_secs(900);
 /// settled_ms=<ms>` (`settled_ms`: from the child's start until it saw the
 /// state Running), waits until the bench closes its stdin,
 /// then closes gracefully (final commit, so the changelog is complete).
-pub fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
+pub(crate) fn run_count(args: &ChildArgs, mode: CountMode) -> BenchResult<()> {
     use std::io::Write;
     use std::time::Instant;
 

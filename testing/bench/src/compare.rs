@@ -21,20 +21,20 @@ use crate::{data, BenchResult, Mode, PARTITIONS};
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 /// The count app's RocksDB memory budget (block cache + memtables), the
 /// same for Weir and the peer.
-pub const COUNT_BUDGET_BYTES: usize = 256 << 20;
+pub(crate) const COUNT_BUDGET_BYTES: usize = 256 << 20;
 
 /// A contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Who {
+pub(crate) enum Who {
     Weir,
     KStreams,
     Ceiling,
 }
 
 impl Who {
-    pub const ALL: [Who; 3] = [Who::Weir, Who::KStreams, Who::Ceiling];
+    pub(crate) const ALL: [Who; 3] = [Who::Weir, Who::KStreams, Who::Ceiling];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Who::Weir => "weir",
             Who::KStreams => "kstreams",
@@ -42,7 +42,7 @@ impl Who {
         }
     }
 
-    pub fn parse(s: &str) -> BenchResult<Self> {
+    pub(crate) fn parse(s: &str) -> BenchResult<Self> {
         Who::ALL
             .into_iter()
             .find(|w| w.name() == s)
@@ -52,14 +52,14 @@ impl Who {
 
 /// A workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Workload {
+pub(crate) enum Workload {
     Passthrough,
     Count,
     Restore,
 }
 
 impl Workload {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Workload::Passthrough => "passthrough",
             Workload::Count => "count",
@@ -71,7 +71,7 @@ impl Workload {
 /// A processing guarantee with its commit interval, as run. Ordered as in
 /// [`Variant::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Variant {
+pub(crate) struct Variant {
     /// `alos`, `eos` (commit every 100 ms, Kafka Streams' default under
     /// exactly-once) or `eos-1s`.
     pub tag: &'static str,
@@ -80,7 +80,7 @@ pub struct Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 3] = [
+    pub(crate) const ALL: [Variant; 3] = [
         Variant {
             tag: "alos",
             guarantee: ProcessingGuarantee::AtLeastOnce,
@@ -103,7 +103,7 @@ impl Variant {
         (i.unwrap_or(usize::MAX), self.commit_ms)
     }
 
-    pub fn parse(s: &str) -> BenchResult<Self> {
+    pub(crate) fn parse(s: &str) -> BenchResult<Self> {
         Variant::ALL
             .into_iter()
             .find(|v| v.tag == s)
@@ -125,7 +125,7 @@ impl Ord for Variant {
 
 /// What became of one (workload, variant, contender) cell.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Medians over the rounds.
     Measured(Figures),
     /// The contender does not offer this yet (it said so at start): the reason.
@@ -138,7 +138,7 @@ pub enum Outcome {
 
 /// The medians of one cell.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Figures {
+pub(crate) struct Figures {
     pub run: Option<RunFigures>,
     pub latency: Option<LatencyFigures>,
     /// Restore only.
@@ -147,7 +147,7 @@ pub struct Figures {
 
 /// One restore.
 #[derive(Debug, Clone, Copy)]
-pub struct RestoreFigures {
+pub(crate) struct RestoreFigures {
     pub restored: u64,
     /// Time spent restoring (see README.md).
     pub restore_s: f64,
@@ -160,10 +160,10 @@ pub struct RestoreFigures {
 }
 
 /// Every cell's outcome.
-pub type Results = BTreeMap<(Workload, Variant, Who), Outcome>;
+pub(crate) type Results = BTreeMap<(Workload, Variant, Who), Outcome>;
 
 /// What the runs need.
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     pub kafka: &'a KafkaCluster,
     pub conn: &'a Connection,
     pub mode: &'a Mode,
@@ -174,7 +174,7 @@ pub struct Plan<'a> {
 }
 
 /// A fresh, empty state directory under the system temp dir.
-pub fn fresh_state_dir(what: &str) -> BenchResult<PathBuf> {
+pub(crate) fn fresh_state_dir(what: &str) -> BenchResult<PathBuf> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -326,7 +326,7 @@ impl Plan<'_> {
     }
 
     /// Runs every selected workload under every selected variant.
-    pub fn run(&self) -> BenchResult<Results> {
+    pub(crate) fn run(&self) -> BenchResult<Results> {
         let mut results = Results::new();
         let mut warmed = false;
         for &w in self.workloads {

@@ -10,10 +10,10 @@ use weir_kafka::{Connection, ProduceRecord};
 use crate::BenchResult;
 
 /// Distinct keys (devices).
-pub const DEVICES: u64 = 4000;
+pub(crate) const DEVICES: u64 = 4000;
 /// The Weir filter keeps readings with `value >= THRESHOLD` (values are
 /// spread evenly over 0.00..=99.99, so ~90% pass).
-pub const THRESHOLD: f64 = 10.0;
+pub(crate) const THRESHOLD: f64 = 10.0;
 /// Records per `produce_batch` call while preloading.
 const CHUNK: u64 = 50_000;
 /// Producer threads while preloading.
@@ -34,7 +34,7 @@ fn kept(id: u64) -> bool {
 }
 
 /// The JSON value of record `id`, padded with its `note` to ~[`VALUE_BYTES`].
-pub fn record_json(id: u64, ts: i64) -> String {
+pub(crate) fn record_json(id: u64, ts: i64) -> String {
     let device = id % DEVICES;
     let head = format!(
         r#"{{"id":{id},"device":"dev-{device:04}","metric":"temperature","value":{:.2},"ts":{ts},"tags":["site-{}","rack-{}","prod"],"note":""#,
@@ -51,7 +51,7 @@ pub fn record_json(id: u64, ts: i64) -> String {
 }
 
 /// How many of records `0..n` the Weir filter keeps.
-pub fn expected_kept(n: u64) -> u64 {
+pub(crate) fn expected_kept(n: u64) -> u64 {
     (0..n).filter(|&id| kept(id)).count() as u64
 }
 
@@ -59,7 +59,7 @@ pub fn expected_kept(n: u64) -> u64 {
 /// `Serdes::json::<Reading>()`, the way a Weir application parses its input
 /// (one parse at the source, one serialization at the sink).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// Record number.
     pub id: u64,
     /// Device name (also the key).
@@ -80,12 +80,12 @@ pub struct Reading {
 }
 
 /// The typed filter: readings at or above [`THRESHOLD`].
-pub fn keep_reading(r: &Reading) -> bool {
+pub(crate) fn keep_reading(r: &Reading) -> bool {
     r.value >= THRESHOLD
 }
 
 /// The typed mapping: Celsius to Fahrenheit, marked processed.
-pub fn enrich_reading(mut r: Reading) -> Reading {
+pub(crate) fn enrich_reading(mut r: Reading) -> Reading {
     r.value = r.value * 9.0 / 5.0 + 32.0;
     r.metric = "temperature_f".to_string();
     r.processed = Some(true);
@@ -93,7 +93,7 @@ pub fn enrich_reading(mut r: Reading) -> Reading {
 }
 
 /// Wall-clock time in ms since the epoch.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -101,21 +101,26 @@ pub fn now_ms() -> i64 {
 
 /// Produces the pass-through records `0..n` to `topic`: [`record_json`]
 /// values keyed by device.
-pub fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
+pub(crate) fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
     preload_with(conn, topic, n, |id, ts| {
         ProduceRecord::new(format!("dev-{:04}", id % DEVICES), record_json(id, ts))
     })
 }
 
 /// The key of record `id` of the count workload, over `keys` distinct keys.
-pub fn count_key(id: u64, keys: u64) -> String {
+pub(crate) fn count_key(id: u64, keys: u64) -> String {
     format!("key-{}", id % keys.max(1))
 }
 
 /// Produces the count workload's records `0..n` to `topic`: keys
 /// `key-<id % keys>` (every key gets `n / keys` records, give or take one),
 /// short values (the record number).
-pub fn preload_counted(conn: &Connection, topic: &str, n: u64, keys: u64) -> BenchResult<()> {
+pub(crate) fn preload_counted(
+    conn: &Connection,
+    topic: &str,
+    n: u64,
+    keys: u64,
+) -> BenchResult<()> {
     preload_with(conn, topic, n, |id, _ts| {
         ProduceRecord::new(count_key(id, keys), id.to_string())
     })

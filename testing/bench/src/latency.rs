@@ -22,7 +22,7 @@ use crate::BenchResult;
 
 /// How an output record leads back to the id of the input record that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Traced {
+pub(crate) enum Traced {
     /// The value is the pass-through's JSON, holding `"id":<n>`.
     JsonId,
     /// The value is the input's value: the id in decimal (the copier on the
@@ -60,7 +60,7 @@ impl Traced {
 
 /// What the latency run offers.
 #[derive(Debug, Clone, Copy)]
-pub struct LatencyPlan {
+pub(crate) struct LatencyPlan {
     /// Records in the input before the child starts.
     pub warmup: u64,
     /// Records offered at `rate` once the warm-up is through.
@@ -76,14 +76,14 @@ pub struct LatencyPlan {
 /// Which input the run offers: the pass-through's JSON, or the count's
 /// `key-<id % keys>` -> id.
 #[derive(Debug, Clone, Copy)]
-pub enum LatencyInput {
+pub(crate) enum LatencyInput {
     Json,
     Counted { keys: u64 },
 }
 
 /// The figures of one latency run.
 #[derive(Debug, Clone, Copy)]
-pub struct LatencyFigures {
+pub(crate) struct LatencyFigures {
     /// Process start to the first output record visible read_committed.
     pub cold_start_s: f64,
     pub p50_ms: f64,
@@ -111,7 +111,7 @@ fn input_record(input: LatencyInput, id: u64) -> ProduceRecord {
 /// (fresh, `LogAppendTime`); `expected(n)` is how many output records the
 /// contender writes for input records `0..n`.
 #[allow(clippy::too_many_arguments)]
-pub fn run_latency(
+pub(crate) fn run_latency(
     conn: &Connection,
     cmd: &ChildCommand,
     input: &str,

@@ -16,7 +16,7 @@ use crate::BenchResult;
 
 /// How a contender child is started.
 #[derive(Debug, Clone)]
-pub struct ChildCommand {
+pub(crate) struct ChildCommand {
     /// What the child's stderr lines are prefixed with.
     pub label: String,
     pub program: PathBuf,
@@ -25,7 +25,7 @@ pub struct ChildCommand {
 
 impl ChildCommand {
     /// `<this bench binary> <subcommand> <args>`.
-    pub fn bench(label: &str, subcommand: &str, args: Vec<String>) -> BenchResult<Self> {
+    pub(crate) fn bench(label: &str, subcommand: &str, args: Vec<String>) -> BenchResult<Self> {
         let mut all = vec![subcommand.to_string()];
         all.extend(args);
         Ok(ChildCommand {
@@ -41,7 +41,7 @@ const STDERR_TAIL: usize = 12;
 
 /// A started child: its process, start instant, and the tail of its stderr
 /// (each line is also echoed to the bench's stderr, prefixed with the label).
-pub struct Spawned {
+pub(crate) struct Spawned {
     pub child: Child,
     pub pid: u32,
     pub start: Instant,
@@ -50,7 +50,7 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    pub fn new(cmd: &ChildCommand, stdout: Stdio) -> BenchResult<Self> {
+    pub(crate) fn new(cmd: &ChildCommand, stdout: Stdio) -> BenchResult<Self> {
         let start = Instant::now();
         let mut child = Command::new(&cmd.program)
             .args(&cmd.args)
@@ -92,7 +92,7 @@ impl Spawned {
 
     /// The child's last stderr lines, most telling first: the last line
     /// that looks like an error, else the last line.
-    pub fn last_error(&self) -> String {
+    pub(crate) fn last_error(&self) -> String {
         // Let the reader thread catch up with the child's last words.
         std::thread::sleep(Duration::from_millis(100));
         let t = self.tail.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,7 +108,7 @@ impl Spawned {
     }
 
     /// An error for a child that exited before it was done.
-    pub fn exited_early(&self, status: std::process::ExitStatus) -> String {
+    pub(crate) fn exited_early(&self, status: std::process::ExitStatus) -> String {
         format!(
             "{} exited early ({status}): {}",
             self.label,
@@ -117,7 +117,7 @@ impl Spawned {
     }
 
     /// Fails if the child has exited.
-    pub fn check_alive(&mut self) -> BenchResult<()> {
+    pub(crate) fn check_alive(&mut self) -> BenchResult<()> {
         match self.child.try_wait()? {
             Some(status) => Err(self.exited_early(status).into()),
             None => Ok(()),
@@ -125,21 +125,21 @@ impl Spawned {
     }
 
     /// CPU time and peak RSS now.
-    pub fn usage(&self) -> BenchResult<(f64, f64)> {
+    pub(crate) fn usage(&self) -> BenchResult<(f64, f64)> {
         let u = proc_usage(self.pid, clock_ticks_per_s())?;
         Ok((u.cpu_s, u.hwm_kib as f64 / 1024.0))
     }
 
     /// Asks the child to stop (SIGTERM: the apps close gracefully), killing
     /// it after `grace`.
-    pub fn stop(mut self, grace: Duration) {
+    pub(crate) fn stop(mut self, grace: Duration) {
         stop(&mut self.child, grace);
     }
 }
 
 /// The figures of one run.
 #[derive(Debug, Clone, Copy)]
-pub struct RunFigures {
+pub(crate) struct RunFigures {
     /// Seconds from spawning the process until the output held every expected record.
     pub wall_s: f64,
     /// Input records per second over `wall_s`.
@@ -193,7 +193,7 @@ fn proc_usage(pid: u32, ticks: f64) -> BenchResult<ProcUsage> {
     })
 }
 
-pub fn output_count(conn: &Connection, topic: &str) -> BenchResult<u64> {
+pub(crate) fn output_count(conn: &Connection, topic: &str) -> BenchResult<u64> {
     let ends = weir_kafka::end_offsets(conn, topic)?;
     Ok(ends
         .iter()
@@ -224,13 +224,13 @@ fn stop(child: &mut Child, grace: Duration) {
 }
 
 /// Grace for a contender's graceful close after SIGTERM.
-pub const CLOSE_GRACE: Duration = Duration::from_secs(60);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(60);
 
 /// Starts `cmd` and measures it until `output` holds `expected` records
 /// visible read_committed (bounded by `timeout`): wall time from the spawn,
 /// CPU and peak RSS at that moment. Then stops the child (SIGTERM, graceful
 /// close). `input_records` is what the rates are per.
-pub fn run_contender(
+pub(crate) fn run_contender(
     conn: &Connection,
     cmd: &ChildCommand,
     output: &str,
@@ -292,7 +292,7 @@ pub fn run_contender(
 
 /// What the count child reported on its `DONE` line.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ChildReport {
+pub(crate) struct ChildReport {
     pub processed: u64,
     pub restored: u64,
     pub restore_us: u64,
@@ -325,7 +325,7 @@ impl ChildReport {
 
 /// The figures of one count or restore child run.
 #[derive(Debug, Clone, Copy)]
-pub struct ChildFigures {
+pub(crate) struct ChildFigures {
     /// CPU seconds of the child when it reported done.
     pub cpu_s: f64,
     /// Peak RSS in MiB when it reported done.
@@ -337,7 +337,10 @@ pub struct ChildFigures {
 /// then waits for its stdin to close; measures it at that line (bounded by
 /// `timeout`), then closes its stdin and waits (bounded) for its graceful
 /// exit, killing it if it does not.
-pub fn run_reporting_child(cmd: &ChildCommand, timeout: Duration) -> BenchResult<ChildFigures> {
+pub(crate) fn run_reporting_child(
+    cmd: &ChildCommand,
+    timeout: Duration,
+) -> BenchResult<ChildFigures> {
     let mut child = Spawned::new(cmd, Stdio::piped())?;
     let stdout = child.child.stdout.take().ok_or("no child stdout")?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();

@@ -9,7 +9,7 @@ use crate::BenchResult;
 
 /// The built peer: a thin jar and its dependencies, run with `java -cp`.
 #[derive(Debug, Clone)]
-pub struct Peer {
+pub(crate) struct Peer {
     java: PathBuf,
     dir: PathBuf,
     heap: Vec<String>,
@@ -22,7 +22,7 @@ impl Peer {
     /// Finds the build in `WEIR_KSTREAMS_PEER`, else
     /// `${WEIR_CACHE:-$HOME/.cache/weir}/kstreams-peer` (what
     /// `testing/bench/kstreams/build` writes), and the `java` to run it.
-    pub fn locate() -> BenchResult<Self> {
+    pub(crate) fn locate() -> BenchResult<Self> {
         let dir = match std::env::var_os("WEIR_KSTREAMS_PEER") {
             Some(d) => PathBuf::from(d),
             None => {
@@ -56,12 +56,12 @@ impl Peer {
     }
 
     /// The JVM options used, for reports.
-    pub fn heap(&self) -> String {
+    pub(crate) fn heap(&self) -> String {
         self.heap.join(" ")
     }
 
     /// The version of the jar of `artifact` in the peer's lib/ (from its file name).
-    pub fn jar_version(&self, artifact: &str) -> Option<String> {
+    pub(crate) fn jar_version(&self, artifact: &str) -> Option<String> {
         let prefix = format!("{artifact}-");
         std::fs::read_dir(self.dir.join("lib"))
             .ok()?
@@ -76,7 +76,7 @@ impl Peer {
     }
 
     /// `java -version`'s first line.
-    pub fn java_version(&self) -> String {
+    pub(crate) fn java_version(&self) -> String {
         std::process::Command::new(&self.java)
             .arg("-version")
             .output()
@@ -92,7 +92,7 @@ impl Peer {
 
     /// The child command running the peer in `mode` (`passthrough`, `count`,
     /// `restore`) with `args`.
-    pub fn command(&self, label: &str, mode: &str, args: &ChildArgs) -> ChildCommand {
+    pub(crate) fn command(&self, label: &str, mode: &str, args: &ChildArgs) -> ChildCommand {
         let cp = format!(
             "{}/lib/*:{}/weir-kstreams-peer.jar",
             self.dir.display(),

@@ -8,7 +8,7 @@ use crate::compare::{Figures, Outcome, Results, Variant, Who, Workload};
 use crate::BenchResult;
 
 /// What the report says about the run besides its figures.
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     /// `quick` or `full`.
     pub mode: &'static str,
     pub date: String,
@@ -50,7 +50,7 @@ fn rows(results: &Results) -> Vec<(Workload, Variant)> {
 
 /// Markdown tables of every cell (one for the streaming workloads, one for
 /// the restores).
-pub fn tables(results: &Results) -> String {
+pub(crate) fn tables(results: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -118,7 +118,7 @@ pub fn tables(results: &Results) -> String {
 }
 
 /// The `RESULT <workload> <guarantee> ...` lines.
-pub fn result_lines(results: &Results) -> Vec<String> {
+pub(crate) fn result_lines(results: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for (w, v) in rows(results) {
         let weir = figures(results, (w, v, Who::Weir));
@@ -158,7 +158,7 @@ pub fn result_lines(results: &Results) -> Vec<String> {
 }
 
 /// The section of docs/benchmarks.md for `info.mode`.
-pub fn section(info: &RunInfo, results: &Results) -> String {
+pub(crate) fn section(info: &RunInfo, results: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "### Latest {} run: {}", info.mode, info.date);
     let _ = writeln!(s);
@@ -183,7 +183,7 @@ pub fn section(info: &RunInfo, results: &Results) -> String {
 /// Replaces the section of `info.mode` in the markdown file at `path`
 /// (between `<!-- weir-bench:<mode>:begin -->` and `...:end -->`), appending
 /// it when the file has none.
-pub fn write_section(path: &Path, info: &RunInfo, results: &Results) -> BenchResult<()> {
+pub(crate) fn write_section(path: &Path, info: &RunInfo, results: &Results) -> BenchResult<()> {
     let begin = format!("<!-- weir-bench:{}:begin -->", info.mode);
     let end = format!("<!-- weir-bench:{}:end -->", info.mode);
     let body = format!("{begin}\n{}{end}", section(info, results));
