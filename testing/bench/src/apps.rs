@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use weir::prelude::*;
 use weir::StreamsConfigBuilder;
-use weir_kafka::copier::{run_copier, CopierOptions};
+use weir_kafka::tools::copier::{run_copier, CopierOptions};
 
 use crate::{data, BenchResult};
 

@@ -4,7 +4,7 @@
 //!
 //! A fresh input topic gets `warmup` records before the child starts; the
 //! child's first output gives the cold start; once the warm-up output is
-//! all visible, [`weir_kafka::probe::PacedProducer`] offers `records` more at
+//! all visible, [`weir_kafka::tools::probe::PacedProducer`] offers `records` more at
 //! `rate` records/s, each stamped with its send time. Every output record is
 //! traced back to its input record's id (see [`Traced`]), and the latency of
 //! the offered records after the first second of the offered load (the ramp
@@ -13,7 +13,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use weir_kafka::probe::{OutputProbe, PacedProducer, ProbedRecord};
+use weir_kafka::tools::probe::{OutputProbe, PacedProducer, ProbedRecord};
 use weir_kafka::{Connection, Isolation, ProduceRecord};
 
 use crate::data;

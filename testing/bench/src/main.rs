@@ -9,7 +9,7 @@
 //!
 //! - `weir`: a Weir application (1 stream thread);
 //! - `kstreams`: the same topology on Kafka Streams (testing/bench/kstreams);
-//! - `ceiling`: `weir_kafka::copier::run_copier`, raw clients copying the
+//! - `ceiling`: `weir_kafka::tools::copier::run_copier`, raw clients copying the
 //!   input with no processing (transactional under exactly-once).
 //!
 //! Workloads: pass-through (filter + map over ~200-byte JSON), count by key

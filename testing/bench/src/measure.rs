@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use weir_kafka::probe::OutputProbe;
+use weir_kafka::tools::probe::OutputProbe;
 use weir_kafka::{Connection, Isolation};
 
 use crate::BenchResult;

@@ -6,7 +6,7 @@
 //! task starts, which records are processed in a round, when a partition is
 //! paused for back-pressure, and how a commit happens. It performs no I/O:
 //! it reaches Kafka (or the driver's in-memory topics) only through the
-//! [`ports`]: [`Input`], [`Output`], [`Committer`], [`Restoration`] and the
+//! ports: [`Input`], [`Output`], [`Committer`], [`Restoration`] and the
 //! [`Clock`](crate::collector::Clock).
 //!
 //! # The commit protocol

@@ -145,7 +145,8 @@ pub(super) fn create_producer(
         changelog_topics: Arc::clone(changelog_topics),
         ..DeliveryReports::default()
     });
-    let producer = crate::tuning::producer(config.clone(), ReportingContext(reports.clone()))?;
+    let producer =
+        crate::client::tuning::producer(config.clone(), ReportingContext(reports.clone()))?;
     Ok((producer, reports))
 }
 
@@ -198,7 +199,7 @@ impl ProducerCollector {
                     kind,
                 });
             }
-            match crate::flush::flush_threaded(&self.producer, Duration::from_secs(1)) {
+            match crate::client::flush::flush_threaded(&self.producer, Duration::from_secs(1)) {
                 Ok(()) => break,
                 Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
                     if start.elapsed() >= next_log {

@@ -37,7 +37,7 @@ use weir_core::ErrorKind;
 
 pub use state::{Metrics, MetricsSnapshot, State, StateListener};
 
-use crate::connection::Connection;
+use crate::client::connection::Connection;
 use crate::error::{Error, Result};
 use collector::ProducerCollector;
 use state::StateMachine;
@@ -268,8 +268,8 @@ impl StreamsRuntime {
             .set("client.id", format!("{client_id}-producer"))
             .set("acks", "all")
             .set("linger.ms", "10");
-        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
-        crate::tuning::apply(&mut c, crate::tuning::PRODUCER);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::PRODUCER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.producer_properties);
         // Forced: idempotence always (no duplicates from retries); the
@@ -299,8 +299,8 @@ impl StreamsRuntime {
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
             .set("statistics.interval.ms", "5000");
-        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
-        crate::tuning::apply(&mut c, crate::tuning::CONSUMER);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::CONSUMER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
         if config.task.guarantee.is_exactly_once() {

@@ -40,7 +40,7 @@ fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
 /// the group nor commits, reads `read_committed`, fetching in large chunks.
 fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     let mut c = ClientConfig::new();
-    crate::tuning::apply(&mut c, crate::tuning::CLIENT);
+    crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
     c.set("bootstrap.servers", &config.bootstrap_servers)
         // Assigned by hand, never joins the group nor commits.
         .set("group.id", format!("{}-restore", config.application_id))

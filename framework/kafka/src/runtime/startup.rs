@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use weir_core::topology::Topology;
 
-use crate::admin::{Admin, TopicSpec};
-use crate::connection::Connection;
+use crate::client::admin::{Admin, TopicSpec};
+use crate::client::connection::Connection;
 use crate::error::{Error, Result};
 
 /// Verifies and prepares the topics of `topology` for `application_id`.

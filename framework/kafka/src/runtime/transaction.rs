@@ -98,7 +98,7 @@ impl ProducerCollector {
             return Ok(());
         }
         self.retrying("init", |c| {
-            crate::flush::init_transactions_connected(&c.producer, CALL_TIMEOUT)
+            crate::client::flush::init_transactions_connected(&c.producer, CALL_TIMEOUT)
         })?;
         self.in_transaction = false;
         tracing::info!(transactional_id = ?self.transactional_id, "transactions initialized");
@@ -165,7 +165,7 @@ impl ProducerCollector {
             });
         }
         self.retrying("commit", |c| {
-            crate::flush::commit_transaction_threaded(&c.producer, CALL_TIMEOUT)
+            crate::client::flush::commit_transaction_threaded(&c.producer, CALL_TIMEOUT)
         })?;
         self.in_transaction = false;
         Ok(())

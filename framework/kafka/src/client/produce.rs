@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::delivery::DeliveryTracker;
+use crate::client::delivery::DeliveryTracker;
 use crate::error::{classify, Error, Result};
 use crate::Connection;
 
@@ -128,7 +128,7 @@ pub fn produce_batch(
     records: &[ProduceRecord],
 ) -> Result<Vec<RecordPosition>> {
     let timeout_ms = conn.timeout().as_millis().to_string();
-    let producer: BaseProducer<DeliveryTracker> = crate::tuning::producer(
+    let producer: BaseProducer<DeliveryTracker> = crate::client::tuning::producer(
         conn.client_config(&[
             ("acks", "all"),
             ("enable.idempotence", "true"),

@@ -21,7 +21,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use weir_kafka::copier::{run_copier, CopierOptions};
+//! use weir_kafka::tools::copier::{run_copier, CopierOptions};
 //!
 //! let opts = CopierOptions::new("127.0.0.1:9092", "copier-group", "in", "out", 1_000)
 //!     .commit_interval(Duration::from_millis(1000));
@@ -201,8 +201,8 @@ impl Copier {
             );
         // The same client settings as a stream thread's, so the ceiling
         // differs from Weir by the framework alone.
-        crate::tuning::apply(&mut c, crate::tuning::CLIENT);
-        crate::tuning::apply(&mut c, crate::tuning::CONSUMER);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
+        crate::client::tuning::apply(&mut c, crate::client::tuning::CONSUMER);
         for (k, v) in &opts.client_properties {
             c.set(k, v);
         }
@@ -214,8 +214,8 @@ impl Copier {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "10");
-        crate::tuning::apply(&mut p, crate::tuning::CLIENT);
-        crate::tuning::apply(&mut p, crate::tuning::PRODUCER);
+        crate::client::tuning::apply(&mut p, crate::client::tuning::CLIENT);
+        crate::client::tuning::apply(&mut p, crate::client::tuning::PRODUCER);
         if let Some(id) = &opts.transactional_id {
             p.set("transactional.id", id);
         }
@@ -224,7 +224,7 @@ impl Copier {
         }
         let reports = Arc::new(CopierReports::default());
         let producer: ThreadedProducer<ReportsContext> =
-            crate::tuning::producer(p, ReportsContext(reports.clone()))?;
+            crate::client::tuning::producer(p, ReportsContext(reports.clone()))?;
         let deadline = Instant::now() + opts.max_duration;
         let mut copier = Copier {
             opts,
@@ -237,7 +237,7 @@ impl Copier {
         };
         if copier.opts.transactional_id.is_some() {
             let remaining = copier.deadline.saturating_duration_since(Instant::now());
-            crate::flush::init_transactions_connected(&copier.producer, remaining)
+            crate::client::flush::init_transactions_connected(&copier.producer, remaining)
                 .map_err(|e| txn_error("init_transactions", &e))?;
             copier.begin()?;
         }
@@ -402,7 +402,7 @@ impl Copier {
                 .send_offsets_to_transaction(&tpl, &group, remaining)
                 .map_err(|e| txn_error("send_offsets_to_transaction", &e))?;
         }
-        crate::flush::commit_transaction_threaded(&self.producer, remaining)
+        crate::client::flush::commit_transaction_threaded(&self.producer, remaining)
             .map_err(|e| txn_error("commit_transaction", &e))?;
         self.in_transaction = false;
         self.check_deliveries()?;
@@ -422,7 +422,7 @@ impl Copier {
             return self.commit_transaction(copied, last);
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        match crate::flush::flush_threaded(&self.producer, remaining) {
+        match crate::client::flush::flush_threaded(&self.producer, remaining) {
             Ok(()) => {}
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => {
                 return Err(self.timeout("waiting for acknowledgements", copied))

@@ -1,15 +1,15 @@
 //! Instruments for benchmarks: an [`OutputProbe`] that follows a topic as it
 //! is written (counting the records a reader can see, noting when the first
 //! and the N-th became visible, optionally keeping them with their
-//! timestamps), and [`produce_paced`], a producer that offers records at a
+//! timestamps), and [`PacedProducer`], a producer that offers records at a
 //! fixed rate stamped with the time they are sent.
 //!
-//! Like [`crate::copier`], these serve the benchmarks (testing/bench), not
+//! Like [`crate::tools::copier`], these serve the benchmarks (testing/bench), not
 //! applications.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use weir_kafka::probe::OutputProbe;
+//! use weir_kafka::tools::probe::OutputProbe;
 //! use weir_kafka::{Connection, Isolation};
 //!
 //! let conn = Connection::new("127.0.0.1:9092");
@@ -33,7 +33,7 @@ use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::delivery::DeliveryTracker;
+use crate::client::delivery::DeliveryTracker;
 use crate::error::{classify, Error, Result};
 use crate::{Connection, Isolation, ProduceRecord};
 
@@ -263,7 +263,7 @@ impl PacedProducer {
     /// A producer to `topic`; every [`offer`](Self::offer) is bounded by `max_duration`.
     pub fn new(conn: &Connection, topic: &str, max_duration: Duration) -> Result<Self> {
         let timeout_ms = max_duration.as_millis().to_string();
-        let producer: BaseProducer<DeliveryTracker> = crate::tuning::producer(
+        let producer: BaseProducer<DeliveryTracker> = crate::client::tuning::producer(
             conn.client_config(&[
                 ("acks", "all"),
                 ("enable.idempotence", "true"),
@@ -340,7 +340,7 @@ impl PacedProducer {
                     r = r.partition(p);
                 }
                 r = r.timestamp(ts);
-                crate::produce::enqueue_with_retry(
+                crate::client::produce::enqueue_with_retry(
                     r,
                     deadline,
                     |r| self.producer.send(r).map_err(Box::new),

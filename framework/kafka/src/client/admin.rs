@@ -4,7 +4,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use crate::block_on::block_on_timeout;
+use crate::client::block_on::block_on_timeout;
 use crate::error::{classify, classify_code, Error, Result};
 use crate::Connection;
 

@@ -9,9 +9,9 @@ use std::time::Instant;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{Producer, ThreadedProducer};
 
-use crate::delivery::DeliveryTracker;
+use crate::client::delivery::DeliveryTracker;
+use crate::client::produce::{base_record, enqueue_with_retry, ProduceRecord};
 use crate::error::{classify, Error, Result};
-use crate::produce::{base_record, enqueue_with_retry, ProduceRecord};
 use crate::Connection;
 
 /// A producer with a `transactional.id`: its writes become visible to
@@ -50,7 +50,7 @@ impl TransactionalProducer {
             });
         }
         let timeout_ms = conn.timeout().as_millis().to_string();
-        let producer = crate::tuning::producer(
+        let producer = crate::client::tuning::producer(
             conn.client_config(&[
                 ("acks", "all"),
                 ("enable.idempotence", "true"),
@@ -85,7 +85,7 @@ impl TransactionalProducer {
     /// Registers the `transactional.id` with the broker, fencing older
     /// producers that used it and completing their open transaction.
     pub fn init(&self) -> Result<()> {
-        crate::flush::init_transactions_connected(&self.producer, self.conn.timeout())
+        crate::client::flush::init_transactions_connected(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("init", &e))
     }
 
@@ -120,7 +120,7 @@ impl TransactionalProducer {
     /// (written to the log, still uncommitted). Without it, [`abort`](Self::abort)
     /// may drop records that were never sent.
     pub fn flush(&self) -> Result<()> {
-        crate::flush::flush_threaded(&self.producer, self.conn.timeout())
+        crate::client::flush::flush_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("flush", &e))?;
         match self.producer.context().drain_first_error() {
             None => Ok(()),
@@ -135,7 +135,7 @@ impl TransactionalProducer {
 
     /// Flushes the transaction's records and commits it.
     pub fn commit(&self) -> Result<()> {
-        crate::flush::commit_transaction_threaded(&self.producer, self.conn.timeout())
+        crate::client::flush::commit_transaction_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("commit", &e))?;
         match self.producer.context().drain_first_error() {
             None => Ok(()),

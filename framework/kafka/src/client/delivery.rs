@@ -8,8 +8,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use weir_core::ErrorKind;
 
+use crate::client::produce::RecordPosition;
 use crate::error::classify;
-use crate::produce::RecordPosition;
 
 /// The outcome of one delivery: where the record landed, or why it did not.
 pub(crate) type Outcome = Result<RecordPosition, (String, ErrorKind)>;

@@ -19,7 +19,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::mocking::MockCluster;
 use weir_core::ErrorKind;
 
-use crate::admin::{partition_count, TopicSpec};
+use crate::client::admin::{partition_count, TopicSpec};
 use crate::error::{classify, Error, Result};
 use crate::Connection;
 

@@ -62,7 +62,7 @@ impl Connection {
     pub(crate) fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
-        crate::tuning::apply(&mut config, crate::tuning::CLIENT);
+        crate::client::tuning::apply(&mut config, crate::client::tuning::CLIENT);
         for (key, value) in extra {
             config.set(*key, *value);
         }
