@@ -362,6 +362,35 @@ pub fn launcher_path() -> Result<PathBuf, ClusterError> {
         .map_err(ClusterError::NoLauncher)
 }
 
+/// The directory of Kafka's Java jars (kafka-clients among them) that the
+/// launcher fetches from Maven Central, fetched first if need be: what
+/// tests that run Kafka's own Java clients put on their classpath.
+pub fn kafka_client_libs() -> Result<PathBuf, ClusterError> {
+    let launcher = launcher_path()?;
+    let out = std::process::Command::new(&launcher)
+        .arg("fetch")
+        .output()
+        .map_err(|e| ClusterError::Tool {
+            tool: "fetch",
+            status: format!("could not run {}: {e}", launcher.display()),
+            stderr: String::new(),
+        })?;
+    if !out.status.success() {
+        return Err(ClusterError::Tool {
+            tool: "fetch",
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    let cache = match std::env::var_os("WEIR_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".cache/weir"))
+            .ok_or_else(|| ClusterError::NoLauncher("neither WEIR_CACHE nor HOME is set".into()))?,
+    };
+    Ok(cache.join(format!("kafka-{KAFKA_VERSION}/libs")))
+}
+
 /// The Weir checkout the current directory is in: its nearest ancestor (or
 /// itself) that holds `testing/kafka/kafka`.
 pub fn checkout_root() -> Result<PathBuf, ClusterError> {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,9 @@ fn cluster() -> &'static KafkaCluster {
     KafkaCluster::get().expect("test broker")
 }
 
+/// The checkout this test runs in (found at run time, not baked in at build time).
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    weir_testing::cluster::checkout_root().unwrap()
 }
 
 /// 250 distinct keys of many lengths (murmur2 hashes 4-byte blocks, then a
@@ -47,14 +48,7 @@ fn keys() -> Vec<String> {
 /// `testing/apps/java/KeyedProducer.java`), run by Java's source launcher
 /// against the jars the broker launcher fetched.
 fn java_produce(topic: &str, keys: &[String]) {
-    let launcher = repo_root().join("testing/kafka/kafka");
-    let fetched = Command::new(&launcher).arg("fetch").status().unwrap();
-    assert!(fetched.success(), "testing/kafka/kafka fetch failed");
-    let cache = std::env::var("WEIR_CACHE").map_or_else(
-        |_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/weir"),
-        PathBuf::from,
-    );
-    let libs = cache.join("kafka-4.3.1/libs");
+    let libs = weir_testing::cluster::kafka_client_libs().unwrap();
     let java = std::env::var("JAVA_HOME")
         .ok()
         .map(|home| PathBuf::from(home).join("bin/java"))

@@ -21,14 +21,7 @@ fn repo_root() -> PathBuf {
 /// Compiles `checker/EosReader.java` against the launcher's jars; returns
 /// the classpath to run it with.
 fn compile_reader(dir: &Path) -> String {
-    let launcher = weir_testing::cluster::launcher_path().unwrap();
-    let fetched = Command::new(&launcher).arg("fetch").status().unwrap();
-    assert!(fetched.success(), "testing/kafka/kafka fetch failed");
-    let cache = std::env::var("WEIR_CACHE").map_or_else(
-        |_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/weir"),
-        PathBuf::from,
-    );
-    let libs = cache.join("kafka-4.3.1/libs");
+    let libs = weir_testing::cluster::kafka_client_libs().unwrap();
     let out = Command::new("javac")
         .arg("-d")
         .arg(dir)
