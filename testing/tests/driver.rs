@@ -794,3 +794,17 @@ fn a_processors_own_error_reaches_the_caller_whole() {
     let source = err.source().and_then(|s| s.downcast_ref::<Overdrawn>());
     assert_eq!(source, Some(&Overdrawn(-5)));
 }
+
+#[test]
+fn a_task_idling_for_data_does_not_hang_the_driver() {
+    // max.task.idle.ms > 0 on a two-topic task: the driver has all input at
+    // hand, so an empty partition never holds the other back.
+    let config = DriverConfig::new().with_max_task_idle_ms(100);
+    let driver = TopologyTestDriver::new(two_topics(), config).unwrap();
+    let mut a = driver.create_input_topic("a", Serdes::string(), Serdes::string());
+    let mut b = driver.create_input_topic("b", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("tagged", Serdes::string(), Serdes::string());
+    a.pipe_record(rec("a1", 10)).unwrap();
+    b.pipe_record(rec("b1", 5)).unwrap();
+    assert_eq!(out.read_values_to_list().unwrap().len(), 2);
+}

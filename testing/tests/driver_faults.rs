@@ -326,3 +326,58 @@ fn a_restart_from_the_state_directory_continues_exactly() {
         assert_exactly_once(&outcome(&driver));
     }
 }
+
+/// Forwards every record, and one more record ("closed", count) when its task closes.
+struct SaysGoodbye(i64);
+
+impl weir_core::processor::Processor<String, String> for SaysGoodbye {
+    fn process(
+        &mut self,
+        ctx: &mut dyn weir_core::processor::ProcessorContext<String, String>,
+        record: Record<String, String>,
+    ) -> weir_core::Result<()> {
+        self.0 += 1;
+        ctx.forward(record)
+    }
+
+    fn close(
+        &mut self,
+        ctx: &mut dyn weir_core::processor::ProcessorContext<String, String>,
+    ) -> weir_core::Result<()> {
+        ctx.forward(Record::new("closed".to_string(), self.0.to_string(), 0))
+    }
+}
+
+#[test]
+fn exactly_once_commits_what_closing_processors_write() {
+    let mut b = weir_core::topology::TopologyBuilder::new();
+    b.add_source(
+        "in",
+        ["in"],
+        Consumed::with(Serdes::string(), Serdes::string()),
+    )
+    .add_processor("goodbye", || SaysGoodbye(0), &["in"])
+    .add_sink(
+        "out",
+        "out",
+        Produced::with(Serdes::string(), Serdes::string()),
+        &["goodbye"],
+    );
+    let driver =
+        TopologyTestDriver::new(b.build().unwrap(), config(Guarantee::ExactlyOnce, None)).unwrap();
+    let mut input = driver.create_input_topic("in", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("out", Serdes::string(), Serdes::string());
+    input
+        .pipe_key_value("k".to_string(), "v".to_string())
+        .unwrap();
+    assert_eq!(out.read_values_to_list().unwrap(), ["v"]);
+    // A restart closes the task cleanly: its goodbye commits, no abort.
+    driver.restart().unwrap();
+    assert_eq!(out.read_values_to_list().unwrap(), ["1"]);
+    input
+        .pipe_key_value("k".to_string(), "w".to_string())
+        .unwrap();
+    driver.close().unwrap();
+    assert_eq!(out.read_values_to_list().unwrap(), ["w", "1"]);
+    assert_eq!(driver.aborted_transactions(), 0);
+}

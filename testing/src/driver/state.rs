@@ -181,6 +181,8 @@ impl DriverState {
                 self.engine.add_record(raw.as_ref())?;
             }
         }
+        // The driver has all input at hand: no partition has more to fetch.
+        self.engine.mark_caught_up();
         Ok(())
     }
 
@@ -312,10 +314,21 @@ impl DriverState {
             }
             // Before committing, processors forward what they hold back
             // (cached table updates); that may feed internal topics.
+            let waiting = self.engine.buffered();
             let result = self.engine.flush_processors(&mut self.world, None);
             self.after_step(result)?;
-            if self.engine.buffered() > 0 {
+            let buffered = self.engine.buffered();
+            if buffered > waiting {
                 continue;
+            }
+            if buffered > 0 {
+                // No task processed a record and flushing brought none: the
+                // queued records can never be processed in this call.
+                return Err(misuse(format!(
+                    "{buffered} records are queued but no task can process them \
+                     (a task waiting for data on an empty partition under \
+                     max.task.idle.ms: advance the wall clock or pipe to it)"
+                )));
             }
             self.commit()?;
             self.route_sent()?;

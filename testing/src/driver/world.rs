@@ -280,11 +280,14 @@ impl Committer for World {
     }
 
     fn in_transaction(&self) -> bool {
-        self.in_transaction
+        // A send opens the transaction, routed or not yet.
+        self.in_transaction || (self.exactly_once && !self.collector.sent.is_empty())
     }
 
     fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
         self.crash_if(CrashPoint::AfterSend)?;
+        // Committing flushes: what was sent since the last look joins the transaction.
+        self.route_sent();
         if self.exactly_once {
             for s in std::mem::take(&mut self.transaction) {
                 self.append_sent(s);

@@ -36,7 +36,9 @@ impl TaskManager {
     /// the next commit (the records since the last commit would only be
     /// processed again); a failure called fatal that lasts
     /// [`FATAL_COMMIT_FAILURES_FOR_MS`] is returned, and so is at once one
-    /// that is the user's mistake or says the instance is fenced.
+    /// that is the user's mistake or stopped the instance
+    /// ([`PortError::stops_the_instance`]). A consumer-group error during a
+    /// rebalance (fenced) is retried like any other.
     pub fn commit<P: Ports>(
         &mut self,
         ports: &mut P,
@@ -78,7 +80,7 @@ impl TaskManager {
                         self.committed.extend(offsets);
                     }
                 }
-                Err(e) if eos || matches!(e.kind(), ErrorKind::User | ErrorKind::Fenced) => {
+                Err(e) if eos || e.kind() == ErrorKind::User || e.stops_the_instance() => {
                     return Err(e)
                 }
                 Err(e) => self.offset_commit_failed(ports.now_ms(), e)?,

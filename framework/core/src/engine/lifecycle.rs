@@ -245,6 +245,13 @@ impl TaskManager {
     /// anything: their state since the last commit is discarded.
     pub fn close_dirty<P: Ports>(&mut self, ports: &mut P) {
         let restoring = ports.stop_restore(None);
+        // Their inputs were paused while they restored: a task created again
+        // for them may need no restoration, and nothing else resumes them.
+        for task in &restoring {
+            if let Err(e) = ports.resume(&task.input_partitions()) {
+                tracing::warn!(task = %task.id(), error = %e, "resuming a restoring task's input failed");
+            }
+        }
         let tasks = std::mem::take(&mut self.tasks)
             .into_values()
             .chain(restoring);
@@ -271,11 +278,7 @@ impl TaskManager {
         };
         let clean = commit_first && committed.is_ok();
         if eos && !clean {
-            let kind = committed
-                .as_ref()
-                .err()
-                .map_or(ErrorKind::Retriable, PortError::kind);
-            if let Err(abort) = ports.abort(kind) {
+            if let Err(abort) = ports.abort_on_close() {
                 tracing::warn!(error = %abort, "abort failed; the broker aborts the transaction when it times out");
             }
             self.close_dirty(ports);

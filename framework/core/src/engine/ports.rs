@@ -34,6 +34,13 @@ pub trait PortError: From<TaskFailure> + fmt::Display + fmt::Debug {
     /// other than the user's mistake. Errors of the application's own code
     /// (processors, serdes) and of configuration stop the thread.
     fn aborts_transaction(&self) -> bool;
+
+    /// Whether the instance stopped where the error struck (the test
+    /// driver's simulated crash): nothing more may be written or committed,
+    /// so no step is retried.
+    fn stops_the_instance(&self) -> bool {
+        false
+    }
 }
 
 impl From<TaskFailure> for crate::Error {
@@ -50,6 +57,10 @@ impl PortError for crate::Error {
 
     fn aborts_transaction(&self) -> bool {
         matches!(self, crate::Error::Send { kind, .. } if *kind != ErrorKind::User)
+    }
+
+    fn stops_the_instance(&self) -> bool {
+        matches!(self, crate::Error::Stopped { .. })
     }
 }
 
@@ -105,6 +116,13 @@ pub trait Committer: Input {
     /// retriable, or the abort fails) replaces the producer the failure left
     /// unusable. Errors only when neither is possible.
     fn abort(&mut self, cause: ErrorKind) -> Result<(), Self::Error>;
+
+    /// Exactly-once, when the thread shuts down after a failure: aborts the
+    /// open transaction and nothing more (a producer is never replaced while
+    /// closing: that would fence whoever holds the `transactional.id` now).
+    fn abort_on_close(&mut self) -> Result<(), Self::Error> {
+        self.abort(ErrorKind::Retriable)
+    }
 }
 
 /// Bringing a new task's stores up to date from their changelogs.

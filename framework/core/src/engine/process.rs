@@ -41,6 +41,7 @@ impl TaskManager {
     /// more to fetch right now (the consumer drained its buffers), so they
     /// do not hold back processing of the others.
     pub fn mark_caught_up(&mut self) {
+        self.last_route = None;
         for task in self.tasks.values_mut() {
             for tp in task.input_partitions() {
                 if task.buffered(&tp) == 0 {
@@ -55,6 +56,8 @@ impl TaskManager {
     /// full and resumes those drained to half. Returns how many records
     /// were processed.
     pub fn process<P: Ports>(&mut self, ports: &mut P, budget: usize) -> Result<usize, P::Error> {
+        // The next batch's first record marks its partition as fetching again.
+        self.last_route = None;
         let clock = FixedClock(ports.now_ms());
         let mut done = 0;
         let per_task = (budget / self.tasks.len().max(1)).max(1);

@@ -357,3 +357,32 @@ fn full_queues_pause_their_partition_until_half_drained() {
     m.process(&mut ports, 3).unwrap();
     assert_eq!(ports.calls, ["pause words-0", "resume words-0"]);
 }
+
+#[test]
+fn at_least_once_retries_a_commit_refused_during_a_rebalance() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    m.process(&mut ports, 10).unwrap();
+    // A consumer-group error (rebalance in progress, generation moved on) is
+    // classified fenced: retried at the next commit, never fatal at once.
+    ports.fail_commit = Some(ErrorKind::Fenced);
+    assert!(!m.commit(&mut ports, None).unwrap().committed);
+    assert!(m.commit(&mut ports, None).unwrap().committed);
+}
+
+#[test]
+fn a_new_batch_marks_its_partition_as_fetching_again() {
+    let mut ports = Fake::default();
+    let mut m = manager(false);
+    m.assign(&mut ports, &[tp(0)]).unwrap();
+    add(&mut m, 0, 0, "a");
+    m.mark_caught_up();
+    m.process(&mut ports, 10).unwrap();
+    // The next batch starts on the same partition: its first record must
+    // clear the caught-up flag the previous batch's end set.
+    add(&mut m, 0, 1, "a");
+    let task = m.task(TaskId::new(0, 0)).unwrap();
+    assert!(!task.is_caught_up(&tp(0)));
+}

@@ -308,6 +308,11 @@ impl Task {
         self.queues.iter().map(|q| q.len()).sum()
     }
 
+    /// Whether `tp` is marked as having nothing more to fetch right now.
+    pub fn is_caught_up(&self, tp: &TopicPartition) -> bool {
+        self.queues.iter().any(|q| &q.tp == tp && q.caught_up)
+    }
+
     /// Tells the task whether `tp` has more data to fetch right now; an empty,
     /// caught-up partition does not hold back processing of the others.
     pub fn set_caught_up(&mut self, tp: &TopicPartition, caught_up: bool) {

@@ -160,6 +160,10 @@ impl<C: ConsumerContext> Committer for KafkaPorts<'_, C> {
         self.app.metrics.aborts.fetch_add(1, Ordering::Relaxed);
         self.collector.recover(cause)
     }
+
+    fn abort_on_close(&mut self) -> Result<()> {
+        self.collector.abort_transaction()
+    }
 }
 
 impl<C: ConsumerContext> Restoration for KafkaPorts<'_, C> {

@@ -223,7 +223,12 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
     consumer.unsubscribe();
     tracing::info!("stream thread stopped");
     match (result, closed) {
-        (Err(e), _) => Err(e),
+        (Err(e), closed) => {
+            if let Err(close_error) = closed {
+                tracing::warn!(error = %close_error, "commit of the work done before the failure failed");
+            }
+            Err(e)
+        }
         (Ok(()), Err(e)) => {
             tracing::error!(error = %e, "final commit failed");
             Err(e)
