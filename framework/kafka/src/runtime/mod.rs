@@ -2,6 +2,12 @@
 //! `num.stream.threads` stream threads, each with its own consumer (range
 //! assignor, so co-partitioned inputs land together) and producer.
 //!
+//! Every decision about tasks and commits is the engine's
+//! (`weir_core::engine::TaskManager`, the same code the test driver runs);
+//! this module holds the poll loop and the rebalance callbacks
+//! (`thread.rs`) and the engine's ports over rdkafka (`ports.rs`: the
+//! consumer, the producer collector and its transactions, the restorer).
+//!
 //! At-least-once: every `commit.interval.ms`, on revocation and on close, a
 //! thread waits until the broker has acknowledged every record it wrote, and
 //! only then commits the next offsets (last processed + 1). A record's output
@@ -12,7 +18,7 @@
 //! and each commit is one transaction holding the output, the changelog
 //! records and the input offsets (`transaction.rs`); stores hold their
 //! writes until it commits. A failed transaction is aborted and the thread's
-//! tasks are reset to the last commit (`ThreadTasks::reset`).
+//! tasks are reset to the last commit (`TaskManager::reset`).
 
 mod collector;
 mod ports;
