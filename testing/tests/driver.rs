@@ -751,50 +751,6 @@ fn a_sink_partitioner_sees_the_driver_partition_count() {
     assert_eq!(placed, vec![(3, 0), (3, 1)]);
 }
 
-/// The application's own error type.
-#[derive(Debug, PartialEq)]
-struct Overdrawn(i64);
-
-impl std::fmt::Display for Overdrawn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "balance would be {}", self.0)
-    }
-}
-
-impl std::error::Error for Overdrawn {}
-
-/// Fails with the application's own error on a negative amount.
-struct Ledger;
-impl Processor<String, String> for Ledger {
-    fn process(
-        &mut self,
-        ctx: &mut dyn ProcessorContext<String, String>,
-        r: Record<String, String>,
-    ) -> Result<()> {
-        if let Some(amount) = r.value.as_deref().and_then(|v| v.parse::<i64>().ok()) {
-            if amount < 0 {
-                return Err(Error::application(ctx.node_name(), Overdrawn(amount)));
-            }
-        }
-        ctx.forward(r)
-    }
-}
-
-#[test]
-fn a_processors_own_error_reaches_the_caller_whole() {
-    use std::error::Error as _;
-    let mut b = TopologyBuilder::new();
-    b.add_source("in", ["input"], strings())
-        .add_processor("ledger", || Ledger, &["in"])
-        .add_sink("out", "output", to_strings(), &["ledger"]);
-    let driver = TopologyTestDriver::with_defaults(b.build().unwrap());
-    let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
-    let err = input.pipe_input("-5".to_string()).unwrap_err();
-    assert_eq!(err.to_string(), "ledger: balance would be -5");
-    let source = err.source().and_then(|s| s.downcast_ref::<Overdrawn>());
-    assert_eq!(source, Some(&Overdrawn(-5)));
-}
-
 #[test]
 fn a_task_idling_for_data_does_not_hang_the_driver() {
     // max.task.idle.ms > 0 on a two-topic task: the driver has all input at
