@@ -122,10 +122,16 @@ impl TransactionalProducer {
     pub fn flush(&self) -> Result<()> {
         crate::client::flush::flush_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("flush", &e))?;
+        self.delivered("flush")
+    }
+
+    /// Fails with the first delivery failure reported since the last look,
+    /// as a failure of `operation`.
+    fn delivered(&self, operation: &'static str) -> Result<()> {
         match self.producer.context().drain_first_error() {
             None => Ok(()),
             Some((message, kind)) => Err(Error::Transaction {
-                operation: "flush",
+                operation,
                 transactional_id: self.transactional_id.clone(),
                 message: format!("a record was not delivered: {message}"),
                 kind,
@@ -137,15 +143,7 @@ impl TransactionalProducer {
     pub fn commit(&self) -> Result<()> {
         crate::client::flush::commit_transaction_threaded(&self.producer, self.conn.timeout())
             .map_err(|e| self.txn_error("commit", &e))?;
-        match self.producer.context().drain_first_error() {
-            None => Ok(()),
-            Some((message, kind)) => Err(Error::Transaction {
-                operation: "commit",
-                transactional_id: self.transactional_id.clone(),
-                message: format!("a record was not delivered: {message}"),
-                kind,
-            }),
-        }
+        self.delivered("commit")
     }
 
     /// Aborts the transaction. Records already written stay in the log and
