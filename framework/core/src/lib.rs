@@ -17,6 +17,7 @@ pub mod task;
 mod task_id;
 pub mod time;
 pub mod topology;
+pub mod window;
 
 pub use crate::serde::{
     Deserializer, Serde, SerdeContext, Serdes, SerializeContext, Serializer, SharedSerde,

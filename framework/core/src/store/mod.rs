@@ -73,6 +73,7 @@ mod metered;
 mod overlay;
 mod thread_cache;
 mod uncommitted;
+mod windowed;
 
 #[cfg(test)]
 mod tests;
@@ -91,6 +92,9 @@ pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
 pub use thread_cache::ThreadCache;
 pub use uncommitted::UncommittedWritesLayer;
+pub use windowed::{
+    ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore, WindowStore, WindowStoreIter,
+};
 
 use crate::error::{Error, Result};
 // The one name the store module shares with tasks: a store instance belongs
