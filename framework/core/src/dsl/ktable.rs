@@ -35,6 +35,10 @@ pub struct KTable<K, V> {
     inner: Shared,
     node: String,
     store: Option<String>,
+    /// For a table of windows made by a windowed aggregation: how long after
+    /// a window's end it still accepts records (its grace, plus the gap for
+    /// session windows). `suppress(until_window_closes(..))` waits for it.
+    window_close: Option<i64>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -44,6 +48,7 @@ impl<K, V> Clone for KTable<K, V> {
             inner: self.inner.clone(),
             node: self.node.clone(),
             store: self.store.clone(),
+            window_close: self.window_close,
             _types: PhantomData,
         }
     }
@@ -99,8 +104,22 @@ impl<K: Data, V: Data> KTable<K, V> {
             inner,
             node,
             store,
+            window_close: None,
             _types: PhantomData,
         }
+    }
+
+    /// Marks the table as one of windows that close `after` milliseconds
+    /// after their end (see the `window_close` field).
+    pub(crate) fn with_window_close(mut self, after: i64) -> Self {
+        self.window_close = Some(after);
+        self
+    }
+
+    /// How long after its end a window of this table closes, if the table
+    /// is one of windows from a windowed aggregation.
+    pub(crate) fn window_close(&self) -> Option<i64> {
+        self.window_close
     }
 
     /// The name of the node this table comes out of.
@@ -117,7 +136,10 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// Gives the node this table comes out of a name of your own.
     pub fn named(self, name: &str) -> Self {
         self.inner.borrow_mut().topology.rename(&self.node, name);
-        KTable::new(self.inner, name.to_string(), self.store)
+        let close = self.window_close;
+        let mut table = KTable::new(self.inner, name.to_string(), self.store);
+        table.window_close = close;
+        table
     }
 
     fn derive<VR: Data>(
