@@ -39,6 +39,7 @@
 mod json;
 mod primitive;
 mod serdes;
+mod windowed;
 
 #[cfg(test)]
 mod proptests;
@@ -56,6 +57,7 @@ pub use primitive::{
     UuidSerde,
 };
 pub use serdes::Serdes;
+pub use windowed::{SessionWindowedSerde, TimeWindowedSerde};
 
 /// `"key"` or `"value"`, as the error variants spell it.
 fn what(is_key: bool) -> &'static str {

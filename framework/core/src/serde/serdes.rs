@@ -40,6 +40,26 @@ impl Serdes {
         Arc::new(StringSerde)
     }
 
+    /// Time-windowed keys of `inner` keys in windows `window_size_ms` long,
+    /// byte-compatible with Kafka Streams'
+    /// `WindowedSerdes.timeWindowedSerdeFrom(.., windowSize)`
+    /// (see [`TimeWindowedSerde`](super::TimeWindowedSerde)).
+    pub fn time_windowed<K: 'static>(
+        inner: SharedSerde<K>,
+        window_size_ms: i64,
+    ) -> SharedSerde<crate::window::Windowed<K>> {
+        Arc::new(super::TimeWindowedSerde::new(inner, window_size_ms))
+    }
+
+    /// Session-windowed keys of `inner` keys, byte-compatible with Kafka
+    /// Streams' `WindowedSerdes.sessionWindowedSerdeFrom(..)` (see
+    /// [`SessionWindowedSerde`](super::SessionWindowedSerde)).
+    pub fn session_windowed<K: 'static>(
+        inner: SharedSerde<K>,
+    ) -> SharedSerde<crate::window::Windowed<K>> {
+        Arc::new(super::SessionWindowedSerde::new(inner))
+    }
+
     /// Raw bytes ([`BytesSerde`], Java `Serdes.ByteArray()`).
     pub fn bytes() -> SharedSerde<Vec<u8>> {
         Arc::new(BytesSerde)
