@@ -72,6 +72,7 @@ mod memory;
 mod metered;
 mod overlay;
 mod thread_cache;
+mod timestamped;
 mod uncommitted;
 mod windowed;
 
@@ -91,6 +92,7 @@ pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
 pub use thread_cache::ThreadCache;
+pub use timestamped::{TimestampedSerde, ValueAndTimestamp};
 pub use uncommitted::UncommittedWritesLayer;
 pub use windowed::{
     ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore, WindowStore, WindowStoreIter,
