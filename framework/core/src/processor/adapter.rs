@@ -74,6 +74,9 @@ impl<K: Data, V: Data> ProcessorContext<K, V> for TypedContext<'_, '_, K, V> {
     fn commit(&mut self) {
         self.inner.request_commit()
     }
+    fn record_dropped(&mut self) {
+        self.inner.record_dropped()
+    }
 }
 
 impl<KIn: Data, VIn: Data, KOut: Data, VOut: Data> ErasedProcessor

@@ -152,6 +152,11 @@ pub trait ProcessorContext<K, V> {
 
     /// Asks the runtime to commit soon (after the current record).
     fn commit(&mut self);
+
+    /// Counts a record this processor dropped (a late record for a closed
+    /// window, a record without a key where one is needed) in the task's
+    /// `dropped-records` metric. Log why before calling it.
+    fn record_dropped(&mut self);
 }
 
 impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {

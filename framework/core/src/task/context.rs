@@ -159,6 +159,10 @@ impl NodeContext<'_> {
     pub(crate) fn request_commit(&mut self) {
         self.state.commit_requested = true;
     }
+
+    pub(crate) fn record_dropped(&mut self) {
+        self.state.dropped_records += 1;
+    }
 }
 
 fn reentered(state: &TaskState, idx: usize) -> Error {

@@ -110,6 +110,8 @@ pub(crate) struct TaskState {
     pub(crate) in_record: bool,
     pub(crate) schedules: Schedules,
     pub(crate) commit_requested: bool,
+    /// Records processors dropped (`dropped-records`), since the task was created.
+    pub(crate) dropped_records: u64,
 }
 
 /// A running instance of one sub-topology over one partition of its inputs.
@@ -178,6 +180,7 @@ impl Topology {
                 in_record: false,
                 schedules: Schedules::default(),
                 commit_requested: false,
+                dropped_records: 0,
             },
             queues,
             config,
@@ -220,6 +223,13 @@ impl Task {
     /// Stream time: the highest timestamp processed; `i64::MIN` before the first record.
     pub fn stream_time(&self) -> i64 {
         self.state.stream_time
+    }
+
+    /// How many records the task's processors dropped since it was created
+    /// (Kafka Streams' `dropped-records`: late records for closed windows,
+    /// records without a key where one is needed).
+    pub fn dropped_records(&self) -> u64 {
+        self.state.dropped_records
     }
 
     /// The task's instance of store `name`, if its sub-topology has that
