@@ -85,7 +85,9 @@ mod ktable;
 mod materialized;
 mod ops;
 mod split;
+mod suppress;
 mod table_ops;
+mod window;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -96,6 +98,11 @@ pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};
 pub use split::{BranchedKStream, Branches};
+pub use window::{
+    EmitStrategy, SessionWindowedKStream, SessionWindows, SlidingWindows, TimeWindowedKStream,
+    TimeWindows, WindowedBy,
+};
+pub use suppress::{BufferConfig, BufferFullStrategy, Suppressed};
 
 use crate::error::Result;
 use crate::processor::Data;
