@@ -87,7 +87,6 @@ mod ops;
 mod split;
 mod suppress;
 mod table_ops;
-mod window;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -98,10 +97,6 @@ pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};
 pub use split::{BranchedKStream, Branches};
-pub use window::{
-    EmitStrategy, SessionWindowedKStream, SessionWindows, SlidingWindows, TimeWindowedKStream,
-    TimeWindows, WindowedBy,
-};
 pub use suppress::{BufferConfig, BufferFullStrategy, Suppressed};
 
 use crate::error::Result;
