@@ -42,7 +42,11 @@ pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
 /// that a [`KeyValueBytesStore`] applies all together or not at all.
 ///
 /// Operations apply in the order they were added, so a later write of a key
-/// wins over an earlier one in the same batch.
+/// wins over an earlier one in the same batch. A batch may also carry range
+/// deletes ([`delete_range`](Self::delete_range)): they apply first, before
+/// every put and delete of the batch, so a put in the same batch survives a
+/// range that covers its key. (Window and session stores drop expired
+/// segments with them, in bulk.)
 ///
 /// ```
 /// use weir_core::store::WriteBatch;
@@ -55,6 +59,7 @@ pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteBatch {
     ops: Vec<BatchOp>,
+    range_deletes: Vec<(Vec<u8>, Vec<u8>)>,
     offset: Option<i64>,
 }
 
@@ -63,8 +68,46 @@ impl WriteBatch {
     pub const fn new() -> Self {
         WriteBatch {
             ops: Vec::new(),
+            range_deletes: Vec::new(),
             offset: None,
         }
+    }
+
+    /// Adds a delete of every key in `[from, to_exclusive)`, applied before
+    /// the batch's puts and deletes. An empty range (`from >= to_exclusive`)
+    /// deletes nothing.
+    ///
+    /// ```
+    /// use weir_core::store::{InMemoryBytesStore, KeyValueBytesStore, WriteBatch};
+    ///
+    /// let mut store = InMemoryBytesStore::new("s");
+    /// let mut batch = WriteBatch::new();
+    /// batch.put(b"a".to_vec(), b"1".to_vec()).put(b"b".to_vec(), b"2".to_vec());
+    /// store.write(batch)?;
+    /// let mut batch = WriteBatch::new();
+    /// batch.delete_range(b"a".to_vec(), b"c".to_vec()).put(b"b".to_vec(), b"3".to_vec());
+    /// store.write(batch)?;
+    /// assert_eq!(store.get(b"a")?, None); // deleted by the range
+    /// assert_eq!(store.get(b"b")?, Some(b"3".to_vec())); // written after it
+    /// # Ok::<(), weir_core::Error>(())
+    /// ```
+    pub fn delete_range(&mut self, from: Vec<u8>, to_exclusive: Vec<u8>) -> &mut Self {
+        if from < to_exclusive {
+            self.range_deletes.push((from, to_exclusive));
+        }
+        self
+    }
+
+    /// The range deletes, `[from, to_exclusive)`, in the order added; they
+    /// apply before [`ops`](Self::ops).
+    pub fn range_deletes(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.range_deletes
+    }
+
+    /// Takes the range deletes out of the batch, leaving its puts, deletes
+    /// and offset.
+    pub fn take_range_deletes(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        std::mem::take(&mut self.range_deletes)
     }
 
     /// Adds a put of `value` under `key`.
@@ -103,17 +146,19 @@ impl WriteBatch {
         &self.ops
     }
 
-    /// Number of operations (the offset does not count).
+    /// Number of operations (the offset does not count, nor do range deletes).
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
-    /// Whether the batch has no operations (it may still carry an offset).
+    /// Whether the batch has no operations and no range deletes (it may
+    /// still carry an offset).
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops.is_empty() && self.range_deletes.is_empty()
     }
 
-    /// The operations and the offset, by value.
+    /// The operations and the offset, by value. A store that applies a batch
+    /// takes its range deletes first ([`take_range_deletes`](Self::take_range_deletes)).
     pub fn into_parts(self) -> (Vec<BatchOp>, Option<i64>) {
         (self.ops, self.offset)
     }
@@ -175,6 +220,22 @@ pub trait KeyValueBytesStore: Send {
     /// `from > to` gives no entries.
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>, reverse: bool)
         -> Result<BytesIter<'_>>;
+
+    /// Deletes every key in `[from, to_exclusive)` in one operation (a
+    /// RocksDB range tombstone; never a delete per key), through the layers:
+    /// a cache drops its entries in the range, dirty ones too, without
+    /// writing them down; the change-logging layer logs nothing (window
+    /// changelogs expire by time); under exactly-once the delete waits for
+    /// the commit like every other write. The default writes a batch
+    /// carrying only the range delete (see [`WriteBatch::delete_range`]).
+    fn delete_range(&mut self, from: &[u8], to_exclusive: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete_range(from.to_vec(), to_exclusive.to_vec());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(batch)
+    }
 
     /// Entries whose key starts with `prefix`, ascending.
     fn prefix_scan(&self, prefix: &[u8]) -> Result<BytesIter<'_>> {

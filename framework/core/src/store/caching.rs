@@ -1,6 +1,7 @@
 //! The caching layer: folds repeated writes of a key until flush or eviction.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
@@ -57,6 +58,9 @@ fn cost(key: &[u8], value: Option<&Vec<u8>>) -> usize {
 /// - [`set_flush_listener`](KeyValueBytesStore::set_flush_listener) receives
 ///   every flushed or evicted dirty entry with the value it replaced below:
 ///   what the DSL forwards downstream.
+/// - A range delete ([`KeyValueBytesStore::delete_range`]) drops the
+///   cached entries in the range, dirty ones too (they are never written
+///   down nor given to the listener), and passes the range delete down.
 /// - `close` drops what was not flushed: a clean close follows a commit.
 ///
 /// ```
@@ -245,6 +249,22 @@ impl CachingLayer {
         }
     }
 
+    /// Drops every cached entry in `[from, to)`, dirty ones too: a range
+    /// delete makes them moot, so they are never written down.
+    fn forget_range(&mut self, from: &[u8], to: &[u8]) {
+        if from >= to {
+            return;
+        }
+        let doomed: Vec<Vec<u8>> = self
+            .entries
+            .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            self.forget(&key);
+        }
+    }
+
     fn clear(&mut self) {
         self.entries.clear();
         self.recency.clear();
@@ -274,7 +294,18 @@ impl KeyValueBytesStore for CachingLayer {
         }
     }
 
-    fn write(&mut self, batch: WriteBatch) -> Result<()> {
+    fn write(&mut self, mut batch: WriteBatch) -> Result<()> {
+        let ranges = batch.take_range_deletes();
+        if !ranges.is_empty() {
+            // Range deletes go down at once (they apply before the batch's
+            // writes); the cache forgets what they cover.
+            let mut down = WriteBatch::new();
+            for (from, to) in ranges {
+                self.forget_range(&from, &to);
+                down.delete_range(from, to);
+            }
+            self.inner.write(down)?;
+        }
         let (ops, offset) = batch.into_parts();
         for (key, value) in ops {
             self.put_dirty(key, value);
@@ -319,6 +350,9 @@ impl KeyValueBytesStore for CachingLayer {
 
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
         self.flush_dirty(None)?;
+        for (from, to) in batch.range_deletes() {
+            self.forget_range(from, to);
+        }
         for (key, _) in batch.ops() {
             self.forget(key);
         }

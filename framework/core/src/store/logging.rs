@@ -15,6 +15,11 @@ use crate::error::Result;
 /// holds one record's writes, and a changelog record leaves with the output
 /// of its write) and once more at commit, after the cache above has flushed.
 ///
+/// Range deletes ([`KeyValueBytesStore::delete_range`]) pass down and are
+/// not logged: they drop the expired segments of window and session stores,
+/// whose changelog topics are `compact,delete` and expire by time on their
+/// own.
+///
 /// Restoration writes ([`restore`](KeyValueBytesStore::restore)) come from
 /// the changelog and are not logged again; everything but `write` and
 /// `take_changelog` passes straight through.

@@ -29,6 +29,31 @@ impl InMemoryBytesStore {
         }
     }
 
+    /// Removes the keys in `[from, to)`: when nothing lies below `from` (a
+    /// window store dropping its oldest segments) by splitting the map, not
+    /// key by key.
+    fn remove_range(&mut self, from: &[u8], to: &[u8]) {
+        if from >= to {
+            return;
+        }
+        let nothing_below = self
+            .map
+            .first_key_value()
+            .is_none_or(|(first, _)| first.as_slice() >= from);
+        if nothing_below {
+            self.map = self.map.split_off(to);
+            return;
+        }
+        let doomed: Vec<Vec<u8>> = self
+            .map
+            .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            self.map.remove(&key);
+        }
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed {
             return Err(Error::Store {
@@ -69,8 +94,11 @@ impl KeyValueBytesStore for InMemoryBytesStore {
         Ok(self.map.get(key).cloned())
     }
 
-    fn write(&mut self, batch: WriteBatch) -> Result<()> {
+    fn write(&mut self, mut batch: WriteBatch) -> Result<()> {
         self.check_open()?;
+        for (from, to) in batch.take_range_deletes() {
+            self.remove_range(&from, &to);
+        }
         let (ops, offset) = batch.into_parts();
         for (key, value) in ops {
             match value {

@@ -2,6 +2,7 @@
 //! transaction that carries their changelog records commits.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use super::bytes::{BytesIter, KeyValueBytesStore, WriteBatch};
 use super::delegate::delegate_to;
@@ -27,6 +28,14 @@ use crate::error::{Error, Result};
 /// changelog and goes straight down; it is only accepted while no write is
 /// held.
 ///
+/// Range deletes ([`KeyValueBytesStore::delete_range`], how window stores
+/// drop expired segments) are held back too: until the commit, reads
+/// through the layer hide the keys of the store below in a held range, and
+/// the held writes in it are dropped; the commit applies the range deletes
+/// first, then the held writes, in the one batch. An aborted transaction
+/// (the task closed without a commit) leaves the committed data whole, as
+/// the changelog replay after it needs.
+///
 /// ```
 /// use weir_core::store::{InMemoryBytesStore, KeyValueBytesStore, UncommittedWritesLayer, WriteBatch};
 ///
@@ -46,6 +55,9 @@ pub struct UncommittedWritesLayer {
     inner: Box<dyn KeyValueBytesStore>,
     /// The writes since the last commit: `None` deletes.
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The range deletes since the last commit, `[from, to)`, applied
+    /// before `pending` (a held write in a range came after it).
+    ranges: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl UncommittedWritesLayer {
@@ -54,12 +66,41 @@ impl UncommittedWritesLayer {
         UncommittedWritesLayer {
             inner,
             pending: BTreeMap::new(),
+            ranges: Vec::new(),
         }
     }
 
     /// How many keys have uncommitted writes.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// How many range deletes wait for the commit.
+    pub fn pending_range_deletes(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether a held range delete covers `key`.
+    fn hidden(&self, key: &[u8]) -> bool {
+        self.ranges
+            .iter()
+            .any(|(from, to)| from.as_slice() <= key && key < to.as_slice())
+    }
+
+    /// Holds the range delete `[from, to)`: the held writes in it are moot.
+    fn hold_range(&mut self, from: Vec<u8>, to: Vec<u8>) {
+        let doomed: Vec<Vec<u8>> = self
+            .pending
+            .range::<[u8], _>((
+                Bound::Included(from.as_slice()),
+                Bound::Excluded(to.as_slice()),
+            ))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            self.pending.remove(&key);
+        }
+        self.ranges.push((from, to));
     }
 }
 
@@ -71,11 +112,17 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending.get(key) {
             Some(value) => Ok(value.clone()),
+            None if self.hidden(key) => Ok(None),
             None => self.inner.get(key),
         }
     }
 
-    fn write(&mut self, batch: WriteBatch) -> Result<()> {
+    fn write(&mut self, mut batch: WriteBatch) -> Result<()> {
+        if batch.offset().is_none() {
+            for (from, to) in batch.take_range_deletes() {
+                self.hold_range(from, to);
+            }
+        }
         let (ops, offset) = batch.into_parts();
         if offset.is_some() {
             return Err(Error::Store {
@@ -97,7 +144,13 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
         to: Option<&[u8]>,
         reverse: bool,
     ) -> Result<BytesIter<'_>> {
-        let below = self.inner.range(from, to, reverse)?;
+        let mut below = self.inner.range(from, to, reverse)?;
+        if !self.ranges.is_empty() {
+            below = Box::new(below.filter(|kv| match kv {
+                Ok((k, _)) => !self.hidden(k),
+                Err(_) => true,
+            }));
+        }
         let Some(b) = bounds(from, to) else {
             return Ok(below);
         };
@@ -121,15 +174,21 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
             .saturating_add(u64::try_from(puts).unwrap_or(u64::MAX)))
     }
 
-    /// Drops the held (uncommitted) writes and closes the store below.
+    /// Drops the held (uncommitted) writes and range deletes and closes the
+    /// store below.
     fn close(&mut self) -> Result<()> {
         self.pending.clear();
+        self.ranges.clear();
         self.inner.close()
     }
 
-    /// Writes every held write below, with `changelog_offset`, in one batch.
+    /// Writes every held range delete, then every held write, below, with
+    /// `changelog_offset`, in one batch.
     fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
         let mut batch = WriteBatch::new();
+        for (from, to) in std::mem::take(&mut self.ranges) {
+            batch.delete_range(from, to);
+        }
         for (key, value) in std::mem::take(&mut self.pending) {
             batch.write(key, value);
         }
@@ -143,12 +202,14 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
     }
 
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        if !self.pending.is_empty() {
+        if !self.pending.is_empty() || !self.ranges.is_empty() {
             return Err(Error::Store {
                 store: self.inner.name().to_string(),
                 message: format!(
-                    "cannot restore from the changelog while {} uncommitted writes are held",
-                    self.pending.len()
+                    "cannot restore from the changelog while {} uncommitted writes and {} range \
+                     deletes are held",
+                    self.pending.len(),
+                    self.ranges.len()
                 ),
             });
         }
