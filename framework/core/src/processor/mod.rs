@@ -30,7 +30,7 @@ pub(crate) use erased::{ErasedProcessor, ErasedRecord, PassThrough};
 
 use crate::error::Result;
 use crate::record::{Record, RecordMetadata};
-use crate::store::{KeyValueStore, StateStore};
+use crate::store::{KeyValueStore, SessionStore, StateStore, WindowStore};
 use crate::task::TaskId;
 
 /// What keys and values must be to flow through a topology: owned, sendable to
@@ -203,6 +203,43 @@ impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
         name: &str,
     ) -> Result<&mut dyn KeyValueStore<K, V>> {
         self.state_store(name)?.as_key_value_store::<K, V>()
+    }
+
+    /// The window store `name` connected to the running processor, typed
+    /// with keys `K` and values `V` (built by
+    /// [`WindowStoreBuilder`](crate::store::WindowStoreBuilder)).
+    ///
+    /// Errors if the store is not connected to this processor, or is not a
+    /// window store of `K` and `V`.
+    ///
+    /// ```
+    /// # use weir_core::processor::ProcessorContext;
+    /// # use weir_core::store::{ReadOnlyWindowStore, WindowStore};
+    /// # fn count(ctx: &mut dyn ProcessorContext<String, i64>, word: String, start: i64) -> weir_core::Result<()> {
+    /// let counts = ctx.window_store::<String, i64>("counts-per-minute")?;
+    /// let count = counts.fetch(&word, start)?.unwrap_or(0) + 1;
+    /// counts.put(&word, Some(&count), start)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn window_store<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut dyn WindowStore<K, V>> {
+        self.state_store(name)?.as_window_store::<K, V>()
+    }
+
+    /// The session store `name` connected to the running processor, typed
+    /// with keys `K` and values `V` (built by
+    /// [`SessionStoreBuilder`](crate::store::SessionStoreBuilder)).
+    ///
+    /// Errors if the store is not connected to this processor, or is not a
+    /// session store of `K` and `V`.
+    pub fn session_store<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut dyn SessionStore<K, V>> {
+        self.state_store(name)?.as_session_store::<K, V>()
     }
 }
 

@@ -198,6 +198,19 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
     /// backend with [`StoreContext::default_bytes_store`] (in memory when it
     /// has none) and caching in [`StoreContext::thread_cache`].
     pub fn build_in(&self, ctx: &StoreContext) -> Result<MeteredKeyValueStore<K, V>> {
+        Ok(MeteredKeyValueStore::new(
+            self.name.clone(),
+            self.build_stack(ctx)?,
+            Arc::clone(&self.key_serde),
+            Arc::clone(&self.value_serde),
+        ))
+    }
+
+    /// The bytes stack below the typed layer, for the task `ctx` describes:
+    /// caching (if enabled) -> change-logging (if enabled) -> uncommitted
+    /// writes (under exactly-once) -> the backend. Window and session
+    /// stores build theirs here too.
+    pub(crate) fn build_stack(&self, ctx: &StoreContext) -> Result<Box<dyn KeyValueBytesStore>> {
         let task = ctx.task();
         let mut stack: Box<dyn KeyValueBytesStore> = match &self.backend {
             Backend::Supplier(supplier) => supplier(task)?,
@@ -220,12 +233,7 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
                 stack = Box::new(CachingLayer::with_thread_cache(stack, Arc::clone(cache)));
             }
         }
-        Ok(MeteredKeyValueStore::new(
-            self.name.clone(),
-            stack,
-            Arc::clone(&self.key_serde),
-            Arc::clone(&self.value_serde),
-        ))
+        Ok(stack)
     }
 
     /// A [`StoreSupplier`] for

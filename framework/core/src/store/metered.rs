@@ -5,22 +5,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::bytes::{FlushListener, KeyValueBytesStore, WriteBatch};
+use super::codec::Codec;
 use super::delegate::delegate_to;
 use super::kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 use super::StateStore;
-use crate::error::{Error, Result};
-use crate::headers::Headers;
-use crate::serde::{SerdeContext, SerializeContext, SharedSerde};
+use crate::error::Result;
+use crate::serde::SharedSerde;
 
 /// Operation counts of one store instance, shared so that a metrics
 /// reporter on another thread can read them.
 #[derive(Debug, Default)]
 pub struct StoreMetrics {
-    gets: AtomicU64,
-    puts: AtomicU64,
-    deletes: AtomicU64,
-    scans: AtomicU64,
-    flushes: AtomicU64,
+    pub(super) gets: AtomicU64,
+    pub(super) puts: AtomicU64,
+    pub(super) deletes: AtomicU64,
+    pub(super) scans: AtomicU64,
+    pub(super) flushes: AtomicU64,
 }
 
 impl StoreMetrics {
@@ -46,7 +46,7 @@ impl StoreMetrics {
     }
 }
 
-fn bump(counter: &AtomicU64, n: u64) {
+pub(super) fn bump(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
@@ -55,25 +55,23 @@ fn bump(counter: &AtomicU64, n: u64) {
 /// counts operations in [`StoreMetrics`].
 ///
 /// Serdes see the store's name as their topic. Errors:
-/// - a key or value that cannot be serialized is an [`Error::Serialization`]
+/// - a key or value that cannot be serialized is an [`Error::Serialization`](crate::Error::Serialization)
 ///   (the caller's data is at fault); a key that serializes to null too;
-/// - stored bytes that the serdes cannot read are an [`Error::Store`] naming
+/// - stored bytes that the serdes cannot read are an [`Error::Store`](crate::Error::Store) naming
 ///   the store (the store or its serdes are at fault): never a panic.
 ///
 /// This is the type [`KeyValueStoreBuilder`](super::KeyValueStoreBuilder)
 /// builds, whatever layers lie below.
 pub struct MeteredKeyValueStore<K, V> {
-    name: String,
+    codec: Codec<K, V>,
     inner: Box<dyn KeyValueBytesStore>,
-    key_serde: SharedSerde<K>,
-    value_serde: SharedSerde<V>,
     metrics: Arc<StoreMetrics>,
 }
 
 impl<K, V> fmt::Debug for MeteredKeyValueStore<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MeteredKeyValueStore")
-            .field("name", &self.name)
+            .field("name", &self.codec.name)
             .field("inner", &self.inner)
             .field("metrics", &self.metrics)
             .finish()
@@ -89,10 +87,8 @@ impl<K, V> MeteredKeyValueStore<K, V> {
         value_serde: SharedSerde<V>,
     ) -> Self {
         MeteredKeyValueStore {
-            name: name.into(),
+            codec: Codec::new(name.into(), key_serde, value_serde),
             inner,
-            key_serde,
-            value_serde,
             metrics: Arc::default(),
         }
     }
@@ -114,47 +110,19 @@ impl<K, V> MeteredKeyValueStore<K, V> {
     }
 
     fn key_bytes(&self, key: &K) -> Result<Vec<u8>> {
-        let mut headers = Headers::new();
-        let mut ctx = SerializeContext::key(&self.name, &mut headers);
-        match self.key_serde.serialize(&mut ctx, key)? {
-            Some(bytes) => Ok(bytes),
-            None => Err(ctx.error("a store key cannot serialize to null")),
-        }
+        self.codec.key_bytes(key)
     }
 
     fn value_bytes(&self, value: &V) -> Result<Option<Vec<u8>>> {
-        let mut headers = Headers::new();
-        let mut ctx = SerializeContext::value(&self.name, &mut headers);
-        self.value_serde.serialize(&mut ctx, value)
-    }
-
-    fn unreadable(&self, what: &str, cause: impl fmt::Display) -> Error {
-        Error::Store {
-            store: self.name.clone(),
-            message: format!("cannot read a stored {what}: {cause}"),
-        }
+        self.codec.value_bytes(value)
     }
 
     fn read_key(&self, bytes: &[u8]) -> Result<K> {
-        let headers = Headers::new();
-        let ctx = SerdeContext::key(&self.name, &headers);
-        match self.key_serde.deserialize(&ctx, Some(bytes)) {
-            Ok(Some(k)) => Ok(k),
-            Ok(None) => Err(self.unreadable("key", "the serde read it as null")),
-            Err(Error::Deserialization { message, .. }) => Err(self.unreadable("key", message)),
-            Err(e) => Err(self.unreadable("key", e)),
-        }
+        self.codec.read_key(bytes)
     }
 
     fn read_value(&self, bytes: &[u8]) -> Result<V> {
-        let headers = Headers::new();
-        let ctx = SerdeContext::value(&self.name, &headers);
-        match self.value_serde.deserialize(&ctx, Some(bytes)) {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(self.unreadable("value", "the serde read it as null")),
-            Err(Error::Deserialization { message, .. }) => Err(self.unreadable("value", message)),
-            Err(e) => Err(self.unreadable("value", e)),
-        }
+        self.codec.read_value(bytes)
     }
 
     fn typed<'a>(&'a self, iter: super::BytesIter<'a>) -> KeyValueIter<'a, K, V> {
@@ -279,7 +247,7 @@ impl<K: 'static, V: 'static> StateStore for MeteredKeyValueStore<K, V> {
     );
 
     fn name(&self) -> &str {
-        &self.name
+        &self.codec.name
     }
 
     fn flush(&mut self) -> Result<()> {

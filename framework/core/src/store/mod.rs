@@ -23,6 +23,30 @@
 //! batch. [`StateStore::restore`] only restores.
 //! [`KeyValueStoreBuilder`] assembles the stack and plugs it into a topology.
 //!
+//! # Window and session stores
+//!
+//! [`WindowStoreBuilder`] and [`SessionStoreBuilder`] build the same stack
+//! under a typed [`MeteredWindowStore`] or [`MeteredSessionStore`], so
+//! caching, change-logging, restoration, exactly-once and the memory budget
+//! work as for key-value stores. Their keys begin with a segment id, so
+//! that expired windows go a segment at a time, in one range delete
+//! ([`KeyValueBytesStore::delete_range`]), never a scan of keys:
+//!
+//! ```text
+//! window store:  segment(start) : 8 BE | key | start : 8 BE | seq : 4 BE
+//! session store: segment(end)   : 8 BE | key | end : 8 BE   | start : 8 BE
+//! segment(t) = t / max(retention / 2, 60 000 ms)
+//! ```
+//!
+//! The values are the value serde's bytes. The changelog topics carry the
+//! same keys: unlike Kafka Streams' window changelogs (whose keys are
+//! `key | start | seq`, and `key | end | start` for sessions), Weir's keys
+//! have the segment prefix, so a Kafka Streams application cannot restore
+//! from a Weir window changelog (nor the reverse). Changelog topics are
+//! `cleanup.policy=compact,delete` with `retention.ms` = the store's
+//! retention + `windowstore.changelog.additional.retention.ms` (see
+//! [`StoreKind::changelog_configs_with`]).
+//!
 //! # A word count with a store
 //!
 //! ```
@@ -64,6 +88,7 @@
 mod builder;
 mod bytes;
 mod caching;
+mod codec;
 mod delegate;
 mod kind;
 mod kv;
@@ -71,9 +96,14 @@ mod logging;
 mod memory;
 mod metered;
 mod overlay;
+mod segmented;
+mod segments;
+mod session_store;
 mod thread_cache;
 mod timestamped;
 mod uncommitted;
+mod window_builder;
+mod window_store;
 mod windowed;
 
 #[cfg(test)]
@@ -86,14 +116,17 @@ pub use bytes::{
     BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
 };
 pub use caching::{CachingLayer, CACHE_ENTRY_OVERHEAD};
-pub use kind::StoreKind;
+pub use kind::{StoreKind, DEFAULT_WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS};
 pub use kv::{KeyValueIter, KeyValueStore, ReadOnlyKeyValueStore};
 pub use logging::ChangeLoggingLayer;
 pub use memory::InMemoryBytesStore;
 pub use metered::{MeteredKeyValueStore, StoreMetrics};
+pub use session_store::MeteredSessionStore;
 pub use thread_cache::ThreadCache;
 pub use timestamped::{TimestampedSerde, ValueAndTimestamp};
 pub use uncommitted::UncommittedWritesLayer;
+pub use window_builder::{SessionStoreBuilder, WindowStoreBuilder};
+pub use window_store::MeteredWindowStore;
 pub use windowed::{
     ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore, WindowStore, WindowStoreIter,
 };
@@ -191,6 +224,51 @@ impl<'a> dyn StateStore + 'a {
                 store: name,
                 message: format!(
                     "not a key-value store of <{}, {}>",
+                    std::any::type_name::<K>(),
+                    std::any::type_name::<V>()
+                ),
+            }),
+        }
+    }
+}
+
+impl<'a> dyn StateStore + 'a {
+    /// The store as a typed window store, if it is one built by
+    /// [`WindowStoreBuilder`] with keys `K` and values `V`; otherwise an
+    /// [`Error::Store`] naming the types asked for.
+    pub fn as_window_store<K: 'static, V: 'static>(
+        &mut self,
+    ) -> Result<&mut dyn WindowStore<K, V>> {
+        let name = self.name().to_string();
+        match self.as_any_mut().downcast_mut::<MeteredWindowStore<K, V>>() {
+            Some(store) => Ok(store),
+            None => Err(Error::Store {
+                store: name,
+                message: format!(
+                    "not a window store of <{}, {}>",
+                    std::any::type_name::<K>(),
+                    std::any::type_name::<V>()
+                ),
+            }),
+        }
+    }
+
+    /// The store as a typed session store, if it is one built by
+    /// [`SessionStoreBuilder`] with keys `K` and values `V`; otherwise an
+    /// [`Error::Store`] naming the types asked for.
+    pub fn as_session_store<K: 'static, V: 'static>(
+        &mut self,
+    ) -> Result<&mut dyn SessionStore<K, V>> {
+        let name = self.name().to_string();
+        match self
+            .as_any_mut()
+            .downcast_mut::<MeteredSessionStore<K, V>>()
+        {
+            Some(store) => Ok(store),
+            None => Err(Error::Store {
+                store: name,
+                message: format!(
+                    "not a session store of <{}, {}>",
                     std::any::type_name::<K>(),
                     std::any::type_name::<V>()
                 ),

@@ -84,6 +84,13 @@ pub trait WindowStore<K, V>: ReadOnlyWindowStore<K, V> {
     /// at every put and ignores deletes. A put into a window older than the
     /// retention is dropped, as in Kafka Streams.
     fn put(&mut self, key: &K, value: Option<&V>, window_start: i64) -> Result<()>;
+
+    /// How many puts this instance dropped because their window had
+    /// expired (Kafka Streams' `dropped-records` of a window store); 0 for
+    /// stores that do not count them.
+    fn expired_puts(&self) -> u64 {
+        0
+    }
 }
 
 /// Read access to a session store.
@@ -142,4 +149,10 @@ pub trait SessionStore<K, V>: ReadOnlySessionStore<K, V> {
 
     /// Removes the session `session`.
     fn remove(&mut self, session: &Windowed<K>) -> Result<()>;
+
+    /// How many puts this instance dropped because their session had
+    /// expired; 0 for stores that do not count them.
+    fn expired_puts(&self) -> u64 {
+        0
+    }
 }

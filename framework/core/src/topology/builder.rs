@@ -319,12 +319,70 @@ impl TopologyBuilder {
         builder: &crate::store::KeyValueStoreBuilder<K, V>,
         processors: &[&str],
     ) -> &mut Self {
-        let name = builder.name().to_string();
-        self.add_state_store(&name, builder.build_supplier(), processors);
+        self.add_store_of_kind(
+            builder.name(),
+            builder.build_supplier(),
+            StoreKind::KeyValue,
+            builder.logging_enabled(),
+            processors,
+        )
+    }
+
+    /// Adds the window store `builder` describes, connected to
+    /// `processors`. With logging on, its changelog topic
+    /// `<application.id>-<store>-changelog` is `cleanup.policy=compact,delete`
+    /// with `retention.ms` = the store's retention +
+    /// `windowstore.changelog.additional.retention.ms`.
+    pub fn add_window_store<K: 'static, V: 'static>(
+        &mut self,
+        builder: &crate::store::WindowStoreBuilder<K, V>,
+        processors: &[&str],
+    ) -> &mut Self {
+        if let Err(e) = builder.validate() {
+            self.problems.push(e.to_string());
+        }
+        self.add_store_of_kind(
+            builder.name(),
+            builder.build_supplier(),
+            builder.store_kind(),
+            builder.logging_enabled(),
+            processors,
+        )
+    }
+
+    /// Adds the session store `builder` describes, connected to
+    /// `processors`; its changelog is planned as a window store's (see
+    /// [`add_window_store`](Self::add_window_store)).
+    pub fn add_session_store<K: 'static, V: 'static>(
+        &mut self,
+        builder: &crate::store::SessionStoreBuilder<K, V>,
+        processors: &[&str],
+    ) -> &mut Self {
+        if let Err(e) = builder.validate() {
+            self.problems.push(e.to_string());
+        }
+        self.add_store_of_kind(
+            builder.name(),
+            builder.build_supplier(),
+            builder.store_kind(),
+            builder.logging_enabled(),
+            processors,
+        )
+    }
+
+    fn add_store_of_kind(
+        &mut self,
+        name: &str,
+        supplier: StoreSupplier,
+        kind: StoreKind,
+        logged: bool,
+        processors: &[&str],
+    ) -> &mut Self {
+        self.add_state_store(name, supplier, processors);
         if let Some(def) = self.stores.iter_mut().rev().find(|s| s.name == name) {
-            def.logged = builder.logging_enabled();
-            def.kind = StoreKind::KeyValue;
-            def.changelog_configs = def.kind.changelog_configs();
+            def.logged = logged;
+            def.kind = kind;
+            def.changelog_configs = kind.changelog_configs();
         }
         self
     }

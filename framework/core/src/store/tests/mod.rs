@@ -6,7 +6,11 @@ mod defaults;
 mod logging;
 mod memory;
 mod metered;
+mod range_delete;
+mod session;
 mod thread_cache;
+mod window;
+mod windowed_support;
 
 use super::{BytesIter, KeyValueBytesStore, WriteBatch};
 

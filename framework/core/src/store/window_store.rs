@@ -1,0 +1,439 @@
+//! The typed window store: serdes, segments and retention over a bytes
+//! stack.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
+use super::codec::Codec;
+use super::delegate::delegate_to;
+use super::kv::KeyValueIter;
+use super::metered::{bump, StoreMetrics};
+use super::segmented::{scan_segment, Merge, SegmentedState, Source};
+use super::segments;
+use super::windowed::{ReadOnlyWindowStore, WindowStore, WindowStoreIter};
+use super::StateStore;
+use crate::error::Result;
+use crate::serde::SharedSerde;
+use crate::window::{Window, Windowed};
+
+/// A window read from the bytes: serialized key, start, sequence number,
+/// value bytes.
+type RawWindow = (Vec<u8>, i64, u32, Vec<u8>);
+
+/// The windows of one key read from the bytes: start, value bytes.
+type KeyScan<'a> = Box<dyn Iterator<Item = Result<(i64, Vec<u8>)>> + 'a>;
+
+fn by_key_then_start(a: &RawWindow, b: &RawWindow) -> Ordering {
+    (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2))
+}
+
+/// The window store that [`WindowStoreBuilder`](super::WindowStoreBuilder)
+/// builds: the typed outer layer of a stack of bytes layers (caching,
+/// change-logging, uncommitted writes, a bytes store), as
+/// [`MeteredKeyValueStore`](super::MeteredKeyValueStore) is for key-value
+/// stores.
+///
+/// - Keys are laid out by segment (see the [store module](super) docs):
+///   `segment(start) | key | start | seq`, all times 8 bytes big-endian,
+///   `seq` 4 bytes (0 unless the store retains duplicates). The changelog
+///   carries the same keys.
+/// - Observed stream time is the newest window start put or restored. A
+///   window starting at or before `observed - retention` is expired: reads
+///   skip it, a put into it is dropped (counted by
+///   [`expired_puts`](WindowStore::expired_puts)), and whole segments older
+///   than the live ones are dropped with one range delete.
+/// - Window starts must be >= 0: a negative one is an [`Error::Store`](crate::Error::Store).
+/// - A store that retains duplicates (the stores of stream-stream joins)
+///   adds an entry at each put, numbered by a per-instance counter that
+///   starts at 0 when the store opens, and ignores deletes.
+pub struct MeteredWindowStore<K, V> {
+    codec: Codec<K, V>,
+    inner: Box<dyn KeyValueBytesStore>,
+    state: SegmentedState,
+    window_size_ms: i64,
+    retain_duplicates: bool,
+    seq: u32,
+    metrics: Arc<StoreMetrics>,
+}
+
+impl<K, V> fmt::Debug for MeteredWindowStore<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeteredWindowStore")
+            .field("name", &self.codec.name)
+            .field("inner", &self.inner)
+            .field("state", &self.state)
+            .field("window_size_ms", &self.window_size_ms)
+            .field("retain_duplicates", &self.retain_duplicates)
+            .finish()
+    }
+}
+
+impl<K, V> MeteredWindowStore<K, V> {
+    /// A typed window store called `name` over the bytes stack `inner`,
+    /// keeping windows `retention_ms` (>= 0) behind the newest start, each
+    /// `window_size_ms` long (what [`Windowed`] ends report). Reads the
+    /// first and last key of `inner` (a reopened persistent store) to know
+    /// its segments.
+    pub fn new(
+        name: impl Into<String>,
+        inner: Box<dyn KeyValueBytesStore>,
+        key_serde: SharedSerde<K>,
+        value_serde: SharedSerde<V>,
+        retention_ms: i64,
+        window_size_ms: i64,
+        retain_duplicates: bool,
+    ) -> Result<Self> {
+        let state = SegmentedState::open(inner.as_ref(), retention_ms, "window")?;
+        Ok(MeteredWindowStore {
+            codec: Codec::new(name.into(), key_serde, value_serde),
+            inner,
+            state,
+            window_size_ms,
+            retain_duplicates,
+            seq: 0,
+            metrics: Arc::default(),
+        })
+    }
+
+    /// This instance's operation counts.
+    pub fn metrics(&self) -> Arc<StoreMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// The bytes stack below the serdes.
+    pub fn bytes_store(&self) -> &dyn KeyValueBytesStore {
+        self.inner.as_ref()
+    }
+
+    /// The store's retention, in milliseconds.
+    pub fn retention_ms(&self) -> i64 {
+        self.state.segments.retention_ms()
+    }
+
+    /// The windows' size, in milliseconds.
+    pub fn window_size_ms(&self) -> i64 {
+        self.window_size_ms
+    }
+
+    /// The newest window start put or restored (`None` before any).
+    pub fn observed_stream_time(&self) -> Option<i64> {
+        self.state.observed()
+    }
+
+    /// Installs a listener for the entries the cache writes down; `false`
+    /// when the store has no cache. Decode them with
+    /// [`decode_flushed`](Self::decode_flushed).
+    pub fn set_flush_listener(&mut self, listener: FlushListener) -> bool {
+        self.inner.set_flush_listener(listener)
+    }
+
+    /// A cache's flushed entry as the window, its new value and its old one.
+    pub fn decode_flushed(
+        &self,
+        entry: &FlushedEntry,
+    ) -> Result<(Windowed<K>, Option<V>, Option<V>)> {
+        let (key, start) = self.parse(&entry.key)?;
+        let value =
+            |v: &Option<Vec<u8>>| v.as_deref().map(|b| self.codec.read_value(b)).transpose();
+        Ok((
+            self.windowed(self.codec.read_key(&key)?, start),
+            value(&entry.new_value)?,
+            value(&entry.old_value)?,
+        ))
+    }
+
+    fn windowed(&self, key: K, start: i64) -> Windowed<K> {
+        Windowed::new(
+            key,
+            Window::new(start, start.saturating_add(self.window_size_ms)),
+        )
+    }
+
+    fn parse(&self, raw: &[u8]) -> Result<(Vec<u8>, i64)> {
+        let k = segments::parse_window_key(raw)
+            .ok_or_else(|| segments::malformed(&self.codec.name, "window", raw))?;
+        Ok((k.key.to_vec(), k.start))
+    }
+
+    /// The windows of the serialized key `key` starting in `[from, to]`,
+    /// ascending (descending if `reverse`).
+    fn scan_key(&self, key: &[u8], from: i64, to: i64, reverse: bool) -> Result<KeyScan<'_>> {
+        let Some((from, to)) = self.state.live_times(from, to) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let mut scans: Vec<KeyScan<'_>> = Vec::new();
+        for segment in self.state.segments_for(from, to) {
+            let lower = segments::window_key(segment, key, from, 0);
+            let upper = segments::window_key(segment, key, to, u32::MAX);
+            let len = lower.len();
+            let key = key.to_vec();
+            let iter = self.inner.range(Some(&lower), Some(&upper), reverse)?;
+            // Same length and prefix: the same key ("a" never matches "ab").
+            scans.push(Box::new(iter.filter_map(move |kv| match kv {
+                Ok((raw, v)) if raw.len() == len => match segments::parse_window_key(&raw) {
+                    Some(k) if k.key == key.as_slice() => Some(Ok((k.start, v))),
+                    _ => None,
+                },
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })));
+        }
+        if reverse {
+            scans.reverse();
+        }
+        bump(&self.metrics.scans, 1);
+        Ok(Box::new(scans.into_iter().flatten()))
+    }
+
+    /// The windows of the serialized keys in `[key_from, key_to]` starting
+    /// in `[from, to]`, by key then start (reversed if `reverse`).
+    fn scan_keys(
+        &self,
+        key_from: Option<Vec<u8>>,
+        key_to: Option<Vec<u8>>,
+        from: i64,
+        to: i64,
+        reverse: bool,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        let Some((from, to)) = self.state.live_times(from, to) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        if let (Some(f), Some(t)) = (&key_from, &key_to) {
+            if f > t {
+                return Ok(Box::new(std::iter::empty()));
+            }
+        }
+        let mut sources: Vec<Source<'_, RawWindow>> = Vec::new();
+        for segment in self.state.segments_for(from, to) {
+            let lower = key_from.as_ref().map(|k| {
+                let mut l = segments::prefix(segment).to_vec();
+                l.extend_from_slice(k);
+                l
+            });
+            let upper = key_to
+                .as_ref()
+                .map(|k| segments::key_range_upper(segment, k, segments::WINDOW_SUFFIX));
+            let iter: BytesIter<'_> = scan_segment(
+                self.inner.as_ref(),
+                segment,
+                lower.as_deref(),
+                upper.as_deref(),
+                reverse,
+            )?;
+            let (kf, kt) = (key_from.clone(), key_to.clone());
+            sources.push(Box::new(iter.filter_map(move |kv| {
+                let (raw, v) = match kv {
+                    Ok(kv) => kv,
+                    Err(e) => return Some(Err(e)),
+                };
+                let k = segments::parse_window_key(&raw)?;
+                let in_keys = kf.as_deref().is_none_or(|f| k.key >= f)
+                    && kt.as_deref().is_none_or(|t| k.key <= t);
+                (in_keys && k.start >= from && k.start <= to)
+                    .then(|| Ok((k.key.to_vec(), k.start, k.seq, v)))
+            })));
+        }
+        bump(&self.metrics.scans, 1);
+        let merged = Merge::new(sources, by_key_then_start, reverse);
+        Ok(Box::new(merged.map(move |w| {
+            let (key, start, _, value) = w?;
+            Ok((
+                self.windowed(self.codec.read_key(&key)?, start),
+                self.codec.read_value(&value)?,
+            ))
+        })))
+    }
+
+    fn typed_scan(
+        &self,
+        key: &K,
+        from: i64,
+        to: i64,
+        reverse: bool,
+    ) -> Result<WindowStoreIter<'_, V>> {
+        let key = self.codec.key_bytes(key)?;
+        let iter = self.scan_key(&key, from, to, reverse)?;
+        Ok(Box::new(iter.map(move |w| {
+            let (start, value) = w?;
+            Ok((start, self.codec.read_value(&value)?))
+        })))
+    }
+
+    fn bounds(&self, from: Option<&K>, to: Option<&K>) -> Result<[Option<Vec<u8>>; 2]> {
+        let from = from.map(|k| self.codec.key_bytes(k)).transpose()?;
+        let to = to.map(|k| self.codec.key_bytes(k)).transpose()?;
+        Ok([from, to])
+    }
+}
+
+impl<K, V> ReadOnlyWindowStore<K, V> for MeteredWindowStore<K, V> {
+    fn fetch(&self, key: &K, window_start: i64) -> Result<Option<V>> {
+        bump(&self.metrics.gets, 1);
+        if window_start < 0 || self.state.is_expired(window_start) {
+            return Ok(None);
+        }
+        let key = self.codec.key_bytes(key)?;
+        let raw = if self.retain_duplicates {
+            self.scan_key(&key, window_start, window_start, false)?
+                .next()
+                .transpose()?
+                .map(|(_, v)| v)
+        } else {
+            let segment = self.state.segments.id(window_start);
+            self.inner
+                .get(&segments::window_key(segment, &key, window_start, 0))?
+        };
+        raw.map(|v| self.codec.read_value(&v)).transpose()
+    }
+
+    fn fetch_range(&self, key: &K, time_from: i64, time_to: i64) -> Result<WindowStoreIter<'_, V>> {
+        self.typed_scan(key, time_from, time_to, false)
+    }
+
+    fn backward_fetch_range(
+        &self,
+        key: &K,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<WindowStoreIter<'_, V>> {
+        self.typed_scan(key, time_from, time_to, true)
+    }
+
+    fn fetch_key_range(
+        &self,
+        key_from: Option<&K>,
+        key_to: Option<&K>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        let [from, to] = self.bounds(key_from, key_to)?;
+        self.scan_keys(from, to, time_from, time_to, false)
+    }
+
+    fn backward_fetch_key_range(
+        &self,
+        key_from: Option<&K>,
+        key_to: Option<&K>,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        let [from, to] = self.bounds(key_from, key_to)?;
+        self.scan_keys(from, to, time_from, time_to, true)
+    }
+
+    fn fetch_all(&self, time_from: i64, time_to: i64) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        self.scan_keys(None, None, time_from, time_to, false)
+    }
+
+    fn backward_fetch_all(
+        &self,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        self.scan_keys(None, None, time_from, time_to, true)
+    }
+}
+
+impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
+    fn put(&mut self, key: &K, value: Option<&V>, window_start: i64) -> Result<()> {
+        segments::check_time(&self.codec.name, "window start", window_start)?;
+        if self.retain_duplicates && value.is_none() {
+            return Ok(());
+        }
+        bump(&self.metrics.puts, 1);
+        let segment = self.state.segments.id(window_start);
+        self.state.observe(window_start, segment);
+        if self.state.is_expired(window_start) {
+            self.state.count_expired_put();
+            return Ok(());
+        }
+        if let Some(expiry) = self.state.expire() {
+            self.inner.write(expiry)?;
+        }
+        let seq = if self.retain_duplicates {
+            self.seq = self.seq.wrapping_add(1) & 0x7fff_ffff;
+            self.seq
+        } else {
+            0
+        };
+        let raw = segments::window_key(segment, &self.codec.key_bytes(key)?, window_start, seq);
+        let value = value
+            .map(|v| self.codec.value_bytes(v))
+            .transpose()?
+            .flatten();
+        let mut batch = WriteBatch::new();
+        batch.write(raw, value);
+        self.inner.write(batch)
+    }
+
+    fn expired_puts(&self) -> u64 {
+        self.state.expired_puts()
+    }
+}
+
+impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
+    delegate_to!(inner: persistent, close, take_changelog, committed_offset, commit);
+
+    fn name(&self) -> &str {
+        &self.codec.name
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        bump(&self.metrics.flushes, 1);
+        self.inner.flush()
+    }
+
+    /// Restores a changelog batch: every key advances observed stream time;
+    /// keys of segments already expired are left out, and segments expired
+    /// by the batch are dropped after it.
+    fn restore(&mut self, batch: WriteBatch) -> Result<()> {
+        let mut starts = Vec::with_capacity(batch.len());
+        for (raw, _) in batch.ops() {
+            let k = segments::parse_window_key(raw)
+                .ok_or_else(|| segments::malformed(&self.codec.name, "window", raw))?;
+            self.state.observe(k.start, k.segment);
+            starts.push(k.start);
+        }
+        let batch = keep_live(batch, &self.state, |i| starts[i]);
+        self.inner.restore(batch)?;
+        match self.state.expire() {
+            Some(expiry) => self.inner.restore(expiry),
+            None => Ok(()),
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// `batch` without the operations (the `i`th has time `time(i)`) already
+/// expired; the same batch if none is.
+pub(super) fn keep_live(
+    batch: WriteBatch,
+    state: &SegmentedState,
+    time: impl Fn(usize) -> i64,
+) -> WriteBatch {
+    let expired = |i: usize| state.is_expired(time(i));
+    if !(0..batch.len()).any(expired) {
+        return batch;
+    }
+    let mut batch = batch;
+    let mut kept = WriteBatch::new();
+    for (from, to) in batch.take_range_deletes() {
+        kept.delete_range(from, to);
+    }
+    let offset = batch.offset();
+    let (ops, _) = batch.into_parts();
+    for (i, (key, value)) in ops.into_iter().enumerate() {
+        if !expired(i) {
+            kept.write(key, value);
+        }
+    }
+    if let Some(o) = offset {
+        kept.set_offset(o);
+    }
+    kept
+}
