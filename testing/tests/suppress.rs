@@ -1,6 +1,6 @@
 //! `KTable::suppress` under the TopologyTestDriver: the cases of Kafka
-//! Streams' `SuppressScenarioTest` that need no windows (same inputs, same
-//! expected outputs), then what Weir adds to check: non-resetting buffer
+//! Streams' `SuppressScenarioTest` (same inputs, same expected outputs; the
+//! windowed ones in `suppress/windows.rs`), then what Weir adds to check: non-resetting buffer
 //! times, the newest value, emission order, the old value forwarded, deletes,
 //! bounds (emit early, shut down), the store's cache upstream, and the
 //! buffer restored after a restart or a crash under exactly-once.
@@ -12,6 +12,9 @@ use weir_core::dsl::{BufferConfig, Grouped, KTable, Materialized, StreamsBuilder
 use weir_core::topology::{Consumed, Produced};
 use weir_core::{ErrorKind, Headers, Record, Serdes};
 use weir_testing::{CrashPoint, DriverConfig, TestInputTopic, TestOutputTopic, TopologyTestDriver};
+
+// `suppress/windows.rs` (the windowed cases) joins with `#[path] mod windows;`
+// once the windowed aggregations it uses are committed.
 
 const APP: &str = "suppress-app";
 
