@@ -137,6 +137,10 @@ pub fn rocksdb_default_bytes_store(
 ///   background flush when the store was idle since the previous commit, or
 ///   when the memtables of all stores exceed their half of the budget, so
 ///   idle stores give their memory back and busy ones fill whole table files.
+/// - A batch's range deletes ([`WriteBatch::delete_range`], how window
+///   and session stores drop expired segments) are RocksDB range
+///   tombstones in the same write batch, before its puts and deletes: one
+///   entry per range, whatever it covers; compaction reclaims the space.
 /// - [`close`](KeyValueBytesStore::close) writes the memtables to table
 ///   files (so reopening replays no log and the memory goes back to the
 ///   budget) and closes the database; later calls fail with a store error.
@@ -299,13 +303,21 @@ impl KeyValueBytesStore for RocksDbBytesStore {
         Ok(value.map(|v| v.to_vec()))
     }
 
-    fn write(&mut self, batch: WriteBatch) -> weir_core::Result<()> {
+    fn write(&mut self, mut batch: WriteBatch) -> weir_core::Result<()> {
         let db = self.db()?;
+        let ranges = batch.take_range_deletes();
         let (ops, offset) = batch.into_parts();
-        if ops.is_empty() && offset.is_none() {
+        if ops.is_empty() && offset.is_none() && ranges.is_empty() {
             return Ok(());
         }
         let mut rocks = rocksdb::WriteBatch::default();
+        // Range tombstones first: they apply before the batch's writes.
+        if !ranges.is_empty() {
+            let data = self.cf(db, DEFAULT_COLUMN_FAMILY_NAME)?;
+            for (from, to) in ranges {
+                rocks.delete_range_cf(data, from, to);
+            }
+        }
         for (key, value) in ops {
             match value {
                 Some(v) => rocks.put(key, v),

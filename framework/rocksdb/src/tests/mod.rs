@@ -6,6 +6,7 @@ mod basic;
 mod budget;
 mod compare;
 mod durability;
+mod windows;
 
 use std::path::Path;
 use std::sync::Arc;
