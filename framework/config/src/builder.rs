@@ -124,4 +124,12 @@ impl StreamsConfigBuilder {
     pub fn replication_factor(self, n: i16) -> Self {
         self.set(keys::REPLICATION_FACTOR, n.to_string())
     }
+
+    /// `windowstore.changelog.additional.retention.ms`.
+    pub fn windowstore_changelog_additional_retention_ms(self, ms: i64) -> Self {
+        self.set(
+            keys::WINDOWSTORE_CHANGELOG_ADDITIONAL_RETENTION_MS,
+            ms.to_string(),
+        )
+    }
 }

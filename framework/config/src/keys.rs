@@ -41,6 +41,11 @@ pub const DESERIALIZATION_EXCEPTION_HANDLER: &str = "deserialization.exception.h
 pub const NUM_STANDBY_REPLICAS: &str = "num.standby.replicas";
 /// Replication factor of internal topics (default -1: the broker's default).
 pub const REPLICATION_FACTOR: &str = "replication.factor";
+/// How much longer than its store a window or session store's changelog
+/// topic keeps records, in ms (default 86400000: 24 h): its `retention.ms`
+/// is the store's retention plus this.
+pub const WINDOWSTORE_CHANGELOG_ADDITIONAL_RETENTION_MS: &str =
+    "windowstore.changelog.additional.retention.ms";
 
 /// Every key [`crate::StreamsConfig`] reads itself (some only to refuse
 /// values Weir does not support, with an error saying why).
@@ -62,6 +67,7 @@ pub const KNOWN: &[&str] = &[
     DESERIALIZATION_EXCEPTION_HANDLER,
     NUM_STANDBY_REPLICAS,
     REPLICATION_FACTOR,
+    WINDOWSTORE_CHANGELOG_ADDITIONAL_RETENTION_MS,
 ];
 
 /// Prefix of keys that apply to the consumer only (prefix stripped).

@@ -26,6 +26,7 @@
 //! | `deserialization.exception.handler` | `log_and_fail` (or `log_and_continue`) |
 //! | `client.id` | unset |
 //! | `replication.factor` | -1 (the broker's default) |
+//! | `windowstore.changelog.additional.retention.ms` | 86400000 (24 h) |
 //!
 //! A key Weir accepts does something. Kafka Streams keys Weir knows but does
 //! not support are refused with [`Error::Unsupported`] naming the key:

@@ -65,6 +65,7 @@ pub struct StreamsConfig {
     transaction_timeout_ms: u64,
     deserialization_exception_handler: DeserializationExceptionHandler,
     replication_factor: i16,
+    windowstore_changelog_additional_retention_ms: i64,
     client_overrides: BTreeMap<String, String>,
     consumer_overrides: BTreeMap<String, String>,
     producer_overrides: BTreeMap<String, String>,
@@ -203,6 +204,7 @@ impl StreamsConfig {
             transaction_timeout_ms: 10_000,
             deserialization_exception_handler: DeserializationExceptionHandler::LogAndFail,
             replication_factor: -1,
+            windowstore_changelog_additional_retention_ms: 86_400_000,
             client_overrides: BTreeMap::new(),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
@@ -256,6 +258,9 @@ impl StreamsConfig {
                              remove the key or set it to 0 (state is restored from changelogs)",
                         ));
                     }
+                }
+                keys::WINDOWSTORE_CHANGELOG_ADDITIONAL_RETENTION_MS => {
+                    c.windowstore_changelog_additional_retention_ms = int(k, v, 0, unbounded)?
                 }
                 keys::REPLICATION_FACTOR => {
                     c.replication_factor = int(k, v, -1, i128::from(i16::MAX))?;
@@ -452,6 +457,15 @@ impl StreamsConfig {
         self.replication_factor
     }
 
+    /// `windowstore.changelog.additional.retention.ms` (default 86400000:
+    /// 24 h): the changelog topic of a window or session store keeps records
+    /// this much longer than the store (`retention.ms` = the store's
+    /// retention + this), so that a restore still finds what the store
+    /// keeps despite clock drift between the broker and stream time.
+    pub fn windowstore_changelog_additional_retention_ms(&self) -> i64 {
+        self.windowstore_changelog_additional_retention_ms
+    }
+
     /// Kafka client keys for every client (consumer, producer, admin).
     pub fn client_overrides(&self) -> &BTreeMap<String, String> {
         &self.client_overrides
@@ -529,6 +543,10 @@ impl fmt::Debug for StreamsConfig {
                 &self.deserialization_exception_handler,
             )
             .field("replication_factor", &self.replication_factor)
+            .field(
+                "windowstore_changelog_additional_retention_ms",
+                &self.windowstore_changelog_additional_retention_ms,
+            )
             .field("client_overrides", &redacted("", &self.client_overrides))
             .field(
                 "consumer_overrides",

@@ -52,6 +52,8 @@ pub(crate) fn runtime_config(config: &StreamsConfig) -> Result<RuntimeConfig, St
     rc.task.default_bytes_store = Some(default_bytes_store(config)?);
     rc.buffered_records_per_partition = config.buffered_records_per_partition();
     rc.replication_factor = i32::from(config.replication_factor());
+    rc.window_changelog_additional_retention_ms =
+        config.windowstore_changelog_additional_retention_ms();
     rc.client_properties = pairs(config.client_overrides());
     rc.consumer_properties = pairs(config.consumer_overrides());
     rc.producer_properties = pairs(config.producer_overrides());

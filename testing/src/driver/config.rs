@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
 use weir_core::store::{DefaultBytesStoreSupplier, ThreadCache};
 use weir_core::task::{TaskConfig, TaskId};
-use weir_core::topology::{PlannedTopic, Topology};
+use weir_core::topology::{InternalTopicOptions, PlannedTopic, Topology};
 use weir_core::{Error, Result};
 use weir_rocksdb::{rocksdb_default_bytes_store, RocksDbBudget};
 
@@ -32,6 +32,7 @@ pub const DEFAULT_PROCESSING_LIMIT: usize = 1_000_000;
 /// | processing limit per call | 1,000,000 records |
 /// | record cache (`statestore.cache.max.bytes`) | 0: every update is forwarded |
 /// | state directory | none: stores are in memory |
+/// | `windowstore.changelog.additional.retention.ms` | 86,400,000 (24 h) |
 ///
 /// ```
 /// use weir_core::handler::LogAndContinue;
@@ -59,6 +60,7 @@ pub struct DriverConfig {
     cache_max_bytes: usize,
     state_dir: Option<PathBuf>,
     exactly_once: bool,
+    window_changelog_additional_retention_ms: i64,
 }
 
 /// The RocksDB memory budget of a driver with a state directory
@@ -78,6 +80,8 @@ impl Default for DriverConfig {
             cache_max_bytes: 0,
             state_dir: None,
             exactly_once: false,
+            window_changelog_additional_retention_ms:
+                weir_core::store::DEFAULT_WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
         }
     }
 }
@@ -94,6 +98,10 @@ impl fmt::Debug for DriverConfig {
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("state_dir", &self.state_dir)
             .field("exactly_once", &self.exactly_once)
+            .field(
+                "window_changelog_additional_retention_ms",
+                &self.window_changelog_additional_retention_ms,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +123,28 @@ impl DriverConfig {
     pub fn with_wall_clock_time_ms(mut self, now_ms: i64) -> Self {
         self.wall_clock_ms = now_ms;
         self
+    }
+
+    /// Sets `windowstore.changelog.additional.retention.ms`: window and
+    /// session changelog topics keep records this much longer than their
+    /// stores; it shows in the `retention.ms` of their changelogs in
+    /// [`internal_topics`](Self::internal_topics) (negative values count
+    /// as 0).
+    ///
+    /// ```
+    /// use weir_testing::DriverConfig;
+    ///
+    /// let config = DriverConfig::new().with_window_changelog_additional_retention_ms(0);
+    /// assert_eq!(config.window_changelog_additional_retention_ms(), 0);
+    /// ```
+    pub fn with_window_changelog_additional_retention_ms(mut self, ms: i64) -> Self {
+        self.window_changelog_additional_retention_ms = ms.max(0);
+        self
+    }
+
+    /// `windowstore.changelog.additional.retention.ms` (default 24 h).
+    pub fn window_changelog_additional_retention_ms(&self) -> i64 {
+        self.window_changelog_additional_retention_ms
     }
 
     /// Sets `max.task.idle.ms`. The driver marks every input partition caught
@@ -294,7 +324,7 @@ impl DriverConfig {
     /// Every internal topic of `topology` (repartition and changelog topics)
     /// with its real name, partition count and topic configs, as the Kafka
     /// runtime would create it: planned by
-    /// [`Topology::plan_internal_topics`] from this configuration's counts
+    /// [`Topology::plan_internal_topics_with`] from this configuration's counts
     /// (an explicit count, else the default, for each user topic; an
     /// explicit count of an internal topic fixes it).
     ///
@@ -328,12 +358,16 @@ impl DriverConfig {
                     .map(|(_, t)| t.resolve(app))
             }))
             .collect();
-        topology.plan_internal_topics(app, |topic| {
+        let options = InternalTopicOptions::new().with_window_changelog_additional_retention_ms(
+            self.window_changelog_additional_retention_ms,
+        );
+        let partitions_of = |topic: &str| {
             self.topic_partitions
                 .get(topic)
                 .copied()
                 .or_else(|| (!internal.contains(topic)).then_some(self.default_partitions))
-        })
+        };
+        topology.plan_internal_topics_with(app, partitions_of, &options)
     }
 
     /// The partition count of `topic`: an explicit count, else for an

@@ -40,6 +40,10 @@ fn defaults() -> Result<()> {
         DeserializationExceptionHandler::LogAndFail
     );
     assert_eq!(c.replication_factor(), -1);
+    assert_eq!(
+        c.windowstore_changelog_additional_retention_ms(),
+        86_400_000
+    );
     assert!(c.client_overrides().is_empty());
     assert!(c.consumer_overrides().is_empty());
     assert!(c.producer_overrides().is_empty());
@@ -96,6 +100,7 @@ fn every_setting_parses() -> Result<()> {
         ("deserialization.exception.handler", "log_and_continue"),
         ("num.standby.replicas", "0"),
         ("replication.factor", "3"),
+        ("windowstore.changelog.additional.retention.ms", "0"),
     ])?;
     assert_eq!(c.bootstrap_servers(), Some("a:9092, b:9092"));
     assert_eq!(c.client_id(), Some("me"));
@@ -112,6 +117,7 @@ fn every_setting_parses() -> Result<()> {
         DeserializationExceptionHandler::LogAndContinue
     );
     assert_eq!(c.replication_factor(), 3);
+    assert_eq!(c.windowstore_changelog_additional_retention_ms(), 0);
     c.validate_for_runtime()?;
     Ok(())
 }
@@ -231,6 +237,8 @@ fn other_bad_values() {
         ("num.standby.replicas", "-1"),
         ("replication.factor", "0"),
         ("replication.factor", "-2"),
+        ("windowstore.changelog.additional.retention.ms", "-1"),
+        ("windowstore.changelog.additional.retention.ms", "a day"),
         ("client.id", ""),
         ("state.dir", ""),
     ];
@@ -392,6 +400,7 @@ fn builder_and_pairs_agree() -> Result<()> {
         .transaction_timeout(Duration::from_secs(5))
         .deserialization_exception_handler(DeserializationExceptionHandler::LogAndContinue)
         .replication_factor(3)
+        .windowstore_changelog_additional_retention_ms(3_600_000)
         .set("acks", "all")
         .build()?;
     let from_pairs = StreamsConfig::from_pairs(built.originals().clone())?;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 pub use builder::TopologyBuilder;
 pub use describe::TopologyDescription;
-pub use plan::{InternalTopicRole, PlannedTopic};
+pub use plan::{InternalTopicOptions, InternalTopicRole, PlannedTopic};
 pub use sink::{Produced, StreamPartitioner, TopicNameExtractor};
 pub use source::Consumed;
 

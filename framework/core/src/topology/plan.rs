@@ -39,6 +39,51 @@ pub struct PlannedTopic {
     pub configs: BTreeMap<String, String>,
 }
 
+/// Settings of the application that shape its internal topics (from its
+/// configuration): what [`Topology::plan_internal_topics_with`] needs
+/// beyond the topology.
+///
+/// ```
+/// use weir_core::topology::InternalTopicOptions;
+///
+/// let options = InternalTopicOptions::new().with_window_changelog_additional_retention_ms(3_600_000);
+/// assert_eq!(options.window_changelog_additional_retention_ms(), 3_600_000);
+/// assert_eq!(InternalTopicOptions::new().window_changelog_additional_retention_ms(), 86_400_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InternalTopicOptions {
+    window_changelog_additional_retention_ms: i64,
+}
+
+impl Default for InternalTopicOptions {
+    fn default() -> Self {
+        InternalTopicOptions {
+            window_changelog_additional_retention_ms:
+                crate::store::DEFAULT_WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
+        }
+    }
+}
+
+impl InternalTopicOptions {
+    /// Kafka Streams' defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `windowstore.changelog.additional.retention.ms`: how much longer
+    /// than its store a window or session changelog keeps records (negative
+    /// values count as 0).
+    pub fn with_window_changelog_additional_retention_ms(mut self, ms: i64) -> Self {
+        self.window_changelog_additional_retention_ms = ms.max(0);
+        self
+    }
+
+    /// `windowstore.changelog.additional.retention.ms` (default 86 400 000: 24 h).
+    pub fn window_changelog_additional_retention_ms(&self) -> i64 {
+        self.window_changelog_additional_retention_ms
+    }
+}
+
 impl Topology {
     /// Plans every internal topic of the topology for `application_id`:
     /// repartition topics first (in the order the topology declares them),
@@ -58,7 +103,10 @@ impl Topology {
     ///   most partitions of the sub-topology's source topics (they must be
     ///   co-partitioned anyway); the configs of the store's kind
     ///   ([`StoreKind::changelog_configs`](crate::store::StoreKind::changelog_configs):
-    ///   `cleanup.policy=compact` for key-value stores).
+    ///   `cleanup.policy=compact` for key-value stores; `compact,delete` and
+    ///   `retention.ms` = the store's retention + 24 h for window and
+    ///   session stores: [`plan_internal_topics_with`](Self::plan_internal_topics_with)
+    ///   takes another additional retention).
     ///
     /// Errors with [`Error::Config`] naming the topic (key `repartition`)
     /// or the sub-topology (key `state`) whose count cannot be worked out: a
@@ -88,6 +136,20 @@ impl Topology {
         &self,
         application_id: &str,
         partitions_of: impl Fn(&str) -> Option<i32>,
+    ) -> Result<Vec<PlannedTopic>> {
+        self.plan_internal_topics_with(application_id, partitions_of, &InternalTopicOptions::new())
+    }
+
+    /// [`plan_internal_topics`](Self::plan_internal_topics) with the
+    /// application's `options`: window and session changelogs get
+    /// `retention.ms` = the store's retention +
+    /// `options.window_changelog_additional_retention_ms()`. The runtime and
+    /// the test driver plan with the application's configuration.
+    pub fn plan_internal_topics_with(
+        &self,
+        application_id: &str,
+        partitions_of: impl Fn(&str) -> Option<i32>,
+        options: &InternalTopicOptions,
     ) -> Result<Vec<PlannedTopic>> {
         let resolved = self.plan_repartition_counts(application_id, &partitions_of);
         let count_of = |topic: &TopicName| {
@@ -148,7 +210,7 @@ impl Topology {
                         subtopology: sub.id,
                     },
                     partitions,
-                    configs: store.changelog_configs.clone(),
+                    configs: changelog_configs(store, options),
                 });
             }
         }
@@ -195,6 +257,25 @@ impl Topology {
         }
         counts
     }
+}
+
+/// The configs of `store`'s changelog: its kind's, with the additional
+/// retention of `options`, then whatever the store's definition changed
+/// from its kind's defaults (the user's).
+fn changelog_configs(
+    store: &super::StoreDef,
+    options: &InternalTopicOptions,
+) -> BTreeMap<String, String> {
+    let defaults = store.kind.changelog_configs();
+    let mut configs = store
+        .kind
+        .changelog_configs_with(options.window_changelog_additional_retention_ms());
+    for (key, value) in &store.changelog_configs {
+        if defaults.get(key) != Some(value) {
+            configs.insert(key.clone(), value.clone());
+        }
+    }
+    configs
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub struct RuntimeConfig {
     pub buffered_records_per_partition: usize,
     /// `replication.factor` for internal topics; -1 for the broker's default.
     pub replication_factor: i32,
+    /// `windowstore.changelog.additional.retention.ms`: window and session
+    /// changelog topics keep records this much longer than their stores
+    /// (default 24 h).
+    pub window_changelog_additional_retention_ms: i64,
     /// librdkafka properties for every client.
     pub client_properties: Vec<(String, String)>,
     /// librdkafka properties for the consumers only.
@@ -99,6 +103,8 @@ impl RuntimeConfig {
             commit_interval: Duration::from_secs(30),
             buffered_records_per_partition: 1000,
             replication_factor: -1,
+            window_changelog_additional_retention_ms:
+                weir_core::store::DEFAULT_WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
             client_properties: Vec::new(),
             consumer_properties: Vec::new(),
             producer_properties: Vec::new(),
@@ -167,7 +173,7 @@ impl StreamsRuntime {
             conn = conn.with_property(k.clone(), v.clone());
         }
         let app_id = config.application_id.clone();
-        startup::prepare_topics(&conn, &topology, &app_id, config.replication_factor)?;
+        startup::prepare_topics(&conn, &topology, &app_id, &config)?;
         let topics = topology.source_topics(&app_id);
         let topology = Arc::new(topology);
         let threads_n = config.num_stream_threads;

@@ -1,23 +1,29 @@
 //! Checks before the stream threads start: source topics exist, each
 //! sub-topology's inputs are co-partitioned, internal topics (repartition
 //! topics, compacted changelog topics) exist with the partition count and
-//! configs [`Topology::plan_internal_topics`] plans (created when missing).
+//! configs [`Topology::plan_internal_topics_with`] plans (created when
+//! missing).
 
 use std::collections::HashMap;
 
-use weir_core::topology::Topology;
+use weir_core::topology::{InternalTopicOptions, Topology};
 
 use crate::client::admin::{Admin, TopicSpec};
 use crate::client::connection::Connection;
 use crate::error::{Error, Result};
 
-/// Verifies and prepares the topics of `topology` for `application_id`.
+/// Verifies and prepares the topics of `topology` for `application_id`,
+/// with `config`'s replication factor and window changelog retention.
 pub(crate) fn prepare_topics(
     conn: &Connection,
     topology: &Topology,
     application_id: &str,
-    replication_factor: i32,
+    config: &super::RuntimeConfig,
 ) -> Result<()> {
+    let replication_factor = config.replication_factor;
+    let options = InternalTopicOptions::new().with_window_changelog_additional_retention_ms(
+        config.window_changelog_additional_retention_ms,
+    );
     let admin = Admin::new(conn)?;
     let mut counts: HashMap<String, i32> = HashMap::new();
     // User source topics first: they must exist.
@@ -38,7 +44,7 @@ pub(crate) fn prepare_topics(
     // Internal topics (repartition, changelog), planned in core from the
     // source topics' counts: names, partition counts, configs.
     let plan = topology
-        .plan_internal_topics(application_id, |t| counts.get(t).copied())
+        .plan_internal_topics_with(application_id, |t| counts.get(t).copied(), &options)
         .map_err(|e| match e {
             weir_core::Error::Config { key, message } => Error::Config { key, message },
             other => Error::Config {
