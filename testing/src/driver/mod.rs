@@ -35,6 +35,7 @@ mod config;
 mod state;
 mod stores;
 mod topics;
+mod window_stores;
 mod world;
 
 use std::sync::{Arc, Mutex};
@@ -51,6 +52,7 @@ pub use config::{
 };
 pub use stores::KeyValueStoreView;
 pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
+pub use window_stores::{SessionStoreView, WindowStoreView};
 pub use world::CrashPoint;
 
 use state::{lock, DriverState, Shared};
@@ -281,6 +283,26 @@ impl TopologyTestDriver {
         KeyValueStoreView::new(self.shared.clone(), name)
     }
 
+    /// A read-only view of the window store `name` with keys `K` and values
+    /// `V`, across every task's instance (see [`WindowStoreView`]). Fails if
+    /// the topology has no such store or an instance is not a window store
+    /// of `K` and `V`.
+    pub fn window_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<WindowStoreView<K, V>> {
+        WindowStoreView::new(self.shared.clone(), name)
+    }
+
+    /// A read-only view of the session store `name` with keys `K` and
+    /// values `V`, across every task's instance (see [`SessionStoreView`]).
+    pub fn session_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<SessionStoreView<K, V>> {
+        SessionStoreView::new(self.shared.clone(), name)
+    }
+
     /// The names of the topology's state stores, sorted.
     pub fn state_store_names(&self) -> Vec<String> {
         lock(&self.shared).store_names()
@@ -382,5 +404,7 @@ mod tests {
         assert_send::<TestInputTopic<String, i64>>();
         assert_send::<TestOutputTopic<String, i64>>();
         assert_send::<KeyValueStoreView<String, i64>>();
+        assert_send::<WindowStoreView<String, i64>>();
+        assert_send::<SessionStoreView<String, i64>>();
     }
 }
