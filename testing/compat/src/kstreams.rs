@@ -74,8 +74,9 @@ fn java() -> String {
     }
 }
 
-/// Runs every scenario of `scenario_dir` through Kafka Streams.
-pub fn run(scenario_dir: &Path) -> Result<KsRun, String> {
+/// Runs every scenario of `dirs` through Kafka Streams (the first holds
+/// `bytes.json`).
+pub fn run(dirs: &[PathBuf]) -> Result<KsRun, String> {
     let built = build()?;
     let tmp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let out_file = tmp.path().join("kstreams.jsonl");
@@ -93,8 +94,9 @@ pub fn run(scenario_dir: &Path) -> Result<KsRun, String> {
         .arg("-cp")
         .arg(&classpath)
         .arg("weir.compat.Runner")
-        .arg(scenario_dir)
+        .arg(dirs.first().ok_or("no scenario directory")?)
         .arg(&out_file)
+        .args(dirs.iter().skip(1))
         .output()
         .map_err(|e| {
             format!("cannot run java ({e}): the compatibility suite needs a Java 17+ runtime (Debian: apt-get install openjdk-17-jdk-headless)")
@@ -116,7 +118,7 @@ pub fn run(scenario_dir: &Path) -> Result<KsRun, String> {
 /// The run shared by every test of this process: the JVM starts once.
 pub fn shared_run() -> &'static Result<KsRun, String> {
     static RUN: OnceLock<Result<KsRun, String>> = OnceLock::new();
-    RUN.get_or_init(|| run(&crate::scenarios_dir()))
+    RUN.get_or_init(|| run(&crate::scenario_dirs()))
 }
 
 fn field<'a>(line: &'a Value, name: &str) -> Result<&'a Value, String> {

@@ -27,9 +27,19 @@ pub mod topologies;
 pub mod types;
 pub mod weir_side;
 
-/// The directory of this crate's scenario files.
+/// The directory of this crate's scenario files (and `bytes.json`).
 pub fn scenarios_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// The scenario directories the suite runs: `scenarios/`, and with the
+/// `windows` feature (on by default) `scenarios/windows/`.
+pub fn scenario_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![scenarios_dir()];
+    if cfg!(feature = "windows") {
+        dirs.push(scenarios_dir().join("windows"));
+    }
+    dirs
 }
 
 /// The guide page, docs/compat.md: how to run the suite, how it is built,

@@ -145,8 +145,8 @@ struct TopologiesFile {
 /// Every scenario file of a directory, with the topologies they run.
 #[derive(Debug, Clone)]
 pub struct Suite {
-    /// The directory read.
-    pub dir: PathBuf,
+    /// The directories read.
+    pub dirs: Vec<PathBuf>,
     /// Each topology's topics, by id.
     pub topologies: BTreeMap<String, TopologySpec>,
     /// Every scenario, file by file (files in name order).
@@ -163,28 +163,39 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
 }
 
 impl Suite {
-    /// Reads `dir`: `topologies.json` and every other `*.json` but
-    /// `bytes.json` as a scenario file. Fails on a file that does not parse,
-    /// a scenario name used twice, a topology not in `topologies.json`, or a
-    /// step piping into a topic that is not one of its topology's inputs.
-    pub fn load(dir: &Path) -> Result<Suite, String> {
-        let topologies = read_json::<TopologiesFile>(&dir.join("topologies.json"))?.topologies;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| NOT_SCENARIO_FILES.iter().any(|x| n == *x))
-            })
-            .collect();
-        files.sort();
+    /// Reads `dirs`: in each, `topologies.json` (if there) and every other
+    /// `*.json` but `bytes.json` as a scenario file. Fails on a file that
+    /// does not parse, a topology declared twice, a scenario name used twice,
+    /// a topology not declared, or a step piping into a topic that is not one
+    /// of its topology's inputs.
+    pub fn load(dirs: &[PathBuf]) -> Result<Suite, String> {
+        let mut topologies = BTreeMap::new();
         let mut scenarios = Vec::new();
-        for file in &files {
-            scenarios.extend(read_json::<ScenarioFile>(file)?.scenarios);
+        for dir in dirs {
+            let declared = dir.join("topologies.json");
+            if declared.exists() {
+                for (id, spec) in read_json::<TopologiesFile>(&declared)?.topologies {
+                    if topologies.insert(id.clone(), spec).is_some() {
+                        return Err(format!("topology '{id}' is declared twice"));
+                    }
+                }
+            }
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .filter(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| NOT_SCENARIO_FILES.iter().any(|x| n == *x))
+                })
+                .collect();
+            files.sort();
+            for file in &files {
+                scenarios.extend(read_json::<ScenarioFile>(file)?.scenarios);
+            }
         }
         let suite = Suite {
-            dir: dir.to_path_buf(),
+            dirs: dirs.to_vec(),
             topologies,
             scenarios,
         };

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use weir_compat::compare::{judge, Verdict};
 use weir_compat::kstreams::{shared_run, KsRun};
 use weir_compat::scenario::{DivergenceKind, Suite};
-use weir_compat::{scenarios_dir, weir_side};
+use weir_compat::{scenario_dirs, scenarios_dir, weir_side};
 
 fn kafka_streams() -> &'static KsRun {
     match shared_run() {
@@ -19,11 +19,11 @@ fn kafka_streams() -> &'static KsRun {
 
 #[test]
 fn every_scenario_matches_kafka_streams_or_its_declared_divergence() {
-    let suite = Suite::load(&scenarios_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let suite = Suite::load(&scenario_dirs()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         !suite.scenarios.is_empty(),
-        "no scenarios in {}",
-        suite.dir.display()
+        "no scenarios in {:?}",
+        suite.dirs
     );
     let ks = kafka_streams();
     let unknown: Vec<&String> = ks
@@ -43,9 +43,11 @@ fn every_scenario_matches_kafka_streams_or_its_declared_divergence() {
     for scenario in &suite.scenarios {
         let spec = suite.spec(scenario).unwrap_or_else(|e| panic!("{e}"));
         let weir = weir_side::run(spec, scenario);
-        if let Ok(w) = &weir {
-            dump.insert(scenario.name.clone(), serde_json::json!(w));
-        }
+        let ks_outputs = ks.scenarios.get(&scenario.name).map(|k| &k.outputs);
+        dump.insert(
+            scenario.name.clone(),
+            serde_json::json!({"weir": weir.as_ref().ok(), "kafka_streams": ks_outputs}),
+        );
         match judge(scenario, spec, ks.scenarios.get(&scenario.name), &weir) {
             Verdict::Same => {
                 same += 1;
@@ -61,8 +63,9 @@ fn every_scenario_matches_kafka_streams_or_its_declared_divergence() {
             }
         }
     }
-    // WEIR_COMPAT_DUMP=FILE writes Weir's outputs as JSON (scenario -> topic
-    // -> records): what a divergence's "weir" field is copied from.
+    // WEIR_COMPAT_DUMP=FILE writes both sides' outputs as JSON (scenario ->
+    // {weir, kafka_streams} -> topic -> records): a divergence's "weir"
+    // field is copied from it.
     if let Ok(path) = std::env::var("WEIR_COMPAT_DUMP") {
         let text = serde_json::to_string_pretty(&dump).unwrap_or_default();
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));

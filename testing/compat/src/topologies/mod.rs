@@ -5,6 +5,8 @@
 
 mod stateless;
 mod tables;
+#[cfg(feature = "windows")]
+mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
 use weir_core::serde::SharedSerde;
@@ -14,7 +16,7 @@ use weir_core::Serdes;
 /// Builds the topology `id`; an unknown id is an error.
 pub fn build(id: &str) -> Result<Topology, String> {
     let b = StreamsBuilder::new();
-    let known = stateless::build(id, &b)? || tables::build(id, &b)?;
+    let known = stateless::build(id, &b)? || tables::build(id, &b)? || build_windows(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"
@@ -22,6 +24,16 @@ pub fn build(id: &str) -> Result<Topology, String> {
     }
     b.build()
         .map_err(|e| format!("building topology '{id}': {e}"))
+}
+
+#[cfg(feature = "windows")]
+fn build_windows(id: &str, b: &StreamsBuilder) -> Result<bool, String> {
+    windows::build(id, b)
+}
+
+#[cfg(not(feature = "windows"))]
+fn build_windows(_id: &str, _b: &StreamsBuilder) -> Result<bool, String> {
+    Ok(false)
 }
 
 pub(crate) fn s() -> SharedSerde<String> {

@@ -37,9 +37,10 @@ import org.apache.kafka.streams.test.TestRecord;
  * {"bytes": NAME, "hex": "..."}                                          one per case of bytes.json
  * </pre>
  *
- * Usage: Runner SCENARIO_DIR OUTPUT_FILE. SCENARIO_DIR holds topologies.json
- * (each topology's input and output topic types), bytes.json (windowed keys
- * to serialize) and the scenario files (every other *.json).
+ * Usage: Runner SCENARIO_DIR OUTPUT_FILE [MORE_SCENARIO_DIRS...]. Each directory
+ * may hold topologies.json (each topology's input and output topic types) and
+ * scenario files (every other *.json); SCENARIO_DIR also holds bytes.json
+ * (windowed keys to serialize).
  */
 public final class Runner {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -47,21 +48,32 @@ public final class Runner {
     private Runner() {}
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 2) {
-            System.err.println("usage: Runner SCENARIO_DIR OUTPUT_FILE");
+        if (args.length < 2) {
+            System.err.println("usage: Runner SCENARIO_DIR OUTPUT_FILE [MORE_SCENARIO_DIRS...]");
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
         Path out = Path.of(args[1]);
-        JsonNode topologies = MAPPER.readTree(dir.resolve("topologies.json").toFile()).get("topologies");
-        List<Path> files;
-        try (Stream<Path> listing = Files.list(dir)) {
-            files = listing
-                    .filter(p -> p.getFileName().toString().endsWith(".json"))
-                    .filter(p -> !p.getFileName().toString().equals("topologies.json"))
-                    .filter(p -> !p.getFileName().toString().equals("bytes.json"))
-                    .sorted()
-                    .collect(Collectors.toList());
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(dir);
+        for (int i = 2; i < args.length; i++) {
+            dirs.add(Path.of(args[i]));
+        }
+        ObjectNode topologies = MAPPER.createObjectNode();
+        List<Path> files = new ArrayList<>();
+        for (Path d : dirs) {
+            Path t = d.resolve("topologies.json");
+            if (Files.exists(t)) {
+                topologies.setAll((ObjectNode) MAPPER.readTree(t.toFile()).get("topologies"));
+            }
+            try (Stream<Path> listing = Files.list(d)) {
+                files.addAll(listing
+                        .filter(p -> p.getFileName().toString().endsWith(".json"))
+                        .filter(p -> !p.getFileName().toString().equals("topologies.json"))
+                        .filter(p -> !p.getFileName().toString().equals("bytes.json"))
+                        .sorted()
+                        .collect(Collectors.toList()));
+            }
         }
         try (BufferedWriter w = Files.newBufferedWriter(out)) {
             for (Path file : files) {
@@ -102,6 +114,10 @@ public final class Runner {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "compat");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        // On-window-close aggregations emit at most once per this much wall-clock
+        // time (default 1000 ms, and the driver's clock stands still): emit on
+        // every record, as Kafka Streams' own tests do and as Weir does.
+        props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_WINDOWED_AGGREGATION, 0L);
         return props;
     }
 
