@@ -13,8 +13,8 @@ use weir_core::topology::{Consumed, Produced};
 use weir_core::{ErrorKind, Headers, Record, Serdes};
 use weir_testing::{CrashPoint, DriverConfig, TestInputTopic, TestOutputTopic, TopologyTestDriver};
 
-// `suppress/windows.rs` (the windowed cases) joins with `#[path] mod windows;`
-// once the windowed aggregations it uses are committed.
+#[path = "suppress/windows.rs"]
+mod windows;
 
 const APP: &str = "suppress-app";
 

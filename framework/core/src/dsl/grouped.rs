@@ -83,6 +83,21 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
         }
     }
 
+    /// The builder and the node the grouped records come out of.
+    pub(crate) fn parts(&self) -> (&Shared, &str) {
+        (&self.inner, &self.node)
+    }
+
+    /// Aggregates the records of each key per window: time windows
+    /// ([`TimeWindows`](crate::dsl::TimeWindows), tumbling or hopping) and
+    /// sliding windows ([`SlidingWindows`](crate::dsl::SlidingWindows)) give
+    /// a [`TimeWindowedKStream`](crate::dsl::TimeWindowedKStream), session
+    /// windows ([`SessionWindows`](crate::dsl::SessionWindows)) a
+    /// [`SessionWindowedKStream`](crate::dsl::SessionWindowedKStream).
+    pub fn windowed_by<W: crate::dsl::WindowedBy<K, V>>(&self, windows: W) -> W::Stream {
+        windows.windowed(self)
+    }
+
     /// Counts the records of each key.
     pub fn count(&self, materialized: Materialized<K, i64>) -> KTable<K, i64> {
         self.aggregate(|| 0, |_k, _v, count| count + 1, materialized)

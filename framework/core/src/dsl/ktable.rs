@@ -122,6 +122,11 @@ impl<K: Data, V: Data> KTable<K, V> {
         self.window_close
     }
 
+    /// The builder this table belongs to.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner
+    }
+
     /// The name of the node this table comes out of.
     pub fn node_name(&self) -> &str {
         &self.node
@@ -148,7 +153,11 @@ impl<K: Data, V: Data> KTable<K, V> {
         supplier: impl ProcessorSupplier<K, Change<V>, K, Change<VR>>,
     ) -> KTable<K, VR> {
         let name = add_node(&self.inner, &self.node, prefix, supplier);
-        KTable::new(self.inner.clone(), name, None)
+        let mut table = KTable::new(self.inner.clone(), name, None);
+        // A filtered or mapped table of windows closes its windows when
+        // its parent does.
+        table.window_close = self.window_close;
+        table
     }
 
     /// The rows whose value satisfies `predicate`. A row that passed and

@@ -23,12 +23,14 @@ use crate::store::{BytesStoreSupplier, KeyValueStoreBuilder};
 /// ```
 pub struct Materialized<K, V> {
     builder: KeyValueStoreBuilder<K, V>,
+    retention: Option<i64>,
 }
 
 impl<K, V> Clone for Materialized<K, V> {
     fn clone(&self) -> Self {
         Materialized {
             builder: self.builder.clone(),
+            retention: self.retention,
         }
     }
 }
@@ -46,7 +48,24 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
             builder: KeyValueStoreBuilder::new(name, key_serde, value_serde)
                 .with_logging(true)
                 .with_caching(true),
+            retention: None,
         }
+    }
+
+    /// For a windowed aggregation: how long its store keeps windows, behind
+    /// the newest (Kafka Streams' `withRetention`). The default and the
+    /// minimum are the window's size plus its grace (sliding windows: twice
+    /// the time difference plus the grace; sessions: the gap plus the
+    /// grace); a shorter retention is an error when the topology is built.
+    /// Key-value stores keep everything and ignore it.
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = Some(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// The retention given with [`with_retention`](Self::with_retention).
+    pub fn retention_ms(&self) -> Option<i64> {
+        self.retention
     }
 
     /// The store's name.

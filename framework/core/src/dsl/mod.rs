@@ -87,6 +87,7 @@ mod ops;
 mod split;
 mod suppress;
 mod table_ops;
+mod window;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -98,6 +99,10 @@ pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};
 pub use split::{BranchedKStream, Branches};
 pub use suppress::{BufferConfig, BufferFullStrategy, Suppressed};
+pub use window::{
+    EmitStrategy, SessionWindowedKStream, SessionWindows, SlidingWindows, TimeWindowedKStream,
+    TimeWindows, WindowedBy,
+};
 
 use crate::error::Result;
 use crate::processor::Data;

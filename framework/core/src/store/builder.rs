@@ -244,3 +244,22 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         Arc::new(move |ctx| Ok(Box::new(this.build_in(&ctx)?) as Box<dyn StateStore>))
     }
 }
+
+impl<K, V> KeyValueStoreBuilder<K, V> {
+    /// The same store with values of another type, through `value_serde`
+    /// (the DSL's aggregations keep `ValueAndTimestamp`s of the value type
+    /// their `Materialized` names).
+    pub(crate) fn with_value_serde<V2>(
+        self,
+        value_serde: SharedSerde<V2>,
+    ) -> KeyValueStoreBuilder<K, V2> {
+        KeyValueStoreBuilder {
+            name: self.name,
+            key_serde: self.key_serde,
+            value_serde,
+            backend: self.backend,
+            logging: self.logging,
+            caching: self.caching,
+        }
+    }
+}

@@ -78,7 +78,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::processor::{BufferTime, Config, SuppressProcessor};
-use crate::dsl::{Change, KTable, Shared};
+use crate::dsl::{Change, KTable};
 use crate::processor::Data;
 use crate::serde::{Serdes, SharedSerde};
 use crate::store::KeyValueStoreBuilder;
@@ -307,7 +307,7 @@ impl<K: Data, V: Data> KTable<K, V> {
             buffer,
             serdes,
         } = suppressed;
-        let shared = shared_of(self);
+        let shared = self.shared().clone();
         let mut inner = shared.borrow_mut();
         let node = match &name {
             Some(n) => n.clone(),
@@ -372,27 +372,6 @@ impl<K: Data, V: Data> KTable<K, V> {
             None => table,
         }
     }
-}
-
-/// The builder state `table` belongs to.
-///
-/// `KTable` keeps it in a private field of `dsl::ktable` and has no
-/// accessor yet (`KStream` has `shared()`): borrow it through a `to_stream`
-/// node, then take that node back out, counter included, so the topology
-/// and its generated names are as if it had never been added. To be
-/// replaced by `KTable::shared()` once `ktable.rs` has one.
-fn shared_of<K: Data, V: Data>(table: &KTable<K, V>) -> Shared {
-    let stream = table.to_stream();
-    let shared = stream.shared().clone();
-    {
-        let mut inner = shared.borrow_mut();
-        inner
-            .topology
-            .nodes
-            .retain(|n| n.name != stream.node_name());
-        inner.counter -= 1;
-    }
-    shared
 }
 
 /// Stands in for serdes that were not given; the build fails before it is used.

@@ -1,0 +1,366 @@
+//! [`TimeWindowedKStream`] and [`SessionWindowedKStream`]: grouped streams
+//! cut into windows, and their `count`, `reduce` and `aggregate`.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::dsl::grouped::KGroupedStream;
+use crate::dsl::ktable::add_node;
+use crate::dsl::window::emit::WindowEmit;
+use crate::dsl::window::session::SessionWindowAggregate;
+use crate::dsl::window::sliding::SlidingWindowAggregate;
+use crate::dsl::window::spec::{EmitStrategy, SessionWindows, SlidingWindows, TimeWindows};
+use crate::dsl::window::time::TimeWindowAggregate;
+use crate::dsl::{KTable, Materialized, Shared};
+use crate::processor::Data;
+use crate::store::{SessionStoreBuilder, TimestampedSerde, WindowStoreBuilder};
+use crate::window::Windowed;
+
+/// A window specification [`KGroupedStream::windowed_by`] takes, and the
+/// windowed stream it gives.
+pub trait WindowedBy<K, V> {
+    /// The windowed stream.
+    type Stream;
+    /// Cuts `grouped` into these windows.
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> Self::Stream;
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Time(TimeWindows),
+    Sliding(SlidingWindows),
+}
+
+/// A grouped stream cut into time windows or sliding windows (Kafka
+/// Streams' `TimeWindowedKStream`), ready to aggregate per key and window
+/// into a `KTable<Windowed<K>, V>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::dsl::{Materialized, StreamsBuilder, TimeWindows};
+/// use weir_core::topology::{Consumed, Produced};
+/// use weir_core::Serdes;
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream("clicks", Consumed::with(Serdes::string(), Serdes::string()))
+///     .group_by_key()
+///     .windowed_by(TimeWindows::of_size_and_grace(Duration::from_secs(60), Duration::from_secs(10)))
+///     .count(Materialized::as_("clicks-per-minute", Serdes::string(), Serdes::i64()))
+///     .to_stream()
+///     .to("clicks-per-minute", Produced::with(Serdes::time_windowed(Serdes::string(), 60_000), Serdes::i64()));
+/// builder.build()?;
+/// # Ok::<(), weir_core::Error>(())
+/// ```
+pub struct TimeWindowedKStream<K, V> {
+    inner: Shared,
+    node: String,
+    kind: Kind,
+    emit: EmitStrategy,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+/// A grouped stream cut into session windows (Kafka Streams'
+/// `SessionWindowedKStream`), ready to aggregate per key and session.
+pub struct SessionWindowedKStream<K, V> {
+    inner: Shared,
+    node: String,
+    windows: SessionWindows,
+    emit: EmitStrategy,
+    _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K: Data, V: Data> WindowedBy<K, V> for TimeWindows {
+    type Stream = TimeWindowedKStream<K, V>;
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> Self::Stream {
+        TimeWindowedKStream::new(grouped, Kind::Time(self))
+    }
+}
+
+impl<K: Data, V: Data> WindowedBy<K, V> for SlidingWindows {
+    type Stream = TimeWindowedKStream<K, V>;
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> Self::Stream {
+        TimeWindowedKStream::new(grouped, Kind::Sliding(self))
+    }
+}
+
+impl<K: Data, V: Data> WindowedBy<K, V> for SessionWindows {
+    type Stream = SessionWindowedKStream<K, V>;
+    fn windowed(self, grouped: &KGroupedStream<K, V>) -> Self::Stream {
+        let (inner, node) = grouped.parts();
+        SessionWindowedKStream {
+            inner: inner.clone(),
+            node: node.to_string(),
+            windows: self,
+            emit: EmitStrategy::default(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// Records a problem the topology's build reports.
+fn problem(inner: &Shared, message: String) {
+    inner.borrow_mut().topology.problems.push(message);
+}
+
+/// The retention of `materialized`'s store: given, or `minimum`; a given
+/// one below `minimum` is a problem.
+fn retention<K: 'static, V: 'static>(
+    inner: &Shared,
+    materialized: &Materialized<K, V>,
+    minimum: i64,
+    what: &str,
+) -> i64 {
+    match materialized.retention_ms() {
+        Some(given) if given < minimum => {
+            problem(
+                inner,
+                format!(
+                    "the retention of window store '{}' ({given} ms) must be no smaller than {what} \
+                     ({minimum} ms)",
+                    materialized.name()
+                ),
+            );
+            minimum
+        }
+        Some(given) => given,
+        None => minimum,
+    }
+}
+
+impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
+    fn new(grouped: &KGroupedStream<K, V>, kind: Kind) -> Self {
+        let (inner, node) = grouped.parts();
+        let valid = match kind {
+            Kind::Time(w) => w.validate(),
+            Kind::Sliding(w) => w.validate(),
+        };
+        if let Err(e) = valid {
+            problem(inner, format!("windowed_by after '{node}': {e}"));
+        }
+        TimeWindowedKStream {
+            inner: inner.clone(),
+            node: node.to_string(),
+            kind,
+            emit: EmitStrategy::default(),
+            _types: PhantomData,
+        }
+    }
+
+    /// When the aggregation forwards its results: every update (the
+    /// default) or each window's final result once it closes.
+    pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
+        self.emit = strategy;
+        self
+    }
+
+    /// Counts the records of each key in each window.
+    pub fn count(&self, materialized: Materialized<K, i64>) -> KTable<Windowed<K>, i64> {
+        let step = |_: &K, _: V, count: Option<i64>| count.unwrap_or(0) + 1;
+        self.fold("KSTREAM-AGGREGATE", Arc::new(step), materialized)
+    }
+
+    /// Combines the values of each key in each window: the first value is
+    /// the aggregate, then `reducer(aggregate, value)` folds in each next.
+    pub fn reduce(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> KTable<Windowed<K>, V> {
+        let step = move |_: &K, v: V, agg: Option<V>| match agg {
+            Some(agg) => reducer(agg, v),
+            None => v,
+        };
+        self.fold("KSTREAM-REDUCE", Arc::new(step), materialized)
+    }
+
+    /// Folds the values of each key in each window into an aggregate that
+    /// starts as `initializer()`.
+    pub fn aggregate<VA: Data>(
+        &self,
+        initializer: impl Fn() -> VA + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, VA) -> VA + Send + Sync + 'static,
+        materialized: Materialized<K, VA>,
+    ) -> KTable<Windowed<K>, VA> {
+        let step =
+            move |k: &K, v: V, agg: Option<VA>| aggregator(k, v, agg.unwrap_or_else(&initializer));
+        self.fold("KSTREAM-AGGREGATE", Arc::new(step), materialized)
+    }
+
+    fn fold<VA: Data, F>(
+        &self,
+        prefix: &str,
+        step: Arc<F>,
+        materialized: Materialized<K, VA>,
+    ) -> KTable<Windowed<K>, VA>
+    where
+        F: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
+    {
+        let on_close = self.emit.is_on_window_close();
+        let emit = WindowEmit::<K, VA>::new(materialized.name().to_string(), on_close);
+        let (size, minimum, grace, what) = match self.kind {
+            Kind::Time(w) => (
+                w.size_ms(),
+                w.size_ms().saturating_add(w.grace_ms()),
+                w.grace_ms(),
+                "the window size plus the grace",
+            ),
+            Kind::Sliding(w) => (
+                w.time_difference_ms(),
+                w.time_difference_ms()
+                    .saturating_mul(2)
+                    .saturating_add(w.grace_ms()),
+                w.grace_ms(),
+                "twice the time difference plus the grace",
+            ),
+        };
+        let retention = retention(&self.inner, &materialized, minimum, what);
+        let kind = self.kind;
+        let name = match kind {
+            Kind::Time(windows) => add_node(&self.inner, &self.node, prefix, move || {
+                TimeWindowAggregate {
+                    emit: emit.clone(),
+                    windows,
+                    step: step.clone(),
+                }
+            }),
+            Kind::Sliding(windows) => add_node(&self.inner, &self.node, prefix, move || {
+                SlidingWindowAggregate {
+                    emit: emit.clone(),
+                    windows,
+                    step: step.clone(),
+                }
+            }),
+        };
+        let (_, value_serde) = materialized.serdes();
+        let kv = materialized
+            .into_store_builder()
+            .with_value_serde(Arc::new(TimestampedSerde::new(value_serde)) as _);
+        let store = WindowStoreBuilder::from_key_value(kv, retention, size, false);
+        let store_name = store.name().to_string();
+        self.inner
+            .borrow_mut()
+            .topology
+            .add_window_store(&store, &[name.as_str()]);
+        KTable::new(self.inner.clone(), name, Some(store_name)).with_window_close(grace)
+    }
+}
+
+impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
+    /// When the aggregation forwards its results: every update (the
+    /// default) or each session's final result once it closes.
+    pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
+        self.emit = strategy;
+        self
+    }
+
+    /// Counts the records of each session.
+    pub fn count(&self, materialized: Materialized<K, i64>) -> KTable<Windowed<K>, i64> {
+        let step = |_: &K, _: V, count: Option<i64>| count.unwrap_or(0) + 1;
+        let merge = |_: &K, a: Option<i64>, b: i64| a.unwrap_or(0) + b;
+        self.fold(
+            "KSTREAM-AGGREGATE",
+            Arc::new(step),
+            Arc::new(merge),
+            materialized,
+        )
+    }
+
+    /// Combines the values of each session with `reducer(aggregate, value)`;
+    /// merging sessions combines their aggregates the same way.
+    pub fn reduce(
+        &self,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        materialized: Materialized<K, V>,
+    ) -> KTable<Windowed<K>, V> {
+        let reducer = Arc::new(reducer);
+        let r = reducer.clone();
+        let step = move |_: &K, v: V, agg: Option<V>| match agg {
+            Some(agg) => r(agg, v),
+            None => v,
+        };
+        let merge = move |_: &K, a: Option<V>, b: V| match a {
+            Some(a) => reducer(a, b),
+            None => b,
+        };
+        self.fold(
+            "KSTREAM-REDUCE",
+            Arc::new(step),
+            Arc::new(merge),
+            materialized,
+        )
+    }
+
+    /// Folds the values of each session into an aggregate that starts as
+    /// `initializer()`; when a record bridges sessions, `merger(key, a, b)`
+    /// combines their aggregates first.
+    pub fn aggregate<VA: Data>(
+        &self,
+        initializer: impl Fn() -> VA + Send + Sync + 'static,
+        aggregator: impl Fn(&K, V, VA) -> VA + Send + Sync + 'static,
+        merger: impl Fn(&K, VA, VA) -> VA + Send + Sync + 'static,
+        materialized: Materialized<K, VA>,
+    ) -> KTable<Windowed<K>, VA> {
+        let initializer = Arc::new(initializer);
+        let init = initializer.clone();
+        let step =
+            move |k: &K, v: V, agg: Option<VA>| aggregator(k, v, agg.unwrap_or_else(|| init()));
+        let merge =
+            move |k: &K, a: Option<VA>, b: VA| merger(k, a.unwrap_or_else(|| initializer()), b);
+        self.fold(
+            "KSTREAM-AGGREGATE",
+            Arc::new(step),
+            Arc::new(merge),
+            materialized,
+        )
+    }
+
+    fn fold<VA: Data, F, M>(
+        &self,
+        prefix: &str,
+        step: Arc<F>,
+        merge: Arc<M>,
+        materialized: Materialized<K, VA>,
+    ) -> KTable<Windowed<K>, VA>
+    where
+        F: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
+        M: Fn(&K, Option<VA>, VA) -> VA + Send + Sync + 'static,
+    {
+        if let Err(e) = self.windows.validate() {
+            problem(
+                &self.inner,
+                format!("windowed_by after '{}': {e}", self.node),
+            );
+        }
+        let w = self.windows;
+        let close_after = w.inactivity_gap_ms().saturating_add(w.grace_ms());
+        let retention = retention(
+            &self.inner,
+            &materialized,
+            close_after,
+            "the gap plus the grace",
+        );
+        let store_name = materialized.name().to_string();
+        let on_close = self.emit.is_on_window_close();
+        let store = store_name.clone();
+        let name = add_node(&self.inner, &self.node, prefix, move || {
+            SessionWindowAggregate {
+                store: store.clone(),
+                windows: w,
+                on_close,
+                step: step.clone(),
+                merge: merge.clone(),
+                observed: i64::MIN,
+                emitted_up_to: None,
+                _types: PhantomData,
+            }
+        });
+        let store =
+            SessionStoreBuilder::from_key_value(materialized.into_store_builder(), retention);
+        self.inner
+            .borrow_mut()
+            .topology
+            .add_session_store(&store, &[name.as_str()]);
+        KTable::new(self.inner.clone(), name, Some(store_name)).with_window_close(close_after)
+    }
+}

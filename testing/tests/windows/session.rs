@@ -1,0 +1,67 @@
+//! Session windows.
+
+use super::*;
+
+#[test]
+fn sessions_merge_and_the_merged_away_ones_are_deleted() {
+    let (_driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+            .count(counts("sessions"))
+    });
+    pipe(
+        &mut input,
+        &[
+            ("a", "x", 0),
+            ("a", "x", 3),
+            ("a", "x", 20),
+            ("a", "x", 10),
+            ("b", "x", 17),
+            ("a", "x", 16),
+        ],
+    );
+    assert_eq!(
+        read(&output),
+        vec![
+            out("a@0/0", "1", 0),
+            tombstone("a@0/0", 0),
+            out("a@0/3", "2", 3),
+            out("a@20/20", "1", 20),
+            // a@10 would end its session at 10 < close time 15: dropped.
+            out("b@17/17", "1", 17),
+            tombstone("a@20/20", 20),
+            out("a@16/20", "2", 20),
+        ]
+    );
+}
+
+#[test]
+fn a_record_bridging_two_sessions_merges_their_aggregates() {
+    let (_driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_and_grace(ms(5), ms(100)))
+            .reduce(concat(), strings("bridged"))
+    });
+    pipe(&mut input, &[("a", "x", 0), ("a", "y", 10), ("a", "z", 5)]);
+    assert_eq!(
+        read(&output),
+        vec![
+            out("a@0/0", "x", 0),
+            out("a@10/10", "y", 10),
+            tombstone("a@0/0", 0),
+            tombstone("a@10/10", 10),
+            out("a@0/10", "x+y+z", 10),
+        ]
+    );
+}
+
+#[test]
+fn emit_on_window_close_forwards_each_session_once_it_closed() {
+    let (_driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .count(counts("closed-sessions"))
+    });
+    pipe(&mut input, &[("a", "x", 0), ("a", "x", 3), ("a", "x", 20)]);
+    assert_eq!(read(&output), vec![out("a@0/3", "2", 3)]);
+    pipe(&mut input, &[("b", "x", 30)]);
+    assert_eq!(read(&output), vec![out("a@20/20", "1", 20)]);
+}
