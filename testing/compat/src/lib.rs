@@ -32,14 +32,10 @@ pub fn scenarios_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
-/// The scenario directories the suite runs: `scenarios/`, and with the
-/// `windows` feature (on by default) `scenarios/windows/`.
+/// The scenario directories the suite runs: `scenarios/` and
+/// `scenarios/windows/`.
 pub fn scenario_dirs() -> Vec<std::path::PathBuf> {
-    let mut dirs = vec![scenarios_dir()];
-    if cfg!(feature = "windows") {
-        dirs.push(scenarios_dir().join("windows"));
-    }
-    dirs
+    vec![scenarios_dir(), scenarios_dir().join("windows")]
 }
 
 /// The guide page, docs/compat.md: how to run the suite, how it is built,

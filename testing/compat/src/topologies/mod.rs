@@ -5,7 +5,6 @@
 
 mod stateless;
 mod tables;
-#[cfg(feature = "windows")]
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -26,14 +25,8 @@ pub fn build(id: &str) -> Result<Topology, String> {
         .map_err(|e| format!("building topology '{id}': {e}"))
 }
 
-#[cfg(feature = "windows")]
 fn build_windows(id: &str, b: &StreamsBuilder) -> Result<bool, String> {
     windows::build(id, b)
-}
-
-#[cfg(not(feature = "windows"))]
-fn build_windows(_id: &str, _b: &StreamsBuilder) -> Result<bool, String> {
-    Ok(false)
 }
 
 pub(crate) fn s() -> SharedSerde<String> {
