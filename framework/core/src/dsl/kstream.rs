@@ -314,11 +314,17 @@ impl<K: Data, V: Data> KStream<K, V> {
             ));
         }
         inner.topology.add_internal_topic(&topic, partitions);
+        // A record without a key has no partition to go to: it is dropped
+        // before the topic, as Kafka Streams does (KIP-962).
+        let filter = format!("{topic}-filter");
+        inner
+            .topology
+            .add_processor::<K, V, K, V>(&filter, || DropNullKeys, &[&self.node]);
         inner.topology.add_sink_topic(
             &format!("{topic}-sink"),
             TopicName::internal(&topic),
             Produced::with(key_serde.clone(), value_serde.clone()),
-            &[&self.node],
+            &[&filter],
         );
         let source = format!("{topic}-source");
         inner.topology.add_source_topics(
@@ -328,5 +334,23 @@ impl<K: Data, V: Data> KStream<K, V> {
         );
         drop(inner);
         KStream::new(self.inner.clone(), source)
+    }
+}
+
+/// Drops the records without a key (before a repartition topic), counting
+/// them in the task's `dropped-records`.
+struct DropNullKeys;
+
+impl<K: Data, V: Data> crate::processor::Processor<K, V> for DropNullKeys {
+    fn process(
+        &mut self,
+        ctx: &mut dyn crate::processor::ProcessorContext<K, V>,
+        record: crate::record::Record<K, V>,
+    ) -> crate::error::Result<()> {
+        if record.key.is_none() {
+            ctx.record_dropped();
+            return Ok(());
+        }
+        ctx.forward(record)
     }
 }

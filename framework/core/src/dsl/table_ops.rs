@@ -166,10 +166,8 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
         if self.emit.cached() {
             return self.emit.drain(ctx);
         }
-        if value.is_none() && old.is_none() {
-            // Deleting a key that has no value changes nothing.
-            return Ok(());
-        }
+        // A delete of a key the table does not hold is still forwarded, as
+        // Kafka Streams does: `to_stream()` shows the tombstone.
         forward_change(ctx, key, Change::new(value, old), timestamp, headers)
     }
 }
