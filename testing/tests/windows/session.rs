@@ -65,3 +65,21 @@ fn emit_on_window_close_forwards_each_session_once_it_closed() {
     pipe(&mut input, &[("b", "x", 30)]);
     assert_eq!(read(&output), vec![out("a@20/20", "1", 20)]);
 }
+
+#[test]
+fn a_cached_session_aggregation_forwards_the_merged_session_once_per_commit() {
+    let config = DriverConfig::new().with_cache_max_bytes(1 << 20);
+    let (_driver, mut input, output) = drive(config, |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+            .count(counts("cached-sessions"))
+    });
+    input
+        .pipe_records(
+            [("a", 0), ("a", 3), ("a", 6)]
+                .map(|(k, ts)| (0, Record::new(k.to_string(), "x".to_string(), ts))),
+        )
+        .unwrap();
+    // The sessions merged away inside the commit never reached the store
+    // below the cache: only the final session is forwarded.
+    assert_eq!(read(&output), vec![out("a@0/6", "3", 6)]);
+}

@@ -116,3 +116,30 @@ fn stream_time_survives_a_restart_so_a_closed_window_stays_closed() {
     pipe(&mut input, &[("a", "x", 5), ("a", "x", 21)]);
     assert_eq!(read(&output), vec![out("a@20/30", "2", 21)]);
 }
+
+#[test]
+fn a_cached_window_aggregation_forwards_each_window_once_per_commit() {
+    let config = DriverConfig::new().with_cache_max_bytes(1 << 20);
+    let (_driver, mut input, output) = drive(config, |g| {
+        g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+            .count(counts("cached"))
+    });
+    // One pipe call, one commit: each window's updates are folded, and
+    // the forward carries the newest timestamp in the window.
+    input
+        .pipe_records(
+            [("a", 1), ("a", 2), ("b", 3), ("a", 12)]
+                .map(|(k, ts)| (0, Record::new(k.to_string(), "x".to_string(), ts))),
+        )
+        .unwrap();
+    assert_eq!(
+        read(&output),
+        vec![
+            out("a@0/10", "2", 2),
+            out("b@0/10", "1", 3),
+            out("a@10/20", "1", 12),
+        ]
+    );
+    pipe(&mut input, &[("a", "x", 13)]);
+    assert_eq!(read(&output), vec![out("a@10/20", "2", 13)]);
+}

@@ -2,13 +2,15 @@
 //! stream time and forwards its results: every update, or each window's
 //! final result once it closes (`EmitStrategy::on_window_close`).
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::dsl::window::late;
 use crate::dsl::Change;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, ProcessorContext};
 use crate::record::Record;
-use crate::store::ValueAndTimestamp;
+use crate::store::{FlushedEntry, MeteredWindowStore, ValueAndTimestamp};
 use crate::window::Windowed;
 
 /// Which windows have closed: those starting at or before a time.
@@ -28,6 +30,10 @@ pub(crate) struct WindowEmit<K, VA> {
     observed: i64,
     /// Emitting on close: windows starting at or before this were emitted.
     emitted_up_to: Option<i64>,
+    /// With a cache (and emitting every update): what the cache wrote down
+    /// since the last drain, forwarded then (Kafka Streams forwards a
+    /// cached window aggregation's updates when its cache flushes).
+    flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
     _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
@@ -44,6 +50,7 @@ impl<K, VA> WindowEmit<K, VA> {
             on_close,
             observed: i64::MIN,
             emitted_up_to: None,
+            flushed: None,
             _types: std::marker::PhantomData,
         }
     }
@@ -57,14 +64,48 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
     /// nothing after a restart, and may then accept records its windows
     /// already refused; Weir does not. `closed` gives the windows that
     /// were closed (and, emitting on close, emitted) at that stream time.
+    /// `span`: how far before the newest window start the windows holding
+    /// the newest record may start (the size; twice the time difference for
+    /// sliding windows).
     pub(crate) fn init<KO, VO>(
         &mut self,
         ctx: &mut dyn ProcessorContext<KO, VO>,
+        span: i64,
         closed: impl Fn(i64) -> ClosedWindows,
     ) -> Result<()> {
-        let store = ctx.window_store::<K, ValueAndTimestamp<VA>>(&self.store)?;
+        let name = self.store.clone();
+        let Some(store) = ctx
+            .state_store(&name)?
+            .downcast_mut::<MeteredWindowStore<K, ValueAndTimestamp<VA>>>()
+        else {
+            return Err(Error::Store {
+                store: name,
+                message: "not the window store the DSL built".to_string(),
+            });
+        };
+        self.flushed = None;
+        if !self.on_close {
+            let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
+            let sink = Arc::clone(&flushed);
+            let installed = store.set_flush_listener(Box::new(move |entries| {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(entries)
+            }));
+            self.flushed = installed.then_some(flushed);
+        }
+        // Only the windows near the newest start can hold the newest
+        // record; a store reopened from disk does not know its newest start
+        // until it reads everything once.
+        let entries = match store.observed_stream_time() {
+            Some(newest_start) => {
+                use crate::store::ReadOnlyWindowStore;
+                store.fetch_all(newest_start.saturating_sub(span), newest_start)?
+            }
+            None => crate::store::ReadOnlyWindowStore::all(store)?,
+        };
         let mut newest = i64::MIN;
-        for entry in store.all()? {
+        for entry in entries {
             let (_, value) = entry?;
             newest = newest.max(value.timestamp);
         }
@@ -129,7 +170,8 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         Ok(())
     }
 
-    /// Forwards an update of a window, unless results wait for the close.
+    /// Forwards an update of a window, unless results wait for the close;
+    /// with a cache, forwards what the cache wrote down instead.
     pub(crate) fn updated(
         &mut self,
         ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>,
@@ -141,6 +183,9 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         if self.on_close {
             return Ok(());
         }
+        if self.flushed.is_some() {
+            return self.drain(ctx);
+        }
         ctx.forward(Record::from_parts(
             Some(key),
             Some(change),
@@ -149,12 +194,51 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         ))
     }
 
+    /// Forwards what the cache wrote down since the last call, each entry
+    /// stamped with the timestamp its value keeps.
+    fn drain(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>) -> Result<()> {
+        let Some(flushed) = &self.flushed else {
+            return Ok(());
+        };
+        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let name = self.store.clone();
+        let mut decoded = Vec::with_capacity(entries.len());
+        {
+            let store = ctx
+                .state_store(&name)?
+                .as_store::<MeteredWindowStore<K, ValueAndTimestamp<VA>>>()?;
+            for entry in &entries {
+                decoded.push(store.decode_flushed(entry)?);
+            }
+        }
+        for (key, new, old) in decoded {
+            let timestamp = match (&new, &old) {
+                (Some(v), _) | (None, Some(v)) => v.timestamp,
+                (None, None) => continue,
+            };
+            let change = Change::new(new.map(|v| v.value), old.map(|v| v.value));
+            ctx.forward(Record::from_parts(
+                Some(key),
+                Some(change),
+                timestamp,
+                Headers::new(),
+            ))?;
+        }
+        Ok(())
+    }
+
     /// Flushes the store's cache and forwards what it wrote down.
     pub(crate) fn flush(
         &mut self,
         ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>,
     ) -> Result<()> {
-        let _ = ctx;
-        Ok(())
+        if self.flushed.is_none() {
+            return Ok(());
+        }
+        ctx.state_store(&self.store)?.flush()?;
+        self.drain(ctx)
     }
 }

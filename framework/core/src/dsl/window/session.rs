@@ -1,15 +1,16 @@
 //! The aggregation of session windows: Kafka Streams'
 //! `KStreamSessionWindowAggregate`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::dsl::window::late::{drop_late, drop_null_key};
 use crate::dsl::window::spec::SessionWindows;
 use crate::dsl::Change;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
+use crate::store::{FlushedEntry, MeteredSessionStore, ReadOnlySessionStore};
 use crate::window::{Window, Windowed};
 
 type Ctx<'a, K, VA> = dyn ProcessorContext<Windowed<K>, Change<VA>> + 'a;
@@ -29,6 +30,9 @@ pub(crate) struct SessionWindowAggregate<K, VA, F, M> {
     pub(crate) observed: i64,
     /// Emitting on close: sessions ending at or before this were emitted.
     pub(crate) emitted_up_to: Option<i64>,
+    /// With a cache (and emitting every update): what the cache wrote down
+    /// since the last drain.
+    pub(crate) flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
     pub(crate) _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
@@ -42,18 +46,54 @@ where
     /// end is the highest timestamp it processed (see the time windows'
     /// recovery).
     fn init(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
-        let store = ctx.session_store::<K, VA>(&self.store)?;
-        let mut newest = i64::MIN;
-        for entry in store.find_sessions_in_key_range(None, None, i64::MIN, i64::MAX)? {
-            let (session, _) = entry?;
-            newest = newest.max(session.window().end());
+        let name = self.store.clone();
+        let Some(store) = ctx
+            .state_store(&name)?
+            .downcast_mut::<MeteredSessionStore<K, VA>>()
+        else {
+            return Err(Error::Store {
+                store: name,
+                message: "not the session store the DSL built".to_string(),
+            });
+        };
+        self.flushed = None;
+        if !self.on_close {
+            let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
+            let sink = Arc::clone(&flushed);
+            let installed = store.set_flush_listener(Box::new(move |entries| {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(entries)
+            }));
+            self.flushed = installed.then_some(flushed);
         }
+        // The newest session end is the newest timestamp; a store reopened
+        // from disk learns it by reading everything once.
+        let newest = match store.observed_stream_time() {
+            Some(end) => end,
+            None => {
+                let mut newest = i64::MIN;
+                for entry in store.find_sessions_in_key_range(None, None, i64::MIN, i64::MAX)? {
+                    let (session, _) = entry?;
+                    newest = newest.max(session.window().end());
+                }
+                newest
+            }
+        };
         self.observed = newest;
         self.emitted_up_to = None;
         if newest != i64::MIN {
             self.emitted_up_to = Some(self.close_time(newest).saturating_sub(1));
         }
         Ok(())
+    }
+
+    fn flush(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
+        if self.flushed.is_none() {
+            return Ok(());
+        }
+        ctx.state_store(&self.store)?.flush()?;
+        self.drain(ctx)
     }
 
     fn process(&mut self, ctx: &mut Ctx<'_, K, VA>, record: Record<K, V>) -> Result<()> {
@@ -113,9 +153,10 @@ impl<K: Data, VA: Data, F, M> SessionWindowAggregate<K, VA, F, M> {
             .saturating_sub(self.windows.inactivity_gap_ms())
     }
 
-    /// Forwards an update, unless results wait for the close.
+    /// Forwards an update, unless results wait for the close; with a
+    /// cache, forwards what the cache wrote down instead.
     fn forward(
-        &self,
+        &mut self,
         ctx: &mut Ctx<'_, K, VA>,
         session: Windowed<K>,
         change: Change<VA>,
@@ -125,12 +166,50 @@ impl<K: Data, VA: Data, F, M> SessionWindowAggregate<K, VA, F, M> {
         if self.on_close {
             return Ok(());
         }
+        if self.flushed.is_some() {
+            return self.drain(ctx);
+        }
         ctx.forward(Record::from_parts(
             Some(session),
             Some(change),
             timestamp,
             headers.cloned().unwrap_or_default(),
         ))
+    }
+
+    /// Forwards what the cache wrote down since the last call, each entry
+    /// stamped with its session's end.
+    fn drain(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
+        let Some(flushed) = &self.flushed else {
+            return Ok(());
+        };
+        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let name = self.store.clone();
+        let mut decoded = Vec::with_capacity(entries.len());
+        {
+            let store = ctx
+                .state_store(&name)?
+                .as_store::<MeteredSessionStore<K, VA>>()?;
+            for entry in &entries {
+                decoded.push(store.decode_flushed(entry)?);
+            }
+        }
+        for (session, new, old) in decoded {
+            if new.is_none() && old.is_none() {
+                continue;
+            }
+            let end = session.window().end();
+            ctx.forward(Record::from_parts(
+                Some(session),
+                Some(Change::new(new, old)),
+                end,
+                Headers::new(),
+            ))?;
+        }
+        Ok(())
     }
 
     /// Emitting on close: forwards every session that closed since the last

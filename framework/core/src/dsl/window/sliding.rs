@@ -67,9 +67,10 @@ where
 {
     fn init(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
         let (d, grace) = (self.windows.time_difference_ms(), self.windows.grace_ms());
-        self.emit.init(ctx, move |stream_time| {
-            ClosedWindows::StartingUpTo(closed_up_to(stream_time.saturating_sub(grace), d))
-        })
+        self.emit
+            .init(ctx, d.saturating_mul(2), move |stream_time| {
+                ClosedWindows::StartingUpTo(closed_up_to(stream_time.saturating_sub(grace), d))
+            })
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {

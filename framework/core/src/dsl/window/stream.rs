@@ -352,6 +352,7 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
                 merge: merge.clone(),
                 observed: i64::MIN,
                 emitted_up_to: None,
+                flushed: None,
                 _types: PhantomData,
             }
         });

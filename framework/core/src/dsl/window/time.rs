@@ -31,7 +31,7 @@ where
 {
     fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>) -> Result<()> {
         let (size, grace) = (self.windows.size_ms(), self.windows.grace_ms());
-        self.emit.init(ctx, move |stream_time| {
+        self.emit.init(ctx, size, move |stream_time| {
             ClosedWindows::StartingUpTo(stream_time.saturating_sub(grace).saturating_sub(size))
         })
     }
