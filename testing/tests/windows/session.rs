@@ -83,3 +83,34 @@ fn a_cached_session_aggregation_forwards_the_merged_session_once_per_commit() {
     // below the cache: only the final session is forwarded.
     assert_eq!(read(&output), vec![out("a@0/6", "3", 6)]);
 }
+
+#[test]
+fn a_late_session_record_goes_to_the_late_record_sink() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("input", Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+        .late_records_to("late", Produced::with(Serdes::string(), Serdes::string()))
+        .count(counts("sessions-with-late-sink"))
+        .to_stream()
+        .to(
+            "output",
+            Produced::with(Serdes::session_windowed(Serdes::string()), Serdes::i64()),
+        );
+    let driver = TopologyTestDriver::new(builder.build().unwrap(), no_cache()).unwrap();
+    let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
+    let late = driver.create_output_topic("late", Serdes::string(), Serdes::string());
+    // Close time 20 - 5 = 15: a lone record at 8 ends its session at 8.
+    pipe(
+        &mut input,
+        &[("a", "x", 20), ("a", "old", 8), ("a", "near", 16)],
+    );
+    let records: Vec<(Option<String>, i64)> = late
+        .read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.value, r.timestamp))
+        .collect();
+    assert_eq!(records, vec![(Some("old".to_string()), 8)]);
+}

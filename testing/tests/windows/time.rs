@@ -143,3 +143,61 @@ fn a_cached_window_aggregation_forwards_each_window_once_per_commit() {
     pipe(&mut input, &[("a", "x", 13)]);
     assert_eq!(read(&output), vec![out("a@10/20", "2", 13)]);
 }
+
+#[test]
+fn late_records_go_to_the_late_record_sink_with_why() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("input", Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_and_grace(ms(10), ms(2)).advance_by(ms(5)))
+        .late_records_to("late", Produced::with(Serdes::string(), Serdes::string()))
+        .count(counts("with-late-sink"));
+    let driver = TopologyTestDriver::new(builder.build().unwrap(), no_cache()).unwrap();
+    let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
+    let late = driver.create_output_topic("late", Serdes::string(), Serdes::string());
+    // Stream time 30, close time 28: a record at 17 is in [10, 20) and
+    // [15, 25), both closed; one at 19 too; one at 24 is late for
+    // [15, 25) but lands in [20, 30): aggregated, so not sent.
+    pipe(
+        &mut input,
+        &[
+            ("a", "x", 1),
+            ("a", "x", 30),
+            ("a", "late", 17),
+            ("b", "partly", 24),
+        ],
+    );
+    let records = late.read_records_to_list().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(
+        (
+            record.key.as_deref(),
+            record.value.as_deref(),
+            record.timestamp
+        ),
+        (Some("a"), Some("late"), 17)
+    );
+    let header = |name: &str| {
+        let value = record.headers.last_header(name).flatten().unwrap();
+        String::from_utf8(value.to_vec()).unwrap()
+    };
+    use weir_core::dsl::{
+        LATE_CLOSE_TIME, LATE_GRACE_MS, LATE_STREAM_TIME, LATE_WINDOW_END, LATE_WINDOW_START,
+    };
+    assert_eq!(header(LATE_WINDOW_START), "15");
+    assert_eq!(header(LATE_WINDOW_END), "25");
+    assert_eq!(header(LATE_STREAM_TIME), "30");
+    assert_eq!(header(LATE_CLOSE_TIME), "28");
+    assert_eq!(header(LATE_GRACE_MS), "2");
+    // The aggregation itself is unchanged by the sink.
+    let counts = driver
+        .window_store::<String, weir_core::store::ValueAndTimestamp<i64>>("with-late-sink")
+        .unwrap();
+    assert_eq!(counts.fetch(&"a".to_string(), 10).unwrap(), None);
+    assert_eq!(
+        counts.fetch(&"b".to_string(), 20).unwrap().map(|v| v.value),
+        Some(1)
+    );
+}

@@ -101,7 +101,8 @@ pub use split::{BranchedKStream, Branches};
 pub use suppress::{BufferConfig, BufferFullStrategy, Suppressed};
 pub use window::{
     EmitStrategy, SessionWindowedKStream, SessionWindows, SlidingWindows, TimeWindowedKStream,
-    TimeWindows, WindowedBy,
+    TimeWindows, WindowedBy, LATE_CLOSE_TIME, LATE_GRACE_MS, LATE_STREAM_TIME, LATE_WINDOW_END,
+    LATE_WINDOW_START,
 };
 
 use crate::error::Result;

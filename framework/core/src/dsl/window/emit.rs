@@ -34,12 +34,16 @@ pub(crate) struct WindowEmit<K, VA> {
     /// since the last drain, forwarded then (Kafka Streams forwards a
     /// cached window aggregation's updates when its cache flushes).
     flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+    /// The late-record router in front of the node, if there is one.
+    pub(crate) late: Option<late::LateSlot>,
     _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
 impl<K, VA> Clone for WindowEmit<K, VA> {
     fn clone(&self) -> Self {
-        WindowEmit::new(self.store.clone(), self.on_close)
+        let mut emit = WindowEmit::new(self.store.clone(), self.on_close);
+        emit.late = self.late.clone();
+        emit
     }
 }
 
@@ -51,6 +55,7 @@ impl<K, VA> WindowEmit<K, VA> {
             observed: i64::MIN,
             emitted_up_to: None,
             flushed: None,
+            late: None,
             _types: std::marker::PhantomData,
         }
     }
@@ -170,6 +175,24 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         Ok(())
     }
 
+    /// Drops a record too late for `window`.
+    pub(crate) fn drop_late<KO, VO>(
+        &self,
+        ctx: &mut dyn ProcessorContext<KO, VO>,
+        timestamp: i64,
+        window: crate::window::Window,
+        close_time: i64,
+    ) -> Result<()> {
+        late::drop_late(
+            ctx,
+            self.late.as_ref(),
+            timestamp,
+            window,
+            close_time,
+            self.observed,
+        )
+    }
+
     /// Forwards an update of a window, unless results wait for the close;
     /// with a cache, forwards what the cache wrote down instead.
     pub(crate) fn updated(
@@ -180,6 +203,9 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         timestamp: i64,
         headers: &Headers,
     ) -> Result<()> {
+        if let Some(slot) = &self.late {
+            slot.aggregated(ctx.task_id());
+        }
         if self.on_close {
             return Ok(());
         }

@@ -9,5 +9,8 @@ mod spec;
 mod stream;
 mod time;
 
+pub use late::{
+    LATE_CLOSE_TIME, LATE_GRACE_MS, LATE_STREAM_TIME, LATE_WINDOW_END, LATE_WINDOW_START,
+};
 pub use spec::{EmitStrategy, SessionWindows, SlidingWindows, TimeWindows};
 pub use stream::{SessionWindowedKStream, TimeWindowedKStream, WindowedBy};

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::dsl::window::late::{drop_late, drop_null_key};
+use crate::dsl::window::late::{drop_late, drop_null_key, LateSlot};
 use crate::dsl::window::spec::SessionWindows;
 use crate::dsl::Change;
 use crate::error::{Error, Result};
@@ -33,6 +33,8 @@ pub(crate) struct SessionWindowAggregate<K, VA, F, M> {
     /// With a cache (and emitting every update): what the cache wrote down
     /// since the last drain.
     pub(crate) flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+    /// The late-record router in front of the node, if there is one.
+    pub(crate) late: Option<LateSlot>,
     pub(crate) _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
@@ -122,7 +124,14 @@ where
             merged = Window::new(merged.start().min(w.start()), merged.end().max(w.end()));
         }
         if merged.end() < close_time {
-            return drop_late(ctx, ts, merged, close_time, self.observed);
+            return drop_late(
+                ctx,
+                self.late.as_ref(),
+                ts,
+                merged,
+                close_time,
+                self.observed,
+            );
         }
         if merged != Window::new(ts, ts) {
             for (session, value) in overlapping {
@@ -130,6 +139,9 @@ where
                 let end = session.window().end();
                 self.forward(ctx, session, Change::new(None, Some(value)), end, None)?;
             }
+        }
+        if let Some(slot) = &self.late {
+            slot.aggregated(ctx.task_id());
         }
         let agg = (self.step)(&key, value, agg);
         let session = Windowed::new(key, merged);

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::dsl::window::emit::{ClosedWindows, WindowEmit};
-use crate::dsl::window::late::drop_late;
 use crate::dsl::window::spec::SlidingWindows;
 use crate::dsl::Change;
 use crate::error::Result;
@@ -34,7 +33,6 @@ struct Input<'r, K, V> {
     timestamp: i64,
     headers: &'r Headers,
     close_time: i64,
-    stream_time: i64,
 }
 
 /// What the scan of a key's windows around a record found.
@@ -83,8 +81,10 @@ where
         };
         let d = self.windows.time_difference_ms();
         let timestamp = record.timestamp;
-        let stream_time = self.emit.observe(timestamp);
-        let close_time = stream_time.saturating_sub(self.windows.grace_ms());
+        let close_time = self
+            .emit
+            .observe(timestamp)
+            .saturating_sub(self.windows.grace_ms());
         self.emit.emit_closed(
             ctx,
             ClosedWindows::StartingUpTo(closed_up_to(close_time, d)),
@@ -96,7 +96,7 @@ where
         let end = timestamp.saturating_add(d);
         if end < close_time {
             let window = Window::new(timestamp, end);
-            return drop_late(ctx, timestamp, window, close_time, stream_time);
+            return self.emit.drop_late(ctx, timestamp, window, close_time);
         }
         let input = Input {
             key: &key,
@@ -104,7 +104,6 @@ where
             timestamp,
             headers: &record.headers,
             close_time,
-            stream_time,
         };
         if timestamp < d {
             self.process_early(ctx, input)
@@ -309,7 +308,7 @@ impl<K: Data, VA: Data, F> SlidingWindowAggregate<K, VA, F> {
     {
         let ts = input.timestamp;
         if window.end() < input.close_time {
-            return drop_late(ctx, ts, window, input.close_time, input.stream_time);
+            return self.emit.drop_late(ctx, ts, window, input.close_time);
         }
         let (base, new_timestamp) = match base {
             Some(agg) => (Some(agg.value), ts.max(agg.timestamp)),

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use crate::dsl::grouped::KGroupedStream;
 use crate::dsl::ktable::add_node;
 use crate::dsl::window::emit::WindowEmit;
+use crate::dsl::window::late::{LateRouter, LateSlot};
 use crate::dsl::window::session::SessionWindowAggregate;
 use crate::dsl::window::sliding::SlidingWindowAggregate;
 use crate::dsl::window::spec::{EmitStrategy, SessionWindows, SlidingWindows, TimeWindows};
 use crate::dsl::window::time::TimeWindowAggregate;
 use crate::dsl::{KTable, Materialized, Shared};
-use crate::processor::Data;
+use crate::processor::{Data, ProcessorSupplier};
 use crate::store::{SessionStoreBuilder, TimestampedSerde, WindowStoreBuilder};
+use crate::topology::{Produced, TopicName};
 use crate::window::Windowed;
 
 /// A window specification [`KGroupedStream::windowed_by`] takes, and the
@@ -57,6 +59,7 @@ pub struct TimeWindowedKStream<K, V> {
     node: String,
     kind: Kind,
     emit: EmitStrategy,
+    late: Option<LateSink<K, V>>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -67,7 +70,67 @@ pub struct SessionWindowedKStream<K, V> {
     node: String,
     windows: SessionWindows,
     emit: EmitStrategy,
+    late: Option<LateSink<K, V>>,
     _types: PhantomData<fn() -> (K, V)>,
+}
+
+/// Where a windowed aggregation sends the records it drops as late.
+struct LateSink<K, V> {
+    topic: String,
+    produced: Produced<K, V>,
+}
+
+impl<K, V> Clone for LateSink<K, V> {
+    fn clone(&self) -> Self {
+        LateSink {
+            topic: self.topic.clone(),
+            produced: self.produced.clone(),
+        }
+    }
+}
+
+/// Adds the aggregation node made by `supplier` after `parent`; with a
+/// late-record sink, a router node goes in between and a sink node after
+/// the router. Returns the aggregation's name and the router's slot.
+fn add_aggregation<K: Data, V: Data, KO: Data, VO: Data, S>(
+    inner: &Shared,
+    parent: &str,
+    prefix: &str,
+    late: Option<(LateSink<K, V>, i64)>,
+    supplier: impl FnOnce(Option<LateSlot>) -> S,
+) -> String
+where
+    S: ProcessorSupplier<K, V, KO, VO>,
+{
+    let Some((sink, grace_ms)) = late else {
+        return add_node(inner, parent, prefix, supplier(None));
+    };
+    let slot = LateSlot::default();
+    let mut b = inner.borrow_mut();
+    let router = b.next_name("KSTREAM-LATE-ROUTER");
+    let name = b.next_name(prefix);
+    let sink_name = format!("{name}-late-records");
+    let (aggregate, to) = (name.clone(), sink_name.clone());
+    let router_slot = slot.clone();
+    b.topology.add_processor::<K, V, K, V>(
+        &router,
+        move || LateRouter {
+            slot: router_slot.clone(),
+            aggregate: aggregate.clone(),
+            sink: to.clone(),
+            grace_ms,
+        },
+        &[parent],
+    );
+    b.topology
+        .add_processor(&name, supplier(Some(slot)), &[router.as_str()]);
+    b.topology.add_sink_topic(
+        &sink_name,
+        TopicName::user(&sink.topic),
+        sink.produced,
+        &[router.as_str()],
+    );
+    name
 }
 
 impl<K: Data, V: Data> WindowedBy<K, V> for TimeWindows {
@@ -93,6 +156,7 @@ impl<K: Data, V: Data> WindowedBy<K, V> for SessionWindows {
             node: node.to_string(),
             windows: self,
             emit: EmitStrategy::default(),
+            late: None,
             _types: PhantomData,
         }
     }
@@ -143,6 +207,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             node: node.to_string(),
             kind,
             emit: EmitStrategy::default(),
+            late: None,
             _types: PhantomData,
         }
     }
@@ -151,6 +216,21 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
     /// default) or each window's final result once it closes.
     pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
         self.emit = strategy;
+        self
+    }
+
+    /// Sends the records the aggregation drops as late (too late for every
+    /// window they fall in) to `topic`, written with `produced`, instead of
+    /// only counting them: each keeps its key, value, timestamp and
+    /// headers, plus `weir.late.window.start`, `weir.late.window.end`,
+    /// `weir.late.stream.time`, `weir.late.close.time` and
+    /// `weir.late.grace.ms` (decimal strings) saying why. Kafka Streams
+    /// has no such sink: its late records only show in a metric.
+    pub fn late_records_to(mut self, topic: impl AsRef<str>, produced: Produced<K, V>) -> Self {
+        self.late = Some(LateSink {
+            topic: topic.as_ref().to_string(),
+            produced,
+        });
         self
     }
 
@@ -215,17 +295,22 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             ),
         };
         let retention = retention(&self.inner, &materialized, minimum, what);
-        let kind = self.kind;
-        let name = match kind {
-            Kind::Time(windows) => add_node(&self.inner, &self.node, prefix, move || {
-                TimeWindowAggregate {
+        let late = self.late.clone().map(|sink| (sink, grace));
+        let (inner, node) = (&self.inner, self.node.as_str());
+        let name = match self.kind {
+            Kind::Time(windows) => add_aggregation(inner, node, prefix, late, |slot| {
+                let mut emit = emit;
+                emit.late = slot;
+                move || TimeWindowAggregate {
                     emit: emit.clone(),
                     windows,
                     step: step.clone(),
                 }
             }),
-            Kind::Sliding(windows) => add_node(&self.inner, &self.node, prefix, move || {
-                SlidingWindowAggregate {
+            Kind::Sliding(windows) => add_aggregation(inner, node, prefix, late, |slot| {
+                let mut emit = emit;
+                emit.late = slot;
+                move || SlidingWindowAggregate {
                     emit: emit.clone(),
                     windows,
                     step: step.clone(),
@@ -251,6 +336,21 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
     /// default) or each session's final result once it closes.
     pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
         self.emit = strategy;
+        self
+    }
+
+    /// Sends the records the aggregation drops as late (too late for every
+    /// window they fall in) to `topic`, written with `produced`, instead of
+    /// only counting them: each keeps its key, value, timestamp and
+    /// headers, plus `weir.late.window.start`, `weir.late.window.end`,
+    /// `weir.late.stream.time`, `weir.late.close.time` and
+    /// `weir.late.grace.ms` (decimal strings) saying why. Kafka Streams
+    /// has no such sink: its late records only show in a metric.
+    pub fn late_records_to(mut self, topic: impl AsRef<str>, produced: Produced<K, V>) -> Self {
+        self.late = Some(LateSink {
+            topic: topic.as_ref().to_string(),
+            produced,
+        });
         self
     }
 
@@ -343,8 +443,9 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
         let store_name = materialized.name().to_string();
         let on_close = self.emit.is_on_window_close();
         let store = store_name.clone();
-        let name = add_node(&self.inner, &self.node, prefix, move || {
-            SessionWindowAggregate {
+        let late = self.late.clone().map(|sink| (sink, w.grace_ms()));
+        let name = add_aggregation(&self.inner, &self.node, prefix, late, |late| {
+            move || SessionWindowAggregate {
                 store: store.clone(),
                 windows: w,
                 on_close,
@@ -353,6 +454,7 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
                 observed: i64::MIN,
                 emitted_up_to: None,
                 flushed: None,
+                late: late.clone(),
                 _types: PhantomData,
             }
         });

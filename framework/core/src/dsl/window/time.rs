@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use crate::dsl::window::emit::{ClosedWindows, WindowEmit};
-use crate::dsl::window::late::drop_late;
 use crate::dsl::window::spec::TimeWindows;
 use crate::dsl::Change;
 use crate::error::Result;
@@ -49,8 +48,10 @@ where
             return self.emit.drop_null_key(ctx);
         };
         let timestamp = record.timestamp;
-        let stream_time = self.emit.observe(timestamp);
-        let close_time = stream_time.saturating_sub(self.windows.grace_ms());
+        let close_time = self
+            .emit
+            .observe(timestamp)
+            .saturating_sub(self.windows.grace_ms());
         // Windows that close now are emitted before this record's windows
         // are written: they are disjoint, and a write may expire old ones.
         let size = self.windows.size_ms();
@@ -67,7 +68,7 @@ where
         let mut value = Some(value);
         for (i, window) in windows.into_iter().enumerate() {
             if window.end() <= close_time {
-                drop_late(ctx, timestamp, window, close_time, stream_time)?;
+                self.emit.drop_late(ctx, timestamp, window, close_time)?;
                 continue;
             }
             let v = if i == last {
