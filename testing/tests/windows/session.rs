@@ -114,3 +114,19 @@ fn a_late_session_record_goes_to_the_late_record_sink() {
         .collect();
     assert_eq!(records, vec![(Some("old".to_string()), 8)]);
 }
+
+#[test]
+fn idle_close_closes_sessions_on_an_idle_input() {
+    let (driver, mut input, output) = drive(no_cache().with_wall_clock_time_ms(0), |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .close_when_idle(ms(20))
+            .count(counts("idle-sessions"))
+    });
+    pipe(&mut input, &[("a", "x", 0), ("a", "x", 3)]);
+    driver.advance_wall_clock_time(ms(10)).unwrap();
+    assert_eq!(read(&output), vec![]);
+    driver.advance_wall_clock_time(ms(10)).unwrap();
+    // Idle 20 ms: stream time 3 + 20, close time 23 - 5 = 18 > 3.
+    assert_eq!(read(&output), vec![out("a@0/3", "2", 3)]);
+}

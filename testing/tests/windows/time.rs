@@ -201,3 +201,25 @@ fn late_records_go_to_the_late_record_sink_with_why() {
         Some(1)
     );
 }
+
+#[test]
+fn idle_close_emits_windows_on_an_idle_input_by_the_wall_clock() {
+    let (driver, mut input, output) = drive(no_cache().with_wall_clock_time_ms(0), |g| {
+        g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .close_when_idle(ms(100))
+            .count(counts("idle"))
+    });
+    pipe(&mut input, &[("a", "x", 1), ("a", "x", 5)]);
+    // Kafka Streams would wait for a record past 10 forever.
+    driver.advance_wall_clock_time(ms(50)).unwrap();
+    assert_eq!(read(&output), vec![]);
+    driver.advance_wall_clock_time(ms(60)).unwrap();
+    assert_eq!(read(&output), vec![out("a@0/10", "2", 5)]);
+    // Stream time moved on with the wall clock: [0, 10) stays closed.
+    pipe(&mut input, &[("a", "x", 8), ("a", "x", 300)]);
+    driver.advance_wall_clock_time(ms(50)).unwrap();
+    assert_eq!(read(&output), vec![]);
+    driver.advance_wall_clock_time(ms(50)).unwrap();
+    assert_eq!(read(&output), vec![out("a@300/310", "1", 300)]);
+}

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late;
 use crate::dsl::Change;
 use crate::error::{Error, Result};
@@ -36,6 +37,13 @@ pub(crate) struct WindowEmit<K, VA> {
     flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
     /// The late-record router in front of the node, if there is one.
     pub(crate) late: Option<late::LateSlot>,
+    /// Closing windows on an idle input, if asked.
+    pub(crate) idle: Option<IdleClose>,
+    /// Which windows are closed at a stream time (set at init).
+    closed: fn(i64, i64, i64) -> ClosedWindows,
+    /// The grace and the window length the `closed` rule takes.
+    grace: i64,
+    length: i64,
     _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
@@ -43,6 +51,7 @@ impl<K, VA> Clone for WindowEmit<K, VA> {
     fn clone(&self) -> Self {
         let mut emit = WindowEmit::new(self.store.clone(), self.on_close);
         emit.late = self.late.clone();
+        emit.idle = self.idle;
         emit
     }
 }
@@ -56,6 +65,10 @@ impl<K, VA> WindowEmit<K, VA> {
             emitted_up_to: None,
             flushed: None,
             late: None,
+            idle: None,
+            closed: |_, _, _| ClosedWindows::StartingUpTo(i64::MIN),
+            grace: 0,
+            length: 0,
             _types: std::marker::PhantomData,
         }
     }
@@ -71,13 +84,18 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
     /// were closed (and, emitting on close, emitted) at that stream time.
     /// `span`: how far before the newest window start the windows holding
     /// the newest record may start (the size; twice the time difference for
-    /// sliding windows).
+    /// sliding windows). `closed(stream time, grace, length)` gives the
+    /// windows closed at a stream time, for windows `length` long.
     pub(crate) fn init<KO, VO>(
         &mut self,
         ctx: &mut dyn ProcessorContext<KO, VO>,
         span: i64,
-        closed: impl Fn(i64) -> ClosedWindows,
+        (grace, length): (i64, i64),
+        closed: fn(i64, i64, i64) -> ClosedWindows,
     ) -> Result<()> {
+        self.closed = closed;
+        self.grace = grace;
+        self.length = length;
         let name = self.store.clone();
         let Some(store) = ctx
             .state_store(&name)?
@@ -117,16 +135,50 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         self.observed = newest;
         self.emitted_up_to = None;
         if newest != i64::MIN {
-            let ClosedWindows::StartingUpTo(upper) = closed(newest);
+            let ClosedWindows::StartingUpTo(upper) = closed(newest, grace, length);
             self.emitted_up_to = Some(upper);
+        }
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx, newest)?;
         }
         Ok(())
     }
 
+    /// The windows closed at the node's stream time.
+    pub(crate) fn closed_now(&self) -> ClosedWindows {
+        (self.closed)(self.observed, self.grace, self.length)
+    }
+
     /// Takes `timestamp` into the node's stream time; returns the new stream time.
-    pub(crate) fn observe(&mut self, timestamp: i64) -> i64 {
+    pub(crate) fn observe<KO, VO>(
+        &mut self,
+        ctx: &dyn ProcessorContext<KO, VO>,
+        timestamp: i64,
+    ) -> i64 {
         self.observed = self.observed.max(timestamp);
+        if let Some(idle) = &mut self.idle {
+            idle.saw_record(ctx.wall_clock_time(), self.observed);
+        }
         self.observed
+    }
+
+    /// Idle close: at wall-clock time `now`, if the input has been idle
+    /// long enough, moves the stream time on with the wall clock and emits
+    /// (on close) the windows that closed.
+    pub(crate) fn punctuate(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>,
+        now: i64,
+    ) -> Result<()> {
+        let Some(stream_time) = self.idle.and_then(|idle| idle.stream_time_at(now)) else {
+            return Ok(());
+        };
+        if stream_time <= self.observed {
+            return Ok(());
+        }
+        self.observed = stream_time;
+        let closed = self.closed_now();
+        self.emit_closed(ctx, closed, &Headers::new())
     }
 
     /// Drops a record without a key, as Kafka Streams does.

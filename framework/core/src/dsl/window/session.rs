@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late::{drop_late, drop_null_key, LateSlot};
 use crate::dsl::window::spec::SessionWindows;
 use crate::dsl::Change;
@@ -35,6 +36,8 @@ pub(crate) struct SessionWindowAggregate<K, VA, F, M> {
     pub(crate) flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
     /// The late-record router in front of the node, if there is one.
     pub(crate) late: Option<LateSlot>,
+    /// Closing sessions on an idle input, if asked.
+    pub(crate) idle: Option<IdleClose>,
     pub(crate) _types: std::marker::PhantomData<fn() -> (K, VA)>,
 }
 
@@ -87,7 +90,29 @@ where
         if newest != i64::MIN {
             self.emitted_up_to = Some(self.close_time(newest).saturating_sub(1));
         }
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx, newest)?;
+        }
         Ok(())
+    }
+
+    /// Idle close: moves the stream time on with the wall clock once the
+    /// input has been idle long enough, and emits (on close) what closed.
+    fn punctuate(
+        &mut self,
+        ctx: &mut Ctx<'_, K, VA>,
+        punctuation: crate::processor::Punctuation,
+    ) -> Result<()> {
+        let now = punctuation.timestamp;
+        let Some(stream_time) = self.idle.and_then(|idle| idle.stream_time_at(now)) else {
+            return Ok(());
+        };
+        if stream_time <= self.observed {
+            return Ok(());
+        }
+        self.observed = stream_time;
+        let close_time = self.close_time(stream_time);
+        self.emit_closed(ctx, close_time, &Headers::new())
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
@@ -104,6 +129,9 @@ where
         };
         let ts = record.timestamp;
         self.observed = self.observed.max(ts);
+        if let Some(idle) = &mut self.idle {
+            idle.saw_record(ctx.wall_clock_time(), self.observed);
+        }
         let close_time = self.close_time(self.observed);
         // Sessions that close now are emitted before this record merges:
         // a merge never takes a session that closed before it.

@@ -65,10 +65,22 @@ where
 {
     fn init(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
         let (d, grace) = (self.windows.time_difference_ms(), self.windows.grace_ms());
-        self.emit
-            .init(ctx, d.saturating_mul(2), move |stream_time| {
+        self.emit.init(
+            ctx,
+            d.saturating_mul(2),
+            (grace, d),
+            |stream_time, grace, d| {
                 ClosedWindows::StartingUpTo(closed_up_to(stream_time.saturating_sub(grace), d))
-            })
+            },
+        )
+    }
+
+    fn punctuate(
+        &mut self,
+        ctx: &mut Ctx<'_, K, VA>,
+        punctuation: crate::processor::Punctuation,
+    ) -> Result<()> {
+        self.emit.punctuate(ctx, punctuation.timestamp)
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, K, VA>) -> Result<()> {
@@ -83,13 +95,10 @@ where
         let timestamp = record.timestamp;
         let close_time = self
             .emit
-            .observe(timestamp)
+            .observe(ctx, timestamp)
             .saturating_sub(self.windows.grace_ms());
-        self.emit.emit_closed(
-            ctx,
-            ClosedWindows::StartingUpTo(closed_up_to(close_time, d)),
-            &record.headers,
-        )?;
+        let closed = self.emit.closed_now();
+        self.emit.emit_closed(ctx, closed, &record.headers)?;
         let Some(value) = record.value else {
             return Ok(());
         };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::dsl::grouped::KGroupedStream;
 use crate::dsl::ktable::add_node;
 use crate::dsl::window::emit::WindowEmit;
+use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late::{LateRouter, LateSlot};
 use crate::dsl::window::session::SessionWindowAggregate;
 use crate::dsl::window::sliding::SlidingWindowAggregate;
@@ -60,6 +61,7 @@ pub struct TimeWindowedKStream<K, V> {
     kind: Kind,
     emit: EmitStrategy,
     late: Option<LateSink<K, V>>,
+    idle: Option<IdleClose>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -71,6 +73,7 @@ pub struct SessionWindowedKStream<K, V> {
     windows: SessionWindows,
     emit: EmitStrategy,
     late: Option<LateSink<K, V>>,
+    idle: Option<IdleClose>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -157,6 +160,7 @@ impl<K: Data, V: Data> WindowedBy<K, V> for SessionWindows {
             windows: self,
             emit: EmitStrategy::default(),
             late: None,
+            idle: None,
             _types: PhantomData,
         }
     }
@@ -208,6 +212,7 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             kind,
             emit: EmitStrategy::default(),
             late: None,
+            idle: None,
             _types: PhantomData,
         }
     }
@@ -216,6 +221,22 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
     /// default) or each window's final result once it closes.
     pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
         self.emit = strategy;
+        self
+    }
+
+    /// Closes windows on an idle input (Weir's answer to Kafka Streams'
+    /// windows that never close on an idle partition): once the node has
+    /// seen no record for `after` on the wall clock, its stream time moves
+    /// on with the wall clock (its stream time at the last record plus the
+    /// wall-clock time since), so windows close, and are emitted when
+    /// emitting on close, without a newer record. A record arriving later
+    /// finds those windows closed. Checked on a wall-clock punctuation (at
+    /// most every second); deterministic under the test driver's
+    /// `advance_wall_clock_time`. The moved stream time is not kept across
+    /// restarts: after one, the node's stream time is the newest record's
+    /// again, and idle time counts from the restart.
+    pub fn close_when_idle(mut self, after: std::time::Duration) -> Self {
+        self.idle = Some(IdleClose::new(super::spec::millis(after)));
         self
     }
 
@@ -277,7 +298,8 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
         F: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
     {
         let on_close = self.emit.is_on_window_close();
-        let emit = WindowEmit::<K, VA>::new(materialized.name().to_string(), on_close);
+        let mut emit = WindowEmit::<K, VA>::new(materialized.name().to_string(), on_close);
+        emit.idle = self.idle;
         let (size, minimum, grace, what) = match self.kind {
             Kind::Time(w) => (
                 w.size_ms(),
@@ -336,6 +358,22 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
     /// default) or each session's final result once it closes.
     pub fn emit_strategy(mut self, strategy: EmitStrategy) -> Self {
         self.emit = strategy;
+        self
+    }
+
+    /// Closes windows on an idle input (Weir's answer to Kafka Streams'
+    /// windows that never close on an idle partition): once the node has
+    /// seen no record for `after` on the wall clock, its stream time moves
+    /// on with the wall clock (its stream time at the last record plus the
+    /// wall-clock time since), so windows close, and are emitted when
+    /// emitting on close, without a newer record. A record arriving later
+    /// finds those windows closed. Checked on a wall-clock punctuation (at
+    /// most every second); deterministic under the test driver's
+    /// `advance_wall_clock_time`. The moved stream time is not kept across
+    /// restarts: after one, the node's stream time is the newest record's
+    /// again, and idle time counts from the restart.
+    pub fn close_when_idle(mut self, after: std::time::Duration) -> Self {
+        self.idle = Some(IdleClose::new(super::spec::millis(after)));
         self
     }
 
@@ -444,6 +482,7 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
         let on_close = self.emit.is_on_window_close();
         let store = store_name.clone();
         let late = self.late.clone().map(|sink| (sink, w.grace_ms()));
+        let idle = self.idle;
         let name = add_aggregation(&self.inner, &self.node, prefix, late, |late| {
             move || SessionWindowAggregate {
                 store: store.clone(),
@@ -455,6 +494,7 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
                 emitted_up_to: None,
                 flushed: None,
                 late: late.clone(),
+                idle,
                 _types: PhantomData,
             }
         });

@@ -30,9 +30,15 @@ where
 {
     fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>) -> Result<()> {
         let (size, grace) = (self.windows.size_ms(), self.windows.grace_ms());
-        self.emit.init(ctx, size, move |stream_time| {
-            ClosedWindows::StartingUpTo(stream_time.saturating_sub(grace).saturating_sub(size))
-        })
+        self.emit.init(ctx, size, (grace, size), closed_windows)
+    }
+
+    fn punctuate(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>,
+        punctuation: crate::processor::Punctuation,
+    ) -> Result<()> {
+        self.emit.punctuate(ctx, punctuation.timestamp)
     }
 
     fn flush(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, Change<VA>>) -> Result<()> {
@@ -50,16 +56,12 @@ where
         let timestamp = record.timestamp;
         let close_time = self
             .emit
-            .observe(timestamp)
+            .observe(ctx, timestamp)
             .saturating_sub(self.windows.grace_ms());
         // Windows that close now are emitted before this record's windows
         // are written: they are disjoint, and a write may expire old ones.
-        let size = self.windows.size_ms();
-        self.emit.emit_closed(
-            ctx,
-            ClosedWindows::StartingUpTo(close_time.saturating_sub(size)),
-            &record.headers,
-        )?;
+        let closed = self.emit.closed_now();
+        self.emit.emit_closed(ctx, closed, &record.headers)?;
         let Some(value) = record.value else {
             return Ok(());
         };
@@ -81,6 +83,12 @@ where
         }
         Ok(())
     }
+}
+
+/// Time windows closed at `stream_time`: those ending at or before
+/// `stream_time - grace`, i.e. starting at or before that minus the size.
+fn closed_windows(stream_time: i64, grace: i64, size: i64) -> ClosedWindows {
+    ClosedWindows::StartingUpTo(stream_time.saturating_sub(grace).saturating_sub(size))
 }
 
 impl<K: Data, VA: Data, F> TimeWindowAggregate<K, VA, F> {
