@@ -45,7 +45,9 @@ pub use weir_config::{
     keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, StreamsConfig,
     StreamsConfigBuilder,
 };
-pub use weir_core::{dsl, error, handler, headers, processor, record, serde, time, topology};
+pub use weir_core::{
+    dsl, error, handler, headers, processor, record, serde, time, topology, window,
+};
 
 /// State stores: the typed key-value store processors read and write, its
 /// builder, and what a custom bytes backend implements. The layers a store
@@ -55,7 +57,9 @@ pub mod store {
     pub use weir_core::store::{
         BatchOp, BytesIter, BytesStoreSupplier, ChangelogEntry, InMemoryBytesStore,
         KeyValueBytesStore, KeyValueIter, KeyValueStore, KeyValueStoreBuilder,
-        ReadOnlyKeyValueStore, StateStore, StoreContext, StoreKind, WriteBatch,
+        ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore,
+        SessionStoreBuilder, StateStore, StoreContext, StoreKind, TimestampedSerde,
+        ValueAndTimestamp, WindowStore, WindowStoreBuilder, WindowStoreIter, WriteBatch,
     };
 }
 
