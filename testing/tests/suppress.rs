@@ -528,3 +528,28 @@ fn build_errors_name_the_node() {
         "{err}"
     );
 }
+
+#[test]
+fn idle_close_emits_what_is_due_on_an_idle_input_by_the_wall_clock() {
+    let builder = StreamsBuilder::new();
+    value_counts(&builder)
+        .suppress(limit(100, BufferConfig::unbounded()).close_when_idle(Duration::from_millis(50)))
+        .to(
+            "output-suppressed",
+            Produced::with(Serdes::string(), Serdes::i64()),
+        );
+    let driver = drive(builder, DriverConfig::new().with_wall_clock_time_ms(0));
+    let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("output-suppressed", Serdes::string(), Serdes::i64());
+    pipe(&mut input, "k1", "v1", 10);
+    // Without idle close the count waits for a record at 110 or later.
+    driver
+        .advance_wall_clock_time(Duration::from_millis(60))
+        .unwrap();
+    assert_eq!(drain(&out), vec![]);
+    // Idle 100 ms on the wall clock: stream time 10 + 100 reaches the limit.
+    driver
+        .advance_wall_clock_time(Duration::from_millis(40))
+        .unwrap();
+    assert_eq!(drain(&out), vec![kvt("v1", 1, 10)]);
+}

@@ -228,6 +228,7 @@ pub struct Suppressed<K, V> {
     until: Until<K>,
     buffer: BufferConfig,
     serdes: Option<(SharedSerde<K>, SharedSerde<V>)>,
+    idle_after: Option<i64>,
 }
 
 impl<K: 'static, V: 'static> Suppressed<K, V> {
@@ -242,6 +243,7 @@ impl<K: 'static, V: 'static> Suppressed<K, V> {
             until: Until::TimeLimit(limit),
             buffer,
             serdes: None,
+            idle_after: None,
         }
     }
 
@@ -263,6 +265,19 @@ impl<K: 'static, V: 'static> Suppressed<K, V> {
     pub fn buffer_config(&self) -> BufferConfig {
         self.buffer
     }
+
+    /// Emits on an idle input (Weir's answer to Kafka Streams' suppress
+    /// buffers that never flush on an idle partition): once the node has
+    /// seen no record for `after` on the wall clock, its stream time moves
+    /// on with the wall clock (its stream time at the last record plus the
+    /// wall-clock time since), and what is due by then is emitted. Checked
+    /// on a wall-clock punctuation (at most every second); deterministic
+    /// under the test driver's `advance_wall_clock_time`. Not kept across
+    /// restarts: idle time counts again from the restart.
+    pub fn close_when_idle(mut self, after: Duration) -> Self {
+        self.idle_after = Some(millis(after));
+        self
+    }
 }
 
 fn window_end<K>(key: &Windowed<K>) -> i64 {
@@ -283,6 +298,7 @@ impl<K: 'static, V: 'static> Suppressed<Windowed<K>, V> {
             until: Until::WindowCloses(window_end::<K>),
             buffer,
             serdes: None,
+            idle_after: None,
         }
     }
 }
@@ -306,6 +322,7 @@ impl<K: Data, V: Data> KTable<K, V> {
             until,
             buffer,
             serdes,
+            idle_after,
         } = suppressed;
         let shared = self.shared().clone();
         let mut inner = shared.borrow_mut();
@@ -355,6 +372,7 @@ impl<K: Data, V: Data> KTable<K, V> {
             delay,
             buffer,
             drop_tombstones,
+            idle_after,
         });
         inner.topology.add_processor::<K, Change<V>, K, Change<V>>(
             &node,

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use super::buffer::{Entry, Index};
 use super::{BufferConfig, BufferFullStrategy};
+use crate::dsl::window::idle::IdleClose;
 use crate::dsl::Change;
 use crate::error::{Error, Result};
 use crate::headers::Headers;
-use crate::processor::{Data, Processor, ProcessorContext};
+use crate::processor::{Data, Processor, ProcessorContext, Punctuation};
 use crate::record::Record;
 use crate::serde::{SerdeContext, SerializeContext, SharedSerde};
 use crate::store::KeyValueStore;
@@ -34,6 +35,9 @@ pub(super) struct Config<K, V> {
     /// Whether deletes are dropped instead of emitted (`until_window_closes`,
     /// as Kafka Streams: a final result is never a delete).
     pub(super) drop_tombstones: bool,
+    /// Idle close: how long without a record before stream time follows
+    /// the wall clock.
+    pub(super) idle_after: Option<i64>,
 }
 
 /// One task's suppress node.
@@ -45,15 +49,17 @@ pub(super) struct SuppressProcessor<K, V> {
     observed: i64,
     /// The topic name serdes see: the buffer's changelog topic.
     topic: String,
+    idle: Option<IdleClose>,
 }
 
 impl<K, V> SuppressProcessor<K, V> {
     pub(super) fn new(config: Arc<Config<K, V>>) -> Self {
         SuppressProcessor {
-            config,
             index: Index::default(),
             observed: i64::MIN,
             topic: String::new(),
+            idle: config.idle_after.map(IdleClose::new),
+            config,
         }
     }
 }
@@ -171,7 +177,24 @@ impl<K: Data, V: Data> Processor<K, Change<V>> for SuppressProcessor<K, V> {
         }
         self.index = index;
         self.observed = i64::MIN;
+        if let Some(idle) = &mut self.idle {
+            idle.start(ctx, self.observed)?;
+        }
         Ok(())
+    }
+
+    /// Idle close: moves the stream time on with the wall clock once the
+    /// input has been idle long enough, and emits what is due.
+    fn punctuate(&mut self, ctx: &mut Ctx<'_, K, V>, punctuation: Punctuation) -> Result<()> {
+        let now = punctuation.timestamp;
+        let Some(stream_time) = self.idle.and_then(|idle| idle.stream_time_at(now)) else {
+            return Ok(());
+        };
+        if stream_time <= self.observed {
+            return Ok(());
+        }
+        self.observed = stream_time;
+        self.enforce(ctx)
     }
 
     fn process(&mut self, ctx: &mut Ctx<'_, K, V>, record: Record<K, Change<V>>) -> Result<()> {
@@ -185,6 +208,9 @@ impl<K: Data, V: Data> Processor<K, Change<V>> for SuppressProcessor<K, V> {
             return Ok(());
         };
         self.observed = self.observed.max(timestamp);
+        if let Some(idle) = &mut self.idle {
+            idle.saw_record(ctx.wall_clock_time(), self.observed);
+        }
         let key_bytes = self
             .config
             .key_serde

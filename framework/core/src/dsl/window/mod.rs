@@ -2,7 +2,7 @@
 //! and the processors that aggregate time, sliding and session windows.
 
 mod emit;
-mod idle;
+pub(crate) mod idle;
 mod late;
 mod session;
 mod sliding;
