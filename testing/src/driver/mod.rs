@@ -234,6 +234,13 @@ impl TopologyTestDriver {
         lock(&self.shared).stream_time(id)
     }
 
+    /// How many records the running tasks' processors dropped: late
+    /// records for closed windows, records without a key where one is
+    /// needed (Kafka Streams' `dropped-records`, summed over the tasks).
+    pub fn dropped_records(&self) -> u64 {
+        lock(&self.shared).dropped_records()
+    }
+
     /// The partition count of `topic` as the driver sees it.
     pub fn partition_count(&self, topic: &str) -> i32 {
         lock(&self.shared).partition_count(topic)

@@ -116,6 +116,10 @@ impl DriverState {
         self.engine.task(id).map(Task::stream_time)
     }
 
+    pub(crate) fn dropped_records(&self) -> u64 {
+        self.engine.dropped_records()
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(misuse("the driver is closed"))

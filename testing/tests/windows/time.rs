@@ -223,3 +223,21 @@ fn idle_close_emits_windows_on_an_idle_input_by_the_wall_clock() {
     driver.advance_wall_clock_time(ms(50)).unwrap();
     assert_eq!(read(&output), vec![out("a@300/310", "1", 300)]);
 }
+
+#[test]
+fn late_records_and_null_keys_count_as_dropped_records() {
+    let (driver, mut input, _output) = drive(no_cache(), |g| {
+        g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+            .count(counts("dropped"))
+    });
+    pipe(&mut input, &[("a", "x", 1), ("a", "x", 20), ("a", "x", 5)]);
+    input
+        .pipe_record(Record::from_parts(
+            None,
+            Some("x".to_string()),
+            21,
+            Default::default(),
+        ))
+        .unwrap();
+    assert_eq!(driver.dropped_records(), 2);
+}

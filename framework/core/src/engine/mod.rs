@@ -178,6 +178,14 @@ impl TaskManager {
         self.tasks.values().map(Task::buffered_total).sum()
     }
 
+    /// Records the processors of the running tasks dropped (late records,
+    /// missing keys), summed: Kafka Streams' `dropped-records` over the
+    /// tasks this thread runs now (a task's count starts again where it
+    /// is created, as a Kafka Streams task metric does).
+    pub fn dropped_records(&self) -> u64 {
+        self.tasks.values().map(Task::dropped_records).sum()
+    }
+
     /// The task of the sub-topology reading `tp`, if the topology reads it.
     pub fn task_id_reading(&self, tp: &TopicPartition) -> Option<TaskId> {
         self.topology

@@ -38,6 +38,7 @@ pub struct Metrics {
     pub(crate) restore_us_total: AtomicU64,
     pub(crate) aborts: AtomicU64,
     pub(crate) buffered: Vec<AtomicU64>,
+    pub(crate) dropped: Vec<AtomicU64>,
     pub(crate) lag: Vec<AtomicU64>,
 }
 
@@ -65,6 +66,10 @@ pub struct MetricsSnapshot {
     pub aborts: u64,
     /// Records fetched but not yet processed, over all stream threads.
     pub buffered: u64,
+    /// Records the processors of the running tasks dropped (late records
+    /// for closed windows, records without a key where one is needed):
+    /// Kafka Streams' `dropped-records`, summed over the tasks running now.
+    pub dropped_records: u64,
     /// Lag: records in the input partitions not yet handed to the stream
     /// threads (not fetched, or fetched and still in librdkafka's queue),
     /// summed over the threads; from librdkafka's statistics, refreshed every
@@ -86,6 +91,7 @@ impl Metrics {
             restore_us_total: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
             buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+            dropped: (0..threads).map(|_| AtomicU64::new(0)).collect(),
             lag: (0..threads).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -99,6 +105,12 @@ impl Metrics {
     pub(crate) fn set_lag(&self, thread: usize, n: u64) {
         if let Some(l) = self.lag.get(thread) {
             l.store(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn set_dropped(&self, thread: usize, n: u64) {
+        if let Some(d) = self.dropped.get(thread) {
+            d.store(n, Ordering::Relaxed);
         }
     }
 
@@ -126,6 +138,7 @@ impl Metrics {
                 .map(|b| b.load(Ordering::Relaxed))
                 .sum(),
             lag: self.lag.iter().map(|l| l.load(Ordering::Relaxed)).sum(),
+            dropped_records: self.dropped.iter().map(|d| d.load(Ordering::Relaxed)).sum(),
         }
     }
 

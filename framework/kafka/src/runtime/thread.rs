@@ -319,6 +319,8 @@ fn run_loop(
                 .records_processed
                 .fetch_add(processed as u64, Ordering::Relaxed);
             app.metrics.set_buffered(index, tasks.engine.buffered());
+            app.metrics
+                .set_dropped(index, tasks.engine.dropped_records());
             if last_commit.elapsed() >= app.config.commit_interval
                 || tasks.engine.commit_requested()
             {
