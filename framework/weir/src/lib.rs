@@ -82,6 +82,8 @@ pub mod guide {
     pub mod architecture {}
     #[doc = include_str!("../../../docs/dsl.md")]
     pub mod dsl {}
+    #[doc = include_str!("../../../docs/time.md")]
+    pub mod time {}
     #[doc = include_str!("../../../docs/testing.md")]
     pub mod testing {}
     #[doc = include_str!("../../../docs/operations.md")]
