@@ -8,10 +8,16 @@
 //       aggregate output an update with last_seq count-1. Exit 0 when complete,
 //       2 when TIMEOUT_S passed first. Progress goes to stderr.
 //
-//   java -cp CLASSES:LIBS/* EosReader dump BOOTSTRAP OUT TIMEOUT_S TOPIC...
+//   java -cp CLASSES:LIBS/* EosReader dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...
 //       Writes to OUT every committed record of each TOPIC, partition by
 //       partition in offset order, as
-//           R <tab> topic <tab> partition <tab> offset <tab> key <tab> value
+//           R <tab> topic <tab> partition <tab> offset <tab> timestamp <tab> key <tab> value
+//       A TOPIC given as "name:windowed" holds a windowed count: keys as Kafka
+//       Streams' TimeWindowedSerde writes them (UTF-8 key || window start, 8
+//       bytes big-endian), values 8-byte big-endian longs; its records are
+//       written with the key as "key@start" and the value in decimal (a key or
+//       value of another length as "!hex:<bytes in hex>", which the checker
+//       counts wrong).
 //       and, for every partition of every non-internal topic of the cluster,
 //           E <tab> topic <tab> partition <tab> read_committed end <tab> read_uncommitted end
 //       (the last stable offset and the high watermark: they differ while a
@@ -62,7 +68,7 @@ public final class EosReader {
     }
 
     private static void usage() {
-        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS | dump BOOTSTRAP OUT TIMEOUT_S TOPIC...");
+        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS | dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...");
         System.exit(64);
     }
 
@@ -193,13 +199,42 @@ public final class EosReader {
         return out.toString();
     }
 
-    private static int dump(String bootstrap, Path out, long timeoutS, List<String> topics) throws IOException {
+    private static String hex(byte[] b) {
+        StringBuilder out = new StringBuilder("!hex:");
+        for (byte x : b) out.append(String.format("%02x", x & 0xff));
+        return out.toString();
+    }
+
+    private static long bigEndian(byte[] b, int from) {
+        long v = 0;
+        for (int i = from; i < from + 8; i++) v = (v << 8) | (b[i] & 0xffL);
+        return v;
+    }
+
+    // A TimeWindowedSerde key (UTF-8 key || start, 8 bytes big-endian) as "key@start".
+    private static String windowedKey(byte[] b) {
+        if (b == null) return "\\N";
+        if (b.length < 8) return hex(b);
+        byte[] key = java.util.Arrays.copyOf(b, b.length - 8);
+        return escape(key) + "@" + bigEndian(b, b.length - 8);
+    }
+
+    // A Serdes.Long() value in decimal.
+    private static String longValue(byte[] b) {
+        if (b == null) return "\\N";
+        if (b.length != 8) return hex(b);
+        return Long.toString(bigEndian(b, 0));
+    }
+
+    private static int dump(String bootstrap, Path out, long timeoutS, List<String> topicArgs) throws IOException {
         long deadline = System.nanoTime() + timeoutS * 1_000_000_000L;
         long total = 0;
         try (KafkaConsumer<byte[], byte[]> committed = consumer(bootstrap, "read_committed");
                 KafkaConsumer<byte[], byte[]> uncommitted = consumer(bootstrap, "read_uncommitted");
                 BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-            for (String topic : topics) {
+            for (String arg : topicArgs) {
+                boolean windowed = arg.endsWith(":windowed");
+                String topic = windowed ? arg.substring(0, arg.length() - ":windowed".length()) : arg;
                 List<TopicPartition> tps = partitions(committed, topic);
                 if (tps.isEmpty()) {
                     System.err.println("eos reader: topic " + topic + " does not exist");
@@ -217,8 +252,10 @@ public final class EosReader {
                         }
                         for (ConsumerRecord<byte[], byte[]> r : committed.poll(Duration.ofMillis(500))) {
                             if (r.offset() >= end) continue;
+                            String key = windowed ? windowedKey(r.key()) : escape(r.key());
+                            String value = windowed ? longValue(r.value()) : escape(r.value());
                             w.write("R\t" + r.topic() + "\t" + r.partition() + "\t" + r.offset() + "\t"
-                                    + escape(r.key()) + "\t" + escape(r.value()) + "\n");
+                                    + r.timestamp() + "\t" + key + "\t" + value + "\n");
                             total++;
                         }
                     }

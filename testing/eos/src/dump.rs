@@ -1,5 +1,7 @@
 //! Parses what `checker/EosReader.java dump` wrote: the committed records of
-//! the verifier's topics and the end offsets of every partition.
+//! the verifier's topics (with their timestamps) and the end offsets of every
+//! partition. Records of a windowed topic (dumped as `name:windowed`) carry
+//! the key as `key@start` and the count in decimal.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +13,8 @@ pub struct DumpRecord {
     pub partition: i32,
     /// Offset.
     pub offset: i64,
+    /// The record's timestamp (ms since the epoch).
+    pub timestamp: i64,
     /// Key (`None` for a null key).
     pub key: Option<String>,
     /// Value (`None` for a null value).
@@ -108,13 +112,14 @@ impl Dump {
                     .map_err(|e| err(format!("bad partition '{s}': {e}")))
             };
             match fields.as_slice() {
-                ["R", topic, p, offset, key, value] => {
+                ["R", topic, p, offset, timestamp, key, value] => {
                     dump.records
                         .entry((*topic).to_string())
                         .or_default()
                         .push(DumpRecord {
                             partition: partition(p)?,
                             offset: num(offset)?,
+                            timestamp: num(timestamp)?,
                             key: unescape(key),
                             value: unescape(value),
                         });
@@ -154,12 +159,13 @@ mod tests {
 
     #[test]
     fn parses_records_ends_and_escapes() {
-        let text = "R\tin\t0\t5\tk00001\t0,7\nR\tin\t1\t0\t\\N\ta\\tb\\\\c\n\
+        let text = "R\tin\t0\t5\t17\tk00001\t0,7\nR\tin\t1\t0\t18\t\\N\ta\\tb\\\\c\n\
                     E\tin\t0\t6\t6\nDONE 2\n";
         let dump = Dump::parse(text).unwrap_or_default();
         assert_eq!(dump.topic("in").len(), 2);
         assert_eq!(dump.topic("in")[0].key.as_deref(), Some("k00001"));
         assert_eq!(dump.topic("in")[1].key, None);
+        assert_eq!(dump.topic("in")[1].timestamp, 18);
         assert_eq!(dump.topic("in")[1].value.as_deref(), Some("a\tb\\c"));
         assert_eq!(dump.ends.len(), 1);
         assert!(dump.topic("other").is_empty());
@@ -167,9 +173,10 @@ mod tests {
 
     #[test]
     fn rejects_truncated_and_malformed_dumps() {
-        assert!(Dump::parse("R\tin\t0\t5\tk\tv\n").is_err());
-        assert!(Dump::parse("R\tin\t0\t5\tk\tv\nDONE 2\n").is_err());
+        assert!(Dump::parse("R\tin\t0\t5\t1\tk\tv\n").is_err());
+        assert!(Dump::parse("R\tin\t0\t5\t1\tk\tv\nDONE 2\n").is_err());
         assert!(Dump::parse("X\nDONE 0\n").is_err());
-        assert!(Dump::parse("R\tin\tzero\t5\tk\tv\nDONE 1\n").is_err());
+        assert!(Dump::parse("R\tin\tzero\t5\t1\tk\tv\nDONE 1\n").is_err());
+        assert!(Dump::parse("R\tin\t0\t5\tk\tv\nDONE 1\n").is_err());
     }
 }

@@ -5,12 +5,14 @@
 //!   each key to one partition ([`format::partition_of`]);
 //! - the **EOS test application** (`eos-app`, [`topology::eos_topology`])
 //!   echoes the input unchanged and keeps running per-key aggregates
-//!   (sum, min, max, count) behind a repartition step, every update emitted;
+//!   (sum, min, max, count) behind a repartition step, every update emitted,
+//!   and counts per key in tumbling windows of event time (every update, and
+//!   on window close);
 //! - the **fault driver** (`eos-verify`) runs 2-3 instances, SIGKILLs and
 //!   restarts them and restarts the broker;
 //! - the **checker** ([`check`]) compares what Kafka's Java consumer read
 //!   (read_committed, `checker/EosReader.java`, parsed by [`dump`]) with the
-//!   input.
+//!   input; [`windowed`] recomputes the windowed counts from it.
 //!
 //! `testing/eos/run` is the one command; see `testing/eos/README.md`.
 
@@ -19,5 +21,6 @@ pub mod dump;
 pub mod format;
 pub mod rng;
 pub mod topology;
+pub mod windowed;
 
 pub use check::{check, Guarantee, Report};

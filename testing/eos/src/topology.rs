@@ -4,13 +4,25 @@
 //! input --+--> echo (unchanged; partition = format::partition_of(key))
 //!         |
 //!         +--> group_by(same key) --> <application.id>-eos-regroup-repartition
-//!                 --> aggregate into store `eos-aggs` (no cache: every update forwarded)
-//!                 --> aggs (`seq,last_seq,count,sum,min,max`)
+//!         |       --> aggregate into store `eos-aggs` (no cache: every update forwarded)
+//!         |       --> aggs (`seq,last_seq,count,sum,min,max`)
+//!         |
+//!         +--> group_by_key --> tumbling windows of WINDOW_MS, grace WCOUNT_GRACE_MS
+//!         |       --> count into window store `eos-wcount` (no cache: every update forwarded)
+//!         |       --> wcount (key: TimeWindowedSerde bytes, value: i64)
+//!         |
+//!         +--> group_by_key --> tumbling windows of WINDOW_MS, grace WFINAL_GRACE_MS
+//!                 --> count into window store `eos-wfinal`, emitted on window close
+//!                 --> wfinal (key: TimeWindowedSerde bytes, value: i64)
 //! ```
+//!
+//! The windowed counts are checked by [`crate::windowed`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use weir::dsl::{Grouped, Materialized};
+use weir::dsl::{EmitStrategy, Grouped, Materialized, TimeWindows};
 use weir::prelude::*;
 
 use crate::format::{partition_of, Aggregate, InputValue};
@@ -19,6 +31,22 @@ use crate::format::{partition_of, Aggregate, InputValue};
 pub const REPARTITION: &str = "eos-regroup";
 /// The aggregation store (changelog `<application.id>-eos-aggs-changelog`).
 pub const STORE: &str = "eos-aggs";
+/// The every-update windowed count's store (changelog `<application.id>-eos-wcount-changelog`).
+pub const WCOUNT_STORE: &str = "eos-wcount";
+/// The on-window-close windowed count's store (changelog `<application.id>-eos-wfinal-changelog`).
+pub const WFINAL_STORE: &str = "eos-wfinal";
+/// The size of the tumbling windows of both windowed counts (event time, ms).
+pub const WINDOW_MS: i64 = 5_000;
+/// The grace of the every-update windowed count: an hour, far more than any
+/// replay after a crash reaches back, so at-least-once replays (on state
+/// ahead of the committed offsets) are never dropped as late either.
+pub const WCOUNT_GRACE_MS: i64 = 3_600_000;
+/// The grace of the on-window-close count: windows close 3 s of event time
+/// after their end, so most of a round's windows close while it runs.
+pub const WFINAL_GRACE_MS: i64 = 3_000;
+/// How far the generator sets a record's timestamp back, at most (below
+/// both graces, so no input record is ever late).
+pub const JITTER_MS: i64 = 1_500;
 
 /// The user topics the application reads and writes.
 #[derive(Debug, Clone)]
@@ -29,6 +57,10 @@ pub struct EosTopics {
     pub echo: String,
     /// The aggregate output.
     pub aggs: String,
+    /// The every-update windowed count's output.
+    pub wcount: String,
+    /// The on-window-close windowed count's output.
+    pub wfinal: String,
 }
 
 /// Where the aggregation store keeps its data.
@@ -58,11 +90,42 @@ pub fn fold_text(agg: &str, value: &str) -> String {
     }
 }
 
-/// The echo and aggregate topology over `topics`, its store on `backend`.
+/// `materialized` with its data on `backend` (one RocksDB budget for all stores of the process).
+fn on_backend<K: 'static, V: 'static>(
+    materialized: Materialized<K, V>,
+    name: &str,
+    backend: &StoreBackend,
+    budget: Option<&Arc<weir_rocksdb::RocksDbBudget>>,
+) -> Materialized<K, V> {
+    match (backend, budget) {
+        (
+            StoreBackend::RocksDb {
+                state_dir,
+                application_id,
+                ..
+            },
+            Some(budget),
+        ) => materialized.with_bytes_supplier(weir_rocksdb::rocksdb_bytes_supplier(
+            state_dir.clone(),
+            application_id.clone(),
+            name.to_string(),
+            Arc::clone(budget),
+        )),
+        _ => materialized,
+    }
+}
+
+/// The echo, aggregate and windowed count topology over `topics`, its stores on `backend`.
 pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topology> {
     let strings = || Consumed::with(Serdes::string(), Serdes::string());
     let builder = StreamsBuilder::new();
     let input = builder.stream(topics.input.as_str(), strings());
+    let budget = match backend {
+        StoreBackend::RocksDb { budget_bytes, .. } => {
+            Some(weir_rocksdb::RocksDbBudget::new(*budget_bytes)?)
+        }
+        StoreBackend::Memory => None,
+    };
 
     let echo_partitioner =
         |_topic: &str, key: Option<&String>, _value: Option<&String>, partitions: i32| {
@@ -77,22 +140,12 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
 
     // Caching is turned off explicitly (not left to the default) so every
     // update is forwarded: the checker expects one output per input record.
-    let mut store =
-        Materialized::as_(STORE, Serdes::string(), Serdes::string()).with_caching(false);
-    if let StoreBackend::RocksDb {
-        state_dir,
-        application_id,
-        budget_bytes,
-    } = backend
-    {
-        let budget = weir_rocksdb::RocksDbBudget::new(*budget_bytes)?;
-        store = store.with_bytes_supplier(weir_rocksdb::rocksdb_bytes_supplier(
-            state_dir.clone(),
-            application_id.clone(),
-            STORE.to_string(),
-            budget,
-        ));
-    }
+    let store = on_backend(
+        Materialized::as_(STORE, Serdes::string(), Serdes::string()).with_caching(false),
+        STORE,
+        backend,
+        budget.as_ref(),
+    );
     input
         .group_by(
             |key: Option<&String>, _value: &String| key.cloned().unwrap_or_default(),
@@ -108,6 +161,45 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
             &topics.aggs,
             Produced::with(Serdes::string(), Serdes::string()).with_name("eos-aggs-sink"),
         );
+
+    // The windowed counts: no repartition (the input is keyed already).
+    let size = Duration::from_millis(WINDOW_MS.unsigned_abs());
+    let windowed_out = || {
+        Produced::with(
+            Serdes::time_windowed(Serdes::string(), WINDOW_MS),
+            Serdes::i64(),
+        )
+    };
+    let grouped = input.group_by_key();
+    let wcount = on_backend(
+        Materialized::as_(WCOUNT_STORE, Serdes::string(), Serdes::i64()).with_caching(false),
+        WCOUNT_STORE,
+        backend,
+        budget.as_ref(),
+    );
+    grouped
+        .windowed_by(TimeWindows::of_size_and_grace(
+            size,
+            Duration::from_millis(WCOUNT_GRACE_MS.unsigned_abs()),
+        ))
+        .count(wcount)
+        .to_stream()
+        .to(&topics.wcount, windowed_out().with_name("eos-wcount-sink"));
+    let wfinal = on_backend(
+        Materialized::as_(WFINAL_STORE, Serdes::string(), Serdes::i64()).with_caching(false),
+        WFINAL_STORE,
+        backend,
+        budget.as_ref(),
+    );
+    grouped
+        .windowed_by(TimeWindows::of_size_and_grace(
+            size,
+            Duration::from_millis(WFINAL_GRACE_MS.unsigned_abs()),
+        ))
+        .emit_strategy(EmitStrategy::on_window_close())
+        .count(wfinal)
+        .to_stream()
+        .to(&topics.wfinal, windowed_out().with_name("eos-wfinal-sink"));
     builder.build()
 }
 
@@ -116,6 +208,8 @@ pub fn internal_topics(application_id: &str) -> Vec<String> {
     vec![
         format!("{application_id}-{REPARTITION}-repartition"),
         format!("{application_id}-{STORE}-changelog"),
+        format!("{application_id}-{WCOUNT_STORE}-changelog"),
+        format!("{application_id}-{WFINAL_STORE}-changelog"),
     ]
 }
 
@@ -138,6 +232,8 @@ mod tests {
             input: "in".into(),
             echo: "echo".into(),
             aggs: "aggs".into(),
+            wcount: "wcount".into(),
+            wfinal: "wfinal".into(),
         };
         let topology = eos_topology(&topics, &StoreBackend::Memory);
         assert!(topology.is_ok(), "{:?}", topology.err());

@@ -69,6 +69,23 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
     txn(&[(0, "d")], "commit");
     let open = txn(&[(1, "open")], "open");
 
+    // A windowed count topic: TimeWindowedSerde keys (key || start, 8 bytes
+    // big-endian) and i64 values, one malformed value among them.
+    let windowed = KafkaCluster::unique_topic("eos-reader-windowed");
+    kafka.create_topic(&windowed, 1).unwrap();
+    let windowed_key = |key: &str, start: i64| {
+        let mut bytes = key.as_bytes().to_vec();
+        bytes.extend_from_slice(&start.to_be_bytes());
+        bytes
+    };
+    let mut counted = ProduceRecord::new(
+        windowed_key("k00007", 1_700_000_005_000),
+        3i64.to_be_bytes(),
+    );
+    counted.timestamp = Some(1_700_000_006_123);
+    let malformed = ProduceRecord::new(windowed_key("k00008", 5_000), vec![1u8, 2]);
+    weir_kafka::produce_batch(&conn, &windowed, &[counted, malformed]).unwrap();
+
     let classes = tempfile::tempdir().unwrap();
     let classpath = compile_reader(classes.path());
     let dump_file = classes.path().join("dump.tsv");
@@ -76,7 +93,7 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
         .args(["-cp", &classpath, "EosReader", "dump"])
         .arg(kafka.bootstrap_servers())
         .arg(&dump_file)
-        .args(["120", &topic])
+        .args(["120", &topic, &format!("{windowed}:windowed")])
         .output()
         .unwrap();
     assert!(
@@ -91,6 +108,19 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
         .map(|r| (r.partition, r.value.as_deref().unwrap()))
         .collect();
     assert_eq!(values, [(0, "a"), (0, "b"), (0, "d"), (1, "c")]);
+    let counts: Vec<(i64, &str, &str)> = dump
+        .topic(&windowed)
+        .iter()
+        .map(|r| {
+            (
+                r.timestamp,
+                r.key.as_deref().unwrap(),
+                r.value.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts[0], (1_700_000_006_123, "k00007@1700000005000", "3"));
+    assert_eq!((counts[1].1, counts[1].2), ("k00008@5000", "!hex:0102"));
     let ends: Vec<_> = dump.ends.iter().filter(|e| e.topic == topic).collect();
     assert_eq!(ends.len(), 2);
     assert_eq!(

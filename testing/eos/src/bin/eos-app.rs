@@ -1,5 +1,6 @@
-//! `eos-app`: the exactly-once verifier's test application (echo, and
-//! per-key sum/min/max/count behind a repartition step; see
+//! `eos-app`: the exactly-once verifier's test application (echo,
+//! per-key sum/min/max/count behind a repartition step, and two windowed
+//! counts, one emitting every update and one on window close; see
 //! `weir_eos::topology`). The fault driver runs 2-3 of them at once and kills
 //! them with SIGKILL.
 //!
@@ -7,7 +8,8 @@
 //! eos-app --bootstrap HOST:PORT --guarantee at_least_once|exactly_once_v2
 //!         --commit-interval-ms N --state-dir DIR --instance ID
 //!         [--application-id weir-eos] [--input eos-input] [--echo eos-echo]
-//!         [--aggs eos-aggs] [--store rocksdb|memory] [--threads 1]
+//!         [--aggs eos-aggs] [--wcount eos-wcount] [--wfinal eos-wfinal]
+//!         [--store rocksdb|memory] [--threads 1]
 //!         [--owner-pid PID]
 //! ```
 //!
@@ -85,6 +87,8 @@ fn run() -> Result<(), BoxError> {
         input: args.or("input", "eos-input"),
         echo: args.or("echo", "eos-echo"),
         aggs: args.or("aggs", "eos-aggs"),
+        wcount: args.or("wcount", "eos-wcount"),
+        wfinal: args.or("wfinal", "eos-wfinal"),
     };
     let backend = match args.or("store", "rocksdb").as_str() {
         "memory" => StoreBackend::Memory,

@@ -16,6 +16,7 @@ fn input(keys: u32, per_key: i64) -> Vec<DumpRecord> {
             out.push(DumpRecord {
                 partition: p,
                 offset: *o,
+                timestamp: 0,
                 key: Some(key),
                 value: Some(
                     InputValue {
@@ -49,6 +50,7 @@ fn outputs(input: &[DumpRecord]) -> (Vec<DumpRecord>, Vec<DumpRecord>) {
         aggs.push(DumpRecord {
             partition: p,
             offset: *o,
+            timestamp: 0,
             key: Some(key),
             value: Some(a.to_string()),
         });
@@ -204,6 +206,7 @@ fn at_least_once_replays_count_as_duplicates_not_errors() {
         aggs.push(DumpRecord {
             partition: 0,
             offset: i64::try_from(o).unwrap(),
+            timestamp: 0,
             key: Some(key),
             value: Some(a.to_string()),
         });
@@ -252,6 +255,7 @@ fn an_at_least_once_replay_on_state_ahead_of_the_output_loses_nothing() {
         .map(|(o, a)| DumpRecord {
             partition: 0,
             offset: i64::try_from(o).unwrap(),
+            timestamp: 0,
             key: Some(key_name(0)),
             value: Some(a.to_string()),
         })

@@ -1,6 +1,6 @@
 //! The application instances: started, SIGKILLed and restarted.
 
-use crate::{say, Plan, Res, AGGS, APPLICATION_ID, ECHO, INPUT};
+use crate::{say, Plan, Res, AGGS, APPLICATION_ID, ECHO, INPUT, WCOUNT, WFINAL};
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,6 +49,7 @@ impl Fleet {
             .arg(&self.bootstrap)
             .args(["--application-id", APPLICATION_ID])
             .args(["--input", INPUT, "--echo", ECHO, "--aggs", AGGS])
+            .args(["--wcount", WCOUNT, "--wfinal", WFINAL])
             .args(["--guarantee", plan.guarantee.as_str()])
             .arg("--commit-interval-ms")
             .arg(inst.commit_ms.to_string())

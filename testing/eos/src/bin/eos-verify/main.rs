@@ -5,8 +5,9 @@
 //! process); create the topics; start the application instances; generate
 //! the input at a steady pace while SIGKILLing and restarting instances and
 //! restarting the broker on a schedule; let the instances catch up; close
-//! them; read every topic with Kafka's Java consumer (read_committed); check;
-//! print the `RESULT eos ...` line; stop the broker. Exit 0 when the checks
+//! them; read every topic with Kafka's Java consumer (read_committed); check
+//! (echo and aggregates, then the windowed counts); print the `RESULT
+//! windowed ...` and `RESULT eos ...` lines; stop the broker. Exit 0 when the checks
 //! pass, 1 when they fail, 2 when the round could not be run.
 
 use std::collections::VecDeque;
@@ -18,13 +19,14 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use weir_eos::check::{check, CheckInput, Guarantee};
 use weir_eos::dump::Dump;
 use weir_eos::format::{key_name, partition_of, InputValue};
 use weir_eos::rng::SplitMix64;
-use weir_eos::topology::internal_topics;
+use weir_eos::topology::{internal_topics, JITTER_MS, WFINAL_GRACE_MS, WINDOW_MS};
+use weir_eos::windowed::{check_windowed, WindowSpec};
 use weir_kafka::{Connection, ProduceRecord, TopicSpec};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -34,6 +36,8 @@ const APPLICATION_ID: &str = "weir-eos";
 const INPUT: &str = "eos-input";
 const ECHO: &str = "eos-echo";
 const AGGS: &str = "eos-aggs";
+const WCOUNT: &str = "eos-wcount";
+const WFINAL: &str = "eos-wfinal";
 /// Records per produce call of the generator.
 const BATCH: usize = 5000;
 
@@ -141,6 +145,13 @@ impl Generator {
             let mut rng = SplitMix64::new(plan.seed ^ 0x5EED);
             let mut per_key = vec![0u64; plan.keys as usize];
             let began = Instant::now();
+            // Event time: from now, advancing with the record's place in the
+            // schedule (so, as wall-clock time, over produce_secs), each set
+            // back by up to JITTER_MS (out of order, never late).
+            let epoch_ms =
+                i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+            let span_ms = i64::try_from(plan.produce_secs * 1000)?;
+            let total_i = i64::try_from(plan.records.max(1))?;
             let total = plan.records;
             let mut sent = 0u64;
             while sent < total {
@@ -156,7 +167,7 @@ impl Generator {
                 }
                 let n = (total - sent).min(BATCH as u64);
                 let mut batch = Vec::with_capacity(BATCH);
-                for _ in 0..n {
+                for i in 0..n {
                     let k = u32::try_from(rng.range(0, u64::from(plan.keys) - 1))?;
                     let key = key_name(k);
                     let seq = &mut per_key[k as usize];
@@ -166,7 +177,13 @@ impl Generator {
                     };
                     *seq += 1;
                     let partition = partition_of(&key, plan.partitions).ok_or("no partition")?;
-                    batch.push(ProduceRecord::new(key, value.to_string()).to_partition(partition));
+                    let index = i64::try_from(sent + i)?;
+                    let jitter = i64::try_from(rng.range(0, u64::try_from(JITTER_MS)?))?;
+                    let timestamp = epoch_ms + index * span_ms / total_i - jitter;
+                    let mut record =
+                        ProduceRecord::new(key, value.to_string()).to_partition(partition);
+                    record.timestamp = Some(timestamp);
+                    batch.push(record);
                 }
                 {
                     let _guard = lock.lock().map_err(|_| "generator lock poisoned")?;
@@ -299,6 +316,8 @@ fn round(args: &Cli) -> Res<Outcome> {
             TopicSpec::new(INPUT, plan.partitions),
             TopicSpec::new(ECHO, plan.partitions),
             TopicSpec::new(AGGS, plan.partitions),
+            TopicSpec::new(WCOUNT, plan.partitions),
+            TopicSpec::new(WFINAL, plan.partitions),
         ],
     )?;
 
@@ -510,6 +529,8 @@ fn round(args: &Cli) -> Res<Outcome> {
                 INPUT,
                 ECHO,
                 AGGS,
+                &format!("{WCOUNT}:windowed"),
+                &format!("{WFINAL}:windowed"),
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -538,9 +559,19 @@ fn round(args: &Cli) -> Res<Outcome> {
         partitions: plan.partitions,
         guarantee: plan.guarantee,
     });
+    let windowed = check_windowed(
+        dump.topic(INPUT),
+        dump.topic(WCOUNT),
+        dump.topic(WFINAL),
+        WindowSpec {
+            size_ms: WINDOW_MS,
+            close_grace_ms: WFINAL_GRACE_MS,
+        },
+        plan.guarantee,
+    );
     drop(broker);
     let mut report_text = String::new();
-    for s in &report.samples {
+    for s in report.samples.iter().chain(&windowed.samples) {
         writeln!(report_text, "  problem: {s}")?;
     }
     writeln!(
@@ -554,9 +585,12 @@ fn round(args: &Cli) -> Res<Outcome> {
         dump.ends.len()
     )?;
     writeln!(report_text, "{}", report.detail_line())?;
+    writeln!(report_text, "{}", windowed.result_line())?;
+    // passed= on the eos line is the whole round's verdict (windowed included).
+    let passed = report.passed() && windowed.passed();
     writeln!(
         report_text,
-        "{} duration={:.0}s",
+        "{} passed={passed} duration={:.0}s",
         report.result_line(fleet.kills, broker_restarts),
         start.elapsed().as_secs_f64()
     )?;
@@ -564,7 +598,7 @@ fn round(args: &Cli) -> Res<Outcome> {
     fs::write(dir.join("result.txt"), &report_text)?;
     let _ = std::io::stdout().flush();
     Ok(Outcome {
-        passed: report.passed() && fleet.forced_closes == 0 && complete,
+        passed: passed && fleet.forced_closes == 0 && complete,
     })
 }
 
