@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use weir_core::dsl::{Materialized, StreamsBuilder};
+use weir_core::store::{TimestampedSerde, ValueAndTimestamp};
 use weir_core::topology::{Consumed, Produced};
 use weir_core::Serdes;
 use weir_testing::{DriverConfig, TopologyTestDriver};
@@ -37,16 +38,23 @@ fn a_logged_count_writes_each_update_to_its_changelog_partition() {
             .pipe_record_at(p, weir_core::Record::new(w.to_string(), w.to_string(), 10))
             .unwrap();
     }
-    let changelog =
-        driver.create_output_topic("wc-counts-changelog", Serdes::string(), Serdes::i64());
+    // An aggregation's store is timestamped: its changelog values are the
+    // aggregate's timestamp (8 bytes big-endian), then the count.
+    let stamped = std::sync::Arc::new(TimestampedSerde::new(Serdes::i64()));
+    let changelog = driver.create_output_topic("wc-counts-changelog", Serdes::string(), stamped);
     let log = changelog.read_records_to_list().unwrap();
-    let pairs: Vec<(String, i64)> = log
+    let pairs: Vec<(String, ValueAndTimestamp<i64>)> = log
         .iter()
         .map(|r| (r.key.clone().unwrap(), r.value.unwrap()))
         .collect();
+    let at10 = |count| ValueAndTimestamp::new(count, 10);
     assert_eq!(
         pairs,
-        vec![("a".into(), 1), ("b".into(), 1), ("a".into(), 2)]
+        vec![
+            ("a".into(), at10(1)),
+            ("b".into(), at10(1)),
+            ("a".into(), at10(2))
+        ]
     );
     // Partition = the task's: "a" was counted by task 0_0, "b" by 0_1.
     let raw = driver.producer_records();

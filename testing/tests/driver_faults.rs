@@ -115,7 +115,12 @@ fn outcome(driver: &TopologyTestDriver) -> Outcome {
             .push(kv.value.unwrap());
     }
     let changelog_topic = format!("{}-views-changelog", driver.application_id());
-    let (keys, values) = (Serdes::string(), Serdes::i64());
+    // The count's store is timestamped: changelog values are the
+    // aggregate's timestamp (8 bytes big-endian), then the count.
+    let (keys, values) = (
+        Serdes::string(),
+        weir_core::store::TimestampedSerde::new(Serdes::i64()),
+    );
     let headers = Headers::default();
     let ctx = SerdeContext::new(&changelog_topic, &headers, false);
     let mut changelog = BTreeMap::new();
@@ -125,7 +130,7 @@ fn outcome(driver: &TopologyTestDriver) -> Outcome {
         }
         let key: String = keys.deserialize(&ctx, r.key.as_deref()).unwrap().unwrap();
         match values.deserialize(&ctx, r.value.as_deref()).unwrap() {
-            Some(v) => changelog.insert(key, v),
+            Some(v) => changelog.insert(key, v.value),
             None => changelog.remove(&key),
         };
     }

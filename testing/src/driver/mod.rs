@@ -290,6 +290,18 @@ impl TopologyTestDriver {
         KeyValueStoreView::new(self.shared.clone(), name)
     }
 
+    /// A read-only view of the timestamped key-value store `name` (the store
+    /// of a `count`, `reduce` or `aggregate`): its values `V` with the
+    /// timestamp of the newest record in each (Kafka Streams' driver
+    /// `getTimestampedKeyValueStore`). [`key_value_store`](Self::key_value_store)
+    /// reads the same store without the timestamps.
+    pub fn timestamped_key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<KeyValueStoreView<K, weir_core::store::ValueAndTimestamp<V>>> {
+        KeyValueStoreView::timestamped(self.shared.clone(), name)
+    }
+
     /// A read-only view of the window store `name` with keys `K` and values
     /// `V`, across every task's instance (see [`WindowStoreView`]). Fails if
     /// the topology has no such store or an instance is not a window store

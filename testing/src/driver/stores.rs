@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use weir_core::store::{KeyValueStore, StateStore, ValueAndTimestamp};
 use weir_core::Result;
 
 use super::state::{lock, Shared};
@@ -18,10 +19,33 @@ use super::state::{lock, Shared};
 /// records, then read again. A store with a cache shows its cached
 /// (not yet flushed) values too. Tasks are created by the first record of
 /// their partition: before that, a partition's part of the table is empty.
+///
+/// [`TopologyTestDriver::timestamped_key_value_store`](super::TopologyTestDriver::timestamped_key_value_store)
+/// gives a `KeyValueStoreView<K, ValueAndTimestamp<V>>` of an aggregation's
+/// store: its values with their timestamps.
 pub struct KeyValueStoreView<K, V> {
     shared: Shared,
     name: String,
+    /// Types a task's instance.
+    typed: Typed<K, V>,
     types: PhantomData<fn() -> (K, V)>,
+}
+
+/// How a view types a task's instance of its store.
+type Typed<K, V> = for<'a> fn(&'a mut dyn StateStore) -> Result<&'a mut dyn KeyValueStore<K, V>>;
+
+/// A plain key-value store (an aggregation's store too, without timestamps).
+fn plain<K: 'static, V: 'static>(
+    store: &mut dyn StateStore,
+) -> Result<&mut dyn KeyValueStore<K, V>> {
+    store.as_key_value_store::<K, V>()
+}
+
+/// A timestamped key-value store (an aggregation's).
+fn timestamped<K: 'static, V: 'static>(
+    store: &mut dyn StateStore,
+) -> Result<&mut dyn KeyValueStore<K, ValueAndTimestamp<V>>> {
+    store.as_timestamped_key_value_store::<K, V>()
 }
 
 impl<K, V> fmt::Debug for KeyValueStoreView<K, V> {
@@ -37,14 +61,18 @@ impl<K: 'static, V: 'static> KeyValueStoreView<K, V> {
     /// driver is closed, or an existing instance is not a key-value store of
     /// `K` and `V`.
     pub(crate) fn new(shared: Shared, name: &str) -> Result<Self> {
+        Self::typed_by(shared, name, plain::<K, V>)
+    }
+
+    fn typed_by(shared: Shared, name: &str, typed: Typed<K, V>) -> Result<Self> {
         let view = KeyValueStoreView {
             shared,
             name: name.to_string(),
+            typed,
             types: PhantomData,
         };
         // Checks the name and, where instances exist, the types.
-        lock(&view.shared)
-            .for_each_store(name, |store| store.as_key_value_store::<K, V>().map(|_| ()))?;
+        lock(&view.shared).for_each_store(name, |store| typed(store).map(|_| ()))?;
         Ok(view)
     }
 
@@ -59,7 +87,7 @@ impl<K: 'static, V: 'static> KeyValueStoreView<K, V> {
         let mut found = None;
         lock(&self.shared).for_each_store(&self.name, |store| {
             if found.is_none() {
-                found = store.as_key_value_store::<K, V>()?.get(key)?;
+                found = (self.typed)(store)?.get(key)?;
             }
             Ok(())
         })?;
@@ -74,7 +102,7 @@ impl<K: 'static, V: 'static> KeyValueStoreView<K, V> {
     {
         let mut entries = BTreeMap::new();
         lock(&self.shared).for_each_store(&self.name, |store| {
-            for entry in store.as_key_value_store::<K, V>()?.all()? {
+            for entry in (self.typed)(store)?.all()? {
                 let (k, v) = entry?;
                 entries.insert(k, v);
             }
@@ -89,12 +117,19 @@ impl<K: 'static, V: 'static> KeyValueStoreView<K, V> {
     pub fn approximate_num_entries(&self) -> Result<u64> {
         let mut total = 0u64;
         lock(&self.shared).for_each_store(&self.name, |store| {
-            let n = store
-                .as_key_value_store::<K, V>()?
-                .approximate_num_entries()?;
+            let n = (self.typed)(store)?.approximate_num_entries()?;
             total = total.saturating_add(n);
             Ok(())
         })?;
         Ok(total)
+    }
+}
+
+impl<K: 'static, V: 'static> KeyValueStoreView<K, ValueAndTimestamp<V>> {
+    /// A view of the timestamped store `name` (an aggregation's): values
+    /// with their timestamps. Fails as [`new`](KeyValueStoreView::new) does,
+    /// or if an instance is not a timestamped store of `K` and `V`.
+    pub(crate) fn timestamped(shared: Shared, name: &str) -> Result<Self> {
+        Self::typed_by(shared, name, timestamped::<K, V>)
     }
 }

@@ -153,3 +153,48 @@ fn aggregate_starts_from_the_initializer_and_sees_the_key() {
     let table: Vec<(String, String)> = out.read_key_values_to_map().unwrap().into_iter().collect();
     assert!(table.is_empty(), "everything was read already");
 }
+
+/// `(key, count, timestamp)` of each record in `out`.
+fn stamped(out: &weir_testing::TestOutputTopic<String, i64>) -> Vec<(String, i64, i64)> {
+    out.read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key.unwrap(), r.value.unwrap(), r.timestamp))
+        .collect()
+}
+
+#[test]
+fn an_aggregate_update_carries_the_newest_timestamp_of_its_records() {
+    // As Kafka Streams: max(record ts, the stored aggregate's ts), so an
+    // out-of-order record does not move the aggregate's timestamp back.
+    let driver = drive(word_count());
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([
+            at("a", s("x"), 20),
+            at("a", s("x"), 10),
+            at("b", s("x"), 5),
+            at("a", s("x"), 30),
+        ])
+        .unwrap();
+    assert_eq!(
+        stamped(&out),
+        [
+            (s("a"), 1, 20),
+            (s("a"), 2, 20),
+            (s("b"), 1, 5),
+            (s("a"), 3, 30)
+        ]
+    );
+    // The store keeps the timestamp beside the count; the plain view drops it.
+    let counts = driver.key_value_store::<String, i64>("counts").unwrap();
+    assert_eq!(counts.get(&s("a")).unwrap(), Some(3));
+    let timestamped = driver
+        .timestamped_key_value_store::<String, i64>("counts")
+        .unwrap();
+    assert_eq!(
+        timestamped.get(&s("b")).unwrap(),
+        Some(weir_core::store::ValueAndTimestamp::new(1, 5))
+    );
+}

@@ -199,7 +199,8 @@ fn stores_of_one_driver_share_its_cache_budget() {
     grouped
         .count(store_i64("also-counts"))
         .to("also-counts-out", to_string_i64());
-    let entry = "kafka".len() + 8 + weir_core::store::CACHE_ENTRY_OVERHEAD;
+    // A count's store is timestamped: 8 bytes of timestamp, then the count.
+    let entry = "kafka".len() + 8 + 8 + weir_core::store::CACHE_ENTRY_OVERHEAD;
     let driver = drive_cached(builder, entry);
     let mut words = input_strings(&driver, "words");
     let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
@@ -214,4 +215,33 @@ fn stores_of_one_driver_share_its_cache_budget() {
         also.read_key_values_to_list().unwrap(),
         vec![kv("kafka", 1), kv("kafka", 2)]
     );
+}
+
+#[test]
+fn a_cached_count_forwards_each_aggregate_with_its_own_timestamp() {
+    // As Kafka Streams' TimestampedCacheFlushListener: a flushed aggregate
+    // carries the newest timestamp of its records, not the stream time.
+    let builder = StreamsBuilder::new();
+    builder
+        .stream("words", strings())
+        .group_by_key()
+        .count(store_i64("counts"))
+        .to("word-counts", to_string_i64());
+    let driver = drive_cached(builder, 1 << 20);
+    let mut words = input_strings(&driver, "words");
+    let out = driver.create_output_topic("word-counts", Serdes::string(), Serdes::i64());
+    words
+        .pipe_records([
+            at("kafka", s("x"), 30),
+            at("weir", s("x"), 10),
+            at("kafka", s("x"), 20),
+        ])
+        .unwrap();
+    let records: Vec<(String, i64, i64)> = out
+        .read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key.unwrap(), r.value.unwrap(), r.timestamp))
+        .collect();
+    assert_eq!(records, [(s("weir"), 1, 10), (s("kafka"), 2, 30)]);
 }

@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::dsl::ktable::{add_node, add_store};
+use crate::dsl::ktable::{add_node, add_store_builder};
 use crate::dsl::table_ops::{Emit, StreamAggregate, TableAggregate};
 use crate::dsl::{Change, Grouped, KStream, KTable, Materialized, Repartitioned, Shared};
 use crate::processor::{Data, ProcessorSupplier};
@@ -38,7 +38,10 @@ fn aggregate_node<KIn: Data, VIn: Data, VA: Data>(
     supplier: impl ProcessorSupplier<KIn, VIn, KIn, Change<VA>>,
 ) -> KTable<KIn, VA> {
     let name = add_node(inner, parent, prefix, supplier);
-    let store = add_store(inner, materialized, &name);
+    // Kafka Streams' aggregation stores are timestamped key-value stores:
+    // each aggregate keeps the timestamp of the newest record in it.
+    let builder = materialized.into_store_builder().with_timestamps(true);
+    let store = add_store_builder(inner, &builder, &name);
     KTable::new(inner.clone(), name, Some(store))
 }
 
@@ -140,7 +143,7 @@ impl<K: Data, V: Data> KGroupedStream<K, V> {
     where
         F: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
     {
-        let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
+        let emit = Emit::timestamped(materialized.name().to_string(), materialized.serdes());
         aggregate_node::<K, V, VA>(&self.inner, &self.node, prefix, materialized, move || {
             StreamAggregate {
                 emit: emit.clone(),
@@ -215,7 +218,7 @@ impl<K: Data, V: Data> KGroupedTable<K, V> {
         A: Fn(&K, V, Option<VA>) -> VA + Send + Sync + 'static,
         S: Fn(&K, V, VA) -> VA + Send + Sync + 'static,
     {
-        let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
+        let emit = Emit::timestamped(materialized.name().to_string(), materialized.serdes());
         aggregate_node::<K, Change<V>, VA>(
             &self.inner,
             &self.node,

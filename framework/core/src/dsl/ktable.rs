@@ -11,6 +11,7 @@ use crate::dsl::table_ops::{
 use crate::dsl::{Change, Grouped, KStream, Materialized, Repartitioned, Shared, Terminal};
 use crate::processor::{Data, ProcessorSupplier};
 use crate::serde::SharedSerde;
+use crate::store::KeyValueStoreBuilder;
 use crate::topology::Produced;
 
 /// A table of keys `K` to values `V` (Kafka Streams' `KTable`): each record
@@ -29,8 +30,17 @@ use crate::topology::Produced;
 /// stream thread has a budget: `statestore.cache.max.bytes`) it forwards
 /// the updates folded per key when the task commits (or the thread's cache
 /// evicts a key), with the value the key had at the previous forward as
-/// `old`, as Kafka Streams does; those records carry the task's stream time.
+/// `old`, as Kafka Streams does; those records carry the task's stream time
+/// (an aggregation's: its aggregate's timestamp, below).
 /// [`Materialized::with_caching`]`(false)` forwards every update.
+///
+/// An aggregation (`count`, `reduce`, `aggregate`) keeps its results in a
+/// [`TimestampedKeyValueStore`](crate::store::TimestampedKeyValueStore), as
+/// Kafka Streams does: each aggregate with the newest timestamp of the
+/// records folded into it, which is the timestamp of the update it
+/// forwards (an out-of-order record never moves it back). Its store still
+/// reads as a plain `KeyValueStore<K, V>` (`ctx.key_value_store::<K, V>`,
+/// the test driver's `key_value_store`).
 pub struct KTable<K, V> {
     inner: Shared,
     node: String,
@@ -74,13 +84,21 @@ pub(crate) fn add_store<K: Data, V: Data>(
     materialized: Materialized<K, V>,
     processor: &str,
 ) -> String {
-    let builder = materialized.into_store_builder();
-    let name = builder.name().to_string();
+    add_store_builder(inner, &materialized.into_store_builder(), processor)
+}
+
+/// Adds the store `builder` describes, connected to `processor`; returns
+/// the store's name.
+pub(crate) fn add_store_builder<K: Data, V: Data>(
+    inner: &Shared,
+    builder: &KeyValueStoreBuilder<K, V>,
+    processor: &str,
+) -> String {
     inner
         .borrow_mut()
         .topology
-        .add_key_value_store(&builder, &[processor]);
-    name
+        .add_key_value_store(builder, &[processor]);
+    builder.name().to_string()
 }
 
 /// Materializes the upserts coming out of `parent` into `materialized`'s store.

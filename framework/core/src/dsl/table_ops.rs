@@ -10,18 +10,28 @@ use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
-use crate::serde::{SerdeContext, SharedSerde};
-use crate::store::{FlushedEntry, MeteredKeyValueStore};
+use crate::serde::{Deserializer, SerdeContext, SharedSerde};
+use crate::store::{
+    FlushListener, FlushedEntry, KeyValueStore, MeteredKeyValueStore, TimestampedKeyValueStore,
+    TimestampedSerde, ValueAndTimestamp,
+};
 
 /// How a materializing processor forwards its store's updates. Without a
 /// cache, each update is forwarded as it is written. With one, the store's
 /// flush listener collects what the cache writes down (on commit or
 /// eviction), folded per key with the value the key had before; those
-/// entries are decoded and forwarded, stamped with the task's stream time.
+/// entries are decoded and forwarded. An aggregation's store is a
+/// [`TimestampedKeyValueStore`]: its flushed entries carry the aggregate's
+/// timestamp, as Kafka Streams' `TimestampedCacheFlushListener` forwards
+/// them (a delete, which has none, and a plain table's entries are stamped
+/// with the task's stream time).
 pub(crate) struct Emit<K, V> {
     pub(crate) store: String,
     key_serde: SharedSerde<K>,
     value_serde: SharedSerde<V>,
+    /// Whether the store is a [`TimestampedKeyValueStore<K, V>`] (else a
+    /// [`MeteredKeyValueStore<K, V>`]).
+    timestamped: bool,
     flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
 }
 
@@ -31,37 +41,57 @@ impl<K, V> Clone for Emit<K, V> {
             store: self.store.clone(),
             key_serde: Arc::clone(&self.key_serde),
             value_serde: Arc::clone(&self.value_serde),
+            timestamped: self.timestamped,
             flushed: None,
         }
     }
 }
 
 impl<K: Data, V: Data> Emit<K, V> {
+    /// The emitter of a plain table's store (a [`MeteredKeyValueStore`]).
     pub(crate) fn new(store: String, serdes: (SharedSerde<K>, SharedSerde<V>)) -> Self {
         Emit {
             store,
             key_serde: serdes.0,
             value_serde: serdes.1,
+            timestamped: false,
             flushed: None,
+        }
+    }
+
+    /// The emitter of an aggregation's store (a [`TimestampedKeyValueStore`]).
+    pub(crate) fn timestamped(store: String, serdes: (SharedSerde<K>, SharedSerde<V>)) -> Self {
+        Emit {
+            timestamped: true,
+            ..Emit::new(store, serdes)
         }
     }
 
     /// Installs the flush listener if the store has a cache.
     fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
+        let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
+        let sink = Arc::clone(&flushed);
+        let listener: FlushListener = Box::new(move |entries| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(entries)
+        });
         let store = ctx.state_store(&self.store)?;
-        let Some(store) = store.downcast_mut::<MeteredKeyValueStore<K, V>>() else {
+        let installed = if self.timestamped {
+            store
+                .downcast_mut::<TimestampedKeyValueStore<K, V>>()
+                .map(|s| s.timestamped().set_flush_listener(listener))
+        } else {
+            store
+                .downcast_mut::<MeteredKeyValueStore<K, V>>()
+                .map(|s| s.set_flush_listener(listener))
+        };
+        let Some(installed) = installed else {
             return Err(Error::Store {
                 store: self.store.clone(),
                 message: "not the key-value store the DSL built".to_string(),
             });
         };
-        let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
-        let sink = Arc::clone(&flushed);
-        let installed = store.set_flush_listener(Box::new(move |entries| {
-            sink.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(entries)
-        }));
         self.flushed = installed.then_some(flushed);
         Ok(())
     }
@@ -80,21 +110,32 @@ impl<K: Data, V: Data> Emit<K, V> {
         let headers = Headers::new();
         let key_ctx = SerdeContext::key(&self.store, &headers);
         let value_ctx = SerdeContext::value(&self.store, &headers);
+        let stamped = TimestampedSerde::new(Arc::clone(&self.value_serde));
+        // A stored value and its timestamp (none in a plain table's store).
+        let read = |bytes: Option<&[u8]>| -> Result<Option<(V, Option<i64>)>> {
+            if self.timestamped {
+                let v = stamped.deserialize(&value_ctx, bytes)?;
+                Ok(v.map(|v| (v.value, Some(v.timestamp))))
+            } else {
+                let v = self.value_serde.deserialize(&value_ctx, bytes)?;
+                Ok(v.map(|v| (v, None)))
+            }
+        };
         for entry in entries {
             let Some(key) = self.key_serde.deserialize(&key_ctx, Some(&entry.key))? else {
                 continue;
             };
-            let new = self
-                .value_serde
-                .deserialize(&value_ctx, entry.new_value.as_deref())?;
-            let old = self
-                .value_serde
-                .deserialize(&value_ctx, entry.old_value.as_deref())?;
+            let new = read(entry.new_value.as_deref())?;
+            let old = read(entry.old_value.as_deref())?;
             if new.is_none() && old.is_none() {
                 continue;
             }
-            let ts = ctx.stream_time().max(0);
-            forward_change(ctx, key, Change::new(new, old), ts, Headers::new())?;
+            let ts = match new.as_ref().and_then(|(_, ts)| *ts) {
+                Some(ts) => ts,
+                None => ctx.stream_time().max(0),
+            };
+            let change = Change::new(new.map(|(v, _)| v), old.map(|(v, _)| v));
+            forward_change(ctx, key, change, ts, Headers::new())?;
         }
         Ok(())
     }
@@ -249,6 +290,21 @@ impl<K: Data, V: Data> Processor<K, Change<V>, K, V> for ToStream {
     }
 }
 
+/// The timestamped store of an aggregation, `name`.
+fn aggregates<'c, K: Data, VA: Data, KO, VO>(
+    ctx: &'c mut dyn ProcessorContext<KO, VO>,
+    name: &str,
+) -> Result<&'c mut dyn KeyValueStore<K, ValueAndTimestamp<VA>>> {
+    ctx.state_store(name)?
+        .as_timestamped_key_value_store::<K, VA>()
+}
+
+/// The timestamp of an aggregate updated by a record at `record_ts`: the
+/// newer of it and the stored aggregate's, if there is one.
+fn newest<VA>(record_ts: i64, stored: Option<&ValueAndTimestamp<VA>>) -> i64 {
+    stored.map_or(record_ts, |s| record_ts.max(s.timestamp))
+}
+
 /// Folds a grouped stream's values into a store: `step(key, value, current)`
 /// gives the new aggregate. Records with a null key or value are ignored.
 pub(crate) struct StreamAggregate<K, VA, F> {
@@ -276,10 +332,14 @@ where
         let (Some(key), Some(value)) = (record.key, record.value) else {
             return Ok(());
         };
-        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
-        let old = store.get(&key)?;
+        let store = aggregates::<K, VA, _, _>(ctx, &self.emit.store)?;
+        let stored = store.get(&key)?;
+        // Kafka Streams' rule: the aggregate's timestamp is the newest of
+        // its records' (a first update: the record's).
+        let timestamp = newest(record.timestamp, stored.as_ref());
+        let old = stored.map(|a| a.value);
         let new = (self.step)(&key, value, old.clone());
-        store.put(&key, &new)?;
+        store.put(&key, &ValueAndTimestamp::new(new.clone(), timestamp))?;
         if self.emit.cached() {
             return self.emit.drain(ctx);
         }
@@ -287,7 +347,7 @@ where
             ctx,
             key,
             Change::new(Some(new), old),
-            record.timestamp,
+            timestamp,
             record.headers,
         )
     }
@@ -363,8 +423,17 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
-        let store = ctx.key_value_store::<K, VA>(&self.emit.store)?;
-        let old_agg = store.get(&key)?;
+        let store = aggregates::<K, VA, _, _>(ctx, &self.emit.store)?;
+        let stored = store.get(&key)?;
+        // As Kafka Streams: a retraction from, or an addition to, a stored
+        // aggregate is stamped with the newer of the record's timestamp and
+        // the aggregate's; anything else with the record's.
+        let timestamp = if change.old.is_some() || change.new.is_some() {
+            newest(record.timestamp, stored.as_ref())
+        } else {
+            record.timestamp
+        };
+        let old_agg = stored.map(|a| a.value);
         let retracted = match (change.old, old_agg.clone()) {
             (Some(old), Some(agg)) => Some((self.subtract)(&key, old, agg)),
             (_, agg) => agg,
@@ -374,7 +443,7 @@ where
             None => retracted,
         };
         match &new_agg {
-            Some(agg) => store.put(&key, agg)?,
+            Some(agg) => store.put(&key, &ValueAndTimestamp::new(agg.clone(), timestamp))?,
             None => {
                 store.delete(&key)?;
             }
@@ -386,7 +455,7 @@ where
             ctx,
             key,
             Change::new(new_agg, old_agg),
-            record.timestamp,
+            timestamp,
             record.headers,
         )
     }

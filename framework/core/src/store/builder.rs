@@ -8,6 +8,8 @@ use super::caching::CachingLayer;
 use super::logging::ChangeLoggingLayer;
 use super::memory::InMemoryBytesStore;
 use super::metered::MeteredKeyValueStore;
+use super::timestamped::TimestampedSerde;
+use super::timestamped_kv::TimestampedKeyValueStore;
 use super::uncommitted::UncommittedWritesLayer;
 use super::{StateStore, StoreContext, StoreSupplier};
 use crate::error::Result;
@@ -77,6 +79,7 @@ pub struct KeyValueStoreBuilder<K, V> {
     backend: Backend,
     logging: bool,
     caching: bool,
+    timestamps: bool,
 }
 
 impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
@@ -88,6 +91,7 @@ impl<K, V> Clone for KeyValueStoreBuilder<K, V> {
             backend: self.backend.clone(),
             logging: self.logging,
             caching: self.caching,
+            timestamps: self.timestamps,
         }
     }
 }
@@ -99,6 +103,7 @@ impl<K, V> fmt::Debug for KeyValueStoreBuilder<K, V> {
             .field("backend", &self.backend)
             .field("logging", &self.logging)
             .field("caching", &self.caching)
+            .field("timestamps", &self.timestamps)
             .finish()
     }
 }
@@ -117,6 +122,7 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
             backend: Backend::Default,
             logging: false,
             caching: false,
+            timestamps: false,
         }
     }
 
@@ -187,9 +193,55 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
         self
     }
 
+    /// Keeps each value with a timestamp (off by default): the store is then
+    /// a [`TimestampedKeyValueStore`] (Kafka Streams'
+    /// `Stores.timestampedKeyValueStoreBuilder`), as the DSL's aggregations
+    /// keep their results, and [`build_supplier`](Self::build_supplier)
+    /// builds one. It still reads and writes plain values as a
+    /// [`KeyValueStore<K, V>`](super::KeyValueStore); the stored bytes (and
+    /// the changelog's) are the timestamp, 8 bytes big-endian, then the
+    /// value serde's bytes.
+    pub fn with_timestamps(mut self, enabled: bool) -> Self {
+        self.timestamps = enabled;
+        self
+    }
+
+    /// Whether the store keeps each value with a timestamp.
+    pub fn timestamps_enabled(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Builds task `task`'s instance as a [`TimestampedKeyValueStore`],
+    /// without runtime defaults (see [`build`](Self::build)), whether or not
+    /// [`with_timestamps`](Self::with_timestamps) was set.
+    pub fn build_timestamped(&self, task: TaskId) -> Result<TimestampedKeyValueStore<K, V>> {
+        self.build_timestamped_in(&StoreContext::new(task))
+    }
+
+    /// Builds the instance of the task `ctx` describes as a
+    /// [`TimestampedKeyValueStore`] (see [`build_in`](Self::build_in)).
+    pub fn build_timestamped_in(
+        &self,
+        ctx: &StoreContext,
+    ) -> Result<TimestampedKeyValueStore<K, V>> {
+        let inner = MeteredKeyValueStore::new(
+            self.name.clone(),
+            self.build_stack(ctx)?,
+            Arc::clone(&self.key_serde),
+            Arc::new(TimestampedSerde::new(Arc::clone(&self.value_serde))) as _,
+        );
+        Ok(TimestampedKeyValueStore::new(
+            inner,
+            Arc::clone(&self.key_serde),
+            Arc::clone(&self.value_serde),
+        ))
+    }
+
     /// Builds task `task`'s instance without runtime defaults: a store using
     /// the default backend is in memory, and there is no cache. Tasks use
-    /// [`build_in`](Self::build_in).
+    /// [`build_in`](Self::build_in). It is the plain store whatever
+    /// [`with_timestamps`](Self::with_timestamps) says (see
+    /// [`build_timestamped`](Self::build_timestamped)).
     pub fn build(&self, task: TaskId) -> Result<MeteredKeyValueStore<K, V>> {
         self.build_in(&StoreContext::new(task))
     }
@@ -238,9 +290,16 @@ impl<K: 'static, V: 'static> KeyValueStoreBuilder<K, V> {
 
     /// A [`StoreSupplier`] for
     /// [`StreamsBuilder::add_state_store`](crate::dsl::StreamsBuilder::add_state_store)
-    /// or [`TopologyBuilder::add_state_store`](crate::topology::TopologyBuilder::add_state_store).
+    /// or [`TopologyBuilder::add_state_store`](crate::topology::TopologyBuilder::add_state_store):
+    /// it builds [`MeteredKeyValueStore`]s, or [`TimestampedKeyValueStore`]s
+    /// [`with_timestamps`](Self::with_timestamps).
     pub fn build_supplier(&self) -> StoreSupplier {
         let this = self.clone();
+        if self.timestamps {
+            return Arc::new(move |ctx| {
+                Ok(Box::new(this.build_timestamped_in(&ctx)?) as Box<dyn StateStore>)
+            });
+        }
         Arc::new(move |ctx| Ok(Box::new(this.build_in(&ctx)?) as Box<dyn StateStore>))
     }
 }
@@ -260,6 +319,7 @@ impl<K, V> KeyValueStoreBuilder<K, V> {
             backend: self.backend,
             logging: self.logging,
             caching: self.caching,
+            timestamps: self.timestamps,
         }
     }
 }

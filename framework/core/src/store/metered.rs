@@ -109,6 +109,20 @@ impl<K, V> MeteredKeyValueStore<K, V> {
         self.inner.set_flush_listener(listener)
     }
 
+    /// The store's name (also [`StateStore::name`]).
+    pub(super) fn store_name(&self) -> &str {
+        &self.codec.name
+    }
+
+    /// Writes `batch` (bytes already serialized), counting its entries as puts.
+    pub(super) fn write_counted(&mut self, batch: WriteBatch) -> Result<()> {
+        bump(
+            &self.metrics.puts,
+            u64::try_from(batch.len()).unwrap_or(u64::MAX),
+        );
+        self.inner.write(batch)
+    }
+
     fn key_bytes(&self, key: &K) -> Result<Vec<u8>> {
         self.codec.key_bytes(key)
     }

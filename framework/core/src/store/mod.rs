@@ -23,6 +23,13 @@
 //! batch. [`StateStore::restore`] only restores.
 //! [`KeyValueStoreBuilder`] assembles the stack and plugs it into a topology.
 //!
+//! The DSL's aggregations keep [`TimestampedKeyValueStore`]s (the builder's
+//! `with_timestamps(true)`): a [`MeteredKeyValueStore`] of
+//! [`ValueAndTimestamp`]s (Kafka Streams' bytes: the timestamp, 8 bytes
+//! big-endian, then the value; the changelog carries the same bytes, where
+//! Kafka Streams' changelog has the plain value and the timestamp in the
+//! record) that also reads as a plain `KeyValueStore<K, V>`.
+//!
 //! # Window and session stores
 //!
 //! [`WindowStoreBuilder`] and [`SessionStoreBuilder`] build the same stack
@@ -101,6 +108,7 @@ mod segments;
 mod session_store;
 mod thread_cache;
 mod timestamped;
+mod timestamped_kv;
 mod uncommitted;
 mod window_builder;
 mod window_store;
@@ -124,6 +132,7 @@ pub use metered::{MeteredKeyValueStore, StoreMetrics};
 pub use session_store::MeteredSessionStore;
 pub use thread_cache::ThreadCache;
 pub use timestamped::{TimestampedSerde, ValueAndTimestamp};
+pub use timestamped_kv::{TimestampedKeyValueStore, NO_TIMESTAMP};
 pub use uncommitted::UncommittedWritesLayer;
 pub use window_builder::{SessionStoreBuilder, WindowStoreBuilder};
 pub use window_store::MeteredWindowStore;
@@ -210,20 +219,62 @@ impl<'a> dyn StateStore + 'a {
 
     /// The store as a typed key-value store, if it is one built by
     /// [`KeyValueStoreBuilder`] with keys `K` and values `V`; otherwise an
-    /// [`Error::Store`] naming the types asked for.
+    /// [`Error::Store`] naming the types asked for. A
+    /// [`TimestampedKeyValueStore<K, V>`] (an aggregation's store) is one
+    /// too: its plain values, without their timestamps (see
+    /// `as_timestamped_key_value_store`).
     pub fn as_key_value_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn KeyValueStore<K, V>> {
         let name = self.name().to_string();
-        match self
-            .as_any_mut()
-            .downcast_mut::<MeteredKeyValueStore<K, V>>()
-        {
+        let any = self.as_any_mut();
+        let store: Option<&mut dyn KeyValueStore<K, V>> =
+            if any.is::<TimestampedKeyValueStore<K, V>>() {
+                any.downcast_mut::<TimestampedKeyValueStore<K, V>>()
+                    .map(|s| s as _)
+            } else {
+                any.downcast_mut::<MeteredKeyValueStore<K, V>>()
+                    .map(|s| s as _)
+            };
+        match store {
             Some(store) => Ok(store),
             None => Err(Error::Store {
                 store: name,
                 message: format!(
                     "not a key-value store of <{}, {}>",
+                    std::any::type_name::<K>(),
+                    std::any::type_name::<V>()
+                ),
+            }),
+        }
+    }
+}
+
+impl<'a> dyn StateStore + 'a {
+    /// The store as a key-value store of values with their timestamps, if
+    /// it is a [`TimestampedKeyValueStore<K, V>`] (the store of a
+    /// `count`, `reduce` or `aggregate`) or a key-value store of
+    /// `ValueAndTimestamp<V>`; otherwise an [`Error::Store`] naming the
+    /// types asked for.
+    pub fn as_timestamped_key_value_store<K: 'static, V: 'static>(
+        &mut self,
+    ) -> Result<&mut dyn KeyValueStore<K, ValueAndTimestamp<V>>> {
+        let name = self.name().to_string();
+        let any = self.as_any_mut();
+        let store: Option<&mut dyn KeyValueStore<K, ValueAndTimestamp<V>>> =
+            if any.is::<TimestampedKeyValueStore<K, V>>() {
+                any.downcast_mut::<TimestampedKeyValueStore<K, V>>()
+                    .map(|s| s.timestamped() as _)
+            } else {
+                any.downcast_mut::<MeteredKeyValueStore<K, ValueAndTimestamp<V>>>()
+                    .map(|s| s as _)
+            };
+        match store {
+            Some(store) => Ok(store),
+            None => Err(Error::Store {
+                store: name,
+                message: format!(
+                    "not a timestamped key-value store of <{}, {}>",
                     std::any::type_name::<K>(),
                     std::any::type_name::<V>()
                 ),

@@ -107,10 +107,13 @@ fn a_task_sends_each_changelog_record_with_the_records_output() {
         "one record in: its output and its changelog record out, no commit yet"
     );
     assert_eq!(out.0[1].key.as_deref(), Some(&b"w"[..]));
-    assert_eq!(out.0[1].value.as_deref(), Some(&1i64.to_be_bytes()[..]));
+    // An aggregation's store is timestamped: the aggregate's timestamp
+    // (8 bytes big-endian), then the count.
+    let stamped = |ts: i64, count: i64| [ts.to_be_bytes(), count.to_be_bytes()].concat();
+    assert_eq!(out.0[1].value, Some(stamped(1_000, 1)));
     assert!(task.process(&mut out, &SystemClock).unwrap());
     assert_eq!(out.0.len(), 4);
-    assert_eq!(out.0[3].value.as_deref(), Some(&2i64.to_be_bytes()[..]));
+    assert_eq!(out.0[3].value, Some(stamped(1_001, 2)));
     // Nothing is left for the commit to send.
     task.prepare_commit(&mut out).unwrap();
     assert_eq!(out.0.len(), 4);

@@ -9,6 +9,7 @@ mod metered;
 mod range_delete;
 mod session;
 mod thread_cache;
+mod timestamped;
 mod window;
 mod window_topology;
 mod windowed_support;

@@ -196,7 +196,8 @@ fn tasks_share_the_thread_cache_of_their_config() {
         let counts = store.as_key_value_store::<String, i64>().unwrap();
         counts.put(&"w".to_string(), &1).unwrap();
     }
-    let one = "w".len() + 8 + CACHE_ENTRY_OVERHEAD;
+    // The count's store is timestamped: 8 bytes of timestamp, then the count.
+    let one = "w".len() + 8 + 8 + CACHE_ENTRY_OVERHEAD;
     assert_eq!(cache.used_bytes(), 2 * one);
     // A commit writes the dirty entries down (they stay cached, clean).
     for task in &mut tasks {
