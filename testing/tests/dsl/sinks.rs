@@ -160,10 +160,13 @@ Topologies:
     Source: KSTREAM-SOURCE-0000000000 (topics: [words])
       --> KSTREAM-KEY-SELECT-0000000001
     Processor: KSTREAM-KEY-SELECT-0000000001 (stores: [])
-      --> by-word-repartition-sink
+      --> by-word-repartition-filter
       <-- KSTREAM-SOURCE-0000000000
-    Sink: by-word-repartition-sink (topic: by-word-repartition)
+    Processor: by-word-repartition-filter (stores: [])
+      --> by-word-repartition-sink
       <-- KSTREAM-KEY-SELECT-0000000001
+    Sink: by-word-repartition-sink (topic: by-word-repartition)
+      <-- by-word-repartition-filter
 
    Sub-topology: 1
     Source: by-word-repartition-source (topics: [by-word-repartition])
