@@ -136,6 +136,63 @@ pub(crate) fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
     Ok(())
 }
 
+/// The window of the windowed count: one minute, tumbling, no grace.
+pub(crate) const WINDOW_MS: i64 = 60_000;
+/// The windowed count's store (and changelog) name, the same on the peer.
+const WINDOWED_STORE: &str = "windowed-counts";
+
+/// The windowed count: stream -> group_by_key -> windowed_by(1-minute
+/// tumbling windows, no grace) -> count (a window store on Weir's default
+/// backend, RocksDB, under one budget of `args.budget_bytes`; changelogged,
+/// no record cache) -> to_stream -> to(output, Kafka Streams'
+/// time-windowed key format), one stream thread, under `args.guarantee`.
+/// Runs until SIGTERM (graceful close with a final commit).
+pub(crate) fn run_windowed_count(args: &ChildArgs) -> BenchResult<()> {
+    use weir::dsl::{Materialized, TimeWindows};
+
+    let window = Duration::from_millis(WINDOW_MS.unsigned_abs());
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(
+            args.input.as_str(),
+            Consumed::with(Serdes::string(), Serdes::string()),
+        )
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(window))
+        .count(Materialized::as_(
+            WINDOWED_STORE,
+            Serdes::string(),
+            Serdes::i64(),
+        ))
+        .to_stream()
+        .to(
+            &args.output,
+            Produced::with(
+                Serdes::time_windowed(Serdes::string(), WINDOW_MS),
+                Serdes::i64(),
+            ),
+        );
+    let topology = builder.build()?;
+    let config = with_experiment(
+        StreamsConfig::builder()
+            .application_id(args.group.clone())
+            .bootstrap_servers(args.bootstrap.clone())
+            .state_dir(&args.state_dir)
+            .num_stream_threads(1)
+            .commit_interval(Duration::from_millis(args.commit_ms))
+            .processing_guarantee(args.guarantee)
+            // The default backend (RocksDB) under the bench's budget.
+            .rocksdb_memory_budget_bytes(u64::try_from(args.budget_bytes)?)
+            // Record cache off, as on the Kafka Streams peer: every update is forwarded.
+            .statestore_cache_max_bytes(0),
+    )?
+    .build()?;
+    let mut app = KafkaStreams::new(topology, config)?;
+    app.start()?;
+    app.run_until_signal(Duration::from_secs(60))?;
+    Ok(())
+}
+
 /// How the count child runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CountMode {

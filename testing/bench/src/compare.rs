@@ -56,6 +56,8 @@ pub(crate) enum Workload {
     Passthrough,
     Count,
     Restore,
+    /// The count per key in 1-minute tumbling windows of event time.
+    Windowed,
 }
 
 impl Workload {
@@ -64,6 +66,7 @@ impl Workload {
             Workload::Passthrough => "passthrough",
             Workload::Count => "count",
             Workload::Restore => "restore",
+            Workload::Windowed => "windowed-count",
         }
     }
 }
@@ -271,6 +274,9 @@ impl Plan<'_> {
             (Who::Weir, Workload::Restore) => {
                 ChildCommand::bench(&label, "__restore", args.to_args())
             }
+            (Who::Weir, Workload::Windowed) => {
+                ChildCommand::bench(&label, "__weir-windowed", args.to_args())
+            }
             (Who::Ceiling, _) => ChildCommand::bench(&label, "__copier", args.to_args()),
             (Who::KStreams, _) => {
                 let peer = self.peer.ok_or("the Kafka Streams peer is not available")?;
@@ -301,7 +307,24 @@ impl Plan<'_> {
                 );
                 self.mode.records
             }
-            _ => {
+            Workload::Windowed => {
+                let base = data::preload_windowed(
+                    self.conn,
+                    &topic,
+                    self.mode.windowed_records,
+                    self.mode.windowed_keys,
+                    self.mode.windowed_span_ms,
+                )?;
+                println!(
+                    "input:    {} records keyed key-0..key-{} ({} keys, short values) in {PARTITIONS} partitions, event times from {base} over {} s (in order)",
+                    self.mode.windowed_records,
+                    self.mode.windowed_keys - 1,
+                    self.mode.windowed_keys,
+                    self.mode.windowed_span_ms / 1000
+                );
+                self.mode.windowed_records
+            }
+            Workload::Count | Workload::Restore => {
                 data::preload_counted(
                     self.conn,
                     &topic,
@@ -500,6 +523,13 @@ impl Plan<'_> {
         let (kind, traced) = match (w, who) {
             (Workload::Passthrough, _) => (LatencyInput::Json, Traced::JsonId),
             (_, Who::Ceiling) => (LatencyInput::Counted { keys }, Traced::DecimalValue),
+            (Workload::Windowed, _) => (
+                LatencyInput::Counted { keys },
+                Traced::WindowedCount {
+                    keys,
+                    size_ms: crate::apps::WINDOW_MS,
+                },
+            ),
             _ => (LatencyInput::Counted { keys }, Traced::Count { keys }),
         };
         let lat = latency::run_latency(

@@ -102,7 +102,9 @@ pub(crate) fn now_ms() -> i64 {
 /// Produces the pass-through records `0..n` to `topic`: [`record_json`]
 /// values keyed by device.
 pub(crate) fn preload(conn: &Connection, topic: &str, n: u64) -> BenchResult<()> {
-    preload_with(conn, topic, n, |id, ts| {
+    let base_ts = now_ms();
+    let stamp = |id: u64| base_ts + i64::try_from(id / 1000).unwrap_or(0);
+    preload_with(conn, topic, n, PRODUCERS, stamp, |id, ts| {
         ProduceRecord::new(format!("dev-{:04}", id % DEVICES), record_json(id, ts))
     })
 }
@@ -121,25 +123,60 @@ pub(crate) fn preload_counted(
     n: u64,
     keys: u64,
 ) -> BenchResult<()> {
-    preload_with(conn, topic, n, |id, _ts| {
+    let base_ts = now_ms();
+    let stamp = |id: u64| base_ts + i64::try_from(id / 1000).unwrap_or(0);
+    preload_with(conn, topic, n, PRODUCERS, stamp, |id, _ts| {
         ProduceRecord::new(count_key(id, keys), id.to_string())
     })
 }
 
-/// Produces records `0..n` made by `make(id, timestamp)` to `topic` with
-/// [`PRODUCERS`] threads, in chunks of [`CHUNK`] (each chunk bounded by
-/// `conn`'s timeout).
+/// The event time of record `id` of `n` in the windowed count's input:
+/// spread evenly over `span_ms` from `base_ms`, never decreasing with `id`.
+pub(crate) fn windowed_timestamp(base_ms: i64, span_ms: i64, id: u64, n: u64) -> i64 {
+    let offset = u128::from(id) * u128::from(span_ms.unsigned_abs()) / u128::from(n.max(1));
+    base_ms + i64::try_from(offset).unwrap_or(i64::MAX - base_ms)
+}
+
+/// Produces the windowed count's records `0..n` to `topic`: the count's
+/// records (keys `key-<id % keys>`, the record number as value) with event
+/// times advancing evenly over `span_ms`, starting at the minute boundary
+/// `span_ms` (plus a minute) before now, so the contenders' 1-minute windows
+/// close and roll as their stream time moves. One producer, in order: every
+/// partition holds its records in timestamp order, so none is late (the
+/// windows have no grace) and every contender writes one update per record.
+/// Returns the first record's timestamp.
+pub(crate) fn preload_windowed(
+    conn: &Connection,
+    topic: &str,
+    n: u64,
+    keys: u64,
+    span_ms: i64,
+) -> BenchResult<i64> {
+    let minute = 60_000;
+    let base_ts = (now_ms() - span_ms - minute) / minute * minute;
+    let stamp = |id: u64| windowed_timestamp(base_ts, span_ms, id, n);
+    preload_with(conn, topic, n, 1, stamp, |id, _ts| {
+        ProduceRecord::new(count_key(id, keys), id.to_string())
+    })?;
+    Ok(base_ts)
+}
+
+/// Produces records `0..n` made by `make(id, stamp(id))`, timestamped
+/// `stamp(id)`, to `topic` with `producers` threads, in chunks of [`CHUNK`]
+/// (each chunk bounded by `conn`'s timeout). With one producer the records
+/// land in every partition in `id` order.
 fn preload_with(
     conn: &Connection,
     topic: &str,
     n: u64,
+    producers: u64,
+    stamp: impl Fn(u64) -> i64 + Sync,
     make: impl Fn(u64, i64) -> ProduceRecord + Sync,
 ) -> BenchResult<()> {
     let next = AtomicU64::new(0);
-    let base_ts = now_ms();
     let conn = conn.clone().with_timeout(Duration::from_secs(180));
     thread::scope(|s| {
-        let workers: Vec<_> = (0..PRODUCERS)
+        let workers: Vec<_> = (0..producers.max(1))
             .map(|_| {
                 s.spawn(|| -> BenchResult<()> {
                     loop {
@@ -150,7 +187,7 @@ fn preload_with(
                         let end = (start + CHUNK).min(n);
                         let chunk: Vec<ProduceRecord> = (start..end)
                             .map(|id| {
-                                let ts = base_ts + i64::try_from(id / 1000).unwrap_or(0);
+                                let ts = stamp(id);
                                 make(id, ts).with_timestamp(ts)
                             })
                             .collect();
@@ -169,6 +206,20 @@ fn preload_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windowed_timestamps_advance_evenly_over_the_span() {
+        // A minute boundary.
+        let (base, span, n) = (1_800_000_000_000, 300_000, 2_000_000);
+        assert_eq!(windowed_timestamp(base, span, 0, n), base);
+        assert_eq!(windowed_timestamp(base, span, n / 5, n), base + 60_000);
+        assert!(windowed_timestamp(base, span, n - 1, n) < base + span);
+        let ts: Vec<i64> = (0..n)
+            .step_by(997)
+            .map(|id| windowed_timestamp(base, span, id, n))
+            .collect();
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+    }
 
     #[test]
     fn values_are_about_200_bytes_and_the_filter_keeps_about_90_percent() {

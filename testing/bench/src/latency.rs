@@ -32,10 +32,19 @@ pub(crate) enum Traced {
     /// keys and input `id` keyed `key-<id % keys>`, the c-th count of key k
     /// comes from input `(c - 1) * keys + k`.
     Count { keys: u64 },
+    /// Key `key-<k>` followed by its window's start (Kafka Streams'
+    /// time-windowed key: 8 bytes, big-endian) and value the key's count in
+    /// that window (i64, big-endian): the c-th count of key k in the window
+    /// starting at W comes from the c-th input of key k (ids k, k + keys,
+    /// ...) whose timestamp (`stamps[id]`, never decreasing with the id) is
+    /// at or after W.
+    WindowedCount { keys: u64, size_ms: i64 },
 }
 
 impl Traced {
-    fn id(self, r: &ProbedRecord) -> Option<u64> {
+    /// The id of the input record that made `r`; `stamps[id]` is the
+    /// timestamp of input `id`.
+    fn id(self, r: &ProbedRecord, stamps: &[i64]) -> Option<u64> {
         let value = r.value.as_deref()?;
         match self {
             Traced::JsonId => {
@@ -53,6 +62,22 @@ impl Traced {
                 let k: u64 = key.strip_prefix("key-")?.parse().ok()?;
                 let count = u64::try_from(i64::from_be_bytes(value.try_into().ok()?)).ok()?;
                 Some(count.checked_sub(1)? * keys + k)
+            }
+            Traced::WindowedCount { keys, size_ms } => {
+                let key = r.key.as_deref()?;
+                let (name, start) = key.split_at_checked(key.len().checked_sub(8)?)?;
+                let start = i64::from_be_bytes(start.try_into().ok()?);
+                let k: u64 = std::str::from_utf8(name)
+                    .ok()?
+                    .strip_prefix("key-")?
+                    .parse()
+                    .ok()?;
+                let count = u64::try_from(i64::from_be_bytes(value.try_into().ok()?)).ok()?;
+                let ids = (k..stamps.len() as u64).step_by(usize::try_from(keys.max(1)).ok()?);
+                let id = ids
+                    .filter(|&id| stamps[id as usize] >= start)
+                    .nth(usize::try_from(count.checked_sub(1)?).ok()?)?;
+                (stamps[id as usize] < start + size_ms).then_some(id)
             }
         }
     }
@@ -201,7 +226,7 @@ pub(crate) fn run_latency(
     };
     for r in &records {
         let id = traced
-            .id(r)
+            .id(r, &stamps)
             .ok_or_else(|| format!("{}: an output record with no input id", cmd.label))?;
         if id < plan.warmup + plan.ramp {
             continue;
@@ -249,17 +274,41 @@ mod tests {
     #[test]
     fn output_records_trace_back_to_their_input_ids() {
         let json = data::record_json(4242, 0).into_bytes();
-        assert_eq!(Traced::JsonId.id(&rec("dev-0242", json)), Some(4242));
+        assert_eq!(Traced::JsonId.id(&rec("dev-0242", json), &[]), Some(4242));
         assert_eq!(
-            Traced::DecimalValue.id(&rec("key-3", b"1003".to_vec())),
+            Traced::DecimalValue.id(&rec("key-3", b"1003".to_vec()), &[]),
             Some(1003)
         );
         // Key 3 of 1000: its 2nd count comes from input 1003.
         let r = rec("key-3", 2i64.to_be_bytes().to_vec());
-        assert_eq!(Traced::Count { keys: 1000 }.id(&r), Some(1003));
+        assert_eq!(Traced::Count { keys: 1000 }.id(&r, &[]), Some(1003));
         assert_eq!(
-            Traced::Count { keys: 1000 }.id(&rec("key-3", 0i64.to_be_bytes().to_vec())),
+            Traced::Count { keys: 1000 }.id(&rec("key-3", 0i64.to_be_bytes().to_vec()), &[]),
             None
         );
+    }
+
+    #[test]
+    fn windowed_counts_trace_back_to_their_input_ids() {
+        // 4 keys; inputs 0..12 stamped 0, 10, 20, ...: the window [60, 120)
+        // holds inputs 6..12; key 2's inputs there are 6 and 10.
+        let stamps: Vec<i64> = (0..12).map(|i| i * 10).collect();
+        let traced = Traced::WindowedCount {
+            keys: 4,
+            size_ms: 60,
+        };
+        let windowed = |key: &str, start: i64, count: i64| {
+            let mut k = key.as_bytes().to_vec();
+            k.extend_from_slice(&start.to_be_bytes());
+            let mut r = rec(key, count.to_be_bytes().to_vec());
+            r.key = Some(k);
+            r
+        };
+        assert_eq!(traced.id(&windowed("key-2", 60, 1), &stamps), Some(6));
+        assert_eq!(traced.id(&windowed("key-2", 60, 2), &stamps), Some(10));
+        assert_eq!(traced.id(&windowed("key-2", 0, 1), &stamps), Some(2));
+        // Key 2 has no third input in [60, 120), nor a second in [0, 60).
+        assert_eq!(traced.id(&windowed("key-2", 60, 3), &stamps), None);
+        assert_eq!(traced.id(&windowed("key-2", 0, 2), &stamps), None);
     }
 }

@@ -1,4 +1,4 @@
-//! `weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore]
+//! `weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count]
 //! [--guarantees alos,eos] [--contenders weir,kstreams,ceiling] [--docs PATH]`:
 //! the side-by-side benchmarks against Kafka Streams.
 //!
@@ -13,8 +13,9 @@
 //!   input with no processing (transactional under exactly-once).
 //!
 //! Workloads: pass-through (filter + map over ~200-byte JSON), count by key
-//! (RocksDB store, changelogged), and restore (the count app restarted with
-//! its state wiped). Each under at-least-once and exactly_once_v2. See
+//! (RocksDB store, changelogged), restore (the count app restarted with
+//! its state wiped), and the windowed count (1-minute tumbling windows over
+//! event time, RocksDB window store). Each under at-least-once and exactly_once_v2. See
 //! README.md for what each figure means. Ends with `RESULT ...` lines and
 //! writes its table into docs/benchmarks.md.
 
@@ -52,6 +53,11 @@ pub struct Mode {
     /// Count input records, over `count_keys` keys.
     count_records: u64,
     count_keys: u64,
+    /// Windowed count input records, over `windowed_keys` keys, their event
+    /// times spread over `windowed_span_ms` (1-minute windows).
+    windowed_records: u64,
+    windowed_keys: u64,
+    windowed_span_ms: i64,
     /// Latency runs: records in the input before the child starts, records
     /// offered after that, at `latency_rate` per second, over `latency_keys`
     /// keys for the count.
@@ -67,6 +73,9 @@ const FULL: Mode = Mode {
     rounds: 3,
     count_records: 2_000_000,
     count_keys: 1_000_000,
+    windowed_records: 2_000_000,
+    windowed_keys: 100_000,
+    windowed_span_ms: 300_000,
     latency_warmup: 1_000,
     latency_records: 50_000,
     latency_rate: 5_000.0,
@@ -78,6 +87,10 @@ const QUICK: Mode = Mode {
     rounds: 1,
     count_records: 200_000,
     count_keys: 10_000,
+    // Smaller than the count's: the row has to fit in CI's quick run.
+    windowed_records: 50_000,
+    windowed_keys: 5_000,
+    windowed_span_ms: 300_000,
     latency_warmup: 500,
     latency_records: 10_000,
     latency_rate: 2_000.0,
@@ -102,10 +115,12 @@ fn parse_workloads(list: &str) -> BenchResult<Vec<Workload>> {
             "count" => w.push(Workload::Count),
             // The restore reads the changelog the count run leaves.
             "restore" => w.extend([Workload::Count, Workload::Restore]),
+            "windowed-count" | "windowed" => w.push(Workload::Windowed),
             other => {
-                return Err(
-                    format!("unknown workload '{other}' (passthrough, count, restore)").into(),
+                return Err(format!(
+                    "unknown workload '{other}' (passthrough, count, restore, windowed-count)"
                 )
+                .into())
             }
         }
     }
@@ -266,8 +281,14 @@ fn bench(opts: &Options) -> BenchResult<()> {
     }
     let settings = vec![
         format!(
-            "pass-through: {} records of ~200 B JSON; count: {} records over {} keys; 8 partitions; 1 stream thread; {} round(s), order rotating; medians",
-            mode.records, mode.count_records, mode.count_keys, mode.rounds
+            "pass-through: {} records of ~200 B JSON; count: {} records over {} keys; windowed count: {} records over {} keys, event times spread evenly over {} min, 1-minute tumbling windows, no grace; 8 partitions; 1 stream thread; {} round(s), order rotating; medians",
+            mode.records,
+            mode.count_records,
+            mode.count_keys,
+            mode.windowed_records,
+            mode.windowed_keys,
+            mode.windowed_span_ms / 60_000,
+            mode.rounds
         ),
         format!(
             "commit.interval.ms: {}; record cache off in both (statestore.cache.max.bytes=0 on Kafka Streams); RocksDB budget {} MiB (shared block cache + write buffer manager) in both; producer linger.ms=10, acks=all, idempotent in all",
@@ -307,8 +328,12 @@ fn bench(opts: &Options) -> BenchResult<()> {
     if let Some(path) = &opts.docs {
         let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
             .unwrap_or_else(|| "unknown date".to_string());
+        // A run of some workloads only has a section of its own, so it
+        // never replaces the figures of the other workloads.
+        let only = (opts.workloads != parse_workloads(DEFAULT_WORKLOADS)?).then(|| names.join(","));
         let info = report::RunInfo {
             mode: mode.name,
+            only,
             date,
             machine,
             versions,
@@ -330,7 +355,10 @@ fn bench(opts: &Options) -> BenchResult<()> {
     Ok(())
 }
 
-const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
+/// The workloads run when `--workloads` does not say.
+const DEFAULT_WORKLOADS: &str = "passthrough,count,restore,windowed-count";
+
+const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
 fn run() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -342,11 +370,12 @@ fn run() -> BenchResult<()> {
             return apps::run_count(&child(&args[1..])?, apps::CountMode::Serve)
         }
         Some("__restore") => return apps::run_count(&child(&args[1..])?, apps::CountMode::Restore),
+        Some("__weir-windowed") => return apps::run_windowed_count(&child(&args[1..])?),
         _ => {}
     }
     let mut opts = Options {
         mode: FULL,
-        workloads: parse_workloads("passthrough,count,restore")?,
+        workloads: parse_workloads(DEFAULT_WORKLOADS)?,
         variants: parse_list("alos,eos", Variant::parse)?,
         contenders: Who::ALL.to_vec(),
         docs: Some(PathBuf::from("docs/benchmarks.md")),

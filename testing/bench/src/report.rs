@@ -11,6 +11,9 @@ use crate::BenchResult;
 pub(crate) struct RunInfo {
     /// `quick` or `full`.
     pub mode: &'static str,
+    /// The workloads run, when not all of them (`count,restore`, ...): the
+    /// run gets a section of its own.
+    pub only: Option<String>,
     pub date: String,
     pub machine: String,
     pub versions: Vec<String>,
@@ -160,7 +163,14 @@ pub(crate) fn result_lines(results: &Results) -> Vec<String> {
 /// The section of docs/benchmarks.md for `info.mode`.
 pub(crate) fn section(info: &RunInfo, results: &Results) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "### Latest {} run: {}", info.mode, info.date);
+    match &info.only {
+        Some(w) => {
+            let _ = writeln!(s, "### Latest {} run of {w}: {}", info.mode, info.date);
+        }
+        None => {
+            let _ = writeln!(s, "### Latest {} run: {}", info.mode, info.date);
+        }
+    }
     let _ = writeln!(s);
     let _ = writeln!(s, "- machine: {}", info.machine);
     for v in &info.versions {
@@ -181,11 +191,16 @@ pub(crate) fn section(info: &RunInfo, results: &Results) -> String {
 }
 
 /// Replaces the section of `info.mode` in the markdown file at `path`
-/// (between `<!-- weir-bench:<mode>:begin -->` and `...:end -->`), appending
-/// it when the file has none.
+/// (between `<!-- weir-bench:<mode>:begin -->` and `...:end -->`; for a run
+/// of some workloads only, `<mode>:<workloads>`), appending it when the file
+/// has none.
 pub(crate) fn write_section(path: &Path, info: &RunInfo, results: &Results) -> BenchResult<()> {
-    let begin = format!("<!-- weir-bench:{}:begin -->", info.mode);
-    let end = format!("<!-- weir-bench:{}:end -->", info.mode);
+    let id = match &info.only {
+        Some(w) => format!("{}:{w}", info.mode),
+        None => info.mode.to_string(),
+    };
+    let begin = format!("<!-- weir-bench:{id}:begin -->");
+    let end = format!("<!-- weir-bench:{id}:end -->");
     let body = format!("{begin}\n{}{end}", section(info, results));
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".to_string());
     let new = match (old.find(&begin), old.find(&end)) {

@@ -26,8 +26,11 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.WindowedSerdes;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * The Kafka Streams peer of Weir's benchmark apps (testing/bench/src/apps.rs), run as a child
@@ -45,6 +48,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  *       (leaving the group);
  *   <li>{@code count}: stream -> groupByKey -> count (RocksDB store "counts", changelogged) ->
  *       toStream -> to; runs until SIGTERM, then closes gracefully;
+ *   <li>{@code windowed-count}: stream -> groupByKey -> windowedBy (1-minute tumbling windows, no
+ *       grace) -> count (RocksDB window store "windowed-counts", changelogged) -> toStream -> to
+ *       (time-windowed String keys); runs until SIGTERM, then closes gracefully;
  *   <li>{@code restore}: the count application started on an empty state directory; prints {@code
  *       DONE processed=0 restored=N restore_us=U settled_ms=S} once every store restoration it
  *       started has ended and the application is RUNNING, waits until its stdin closes, then
@@ -76,7 +82,7 @@ public final class KStreamsPeer {
 
     public static void main(String[] argv) throws Exception {
         if (argv.length < 1) {
-            die("usage: KStreamsPeer passthrough|count|restore key=value...");
+            die("usage: KStreamsPeer passthrough|count|restore|windowed-count key=value...");
         }
         String mode = argv[0];
         Map<String, String> args = new HashMap<>();
@@ -95,6 +101,9 @@ public final class KStreamsPeer {
             case "count":
             case "restore":
                 topology = count(need(args, "input"), need(args, "output"));
+                break;
+            case "windowed-count":
+                topology = windowedCount(need(args, "input"), need(args, "output"));
                 break;
             default:
                 die("unknown mode '" + mode + "'");
@@ -130,6 +139,28 @@ public final class KStreamsPeer {
                                 .withCachingDisabled())
                 .toStream()
                 .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+        return builder.build();
+    }
+
+    /** The window of the windowed count: one minute (Weir's apps.rs: WINDOW_MS). */
+    static final Duration WINDOW = Duration.ofMinutes(1);
+
+    static Topology windowedCount(String input, String output) {
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+                .groupByKey()
+                .windowedBy(TimeWindows.ofSizeWithNoGrace(WINDOW))
+                .count(
+                        Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("windowed-counts")
+                                .withKeySerde(Serdes.String())
+                                .withValueSerde(Serdes.Long())
+                                .withCachingDisabled())
+                .toStream()
+                .to(
+                        output,
+                        Produced.with(
+                                WindowedSerdes.timeWindowedSerdeFrom(String.class, WINDOW.toMillis()),
+                                Serdes.Long()));
         return builder.build();
     }
 
