@@ -251,16 +251,25 @@ impl KafkaCluster {
     }
 
     /// Everything in `topic` up to its current end, with `isolation`.
+    /// A retriable error (a leader moving, metadata not yet there, as a
+    /// loaded broker gives now and then) is retried, at most 5 times over a
+    /// few seconds; any other error, or the last one, is returned.
     pub fn read_to_end(
         &self,
         topic: &str,
         isolation: Isolation,
     ) -> Result<Vec<ConsumedRecord>, ClusterError> {
-        Ok(weir_kafka::read_to_end(
-            &self.connection(),
-            topic,
-            isolation,
-        )?)
+        let mut attempt = 0;
+        loop {
+            match weir_kafka::read_to_end(&self.connection(), topic, isolation) {
+                Err(e) if e.kind() == weir_core::ErrorKind::Retriable && attempt < 5 => {
+                    attempt += 1;
+                    tracing::debug!(topic, attempt, error = %e, "retrying a read to the end");
+                    std::thread::sleep(Duration::from_millis(200 * attempt));
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     /// Everything committed in `topic` up to its last stable offset.
