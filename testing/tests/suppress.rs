@@ -517,11 +517,15 @@ fn under_exactly_once_a_crash_neither_loses_nor_repeats_an_emission() {
 
 #[test]
 fn build_errors_name_the_node() {
+    // A materialized table knows its serdes; a mapped one does not know its
+    // new values' serde, so its suppress needs with_serdes.
     let builder = StreamsBuilder::new();
-    plain_table(&builder, "t", "t-store").suppress(
-        Suppressed::until_time_limit(Duration::ZERO, BufferConfig::unbounded())
-            .with_name("nameless"),
-    );
+    plain_table(&builder, "t", "t-store")
+        .map_values(|v: String| v.len() as i64)
+        .suppress(
+            Suppressed::until_time_limit(Duration::ZERO, BufferConfig::unbounded())
+                .with_name("nameless"),
+        );
     let err = builder.build().unwrap_err().to_string();
     assert!(
         err.contains("'nameless'") && err.contains("with_serdes"),

@@ -241,3 +241,18 @@ fn late_records_and_null_keys_count_as_dropped_records() {
         .unwrap();
     assert_eq!(driver.dropped_records(), 2);
 }
+
+#[test]
+fn suppress_takes_a_windowed_tables_own_serdes() {
+    use weir_core::dsl::{BufferConfig, Suppressed};
+    let (_driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(TimeWindows::of_size_and_grace(ms(10), ms(2)))
+            .count(counts("suppressed-counts"))
+            // No with_serdes: the table knows its windowed key serde.
+            .suppress(Suppressed::until_window_closes(BufferConfig::unbounded()))
+    });
+    pipe(&mut input, &[("a", "x", 1), ("a", "x", 4), ("a", "x", 11)]);
+    assert_eq!(read(&output), vec![]);
+    pipe(&mut input, &[("b", "x", 12)]);
+    assert_eq!(read(&output), vec![out("a@0/10", "2", 4)]);
+}

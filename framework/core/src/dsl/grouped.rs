@@ -38,11 +38,12 @@ fn aggregate_node<KIn: Data, VIn: Data, VA: Data>(
     supplier: impl ProcessorSupplier<KIn, VIn, KIn, Change<VA>>,
 ) -> KTable<KIn, VA> {
     let name = add_node(inner, parent, prefix, supplier);
+    let (key_serde, value_serde) = materialized.serdes();
     // Kafka Streams' aggregation stores are timestamped key-value stores:
     // each aggregate keeps the timestamp of the newest record in it.
     let builder = materialized.into_store_builder().with_timestamps(true);
     let store = add_store_builder(inner, &builder, &name);
-    KTable::new(inner.clone(), name, Some(store))
+    KTable::new(inner.clone(), name, Some(store)).with_serdes(Some(key_serde), Some(value_serde))
 }
 
 impl<K: Data, V: Data> KStream<K, V> {

@@ -49,6 +49,11 @@ pub struct KTable<K, V> {
     /// a window's end it still accepts records (its grace, plus the gap for
     /// session windows). `suppress(until_window_closes(..))` waits for it.
     window_close: Option<i64>,
+    /// The table's key and value serdes, where the table knows them (a
+    /// materialized table, an aggregation): `suppress` writes its buffer
+    /// with them.
+    key_serde: Option<SharedSerde<K>>,
+    value_serde: Option<SharedSerde<V>>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -59,6 +64,8 @@ impl<K, V> Clone for KTable<K, V> {
             node: self.node.clone(),
             store: self.store.clone(),
             window_close: self.window_close,
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
             _types: PhantomData,
         }
     }
@@ -112,8 +119,9 @@ pub(crate) fn materialize<K: Data, V: Data>(
     let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, move || Materialize {
         emit: emit.clone(),
     });
+    let serdes = materialized.serdes();
     let store = add_store(inner, materialized, &name);
-    KTable::new(inner.clone(), name, Some(store))
+    KTable::new(inner.clone(), name, Some(store)).with_serdes(Some(serdes.0), Some(serdes.1))
 }
 
 impl<K: Data, V: Data> KTable<K, V> {
@@ -123,8 +131,26 @@ impl<K: Data, V: Data> KTable<K, V> {
             node,
             store,
             window_close: None,
+            key_serde: None,
+            value_serde: None,
             _types: PhantomData,
         }
+    }
+
+    /// Records the table's serdes (where known).
+    pub(crate) fn with_serdes(
+        mut self,
+        key_serde: Option<SharedSerde<K>>,
+        value_serde: Option<SharedSerde<V>>,
+    ) -> Self {
+        self.key_serde = key_serde;
+        self.value_serde = value_serde;
+        self
+    }
+
+    /// The table's key and value serdes, if it knows them.
+    pub(crate) fn serdes(&self) -> (Option<SharedSerde<K>>, Option<SharedSerde<V>>) {
+        (self.key_serde.clone(), self.value_serde.clone())
     }
 
     /// Marks the table as one of windows that close `after` milliseconds
@@ -160,7 +186,9 @@ impl<K: Data, V: Data> KTable<K, V> {
     pub fn named(self, name: &str) -> Self {
         self.inner.borrow_mut().topology.rename(&self.node, name);
         let close = self.window_close;
-        let mut table = KTable::new(self.inner, name.to_string(), self.store);
+        let (key_serde, value_serde) = (self.key_serde, self.value_serde);
+        let mut table = KTable::new(self.inner, name.to_string(), self.store)
+            .with_serdes(key_serde, value_serde);
         table.window_close = close;
         table
     }
@@ -173,8 +201,10 @@ impl<K: Data, V: Data> KTable<K, V> {
         let name = add_node(&self.inner, &self.node, prefix, supplier);
         let mut table = KTable::new(self.inner.clone(), name, None);
         // A filtered or mapped table of windows closes its windows when
-        // its parent does.
+        // its parent does; it keeps its parent's key serde (the values may
+        // be of another type: their serde is given where needed).
         table.window_close = self.window_close;
+        table.key_serde = self.key_serde.clone();
         table
     }
 
@@ -183,20 +213,22 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// never passed forwards nothing.
     pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
         let predicate = Arc::new(predicate);
-        self.derive("KTABLE-FILTER", move || TableFilter {
+        let table = self.derive("KTABLE-FILTER", move || TableFilter {
             predicate: predicate.clone(),
             keep: true,
-        })
+        });
+        table.with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
     /// The rows whose value does not satisfy `predicate`; the mirror of
     /// [`filter`](Self::filter).
     pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
         let predicate = Arc::new(predicate);
-        self.derive("KTABLE-FILTER", move || TableFilter {
+        let table = self.derive("KTABLE-FILTER", move || TableFilter {
             predicate: predicate.clone(),
             keep: false,
-        })
+        });
+        table.with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
     /// Maps every value, keeping the key; deletes stay deletes. The mapper

@@ -62,8 +62,7 @@
 //!             Duration::from_secs(60),
 //!             BufferConfig::max_records(10_000).emit_early_when_full(),
 //!         )
-//!         .with_name("price-updates")
-//!         .with_serdes(Serdes::string(), Serdes::i64()),
+//!         .with_name("price-updates"),
 //!     )
 //!     .to("price-updates", Produced::with(Serdes::string(), Serdes::i64()));
 //! let topology = builder.build()?;
@@ -221,8 +220,10 @@ enum Until<K> {
 /// `Suppressed`): until a time limit passes, or until each window closes.
 ///
 /// `V` is the table's value type. The buffer is written with the table's
-/// serdes, given with [`with_serdes`](Self::with_serdes) (required for now:
-/// a table does not carry its serdes yet).
+/// serdes: those of its `Materialized` (or, for a windowed aggregation, the
+/// windowed key serde of its key serde), or, for a table that does not know
+/// them (one made by `map_values`), those given with
+/// [`with_serdes`](Self::with_serdes).
 pub struct Suppressed<K, V> {
     name: Option<String>,
     until: Until<K>,
@@ -356,7 +357,9 @@ impl<K: Data, V: Data> KTable<K, V> {
                 (BufferTime::WindowEnd(end), close, true)
             }
         };
-        let (key_serde, value_serde) = serdes.unwrap_or_else(|| {
+        let (table_keys, table_values) = self.serdes();
+        let known = table_keys.zip(table_values);
+        let (key_serde, value_serde) = serdes.or(known).unwrap_or_else(|| {
             problems.push(format!(
                 "suppress node '{node}' has no serdes for its buffer: give the table's \
                  serdes with Suppressed::with_serdes"
@@ -364,6 +367,7 @@ impl<K: Data, V: Data> KTable<K, V> {
             (Arc::new(Missing), Arc::new(Missing))
         });
         inner.topology.problems.extend(problems);
+        let table_serdes = (Arc::clone(&key_serde), Arc::clone(&value_serde));
         let config = Arc::new(Config {
             store: store.clone(),
             key_serde,
@@ -384,7 +388,8 @@ impl<K: Data, V: Data> KTable<K, V> {
             .with_caching(false);
         inner.topology.add_key_value_store(&store_builder, &[&node]);
         drop(inner);
-        let table = KTable::new(shared.clone(), node, None);
+        let table = KTable::new(shared.clone(), node, None)
+            .with_serdes(Some(table_serdes.0), Some(table_serdes.1));
         match self.window_close() {
             Some(close) => table.with_window_close(close),
             None => table,

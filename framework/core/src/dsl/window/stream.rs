@@ -339,7 +339,9 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
                 }
             }),
         };
-        let (_, value_serde) = materialized.serdes();
+        let (key_serde, value_serde) = materialized.serdes();
+        let windowed_keys = crate::serde::Serdes::time_windowed(key_serde, size);
+        let table_values = Arc::clone(&value_serde);
         let kv = materialized
             .into_store_builder()
             .with_value_serde(Arc::new(TimestampedSerde::new(value_serde)) as _);
@@ -349,7 +351,9 @@ impl<K: Data, V: Data> TimeWindowedKStream<K, V> {
             .borrow_mut()
             .topology
             .add_window_store(&store, &[name.as_str()]);
-        KTable::new(self.inner.clone(), name, Some(store_name)).with_window_close(grace)
+        KTable::new(self.inner.clone(), name, Some(store_name))
+            .with_window_close(grace)
+            .with_serdes(Some(windowed_keys), Some(table_values))
     }
 }
 
@@ -498,12 +502,16 @@ impl<K: Data, V: Data> SessionWindowedKStream<K, V> {
                 _types: PhantomData,
             }
         });
+        let (key_serde, value_serde) = materialized.serdes();
+        let session_keys = crate::serde::Serdes::session_windowed(key_serde);
         let store =
             SessionStoreBuilder::from_key_value(materialized.into_store_builder(), retention);
         self.inner
             .borrow_mut()
             .topology
             .add_session_store(&store, &[name.as_str()]);
-        KTable::new(self.inner.clone(), name, Some(store_name)).with_window_close(close_after)
+        KTable::new(self.inner.clone(), name, Some(store_name))
+            .with_window_close(close_after)
+            .with_serdes(Some(session_keys), Some(value_serde))
     }
 }
