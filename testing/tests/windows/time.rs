@@ -256,3 +256,19 @@ fn suppress_takes_a_windowed_tables_own_serdes() {
     pipe(&mut input, &[("b", "x", 12)]);
     assert_eq!(read(&output), vec![out("a@0/10", "2", 4)]);
 }
+
+#[test]
+fn stream_time_is_recovered_from_a_store_restored_from_its_changelog() {
+    // In memory: the restart restores the store from its changelog first.
+    let (driver, mut input, output) = drive(no_cache().with_exactly_once(true), |g| {
+        g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .count(counts("restored").in_memory())
+    });
+    pipe(&mut input, &[("a", "x", 1), ("a", "x", 2), ("b", "x", 20)]);
+    assert_eq!(read(&output), vec![out("a@0/10", "2", 2)]);
+    driver.restart().unwrap();
+    // Neither a late record nor the next record re-opens or re-emits [0, 10).
+    pipe(&mut input, &[("a", "x", 3), ("b", "x", 31)]);
+    assert_eq!(read(&output), vec![out("b@20/30", "1", 20)]);
+}
