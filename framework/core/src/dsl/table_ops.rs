@@ -3,7 +3,7 @@
 //! an aggregation ignores records without a key, and a stream aggregation
 //! ignores null values.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use crate::dsl::Change;
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
 use crate::serde::{Deserializer, SerdeContext, SharedSerde};
 use crate::store::{
-    FlushListener, FlushedEntry, KeyValueStore, MeteredKeyValueStore, TimestampedKeyValueStore,
+    FlushedEntries, KeyValueStore, MeteredKeyValueStore, TimestampedKeyValueStore,
     TimestampedSerde, ValueAndTimestamp,
 };
 
@@ -32,7 +32,7 @@ pub(crate) struct Emit<K, V> {
     /// Whether the store is a [`TimestampedKeyValueStore<K, V>`] (else a
     /// [`MeteredKeyValueStore<K, V>`]).
     timestamped: bool,
-    flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+    flushed: Option<FlushedEntries>,
 }
 
 impl<K, V> Clone for Emit<K, V> {
@@ -69,13 +69,8 @@ impl<K: Data, V: Data> Emit<K, V> {
 
     /// Installs the flush listener if the store has a cache.
     fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
-        let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
-        let sink = Arc::clone(&flushed);
-        let listener: FlushListener = Box::new(move |entries| {
-            sink.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(entries)
-        });
+        let flushed = FlushedEntries::default();
+        let listener = flushed.listener();
         let store = ctx.state_store(&self.store)?;
         let installed = if self.timestamped {
             store
@@ -106,7 +101,7 @@ impl<K: Data, V: Data> Emit<K, V> {
         let Some(flushed) = &self.flushed else {
             return Ok(());
         };
-        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        let entries = flushed.take();
         let headers = Headers::new();
         let key_ctx = SerdeContext::key(&self.store, &headers);
         let value_ctx = SerdeContext::value(&self.store, &headers);

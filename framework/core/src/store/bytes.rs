@@ -34,6 +34,42 @@ pub struct FlushedEntry {
 /// Receives the entries a cache writes downstream, in the order written.
 pub type FlushListener = Box<dyn FnMut(&[FlushedEntry]) + Send>;
 
+/// Collects what a cache writes down, for the processor that forwards it
+/// later: install [`listener`](Self::listener) on the store, then
+/// [`take`](Self::take) the entries after each write or flush.
+///
+/// ```
+/// use weir_core::store::{FlushedEntries, FlushedEntry};
+///
+/// let flushed = FlushedEntries::default();
+/// let mut listener = flushed.listener();
+/// let entry = FlushedEntry { key: b"k".to_vec(), new_value: Some(b"1".to_vec()), old_value: None };
+/// listener(&[entry.clone()]);
+/// assert_eq!(flushed.take(), vec![entry]);
+/// assert!(flushed.take().is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FlushedEntries(std::sync::Arc<std::sync::Mutex<Vec<FlushedEntry>>>);
+
+impl FlushedEntries {
+    /// A listener appending to these entries.
+    pub fn listener(&self) -> FlushListener {
+        let sink = self.clone();
+        Box::new(move |entries| sink.lock().extend_from_slice(entries))
+    }
+
+    /// The entries collected since the last call, in the order written.
+    pub fn take(&self) -> Vec<FlushedEntry> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FlushedEntry>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// One operation of a [`WriteBatch`]: `(key, Some(value))` puts,
 /// `(key, None)` deletes.
 pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);

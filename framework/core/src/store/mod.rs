@@ -121,7 +121,8 @@ use std::any::Any;
 
 pub use builder::{BytesStoreSupplier, DefaultBytesStoreSupplier, KeyValueStoreBuilder};
 pub use bytes::{
-    BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch,
+    BatchOp, BytesIter, ChangelogEntry, FlushListener, FlushedEntries, FlushedEntry,
+    KeyValueBytesStore, WriteBatch,
 };
 pub use caching::{CachingLayer, CACHE_ENTRY_OVERHEAD};
 pub use kind::{StoreKind, DEFAULT_WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS};
@@ -198,6 +199,18 @@ pub trait StateStore: Send {
     }
 }
 
+/// The error of a typed store lookup that found another kind or types.
+fn not_a<K, V>(store: String, kind: &str) -> Error {
+    Error::Store {
+        store,
+        message: format!(
+            "not a {kind} of <{}, {}>",
+            std::any::type_name::<K>(),
+            std::any::type_name::<V>()
+        ),
+    }
+}
+
 impl<'a> dyn StateStore + 'a {
     /// The store as its concrete type `S`, if it is one.
     pub fn downcast_mut<S: StateStore + 'static>(&mut self) -> Option<&mut S> {
@@ -238,14 +251,7 @@ impl<'a> dyn StateStore + 'a {
             };
         match store {
             Some(store) => Ok(store),
-            None => Err(Error::Store {
-                store: name,
-                message: format!(
-                    "not a key-value store of <{}, {}>",
-                    std::any::type_name::<K>(),
-                    std::any::type_name::<V>()
-                ),
-            }),
+            None => Err(not_a::<K, V>(name, "key-value store")),
         }
     }
 }
@@ -271,14 +277,7 @@ impl<'a> dyn StateStore + 'a {
             };
         match store {
             Some(store) => Ok(store),
-            None => Err(Error::Store {
-                store: name,
-                message: format!(
-                    "not a timestamped key-value store of <{}, {}>",
-                    std::any::type_name::<K>(),
-                    std::any::type_name::<V>()
-                ),
-            }),
+            None => Err(not_a::<K, V>(name, "timestamped key-value store")),
         }
     }
 }
@@ -293,14 +292,7 @@ impl<'a> dyn StateStore + 'a {
         let name = self.name().to_string();
         match self.as_any_mut().downcast_mut::<MeteredWindowStore<K, V>>() {
             Some(store) => Ok(store),
-            None => Err(Error::Store {
-                store: name,
-                message: format!(
-                    "not a window store of <{}, {}>",
-                    std::any::type_name::<K>(),
-                    std::any::type_name::<V>()
-                ),
-            }),
+            None => Err(not_a::<K, V>(name, "window store")),
         }
     }
 
@@ -316,14 +308,7 @@ impl<'a> dyn StateStore + 'a {
             .downcast_mut::<MeteredSessionStore<K, V>>()
         {
             Some(store) => Ok(store),
-            None => Err(Error::Store {
-                store: name,
-                message: format!(
-                    "not a session store of <{}, {}>",
-                    std::any::type_name::<K>(),
-                    std::any::type_name::<V>()
-                ),
-            }),
+            None => Err(not_a::<K, V>(name, "session store")),
         }
     }
 }

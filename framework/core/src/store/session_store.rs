@@ -12,7 +12,7 @@ use super::kv::KeyValueIter;
 use super::metered::{bump, StoreMetrics};
 use super::segmented::{scan_segment, Merge, SegmentedState, Source};
 use super::segments;
-use super::window_store::keep_live;
+use super::window_store::restore_segmented;
 use super::windowed::{ReadOnlySessionStore, SessionStore};
 use super::StateStore;
 use crate::error::Result;
@@ -307,19 +307,12 @@ impl<K: 'static, V: 'static> StateStore for MeteredSessionStore<K, V> {
     /// keys of expired sessions are left out, and segments expired by the
     /// batch are dropped after it.
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        let mut ends = Vec::with_capacity(batch.len());
-        for (raw, _) in batch.ops() {
-            let k = segments::parse_session_key(raw)
-                .ok_or_else(|| segments::malformed(&self.codec.name, "session", raw))?;
-            self.state.observe(k.end, k.segment);
-            ends.push(k.end);
-        }
-        let batch = keep_live(batch, &self.state, |i| ends[i]);
-        self.inner.restore(batch)?;
-        match self.state.expire() {
-            Some(expiry) => self.inner.restore(expiry),
-            None => Ok(()),
-        }
+        let name = &self.codec.name;
+        restore_segmented(self.inner.as_mut(), &mut self.state, batch, |raw| {
+            segments::parse_session_key(raw)
+                .map(|k| (k.end, k.segment))
+                .ok_or_else(|| segments::malformed(name, "session", raw))
+        })
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {

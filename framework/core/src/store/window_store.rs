@@ -389,19 +389,12 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
     /// keys of segments already expired are left out, and segments expired
     /// by the batch are dropped after it.
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
-        let mut starts = Vec::with_capacity(batch.len());
-        for (raw, _) in batch.ops() {
-            let k = segments::parse_window_key(raw)
-                .ok_or_else(|| segments::malformed(&self.codec.name, "window", raw))?;
-            self.state.observe(k.start, k.segment);
-            starts.push(k.start);
-        }
-        let batch = keep_live(batch, &self.state, |i| starts[i]);
-        self.inner.restore(batch)?;
-        match self.state.expire() {
-            Some(expiry) => self.inner.restore(expiry),
-            None => Ok(()),
-        }
+        let name = &self.codec.name;
+        restore_segmented(self.inner.as_mut(), &mut self.state, batch, |raw| {
+            segments::parse_window_key(raw)
+                .map(|k| (k.start, k.segment))
+                .ok_or_else(|| segments::malformed(name, "window", raw))
+        })
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
@@ -409,13 +402,33 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
     }
 }
 
+/// Restores a changelog batch into a segmented store's bytes stack: every
+/// key (its time and segment from `parse`) advances the observed stream
+/// time; keys already expired are left out, and the segments the batch
+/// expires are dropped after it. Shared by window and session stores.
+pub(super) fn restore_segmented(
+    inner: &mut dyn KeyValueBytesStore,
+    state: &mut SegmentedState,
+    batch: WriteBatch,
+    parse: impl Fn(&[u8]) -> Result<(i64, i64)>,
+) -> Result<()> {
+    let mut times = Vec::with_capacity(batch.len());
+    for (raw, _) in batch.ops() {
+        let (time, segment) = parse(raw)?;
+        state.observe(time, segment);
+        times.push(time);
+    }
+    let batch = keep_live(batch, state, |i| times[i]);
+    inner.restore(batch)?;
+    match state.expire() {
+        Some(expiry) => inner.restore(expiry),
+        None => Ok(()),
+    }
+}
+
 /// `batch` without the operations (the `i`th has time `time(i)`) already
 /// expired; the same batch if none is.
-pub(super) fn keep_live(
-    batch: WriteBatch,
-    state: &SegmentedState,
-    time: impl Fn(usize) -> i64,
-) -> WriteBatch {
+fn keep_live(batch: WriteBatch, state: &SegmentedState, time: impl Fn(usize) -> i64) -> WriteBatch {
     let expired = |i: usize| state.is_expired(time(i));
     if !(0..batch.len()).any(expired) {
         return batch;

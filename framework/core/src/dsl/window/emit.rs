@@ -2,8 +2,6 @@
 //! stream time and forwards its results: every update, or each window's
 //! final result once it closes (`EmitStrategy::on_window_close`).
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late;
 use crate::dsl::Change;
@@ -11,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, ProcessorContext};
 use crate::record::Record;
-use crate::store::{FlushedEntry, MeteredWindowStore, ValueAndTimestamp};
+use crate::store::{FlushedEntries, MeteredWindowStore, ValueAndTimestamp};
 use crate::window::Windowed;
 
 /// Which windows have closed: those starting at or before a time.
@@ -34,7 +32,7 @@ pub(crate) struct WindowEmit<K, VA> {
     /// With a cache (and emitting every update): what the cache wrote down
     /// since the last drain, forwarded then (Kafka Streams forwards a
     /// cached window aggregation's updates when its cache flushes).
-    flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+    flushed: Option<FlushedEntries>,
     /// The late-record router in front of the node, if there is one.
     pub(crate) late: Option<late::LateSlot>,
     /// Closing windows on an idle input, if asked.
@@ -108,13 +106,8 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         };
         self.flushed = None;
         if !self.on_close {
-            let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
-            let sink = Arc::clone(&flushed);
-            let installed = store.set_flush_listener(Box::new(move |entries| {
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(entries)
-            }));
+            let flushed = FlushedEntries::default();
+            let installed = store.set_flush_listener(flushed.listener());
             self.flushed = installed.then_some(flushed);
         }
         // Only the windows near the newest start can hold the newest
@@ -278,7 +271,7 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         let Some(flushed) = &self.flushed else {
             return Ok(());
         };
-        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        let entries = flushed.take();
         if entries.is_empty() {
             return Ok(());
         }

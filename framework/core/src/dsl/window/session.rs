@@ -1,7 +1,7 @@
 //! The aggregation of session windows: Kafka Streams'
 //! `KStreamSessionWindowAggregate`.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late::{drop_late, drop_null_key, LateSlot};
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
-use crate::store::{FlushedEntry, MeteredSessionStore, ReadOnlySessionStore};
+use crate::store::{FlushedEntries, MeteredSessionStore, ReadOnlySessionStore};
 use crate::window::{Window, Windowed};
 
 type Ctx<'a, K, VA> = dyn ProcessorContext<Windowed<K>, Change<VA>> + 'a;
@@ -33,7 +33,7 @@ pub(crate) struct SessionWindowAggregate<K, VA, F, M> {
     pub(crate) emitted_up_to: Option<i64>,
     /// With a cache (and emitting every update): what the cache wrote down
     /// since the last drain.
-    pub(crate) flushed: Option<Arc<Mutex<Vec<FlushedEntry>>>>,
+    pub(crate) flushed: Option<FlushedEntries>,
     /// The late-record router in front of the node, if there is one.
     pub(crate) late: Option<LateSlot>,
     /// Closing sessions on an idle input, if asked.
@@ -63,13 +63,8 @@ where
         };
         self.flushed = None;
         if !self.on_close {
-            let flushed: Arc<Mutex<Vec<FlushedEntry>>> = Arc::default();
-            let sink = Arc::clone(&flushed);
-            let installed = store.set_flush_listener(Box::new(move |entries| {
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(entries)
-            }));
+            let flushed = FlushedEntries::default();
+            let installed = store.set_flush_listener(flushed.listener());
             self.flushed = installed.then_some(flushed);
         }
         // The newest session end is the newest timestamp; a store reopened
@@ -223,7 +218,7 @@ impl<K: Data, VA: Data, F, M> SessionWindowAggregate<K, VA, F, M> {
         let Some(flushed) = &self.flushed else {
             return Ok(());
         };
-        let entries = std::mem::take(&mut *flushed.lock().unwrap_or_else(PoisonError::into_inner));
+        let entries = flushed.take();
         if entries.is_empty() {
             return Ok(());
         }
