@@ -79,7 +79,9 @@
 //! ```
 
 mod change;
+mod global;
 mod grouped;
+mod join;
 mod kstream;
 mod ktable;
 mod materialized;

@@ -1,0 +1,17 @@
+//! Joins: stream-table, stream-stream, table-table, foreign-key, and
+//! stream-global joins, with Kafka Streams' semantics (see `docs/joins.md`).
+//!
+//! Each kind lives in its own module and adds its methods to [`KStream`] or
+//! [`KTable`] in an `impl` block of its own.
+//!
+//! [`KStream`]: crate::dsl::KStream
+//! [`KTable`]: crate::dsl::KTable
+
+mod copartition;
+mod foreign_key;
+mod getter;
+mod joined;
+mod stream_stream;
+mod stream_table;
+mod table_table;
+mod windows;
