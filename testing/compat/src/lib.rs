@@ -32,10 +32,22 @@ pub fn scenarios_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
 }
 
-/// The scenario directories the suite runs: `scenarios/` and
-/// `scenarios/windows/`.
+/// The scenario directories the suite runs: `scenarios/` first, then each
+/// of its subdirectories (each with its own `topologies.json`), by name.
 pub fn scenario_dirs() -> Vec<std::path::PathBuf> {
-    vec![scenarios_dir(), scenarios_dir().join("windows")]
+    let root = scenarios_dir();
+    let mut subdirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    subdirs.sort();
+    let mut dirs = vec![root];
+    dirs.extend(subdirs);
+    dirs
 }
 
 /// The guide page, docs/compat.md: how to run the suite, how it is built,
