@@ -10,12 +10,16 @@
 //! - a stream-stream join: its name with `-left` (this stream) or `-right`
 //!   (the other stream), else the name of that stream's node.
 //!
-//! The partition count of such a topic follows the topics it is joined with
-//! (see [`Topology::plan_internal_topics`](crate::topology::Topology::plan_internal_topics)).
+//! Unlike [`KStream::repartition`], which drops records without a key, a
+//! join's repartition passes them on, as Kafka Streams' does: a left or
+//! outer stream-stream join still emits them (KIP-962). The partition count
+//! of the topic follows the topics it is joined with (see
+//! [`Topology::plan_internal_topics`](crate::topology::Topology::plan_internal_topics)).
 
-use crate::dsl::{KStream, Repartitioned};
+use crate::dsl::KStream;
 use crate::processor::Data;
 use crate::serde::SharedSerde;
+use crate::topology::{Consumed, Produced, TopicName};
 
 impl<K: Data, V: Data> KStream<K, V> {
     /// The stream a join reads: this stream when its records are still
@@ -42,7 +46,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         };
         match (key_serde, value_serde) {
             (Some(key_serde), Some(value_serde)) => {
-                self.repartition(Repartitioned::as_(&name, key_serde, value_serde))
+                self.repartition_for_join(&name, key_serde, value_serde)
             }
             (key_serde, value_serde) => {
                 let missing = match (key_serde.is_none(), value_serde.is_none()) {
@@ -60,6 +64,40 @@ impl<K: Data, V: Data> KStream<K, V> {
                 self.clone()
             }
         }
+    }
+}
+
+impl<K: Data, V: Data> KStream<K, V> {
+    /// Writes this stream to `<application.id>-<name>-repartition` and reads
+    /// it back, records without a key included; the nodes are named as
+    /// Kafka Streams names them (`<topic>-filter`, `-sink`, `-source`).
+    fn repartition_for_join(
+        &self,
+        name: &str,
+        key_serde: SharedSerde<K>,
+        value_serde: SharedSerde<V>,
+    ) -> KStream<K, V> {
+        let topic = format!("{name}-repartition");
+        let mut inner = self.shared().borrow_mut();
+        inner.topology.add_internal_topic(&topic, None);
+        let filter = format!("{topic}-filter");
+        inner
+            .topology
+            .add_pass_through::<K, V>(&filter, &[self.node_name()]);
+        inner.topology.add_sink_topic(
+            &format!("{topic}-sink"),
+            TopicName::internal(&topic),
+            Produced::with(key_serde.clone(), value_serde.clone()),
+            &[&filter],
+        );
+        let source = format!("{topic}-source");
+        inner.topology.add_source_topics(
+            &source,
+            vec![TopicName::internal(&topic)],
+            Consumed::with(key_serde, value_serde),
+        );
+        drop(inner);
+        KStream::new(self.shared().clone(), source)
     }
 }
 
