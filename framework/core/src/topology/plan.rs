@@ -95,10 +95,17 @@ impl Topology {
     /// answer for an internal topic fixes that topic's count (the test
     /// driver's explicit counts); `None` lets the plan work it out:
     ///
-    /// - a repartition topic: the count the topology declares, else the most
-    ///   partitions any source topic of the sub-topologies writing it has
-    ///   (as Kafka Streams sizes them), resolved through chains of
-    ///   repartition topics; no topic configs (the broker's defaults);
+    /// - a repartition topic: the count the topology declares; else, when
+    ///   the sub-topology reading it also reads user topics (a join after a
+    ///   key change), their count, so they are co-partitioned; else a count
+    ///   declared for another repartition topic that sub-topology reads;
+    ///   else the most partitions any source topic of the sub-topologies
+    ///   writing it (or another repartition topic read beside it) has: as
+    ///   Kafka Streams' `RepartitionTopics` and `CopartitionedTopicsEnforcer`
+    ///   size them, resolved through chains of repartition topics; no topic
+    ///   configs (the broker's defaults). A declared count that differs from
+    ///   the user topics' is kept: the runtime's start check then fails,
+    ///   naming each topic and its count;
     /// - a changelog topic: one partition per task of its sub-topology, the
     ///   most partitions of the sub-topology's source topics (they must be
     ///   co-partitioned anyway); the configs of the store's kind
@@ -275,7 +282,7 @@ impl Topology {
     /// The count the co-partition group of `it` imposes: its user topics'
     /// (the most, should they differ: the start check reports them), else a
     /// count fixed for one of its repartition topics. `None` when the group
-    /// has neither, or a user topic without a count.
+    /// has neither, or a user topic without a count (then its writers decide).
     fn group_count(
         &self,
         it: &super::InternalTopic,
@@ -389,9 +396,9 @@ mod tests {
 
     use super::*;
     use crate::dsl::{Materialized, Repartitioned, StreamsBuilder};
+    use crate::error::Result;
     use crate::serde::Serdes;
     use crate::topology::{Consumed, Produced, TopologyBuilder};
-    use crate::error::Result;
 
     fn summary(plan: &[PlannedTopic]) -> Vec<(&str, i32)> {
         plan.iter()
@@ -578,11 +585,11 @@ mod tests {
             .plan_internal_topics("app", sources(&[("a", 4), ("t", 2)]))
             .unwrap();
         assert_eq!(summary(&plan), [("app-j-repartition", 3)]);
-        // A user topic without a count: nothing to go by.
-        let err = rekeyed_beside_a_table(None)
+        // A user topic of the group without a count: its writer's count.
+        let plan = rekeyed_beside_a_table(None)
             .plan_internal_topics("app", sources(&[("a", 4)]))
-            .unwrap_err();
-        assert!(err.to_string().contains("app-j-repartition"), "{err}");
+            .unwrap();
+        assert_eq!(summary(&plan), [("app-j-repartition", 4)]);
     }
 
     /// `a` and `b` re-keyed through `ra` and `rb` (counts declared or not),
