@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::change::Change;
+use super::join::ValueGetter;
 use super::ktable::{add_node, KTable};
 use super::materialized::Materialized;
 use super::{Data, Shared};
@@ -93,7 +94,9 @@ pub(crate) fn materialize_versioned<K: Data, V: Data>(
         .borrow_mut()
         .topology
         .add_versioned_key_value_store(&builder, &[&name]);
-    KTable::new(inner.clone(), name, Some(store)).with_serdes(Some(key_serde), Some(value_serde))
+    KTable::new(inner.clone(), name, Some(store.clone()))
+        .with_serdes(Some(key_serde), Some(value_serde))
+        .with_getter(ValueGetter::of_versioned_store(&store))
 }
 
 /// Puts each upsert into a versioned store at the record's timestamp (a

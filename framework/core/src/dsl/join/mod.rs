@@ -13,8 +13,9 @@ mod getter;
 mod joined;
 mod stream_stream;
 mod stream_table;
-// Used by the stream-table join's grace period (wired in with the join).
-#[allow(dead_code)]
 mod stream_table_grace;
 mod table_table;
 mod windows;
+
+pub(crate) use getter::ValueGetter;
+pub use joined::Joined;

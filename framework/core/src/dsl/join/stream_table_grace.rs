@@ -16,7 +16,10 @@
 //! Streams' time-first window key: records with equal timestamps leave by
 //! key bytes, then arrival.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::{Joined, ValueGetter};
 
 use crate::error::{Error, Result};
 use crate::headers::Headers;
@@ -58,7 +61,57 @@ pub(crate) struct GraceBuffer<K, V> {
     state: Option<(Option<i64>, u32)>,
 }
 
+/// The grace buffer of join `name` over the table `table` (read through
+/// `getter`), if `joined` asks for a grace period: in store
+/// `<name>-Buffer`, as Kafka Streams names it. The build fails (the
+/// message) unless the table is versioned and `joined` has the stream's
+/// serdes, which the buffer's store needs.
+pub(crate) fn grace_buffer<K: 'static, V, VT: 'static>(
+    name: &str,
+    table: &str,
+    getter: &ValueGetter<K, VT>,
+    joined: &Joined<K, V, VT>,
+) -> std::result::Result<Option<GraceBuffer<K, V>>, String> {
+    let Some(grace) = joined.grace else {
+        return Ok(None);
+    };
+    if !getter.is_versioned() {
+        return Err(format!(
+            "join '{name}': a grace period needs a versioned table (Materialized::as_versioned), \
+             and '{table}' is not one"
+        ));
+    }
+    let (Some(key_serde), Some(value_serde)) = (&joined.key_serde, &joined.value_serde) else {
+        return Err(format!(
+            "join '{name}': a grace period buffers the stream's records, so the join needs \
+             the stream's serdes (Joined::with)"
+        ));
+    };
+    Ok(Some(GraceBuffer::new(
+        format!("{name}-Buffer"),
+        grace,
+        Arc::clone(key_serde),
+        Arc::clone(value_serde),
+    )))
+}
+
 impl<K, V> GraceBuffer<K, V> {
+    /// The same buffer for another processor instance, its state unread.
+    pub(crate) fn fresh(&self) -> Self {
+        GraceBuffer {
+            store: self.store.clone(),
+            grace_ms: self.grace_ms,
+            key_serde: Arc::clone(&self.key_serde),
+            value_serde: Arc::clone(&self.value_serde),
+            state: None,
+        }
+    }
+
+    /// The name of the buffer's store.
+    pub(crate) fn store(&self) -> &str {
+        &self.store
+    }
+
     /// A buffer in store `store` holding records `grace` behind its stream time.
     pub(crate) fn new(
         store: impl Into<String>,
