@@ -96,7 +96,7 @@ pub(crate) fn materialize_versioned<K: Data, V: Data>(
         .add_versioned_key_value_store(&builder, &[&name]);
     KTable::new(inner.clone(), name, Some(store.clone()))
         .with_serdes(Some(key_serde), Some(value_serde))
-        .with_getter(ValueGetter::of_versioned_store(&store))
+        .with_getter(ValueGetter::of_versioned_store(&store, history_ms))
 }
 
 /// Puts each upsert into a versioned store at the record's timestamp (a

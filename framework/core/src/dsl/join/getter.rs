@@ -42,8 +42,9 @@ type Read<K, V> = dyn Fn(&mut dyn StoreAccess, &K, Option<i64>) -> Result<Option
 pub(crate) struct ValueGetter<K, V> {
     stores: Vec<String>,
     read: Arc<Read<K, V>>,
-    /// Whether the root store is versioned (reads as of a time see history).
-    versioned: bool,
+    /// The root store's history retention if it is versioned (reads as of
+    /// a time see its history).
+    history_ms: Option<i64>,
 }
 
 impl<K, V> Clone for ValueGetter<K, V> {
@@ -51,7 +52,7 @@ impl<K, V> Clone for ValueGetter<K, V> {
         ValueGetter {
             stores: self.stores.clone(),
             read: Arc::clone(&self.read),
-            versioned: self.versioned,
+            history_ms: self.history_ms,
         }
     }
 }
@@ -69,7 +70,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
                     .as_timestamped_key_value_store::<K, V>()?
                     .get(key)
             }),
-            versioned: false,
+            history_ms: None,
         }
     }
 
@@ -77,7 +78,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
     /// a read as of a time gets the version valid then (Kafka Streams'
     /// `KTableSourceValueGetter` over a versioned store), without one the
     /// latest version.
-    pub(crate) fn of_versioned_store(store: &str) -> Self {
+    pub(crate) fn of_versioned_store(store: &str, history_ms: i64) -> Self {
         let name = store.to_string();
         ValueGetter {
             stores: vec![name.clone()],
@@ -91,14 +92,14 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
                 };
                 Ok(found.map(|r| ValueAndTimestamp::new(r.value, r.timestamp)))
             }),
-            versioned: true,
+            history_ms: Some(history_ms),
         }
     }
 
-    /// Whether the table's root store is versioned, so that reads as of a
-    /// time see its history (a grace period needs it).
-    pub(crate) fn is_versioned(&self) -> bool {
-        self.versioned
+    /// The history retention of the table's root store if it is versioned,
+    /// so that reads as of a time see its history (a grace period needs it).
+    pub(crate) fn history_retention_ms(&self) -> Option<i64> {
+        self.history_ms
     }
 
     /// The stores a processor using this getter must be connected to.
@@ -141,7 +142,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
             read: Arc::new(move |stores, key, as_of| {
                 Ok(parent(stores, key, as_of)?.and_then(|v| derive(key, v)))
             }),
-            versioned: self.versioned,
+            history_ms: self.history_ms,
         }
     }
 
@@ -173,7 +174,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
                 let right = that(stores, key, as_of)?;
                 Ok(combine(key, left, right))
             }),
-            versioned: false,
+            history_ms: None,
         }
     }
 }

@@ -64,7 +64,8 @@ pub(crate) struct GraceBuffer<K, V> {
 /// The grace buffer of join `name` over the table `table` (read through
 /// `getter`), if `joined` asks for a grace period: in store
 /// `<name>-Buffer`, as Kafka Streams names it. The build fails (the
-/// message) unless the table is versioned and `joined` has the stream's
+/// message) unless the table is versioned with a history retention of at
+/// least the grace period (as Kafka Streams) and `joined` has the stream's
 /// serdes, which the buffer's store needs.
 pub(crate) fn grace_buffer<K: 'static, V, VT: 'static>(
     name: &str,
@@ -75,10 +76,17 @@ pub(crate) fn grace_buffer<K: 'static, V, VT: 'static>(
     let Some(grace) = joined.grace else {
         return Ok(None);
     };
-    if !getter.is_versioned() {
+    let Some(history_ms) = getter.history_retention_ms() else {
         return Err(format!(
             "join '{name}': a grace period needs a versioned table (Materialized::as_versioned), \
              and '{table}' is not one"
+        ));
+    };
+    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    if history_ms < grace_ms {
+        return Err(format!(
+            "join '{name}': the history retention of table '{table}' ({history_ms} ms) must be \
+             at least the grace period ({grace_ms} ms)"
         ));
     }
     let (Some(key_serde), Some(value_serde)) = (&joined.key_serde, &joined.value_serde) else {
