@@ -5,6 +5,7 @@
 
 mod stateless;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -15,7 +16,10 @@ use weir_core::Serdes;
 /// Builds the topology `id`; an unknown id is an error.
 pub fn build(id: &str) -> Result<Topology, String> {
     let b = StreamsBuilder::new();
-    let known = stateless::build(id, &b)? || tables::build(id, &b)? || build_windows(id, &b)?;
+    let known = stateless::build(id, &b)?
+        || tables::build(id, &b)?
+        || build_windows(id, &b)?
+        || versioned_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"
