@@ -89,6 +89,7 @@ mod ops;
 mod split;
 mod suppress;
 mod table_ops;
+mod versioned_table;
 mod window;
 
 use std::cell::RefCell;

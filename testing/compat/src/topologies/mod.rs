@@ -6,6 +6,7 @@
 mod join_script;
 mod stateless;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -19,7 +20,8 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
-        || join_script::build(id, &b)?;
+        || join_script::build(id, &b)?
+        || versioned_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

@@ -13,6 +13,7 @@ mod getter;
 mod joined;
 mod stream_stream;
 mod stream_table;
+mod stream_table_grace;
 mod table_table;
 mod windows;
 
