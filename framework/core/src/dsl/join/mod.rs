@@ -15,3 +15,6 @@ mod stream_stream;
 mod stream_table;
 mod table_table;
 mod windows;
+
+pub(crate) use getter::ValueGetter;
+pub use joined::Joined;
