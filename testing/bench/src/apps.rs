@@ -79,7 +79,7 @@ impl ChildArgs {
 /// Extra settings for the Weir apps from `WEIR_BENCH_SET` (`key=value`
 /// pairs separated by `;`), for tuning experiments: the figures of a run
 /// made with it are not the defaults' figures.
-fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConfigBuilder> {
+pub(crate) fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConfigBuilder> {
     let Ok(pairs) = std::env::var("WEIR_BENCH_SET") else {
         return Ok(builder);
     };
