@@ -5,6 +5,7 @@
 
 mod join_script;
 mod stateless;
+mod stream_stream_joins;
 mod tables;
 mod versioned_joins;
 mod windows;
@@ -21,7 +22,8 @@ pub fn build(id: &str) -> Result<Topology, String> {
         || tables::build(id, &b)?
         || build_windows(id, &b)?
         || join_script::build(id, &b)?
-        || versioned_joins::build(id, &b)?;
+        || versioned_joins::build(id, &b)?
+        || stream_stream_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"
