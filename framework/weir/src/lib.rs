@@ -85,6 +85,8 @@ pub mod guide {
     pub mod dsl {}
     #[doc = include_str!("../../../docs/time.md")]
     pub mod time {}
+    #[doc = include_str!("../../../docs/joins.md")]
+    pub mod joins {}
     #[doc = include_str!("../../../docs/testing.md")]
     pub mod testing {}
     #[doc = include_str!("../../../docs/operations.md")]

@@ -3,6 +3,7 @@
 //! serdes, store and internal topic names, and the same functions. Input
 //! topic `in` (and `in2`), output topic `out` unless said.
 
+mod join_script;
 mod stateless;
 mod tables;
 mod versioned_joins;
@@ -19,6 +20,7 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
+        || join_script::build(id, &b)?
         || versioned_joins::build(id, &b)?;
     if !known {
         return Err(format!(
