@@ -59,7 +59,8 @@ pub mod store {
         KeyValueBytesStore, KeyValueIter, KeyValueStore, KeyValueStoreBuilder,
         ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore,
         SessionStoreBuilder, StateStore, StoreContext, StoreKind, TimestampedSerde,
-        ValueAndTimestamp, WindowStore, WindowStoreBuilder, WindowStoreIter, WriteBatch,
+        ValueAndTimestamp, VersionedKeyValueStore, VersionedKeyValueStoreBuilder, VersionedPut,
+        VersionedRecord, WindowStore, WindowStoreBuilder, WindowStoreIter, WriteBatch,
     };
 }
 

@@ -112,6 +112,15 @@ pub(crate) fn materialize<K: Data, V: Data>(
     prefix: &str,
     materialized: Materialized<K, V>,
 ) -> KTable<K, V> {
+    if let Some(history_ms) = materialized.history_retention_ms() {
+        return super::versioned_table::materialize_versioned(
+            inner,
+            parent,
+            prefix,
+            materialized,
+            history_ms,
+        );
+    }
     let emit = Emit::timestamped(materialized.name().to_string(), materialized.serdes());
     let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, move || Materialize {
         emit: emit.clone(),

@@ -3,8 +3,11 @@
 //! serdes, store and internal topic names, and the same functions. Input
 //! topic `in` (and `in2`), output topic `out` unless said.
 
+mod join_script;
 mod stateless;
+mod stream_stream_joins;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -15,7 +18,12 @@ use weir_core::Serdes;
 /// Builds the topology `id`; an unknown id is an error.
 pub fn build(id: &str) -> Result<Topology, String> {
     let b = StreamsBuilder::new();
-    let known = stateless::build(id, &b)? || tables::build(id, &b)? || build_windows(id, &b)?;
+    let known = stateless::build(id, &b)?
+        || tables::build(id, &b)?
+        || build_windows(id, &b)?
+        || join_script::build(id, &b)?
+        || versioned_joins::build(id, &b)?
+        || stream_stream_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

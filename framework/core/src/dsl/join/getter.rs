@@ -42,6 +42,9 @@ type Read<K, V> = dyn Fn(&mut dyn StoreAccess, &K, Option<i64>) -> Result<Option
 pub(crate) struct ValueGetter<K, V> {
     stores: Vec<String>,
     read: Arc<Read<K, V>>,
+    /// The root store's history retention if it is versioned (reads as of
+    /// a time see its history).
+    history_ms: Option<i64>,
 }
 
 impl<K, V> Clone for ValueGetter<K, V> {
@@ -49,6 +52,7 @@ impl<K, V> Clone for ValueGetter<K, V> {
         ValueGetter {
             stores: self.stores.clone(),
             read: Arc::clone(&self.read),
+            history_ms: self.history_ms,
         }
     }
 }
@@ -66,7 +70,36 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
                     .as_timestamped_key_value_store::<K, V>()?
                     .get(key)
             }),
+            history_ms: None,
         }
+    }
+
+    /// The getter of a table materialized in the versioned store `store`:
+    /// a read as of a time gets the version valid then (Kafka Streams'
+    /// `KTableSourceValueGetter` over a versioned store), without one the
+    /// latest version.
+    pub(crate) fn of_versioned_store(store: &str, history_ms: i64) -> Self {
+        let name = store.to_string();
+        ValueGetter {
+            stores: vec![name.clone()],
+            read: Arc::new(move |stores, key, as_of| {
+                let store = stores
+                    .state_store(&name)?
+                    .as_versioned_key_value_store::<K, V>()?;
+                let found = match as_of {
+                    Some(t) => store.get_as_of(key, t)?,
+                    None => store.get(key)?,
+                };
+                Ok(found.map(|r| ValueAndTimestamp::new(r.value, r.timestamp)))
+            }),
+            history_ms: Some(history_ms),
+        }
+    }
+
+    /// The history retention of the table's root store if it is versioned,
+    /// so that reads as of a time see its history (a grace period needs it).
+    pub(crate) fn history_retention_ms(&self) -> Option<i64> {
+        self.history_ms
     }
 
     /// The stores a processor using this getter must be connected to.
@@ -109,6 +142,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
             read: Arc::new(move |stores, key, as_of| {
                 Ok(parent(stores, key, as_of)?.and_then(|v| derive(key, v)))
             }),
+            history_ms: self.history_ms,
         }
     }
 
@@ -140,6 +174,7 @@ impl<K: 'static, V: 'static> ValueGetter<K, V> {
                 let right = that(stores, key, as_of)?;
                 Ok(combine(key, left, right))
             }),
+            history_ms: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::dsl::join::stream_table_grace::{grace_buffer, grace_store_builder, GraceBuffer};
 use crate::dsl::join::{Joined, ValueGetter};
 use crate::dsl::{KStream, KTable, Shared};
 use crate::error::Result;
@@ -15,13 +16,46 @@ use crate::record::Record;
 /// `joiner(value, row)` gives the output value, or `None` for no output.
 /// `left` keeps records without a key (joined with no row), as Kafka
 /// Streams does since KIP-962.
-struct StreamTableJoin<K, VT, F> {
+struct StreamTableJoin<K, V, VT, F> {
     getter: ValueGetter<K, VT>,
     joiner: Arc<F>,
     left: bool,
+    /// With a grace period: where stream records wait for it.
+    buffer: Option<GraceBuffer<K, V>>,
 }
 
-impl<K: Data, V: Data, VT: Data, VR: Data, F> Processor<K, V, K, VR> for StreamTableJoin<K, VT, F>
+impl<K: Data, V: Data, VT: Data, F> StreamTableJoin<K, V, VT, F> {
+    /// Joins one record with the table's row as of its timestamp.
+    fn join<VR: Data>(
+        &self,
+        ctx: &mut dyn ProcessorContext<K, VR>,
+        record: Record<K, V>,
+    ) -> Result<()>
+    where
+        F: Fn(&V, Option<&VT>) -> Option<VR>,
+    {
+        let Record {
+            key,
+            value,
+            timestamp,
+            headers,
+        } = record;
+        let Some(value) = value else {
+            return Ok(());
+        };
+        let row = match &key {
+            Some(k) => self.getter.get_as_of(ctx, k, timestamp)?.map(|r| r.value),
+            None => None,
+        };
+        match (self.joiner)(&value, row.as_ref()) {
+            Some(joined) => ctx.forward(Record::from_parts(key, Some(joined), timestamp, headers)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<K: Data, V: Data, VT: Data, VR: Data, F> Processor<K, V, K, VR>
+    for StreamTableJoin<K, V, VT, F>
 where
     F: Fn(&V, Option<&VT>) -> Option<VR> + Send + Sync,
 {
@@ -30,33 +64,34 @@ where
         ctx: &mut dyn ProcessorContext<K, VR>,
         record: Record<K, V>,
     ) -> Result<()> {
-        let Record {
-            key,
-            value,
-            timestamp,
-            headers,
-        } = record;
-        let Some(value) = value else {
+        if record.value.is_none() {
             tracing::warn!(
                 node = ctx.node_name(),
                 "skipping a record with a null value"
             );
             ctx.record_dropped();
             return Ok(());
-        };
-        let row = match &key {
-            Some(k) => self.getter.get_as_of(ctx, k, timestamp)?.map(|r| r.value),
-            None if self.left => None,
-            None => {
-                tracing::warn!(node = ctx.node_name(), "skipping a record with a null key");
-                ctx.record_dropped();
-                return Ok(());
-            }
-        };
-        match (self.joiner)(&value, row.as_ref()) {
-            Some(joined) => ctx.forward(Record::from_parts(key, Some(joined), timestamp, headers)),
-            None => Ok(()),
         }
+        if record.key.is_none() && !self.left {
+            tracing::warn!(node = ctx.node_name(), "skipping a record with a null key");
+            ctx.record_dropped();
+            return Ok(());
+        }
+        let Some(buffer) = self.buffer.as_mut() else {
+            return self.join(ctx, record);
+        };
+        // With a grace period (Kafka Streams' KIP-923): the record waits
+        // until stream time reaches its timestamp + grace, unless it is
+        // already that late; then every record due leaves in timestamp
+        // order, each joined as of its own timestamp.
+        let due = match buffer.put(ctx, record)? {
+            Some(now) => vec![now],
+            None => buffer.evict(ctx)?,
+        };
+        for record in due {
+            self.join(ctx, record)?;
+        }
+        Ok(())
     }
 }
 
@@ -150,16 +185,13 @@ impl<K: Data, V: Data> KStream<K, V> {
             );
             return KStream::new(inner.clone(), name);
         };
-        if joined.grace.is_some() {
-            problem(
-                inner,
-                format!(
-                    "join '{name}': a grace period needs a versioned table, and '{}' is not one",
-                    table.node_name()
-                ),
-            );
-            return KStream::new(inner.clone(), name);
-        }
+        let buffer = match grace_buffer(&name, table.node_name(), &getter, &joined) {
+            Ok(buffer) => buffer,
+            Err(message) => {
+                problem(inner, message);
+                return KStream::new(inner.clone(), name);
+            }
+        };
         let repartition_name = joined.name.as_deref().unwrap_or(self.node_name());
         let stream = self.for_join(
             repartition_name,
@@ -167,6 +199,7 @@ impl<K: Data, V: Data> KStream<K, V> {
             joined.value_serde.clone(),
         );
         let stores: Vec<String> = getter.stores().to_vec();
+        let buffer_store = buffer.as_ref().map(|b| grace_store_builder(b.store()));
         let joiner = Arc::new(joiner);
         {
             let mut inner = inner.borrow_mut();
@@ -176,10 +209,15 @@ impl<K: Data, V: Data> KStream<K, V> {
                     getter: getter.clone(),
                     joiner: Arc::clone(&joiner),
                     left,
+                    buffer: buffer.as_ref().map(GraceBuffer::fresh),
                 },
                 &[stream.node_name()],
             );
-            let stores: Vec<&str> = stores.iter().map(String::as_str).collect();
+            let mut stores: Vec<&str> = stores.iter().map(String::as_str).collect();
+            if let Some(buffer) = &buffer_store {
+                inner.topology.add_key_value_store(buffer, &[]);
+                stores.push(buffer.name());
+            }
             inner
                 .topology
                 .connect_processor_and_state_stores(&name, &stores);
