@@ -271,6 +271,7 @@ where
             return Ok(());
         };
         let pass = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
+        let is_latest = change.is_latest;
         let new = pass(change.new);
         let old = pass(change.old);
         if new.is_none() && old.is_none() {
@@ -279,7 +280,7 @@ where
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(is_latest),
             record.timestamp,
             record.headers,
         )
@@ -301,12 +302,13 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        let is_latest = change.is_latest;
         let new = change.new.map(|v| (self.0)(&key, v));
         let old = change.old.map(|v| (self.0)(&key, v));
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(is_latest),
             record.timestamp,
             record.headers,
         )
@@ -409,6 +411,12 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        if !change.is_latest {
+            // An out-of-order update of a versioned table: its group's
+            // aggregate follows the latest values only (Kafka Streams).
+            ctx.record_dropped();
+            return Ok(());
+        }
         let old = change.old.map(|v| (self.0)(&key, v));
         let new = change.new.map(|v| (self.0)(&key, v));
         let (ts, headers) = (record.timestamp, record.headers);

@@ -127,13 +127,14 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for VersionedMaterialize {
         };
         let store = ctx.versioned_key_value_store::<K, V>(&self.store)?;
         let old = store.get(&key)?.map(|r| r.value);
-        if store.put(&key, value.as_ref(), timestamp)? == VersionedPut::NotPut {
+        let put = store.put(&key, value.as_ref(), timestamp)?;
+        if put == VersionedPut::NotPut {
             ctx.record_dropped();
             return Ok(());
         }
         ctx.forward(Record::from_parts(
             Some(key),
-            Some(Change::new(value, old)),
+            Some(Change::new(value, old).with_latest(put == VersionedPut::Latest)),
             timestamp,
             headers,
         ))

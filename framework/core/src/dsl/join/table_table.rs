@@ -43,6 +43,12 @@ impl<K: Data, V: Data, VO: Data, VR: Data> Processor<K, Change<V>, K, Change<VR>
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        if !change.is_latest {
+            // An out-of-order update of a versioned table changes no joined
+            // row (Kafka Streams, KIP-914).
+            ctx.record_dropped();
+            return Ok(());
+        }
         let other = self.other.get(ctx, &key)?;
         let other_value = other.as_ref().map(|o| &o.value);
         let join = |this: Option<&V>| match (this, other_value) {
