@@ -3,9 +3,11 @@
 //! serdes, store and internal topic names, and the same functions. Input
 //! topic `in` (and `in2`), output topic `out` unless said.
 
+mod join_script;
 mod stateless;
 mod stream_stream_joins;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -19,6 +21,8 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
+        || join_script::build(id, &b)?
+        || versioned_joins::build(id, &b)?
         || stream_stream_joins::build(id, &b)?;
     if !known {
         return Err(format!(
