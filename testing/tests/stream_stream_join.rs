@@ -481,3 +481,47 @@ fn timing_200k_records_through_an_outer_join() {
     assert_eq!(out.len(), n as usize);
     assert!(out.iter().all(|(_, v, _)| v == "l+r"));
 }
+
+#[test]
+fn a_join_after_a_key_change_reads_a_repartitioned_stream() {
+    let b = StreamsBuilder::new();
+    let consumed = || Consumed::with(Serdes::string(), Serdes::string());
+    // The left stream is keyed by the first character of its value.
+    let l = b
+        .stream("left", consumed())
+        .select_key(|_k, v: &String| v.chars().take(1).collect::<String>());
+    let r = b.stream("right", consumed());
+    l.join(
+        &r,
+        |a, b| format!("{a}+{b}"),
+        JoinWindows::of_time_difference_without_grace(ms(10)),
+        joined().with_name("rekeyed"),
+    )
+    .to("out", Produced::with(Serdes::string(), Serdes::string()));
+    let topology = b.build().unwrap();
+    let description = topology.describe().to_string();
+    assert!(
+        description.contains("rekeyed-left-repartition"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("rekeyed-right-repartition"),
+        "{description}"
+    );
+    let driver = TopologyTestDriver::new(topology, DriverConfig::new()).unwrap();
+    let mut left = driver.create_input_topic("left", Serdes::string(), Serdes::string());
+    let mut right = driver.create_input_topic("right", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("out", Serdes::string(), Serdes::string());
+    left.pipe_record(Record::new("x".into(), "apple".into(), 1))
+        .unwrap();
+    right
+        .pipe_record(Record::new("a".into(), "r".into(), 2))
+        .unwrap();
+    let got: Vec<Out> = out
+        .read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.value.unwrap(), r.timestamp))
+        .collect();
+    assert_eq!(got, vec![o("a", "apple+r", 2)]);
+}
