@@ -271,7 +271,6 @@ where
             return Ok(());
         };
         let pass = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
-        let is_latest = change.is_latest;
         let new = pass(change.new);
         let old = pass(change.old);
         if new.is_none() && old.is_none() {
@@ -280,7 +279,7 @@ where
         forward_change(
             ctx,
             key,
-            Change::new(new, old).with_latest(is_latest),
+            Change::new(new, old).with_latest(change.is_latest),
             record.timestamp,
             record.headers,
         )
@@ -411,10 +410,9 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        // An update a versioned table stored out of order is not the key's
+        // value: an aggregation leaves it out (as Kafka Streams).
         if !change.is_latest {
-            // An out-of-order update of a versioned table: its group's
-            // aggregate follows the latest values only (Kafka Streams).
-            ctx.record_dropped();
             return Ok(());
         }
         let old = change.old.map(|v| (self.0)(&key, v));

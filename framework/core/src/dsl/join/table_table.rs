@@ -43,10 +43,9 @@ impl<K: Data, V: Data, VO: Data, VR: Data> Processor<K, Change<V>, K, Change<VR>
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        // An update a versioned table stored out of order (in its history)
+        // does not change the join's rows (as Kafka Streams).
         if !change.is_latest {
-            // An out-of-order update of a versioned table changes no joined
-            // row (Kafka Streams, KIP-914).
-            ctx.record_dropped();
             return Ok(());
         }
         let other = self.other.get(ctx, &key)?;
