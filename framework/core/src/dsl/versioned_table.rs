@@ -33,8 +33,9 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
     /// [`KStream::to_table`](super::KStream::to_table)) forwards every
     /// update it stores, as Kafka Streams' does, out-of-order ones too
     /// (an update older than the key's latest value: stored in the
-    /// history, the latest value unchanged); a stream-table join looks it
-    /// up as of each stream record's timestamp.
+    /// history, the latest value unchanged, marked not the latest so that
+    /// table-table joins and `group_by` skip it); a stream-table join looks
+    /// it up as of each stream record's timestamp.
     ///
     /// ```
     /// use std::time::Duration;
