@@ -4,7 +4,9 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod join_script;
+mod join_script_ss;
 mod stateless;
+mod stream_stream_joins;
 mod tables;
 mod versioned_joins;
 mod windows;
@@ -21,7 +23,9 @@ pub fn build(id: &str) -> Result<Topology, String> {
         || tables::build(id, &b)?
         || build_windows(id, &b)?
         || join_script::build(id, &b)?
-        || versioned_joins::build(id, &b)?;
+        || join_script_ss::build(id, &b)?
+        || versioned_joins::build(id, &b)?
+        || stream_stream_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

@@ -40,7 +40,8 @@ final class Topologies {
         StreamsBuilder b = new StreamsBuilder();
         if (!Stateless.build(id, b) && !Tables.build(id, b) && !WindowTopologies.build(id, b)
                 && !JoinScriptTopologies.build(id, b)
-                && !VersionedJoinTopologies.build(id, b)) {
+                && !VersionedJoinTopologies.build(id, b)
+                && !StreamStreamJoinTopologies.build(id, b)) {
             throw new IllegalArgumentException("no Kafka Streams topology '" + id + "'");
         }
         return b.build();
