@@ -72,8 +72,21 @@ impl DriverState {
                 readers.insert(name, sub.id());
             }
         }
-        for t in topology.internal_topics() {
-            let name = t.topic.resolve(&app);
+        // Internal topics as planned: repartition topics, and changelogs
+        // (one partition per task of their sub-topology, which may differ
+        // from the default when user topics have explicit counts).
+        let changelogs = topology
+            .subtopologies()
+            .iter()
+            .flat_map(|s| topology.changelog_topics(s.id()))
+            .map(|(_, t)| t);
+        for t in topology
+            .internal_topics()
+            .iter()
+            .map(|t| t.topic.clone())
+            .chain(changelogs)
+        {
+            let name = t.resolve(&app);
             let n = config.resolve_partitions(&topology, &name);
             counts.insert(name, n);
         }

@@ -4,6 +4,7 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod join_script;
+mod join_script_ss;
 mod stateless;
 mod stream_stream_joins;
 mod tables;
@@ -22,6 +23,7 @@ pub fn build(id: &str) -> Result<Topology, String> {
         || tables::build(id, &b)?
         || build_windows(id, &b)?
         || join_script::build(id, &b)?
+        || join_script_ss::build(id, &b)?
         || versioned_joins::build(id, &b)?
         || stream_stream_joins::build(id, &b)?;
     if !known {
