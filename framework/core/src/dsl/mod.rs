@@ -80,6 +80,7 @@
 
 mod change;
 mod global;
+mod global_join;
 mod grouped;
 mod join;
 mod kstream;
@@ -95,6 +96,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use change::Change;
+pub use global::GlobalKTable;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
