@@ -72,12 +72,13 @@ impl<K: Data, V: Data, GK: Data, GV: Data, VR: Data> Processor<K, V, K, VR>
             return Ok(());
         };
         let mapped = (self.mapper)(record.key.as_ref(), value);
-        // KIP-962: a left join keeps a record without a key (its mapped key
-        // may still find a match); any other record needs a mapped key.
-        let keyless_left = matches!(self.joiner, Joiner::Left(_)) && record.key.is_none();
+        // A left join keeps every record with a value (KIP-962 for records
+        // without a key; Kafka Streams 4.x also joins a key mapped to null
+        // with null); an inner join needs a mapped key.
+        let left = matches!(self.joiner, Joiner::Left(_));
         let found = match &mapped {
             Some(key) => self.lookup(ctx, key)?,
-            None if keyless_left => None,
+            None if left => None,
             None => {
                 self.dropped(ctx);
                 return Ok(());
@@ -155,13 +156,12 @@ impl<K: Data, V: Data> KStream<K, V> {
         )
     }
 
-    /// Like [`join_global`](Self::join_global), but a record whose mapped
-    /// key has no entry in the table is joined with `None`. A record
-    /// without a key is kept (KIP-962): joined with the entry of its mapped
-    /// key, or with `None` when there is none or `key_mapper` returns
-    /// `None`. A record with a key whose `key_mapper` returns `None`, and a
-    /// record with a null value, are dropped (and counted in
-    /// `dropped-records`), as in Kafka Streams.
+    /// Like [`join_global`](Self::join_global), but every record with a
+    /// value makes output: one whose mapped key has no entry in the table,
+    /// or whose `key_mapper` returns `None`, is joined with `None`; a
+    /// record without a key is kept too (KIP-962), joined with the entry of
+    /// its mapped key if there is one. Only a record with a null value is
+    /// dropped (and counted in `dropped-records`), as in Kafka Streams 4.x.
     pub fn left_join_global<GK: Data, GV: Data, VR: Data>(
         &self,
         global: &GlobalKTable<GK, GV>,
