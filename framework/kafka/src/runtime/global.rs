@@ -115,9 +115,10 @@ impl GlobalThread {
         crate::client::tuning::apply(&mut c, crate::client::tuning::CONSUMER);
         set_all(&mut c, &config.client_properties);
         set_all(&mut c, &config.consumer_properties);
-        // Forced: no group (the consumer is assigned, never subscribed), and
-        // only committed records.
-        c.remove("group.id");
+        // Forced: no group membership (the consumer is assigned, never
+        // subscribed, and commits nothing; librdkafka's assign() still
+        // wants a group id, one of its own), and only committed records.
+        c.set("group.id", format!("{client_id}-global"));
         c.set("isolation.level", "read_committed");
         let consumer: BaseConsumer = c.create().map_err(|e| Error::client(&e))?;
         let checkpoint = config.state_dir.as_ref().map(|dir| {
