@@ -48,6 +48,8 @@ fn topology(input: &str, global: &str, output: &str, in_memory: bool) -> Topolog
 fn config(app_id: &str, state_dir: &Path, exactly_once: bool) -> RuntimeConfig {
     let mut rc = RuntimeConfig::new(app_id, cluster().bootstrap_servers());
     rc.commit_interval = Duration::from_millis(200);
+    // Two stream threads read the one global store.
+    rc.num_stream_threads = 2;
     rc.state_dir = Some(state_dir.to_path_buf());
     rc.task.default_bytes_store = Some(weir_rocksdb::rocksdb_default_bytes_store(
         state_dir.to_path_buf(),

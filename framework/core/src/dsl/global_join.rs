@@ -12,9 +12,12 @@ use crate::record::Record;
 
 type KeyMapper<K, V, GK> = Arc<dyn Fn(Option<&K>, &V) -> Option<GK> + Send + Sync>;
 
+type InnerJoiner<V, GV, VR> = Arc<dyn Fn(&V, &GV) -> VR + Send + Sync>;
+type LeftJoiner<V, GV, VR> = Arc<dyn Fn(&V, Option<&GV>) -> VR + Send + Sync>;
+
 enum Joiner<V, GV, VR> {
-    Inner(Arc<dyn Fn(&V, &GV) -> VR + Send + Sync>),
-    Left(Arc<dyn Fn(&V, Option<&GV>) -> VR + Send + Sync>),
+    Inner(InnerJoiner<V, GV, VR>),
+    Left(LeftJoiner<V, GV, VR>),
 }
 
 impl<V, GV, VR> Clone for Joiner<V, GV, VR> {
