@@ -17,12 +17,28 @@ pub struct Change<V> {
     pub new: Option<V>,
     /// The value before the update; `None` if the key had none.
     pub old: Option<V>,
+    /// Whether `new` is the key's latest value. Only a versioned table
+    /// forwards `false`: an out-of-order update, older than the key's latest
+    /// version, which it keeps in its history and forwards (`to_stream`
+    /// shows it) but which table-table joins and `group_by` skip, as Kafka
+    /// Streams' do (KIP-914).
+    pub is_latest: bool,
 }
 
 impl<V> Change<V> {
-    /// A change from `old` to `new`.
+    /// A change from `old` to `new`, the key's latest value.
     pub fn new(new: Option<V>, old: Option<V>) -> Self {
-        Change { new, old }
+        Change {
+            new,
+            old,
+            is_latest: true,
+        }
+    }
+
+    /// This change, marked as the key's latest value or not.
+    pub fn with_latest(mut self, is_latest: bool) -> Self {
+        self.is_latest = is_latest;
+        self
     }
 }
 
@@ -104,7 +120,9 @@ impl<V> Deserializer<Change<V>> for ChangeSerde<V> {
         } else {
             None
         };
-        Ok(Some(Change { new, old }))
+        // Out-of-order updates never reach a repartition topic (`group_by`
+        // skips them), so what it carries is always the latest.
+        Ok(Some(Change::new(new, old)))
     }
 }
 

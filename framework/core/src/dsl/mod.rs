@@ -90,6 +90,7 @@ mod ops;
 mod split;
 mod suppress;
 mod table_ops;
+mod versioned_table;
 mod window;
 
 use std::cell::RefCell;
@@ -98,6 +99,7 @@ use std::rc::Rc;
 pub use change::Change;
 pub use global::GlobalKTable;
 pub use grouped::{KGroupedStream, KGroupedTable};
+pub use join::{JoinWindows, Joined, StreamJoined};
 pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};

@@ -3,6 +3,7 @@
 //! an aggregation ignores records without a key, and a stream aggregation
 //! ignores null values.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::dsl::Change;
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
-use crate::serde::{Deserializer, SerdeContext, SharedSerde};
+use crate::serde::{Deserializer, SerdeContext, SerializeContext, Serializer, SharedSerde};
 use crate::store::{
     FlushedEntries, KeyValueStore, MeteredKeyValueStore, TimestampedKeyValueStore,
     TimestampedSerde, ValueAndTimestamp,
@@ -33,6 +34,10 @@ pub(crate) struct Emit<K, V> {
     /// [`MeteredKeyValueStore<K, V>`]).
     timestamped: bool,
     flushed: Option<FlushedEntries>,
+    /// The timestamps of deletes waiting in the cache, by stored key: a
+    /// flushed delete carries its record's timestamp, as Kafka Streams'
+    /// cache entries keep their record's.
+    delete_times: HashMap<Vec<u8>, i64>,
 }
 
 impl<K, V> Clone for Emit<K, V> {
@@ -43,6 +48,7 @@ impl<K, V> Clone for Emit<K, V> {
             value_serde: Arc::clone(&self.value_serde),
             timestamped: self.timestamped,
             flushed: None,
+            delete_times: HashMap::new(),
         }
     }
 }
@@ -56,6 +62,7 @@ impl<K: Data, V: Data> Emit<K, V> {
             value_serde: serdes.1,
             timestamped: false,
             flushed: None,
+            delete_times: HashMap::new(),
         }
     }
 
@@ -68,7 +75,7 @@ impl<K: Data, V: Data> Emit<K, V> {
     }
 
     /// Installs the flush listener if the store has a cache.
-    fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
+    pub(crate) fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
         let flushed = FlushedEntries::default();
         let listener = flushed.listener();
         let store = ctx.state_store(&self.store)?;
@@ -96,8 +103,22 @@ impl<K: Data, V: Data> Emit<K, V> {
         self.flushed.is_some()
     }
 
+    /// Remembers the timestamp of a delete of `key` that waits in the
+    /// cache, for the flush to forward it with.
+    fn note_delete(&mut self, key: &K, timestamp: i64) -> Result<()> {
+        if !self.cached() {
+            return Ok(());
+        }
+        let mut headers = Headers::new();
+        let mut key_ctx = SerializeContext::key(&self.store, &mut headers);
+        if let Some(bytes) = self.key_serde.serialize(&mut key_ctx, key)? {
+            self.delete_times.insert(bytes, timestamp);
+        }
+        Ok(())
+    }
+
     /// Forwards what the cache wrote down since the last call.
-    fn drain(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+    fn drain(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
         let Some(flushed) = &self.flushed else {
             return Ok(());
         };
@@ -125,9 +146,13 @@ impl<K: Data, V: Data> Emit<K, V> {
             if new.is_none() && old.is_none() {
                 continue;
             }
-            let ts = match new.as_ref().and_then(|(_, ts)| *ts) {
-                Some(ts) => ts,
-                None => ctx.stream_time().max(0),
+            let delete_time = match &new {
+                None => self.delete_times.remove(&entry.key),
+                Some(_) => None,
+            };
+            let ts = match (new.as_ref().and_then(|(_, ts)| *ts), delete_time) {
+                (Some(ts), _) | (None, Some(ts)) => ts,
+                (None, None) => ctx.stream_time().max(0),
             };
             let change = Change::new(new.map(|(v, _)| v), old.map(|(v, _)| v));
             forward_change(ctx, key, change, ts, Headers::new())?;
@@ -136,7 +161,7 @@ impl<K: Data, V: Data> Emit<K, V> {
     }
 
     /// Flushes the store's cache and forwards what it wrote down.
-    fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+    pub(crate) fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
         if !self.cached() {
             return Ok(());
         }
@@ -181,31 +206,48 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
         ctx: &mut dyn ProcessorContext<K, Change<V>>,
         record: Record<K, V>,
     ) -> Result<()> {
-        let Record {
-            key,
-            value,
-            timestamp,
-            headers,
-        } = record;
-        let Some(key) = key else {
-            return Ok(());
-        };
-        let store = ctx.key_value_store::<K, V>(&self.emit.store)?;
-        let old = match &value {
-            Some(v) => {
-                let old = store.get(&key)?;
-                store.put(&key, v)?;
-                old
-            }
-            None => store.delete(&key)?,
-        };
-        if self.emit.cached() {
-            return self.emit.drain(ctx);
-        }
-        // A delete of a key the table does not hold is still forwarded, as
-        // Kafka Streams does: `to_stream()` shows the tombstone.
-        forward_change(ctx, key, Change::new(value, old), timestamp, headers)
+        upsert(&mut self.emit, ctx, record)
     }
+}
+
+/// Writes one upsert into `emit`'s (timestamped) store: a value puts it
+/// with the record's timestamp, a null value deletes the key; forwards the
+/// change with the value the key had (or leaves it to the cache's flush).
+/// Records without a key are ignored.
+pub(crate) fn upsert<K: Data, V: Data>(
+    emit: &mut Emit<K, V>,
+    ctx: &mut dyn ProcessorContext<K, Change<V>>,
+    record: Record<K, V>,
+) -> Result<()> {
+    let Record {
+        key,
+        value,
+        timestamp,
+        headers,
+    } = record;
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let store = aggregates::<K, V, _, _>(ctx, &emit.store)?;
+    let old = match &value {
+        Some(v) => {
+            let old = store.get(&key)?;
+            store.put(&key, &ValueAndTimestamp::new(v.clone(), timestamp))?;
+            old
+        }
+        None => {
+            let old = store.delete(&key)?;
+            emit.note_delete(&key, timestamp)?;
+            old
+        }
+    }
+    .map(|old| old.value);
+    if emit.cached() {
+        return emit.drain(ctx);
+    }
+    // A delete of a key the table does not hold is still forwarded, as
+    // Kafka Streams does: `to_stream()` shows the tombstone.
+    forward_change(ctx, key, Change::new(value, old), timestamp, headers)
 }
 
 /// Keeps the table's rows whose value satisfies the predicate (or fails it
@@ -229,6 +271,7 @@ where
             return Ok(());
         };
         let pass = |v: Option<V>| v.filter(|v| (self.predicate)(&key, v) == self.keep);
+        let is_latest = change.is_latest;
         let new = pass(change.new);
         let old = pass(change.old);
         if new.is_none() && old.is_none() {
@@ -237,7 +280,7 @@ where
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(is_latest),
             record.timestamp,
             record.headers,
         )
@@ -259,12 +302,13 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        let is_latest = change.is_latest;
         let new = change.new.map(|v| (self.0)(&key, v));
         let old = change.old.map(|v| (self.0)(&key, v));
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(is_latest),
             record.timestamp,
             record.headers,
         )
@@ -367,6 +411,12 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        if !change.is_latest {
+            // An out-of-order update of a versioned table: its group's
+            // aggregate follows the latest values only (Kafka Streams).
+            ctx.record_dropped();
+            return Ok(());
+        }
         let old = change.old.map(|v| (self.0)(&key, v));
         let new = change.new.map(|v| (self.0)(&key, v));
         let (ts, headers) = (record.timestamp, record.headers);
@@ -441,6 +491,7 @@ where
             Some(agg) => store.put(&key, &ValueAndTimestamp::new(agg.clone(), timestamp))?,
             None => {
                 store.delete(&key)?;
+                self.emit.note_delete(&key, timestamp)?;
             }
         }
         if self.emit.cached() {

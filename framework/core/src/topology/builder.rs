@@ -371,7 +371,7 @@ impl TopologyBuilder {
         )
     }
 
-    fn add_store_of_kind(
+    pub(crate) fn add_store_of_kind(
         &mut self,
         name: &str,
         supplier: StoreSupplier,

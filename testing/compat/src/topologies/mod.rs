@@ -4,8 +4,11 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod global_joins;
+mod join_script;
 mod stateless;
+mod stream_stream_joins;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -19,6 +22,9 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
+        || join_script::build(id, &b)?
+        || versioned_joins::build(id, &b)?
+        || stream_stream_joins::build(id, &b)?
         || global_joins::build(id, &b)?;
     if !known {
         return Err(format!(
