@@ -41,7 +41,8 @@ final class Topologies {
         if (!Stateless.build(id, b) && !Tables.build(id, b) && !WindowTopologies.build(id, b)
                 && !JoinScriptTopologies.build(id, b)
                 && !VersionedJoinTopologies.build(id, b)
-                && !StreamStreamJoinTopologies.build(id, b)) {
+                && !StreamStreamJoinTopologies.build(id, b)
+                && !GlobalJoinTopologies.build(id, b)) {
             throw new IllegalArgumentException("no Kafka Streams topology '" + id + "'");
         }
         return b.build();
