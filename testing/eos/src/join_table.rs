@@ -28,9 +28,10 @@
 //! is reported, not judged, there.
 //!
 //! **Timestamp order** (reported, never judged): Kafka Streams processes a
-//! task's partitions by record timestamp and waits for a partition known to
-//! have unfetched data, so an event would see the key's newest version
-//! stamped at or before it. An event that saw a version stamped after it is
+//! task's partitions by record timestamp and, even with
+//! `max.task.idle.ms=0`, waits for an empty partition whose fetched lag is
+//! not known to be 0, so an event would see the key's newest version
+//! stamped at or before it (bar fetch metadata older than the write). An event that saw a version stamped after it is
 //! *ahead*, one that saw an older version than that *stale*. Weir with
 //! `max.task.idle.ms=0` does not wait for a partition with unfetched data
 //! (`task/queue.rs::ready`), so these count the processing-order difference,

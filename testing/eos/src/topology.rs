@@ -32,7 +32,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir::dsl::{EmitStrategy, Grouped, Joined, Materialized, TimeWindows};
+use weir::dsl::{
+    EmitStrategy, Grouped, JoinWindows, Joined, Materialized, StreamJoined, TimeWindows,
+};
 use weir::prelude::*;
 
 use crate::format::{join_text, partition_of, Aggregate, InputValue};
@@ -249,19 +251,45 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
             Produced::with(Serdes::string(), Serdes::string()).with_name("eos-join-sink"),
         );
 
-    stream_join(&builder, &input, topics)?;
+    stream_join(&builder, &input, topics, backend);
     builder.build()
 }
 
 /// The stream-stream join: each input record joined with the side records
 /// of its key within [`JOIN_WINDOW_MS`].
+/// Its stores (`eos-sjoin-this-join-store`, `eos-sjoin-other-join-store`)
+/// are RocksDB under the state directory, or in memory with `backend`
+/// [`StoreBackend::Memory`].
 fn stream_join(
     builder: &StreamsBuilder,
     input: &KStream<String, String>,
     topics: &EosTopics,
-) -> Result<()> {
-    let _ = (builder, input, topics, JOIN_GRACE_MS, STREAM_JOIN);
-    Ok(())
+    backend: &StoreBackend,
+) {
+    let side = builder.stream(
+        topics.side.as_str(),
+        Consumed::with(Serdes::string(), Serdes::string()),
+    );
+    let mut joined = StreamJoined::with(Serdes::string(), Serdes::string(), Serdes::string())
+        .with_name(STREAM_JOIN)
+        .with_store_name(STREAM_JOIN);
+    if matches!(backend, StoreBackend::Memory) {
+        joined = joined.in_memory();
+    }
+    input
+        .join(
+            &side,
+            |event: &String, side: &String| join_text(event, side),
+            JoinWindows::of_time_difference_and_grace(
+                Duration::from_millis(JOIN_WINDOW_MS.unsigned_abs()),
+                Duration::from_millis(JOIN_GRACE_MS.unsigned_abs()),
+            ),
+            joined,
+        )
+        .to(
+            &topics.sjoin,
+            Produced::with(Serdes::string(), Serdes::string()).with_name("eos-sjoin-sink"),
+        );
 }
 
 /// The internal topics of the topology for `application_id`.
@@ -272,6 +300,8 @@ pub fn internal_topics(application_id: &str) -> Vec<String> {
         format!("{application_id}-{WCOUNT_STORE}-changelog"),
         format!("{application_id}-{WFINAL_STORE}-changelog"),
         format!("{application_id}-{TABLE_STORE}-changelog"),
+        format!("{application_id}-{STREAM_JOIN}-this-join-store-changelog"),
+        format!("{application_id}-{STREAM_JOIN}-other-join-store-changelog"),
     ]
 }
 
