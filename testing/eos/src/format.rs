@@ -191,10 +191,20 @@ pub fn join_text(left: &str, right: &str) -> String {
     format!("{left}|{right}")
 }
 
-/// A stream-table join output `seq,amount|version,payload`.
-pub fn parse_table_join(text: &str) -> Option<(InputValue, TableValue)> {
+/// What the application's stream-table (left) join writes for an event
+/// that found no table row: `seq,amount|none`.
+pub const NO_ROW: &str = "none";
+
+/// A stream-table join output `seq,amount|version,payload`, or
+/// `seq,amount|none` (no row: `None`).
+pub fn parse_table_join(text: &str) -> Option<(InputValue, Option<TableValue>)> {
     let (event, table) = text.split_once('|')?;
-    Some((InputValue::parse(event)?, TableValue::parse(table)?))
+    let table = if table == NO_ROW {
+        None
+    } else {
+        Some(TableValue::parse(table)?)
+    };
+    Some((InputValue::parse(event)?, table))
 }
 
 /// A stream-stream join output `seq,amount|bseq`.
@@ -215,7 +225,11 @@ mod tests {
         assert_ne!(t.payload, TableValue::of(43, 3).payload);
         let e = InputValue { seq: 5, amount: 9 };
         let out = join_text(&e.to_string(), &t.to_string());
-        assert_eq!(parse_table_join(&out), Some((e, t)));
+        assert_eq!(parse_table_join(&out), Some((e, Some(t))));
+        assert_eq!(
+            parse_table_join(&join_text(&e.to_string(), NO_ROW)),
+            Some((e, None))
+        );
         assert_eq!(
             parse_stream_join(&join_text(&e.to_string(), "7")),
             Some((e, 7))

@@ -239,10 +239,14 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
         budget.as_ref(),
     );
     let table = builder.table(topics.table.as_str(), strings(), table_store);
+    // A left join, so that every event has exactly one output whatever the
+    // order the task reads its two partitions in (see crate::join_table).
     input
-        .join_table(
+        .left_join_table(
             &table,
-            |event: &String, row: &String| join_text(event, row),
+            |event: &String, row: Option<&String>| {
+                join_text(event, row.map_or(crate::format::NO_ROW, String::as_str))
+            },
             Joined::with(Serdes::string(), Serdes::string(), Serdes::string())
                 .with_name("eos-join"),
         )

@@ -218,3 +218,28 @@ fn table_records_out_of_contract_are_input_problems() {
     assert!(r.input_problems >= 1);
     assert!(!r.passed());
 }
+
+#[test]
+fn an_event_joined_with_no_row_is_unjoined_not_lost() {
+    let mut run = run_of(&writes());
+    // The first two events processed before their table partition's rows.
+    for i in [0, 1] {
+        let value = run.join[i].value.clone().unwrap();
+        let (e, _) = value.split_once('|').unwrap();
+        run.join[i].value = Some(join_text(e, crate::format::NO_ROW));
+    }
+    // A row-less output with the wrong timestamp is still wrong.
+    let value = run.join[2].value.clone().unwrap();
+    let (e, _) = value.split_once('|').unwrap();
+    run.join[2].value = Some(join_text(e, crate::format::NO_ROW));
+    run.join[2].timestamp += 1;
+    let r = check(&run, Guarantee::ExactlyOnceV2);
+    assert_eq!(r.unjoined, 2, "{}", r.result_line());
+    assert_eq!(
+        (r.counts.lost, r.counts.duplicated, r.counts.wrong),
+        (1, 0, 1),
+        "{}",
+        r.result_line()
+    );
+    assert!(r.result_line().contains("unjoined=2"));
+}
