@@ -4,6 +4,7 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod stateless;
+mod stream_stream_joins;
 mod tables;
 mod windows;
 
@@ -15,7 +16,10 @@ use weir_core::Serdes;
 /// Builds the topology `id`; an unknown id is an error.
 pub fn build(id: &str) -> Result<Topology, String> {
     let b = StreamsBuilder::new();
-    let known = stateless::build(id, &b)? || tables::build(id, &b)? || build_windows(id, &b)?;
+    let known = stateless::build(id, &b)?
+        || tables::build(id, &b)?
+        || build_windows(id, &b)?
+        || stream_stream_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

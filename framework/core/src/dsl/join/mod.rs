@@ -12,9 +12,13 @@ mod foreign_key;
 mod getter;
 mod joined;
 mod stream_stream;
+mod stream_stream_outer;
+mod stream_stream_proc;
 mod stream_table;
 mod table_table;
 mod windows;
 
 pub(crate) use getter::ValueGetter;
 pub use joined::Joined;
+pub use stream_stream::StreamJoined;
+pub use windows::JoinWindows;
