@@ -386,9 +386,11 @@ fn bench(opts: &Options) -> BenchResult<()> {
     Ok(())
 }
 
-/// The workloads run when `--workloads` does not say.
-const DEFAULT_WORKLOADS: &str =
-    "passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join";
+/// The workloads run when `--workloads` does not say. The two joins are
+/// not among them yet: at full size Weir writes a few percent of their
+/// output, and Kafka Streams' stream-stream latency run does not complete
+/// here (docs/benchmarks.md, the joins); run them with `--workloads`.
+const DEFAULT_WORKLOADS: &str = "passthrough,count,restore,windowed-count";
 
 const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
