@@ -281,8 +281,20 @@ impl TopologyBuilder {
                 "internal topic '{name}' must have at least 1 partition, got {n}"
             ));
         }
-        self.internal_topics
-            .push(InternalTopic { topic, partitions });
+        self.internal_topics.push(InternalTopic {
+            topic,
+            partitions,
+            sized_by_readers: false,
+        });
+    }
+
+    /// Sizes the internal topic `name` by its readers (see
+    /// [`InternalTopic::sized_by_readers`]).
+    pub(crate) fn size_by_readers(&mut self, name: &str) {
+        let topic = TopicName::internal(name);
+        for t in self.internal_topics.iter_mut().filter(|t| t.topic == topic) {
+            t.sized_by_readers = true;
+        }
     }
 
     /// Adds a state store, made per task by `supplier`, and connects it to `processors`.

@@ -98,7 +98,10 @@ impl Topology {
     /// - a repartition topic: the count the topology declares, else the most
     ///   partitions any source topic of the sub-topologies writing it has
     ///   (as Kafka Streams sizes them), resolved through chains of
-    ///   repartition topics; no topic configs (the broker's defaults);
+    ///   repartition topics; one sized by its readers (a foreign-key
+    ///   join's) gets the most partitions of the other topics the
+    ///   sub-topologies reading it read; no topic configs (the broker's
+    ///   defaults);
     /// - a changelog topic: one partition per task of its sub-topology, the
     ///   most partitions of the sub-topology's source topics (they must be
     ///   co-partitioned anyway); the configs of the store's kind
@@ -233,17 +236,28 @@ impl Topology {
                 if counts.contains_key(&name) {
                     continue;
                 }
+                let count_of = |t: &TopicName| {
+                    let r = t.resolve(application_id);
+                    partitions_of(&r).or_else(|| counts.get(&r).copied())
+                };
                 let n = match partitions_of(&name).or(it.partitions) {
                     Some(n) => Some(n),
+                    // As many as the other topics its readers read (those
+                    // not sized this way themselves).
+                    None if it.sized_by_readers => self
+                        .subtopologies
+                        .iter()
+                        .filter(|s| s.source_topics.contains(&it.topic))
+                        .flat_map(|s| s.source_topics.iter())
+                        .filter(|t| !self.sized_by_readers(t))
+                        .map(count_of)
+                        .try_fold(0, |acc, c| c.map(|c| acc.max(c))),
                     None => self
                         .subtopologies
                         .iter()
                         .filter(|s| s.sink_topics.contains(&it.topic))
                         .flat_map(|s| s.source_topics.iter())
-                        .map(|t| {
-                            let r = t.resolve(application_id);
-                            partitions_of(&r).or_else(|| counts.get(&r).copied())
-                        })
+                        .map(count_of)
                         .try_fold(0, |acc, c| c.map(|c| acc.max(c))),
                 };
                 if let Some(n) = n.filter(|&n| n > 0) {
@@ -256,6 +270,15 @@ impl Topology {
             }
         }
         counts
+    }
+}
+
+impl Topology {
+    /// Whether `topic` is an internal topic sized by its readers.
+    fn sized_by_readers(&self, topic: &TopicName) -> bool {
+        self.internal_topics
+            .iter()
+            .any(|t| t.sized_by_readers && &t.topic == topic)
     }
 }
 

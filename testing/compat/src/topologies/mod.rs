@@ -3,6 +3,7 @@
 //! serdes, store and internal topic names, and the same functions. Input
 //! topic `in` (and `in2`), output topic `out` unless said.
 
+mod foreign_key_joins;
 mod stateless;
 mod tables;
 mod windows;
@@ -15,7 +16,10 @@ use weir_core::Serdes;
 /// Builds the topology `id`; an unknown id is an error.
 pub fn build(id: &str) -> Result<Topology, String> {
     let b = StreamsBuilder::new();
-    let known = stateless::build(id, &b)? || tables::build(id, &b)? || build_windows(id, &b)?;
+    let known = stateless::build(id, &b)?
+        || tables::build(id, &b)?
+        || build_windows(id, &b)?
+        || foreign_key_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

@@ -15,3 +15,5 @@ mod stream_stream;
 mod stream_table;
 mod table_table;
 mod windows;
+
+pub use foreign_key::ForeignKeyJoined;
