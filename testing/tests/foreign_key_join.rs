@@ -24,7 +24,7 @@ fn store(name: &str) -> Materialized<String, String> {
 }
 
 /// `"value|fk"` has the foreign key `fk`; `"value|"` none.
-fn foreign_key(v: &String) -> Option<String> {
+fn foreign_key(v: &str) -> Option<String> {
     v.split('|').nth(1).filter(|fk| !fk.is_empty()).map(s)
 }
 
@@ -48,7 +48,7 @@ fn topology(left_join: bool, materialized: bool) -> Topology {
     let joined: KTable<String, String> = if left_join {
         left.left_join_on_foreign_key(
             &right,
-            foreign_key,
+            |v: &String| foreign_key(v),
             |v: &String, o: Option<&String>| format!("({v},{})", o.map_or("null", |o| o.as_str())),
             joined(),
             result,
@@ -56,7 +56,7 @@ fn topology(left_join: bool, materialized: bool) -> Topology {
     } else {
         left.join_on_foreign_key(
             &right,
-            foreign_key,
+            |v: &String| foreign_key(v),
             |v: &String, o: &String| format!("({v},{o})"),
             joined(),
             result,

@@ -59,7 +59,8 @@ pub mod store {
         KeyValueBytesStore, KeyValueIter, KeyValueStore, KeyValueStoreBuilder,
         ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, SessionStore,
         SessionStoreBuilder, StateStore, StoreContext, StoreKind, TimestampedSerde,
-        ValueAndTimestamp, WindowStore, WindowStoreBuilder, WindowStoreIter, WriteBatch,
+        ValueAndTimestamp, VersionedKeyValueStore, VersionedKeyValueStoreBuilder, VersionedPut,
+        VersionedRecord, WindowStore, WindowStoreBuilder, WindowStoreIter, WriteBatch,
     };
 }
 
@@ -84,6 +85,8 @@ pub mod guide {
     pub mod dsl {}
     #[doc = include_str!("../../../docs/time.md")]
     pub mod time {}
+    #[doc = include_str!("../../../docs/joins.md")]
+    pub mod joins {}
     #[doc = include_str!("../../../docs/testing.md")]
     pub mod testing {}
     #[doc = include_str!("../../../docs/operations.md")]

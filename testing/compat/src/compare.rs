@@ -85,9 +85,10 @@ fn steps(scenario: &Scenario) -> String {
 
 fn header(scenario: &Scenario, what: &str) -> String {
     format!(
-        "scenario '{}' (topology '{}': {}): {what}\n    steps:\n{}",
+        "scenario '{}' (topology '{}'{}: {}): {what}\n    steps:\n{}",
         scenario.name,
         scenario.topology,
+        if scenario.cache { ", cache on" } else { "" },
         scenario.doc,
         steps(scenario)
     )
@@ -204,6 +205,7 @@ mod tests {
             name: "s".into(),
             topology: "t".into(),
             doc: String::new(),
+            cache: false,
             steps: Vec::new(),
             divergence: divergence.map(|w| Divergence {
                 kind: DivergenceKind::Bug,

@@ -121,6 +121,14 @@ pub struct Scenario {
     pub topology: String,
     /// What it shows, in a line.
     pub doc: String,
+    /// Whether both sides run with a record cache of [`CACHE_MAX_BYTES`]
+    /// (`statestore.cache.max.bytes`; default off: every update is shown).
+    /// Both drivers commit after each record piped, so a cache folds
+    /// nothing between steps but changes what caching stores forward (no
+    /// old values for a key not yet flushed, no forward of an unchanged
+    /// value, ...), as Kafka Streams' tests that run "with caching" check.
+    #[serde(default)]
+    pub cache: bool,
     /// The steps, in order.
     pub steps: Vec<Step>,
     /// How Weir differs from Kafka Streams here, if it does.
@@ -152,6 +160,10 @@ pub struct Suite {
     /// Every scenario, file by file (files in name order).
     pub scenarios: Vec<Scenario>,
 }
+
+/// The record cache both sides get in a scenario with `"cache": true`
+/// (10 MiB, Kafka Streams' default `statestore.cache.max.bytes`).
+pub const CACHE_MAX_BYTES: usize = 10 * 1024 * 1024;
 
 /// The files of the scenario directory that hold no scenarios.
 pub const NOT_SCENARIO_FILES: [&str; 2] = ["topologies.json", "bytes.json"];

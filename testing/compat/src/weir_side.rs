@@ -10,7 +10,7 @@ use std::time::Duration;
 use weir_core::{Headers, Record, Serdes};
 use weir_testing::{DriverConfig, TestInputTopic, TopologyTestDriver};
 
-use crate::scenario::{OutRecord, Outputs, Scenario, Step, TopologySpec};
+use crate::scenario::{OutRecord, Outputs, Scenario, Step, TopologySpec, CACHE_MAX_BYTES};
 use crate::topologies;
 use crate::types::TopicType;
 
@@ -26,6 +26,13 @@ pub fn config() -> DriverConfig {
         .with_cache_max_bytes(0)
 }
 
+/// The configuration `scenario` runs with: [`config`], with a record cache
+/// of [`CACHE_MAX_BYTES`] if it asks for one (`"cache": true`).
+pub fn config_for(scenario: &Scenario) -> DriverConfig {
+    let bytes = if scenario.cache { CACHE_MAX_BYTES } else { 0 };
+    config().with_cache_max_bytes(bytes)
+}
+
 fn types(spec: &crate::scenario::TopicTypes) -> Result<(TopicType, TopicType), String> {
     Ok((spec.key.parse()?, spec.value.parse()?))
 }
@@ -34,7 +41,8 @@ fn types(spec: &crate::scenario::TopicTypes) -> Result<(TopicType, TopicType), S
 /// every output topic received.
 pub fn run(spec: &TopologySpec, scenario: &Scenario) -> Result<Outputs, String> {
     let topology = topologies::build(&scenario.topology)?;
-    let driver = TopologyTestDriver::new(topology, config()).map_err(|e| e.to_string())?;
+    let driver =
+        TopologyTestDriver::new(topology, config_for(scenario)).map_err(|e| e.to_string())?;
     let mut inputs: BTreeMap<&str, Input> = BTreeMap::new();
     for (topic, t) in &spec.inputs {
         let (k, v) = types(t)?;

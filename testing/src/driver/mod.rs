@@ -35,6 +35,7 @@ mod config;
 mod state;
 mod stores;
 mod topics;
+mod versioned_stores;
 mod window_stores;
 mod world;
 
@@ -52,6 +53,7 @@ pub use config::{
 };
 pub use stores::KeyValueStoreView;
 pub use topics::{KeyValue, TestInputTopic, TestOutputTopic};
+pub use versioned_stores::VersionedStoreView;
 pub use window_stores::{SessionStoreView, WindowStoreView};
 pub use world::CrashPoint;
 

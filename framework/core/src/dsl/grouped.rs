@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::dsl::join::ValueGetter;
 use crate::dsl::ktable::{add_node, add_store_builder};
 use crate::dsl::table_ops::{Emit, StreamAggregate, TableAggregate};
 use crate::dsl::{Change, Grouped, KStream, KTable, Materialized, Repartitioned, Shared};
@@ -43,7 +44,9 @@ fn aggregate_node<KIn: Data, VIn: Data, VA: Data>(
     // each aggregate keeps the timestamp of the newest record in it.
     let builder = materialized.into_store_builder().with_timestamps(true);
     let store = add_store_builder(inner, &builder, &name);
-    KTable::new(inner.clone(), name, Some(store)).with_serdes(Some(key_serde), Some(value_serde))
+    KTable::new(inner.clone(), name, Some(store.clone()))
+        .with_serdes(Some(key_serde), Some(value_serde))
+        .with_getter(ValueGetter::of_store(&store))
 }
 
 impl<K: Data, V: Data> KStream<K, V> {

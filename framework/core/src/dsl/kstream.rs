@@ -16,6 +16,12 @@ use crate::topology::{Consumed, Produced, TopicName, TopicNameExtractor};
 pub struct KStream<K, V> {
     inner: Shared,
     node: String,
+    /// Whether an operator upstream may have changed the key since the
+    /// records were last partitioned by it (a source or a repartition
+    /// topic): `map`, `flat_map`, `select_key` and `process` set it, merging
+    /// with such a stream keeps it, a repartition clears it (Kafka Streams'
+    /// `repartitionRequired`). A join repartitions such a stream first.
+    key_changed: bool,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -24,6 +30,7 @@ impl<K, V> Clone for KStream<K, V> {
         KStream {
             inner: self.inner.clone(),
             node: self.node.clone(),
+            key_changed: self.key_changed,
             _types: PhantomData,
         }
     }
@@ -81,12 +88,27 @@ impl<K: 'static, V: 'static> Repartitioned<K, V> {
 }
 
 impl<K: Data, V: Data> KStream<K, V> {
+    /// A stream out of `node`, partitioned by its key (a source, a
+    /// repartition topic, a table's updates).
     pub(crate) fn new(inner: Shared, node: String) -> Self {
         KStream {
             inner,
             node,
+            key_changed: false,
             _types: PhantomData,
         }
+    }
+
+    /// Whether an operator upstream may have changed the key since the
+    /// records were last partitioned by it (see [`for_join`](Self::for_join)).
+    pub(crate) fn key_changed(&self) -> bool {
+        self.key_changed
+    }
+
+    /// This stream, marked as possibly re-keyed (`true`) or not.
+    pub(crate) fn with_key_changed(mut self, changed: bool) -> Self {
+        self.key_changed = changed;
+        self
     }
 
     /// The name of the node this stream comes out of.
@@ -97,13 +119,16 @@ impl<K: Data, V: Data> KStream<K, V> {
     /// Gives the node this stream comes out of a name of your own.
     pub fn named(self, name: &str) -> Self {
         self.inner.borrow_mut().topology.rename(&self.node, name);
-        KStream::new(self.inner, name.to_string())
+        let key_changed = self.key_changed;
+        KStream::new(self.inner, name.to_string()).with_key_changed(key_changed)
     }
 
     pub(crate) fn shared(&self) -> &Shared {
         &self.inner
     }
 
+    /// Adds a processor after this stream; its output keeps this stream's
+    /// key-changed mark (operators that change the key set it themselves).
     pub(crate) fn add<KR: Data, VR: Data>(
         &self,
         prefix: &str,
@@ -113,7 +138,7 @@ impl<K: Data, V: Data> KStream<K, V> {
         let name = inner.next_name(prefix);
         inner.topology.add_processor(&name, supplier, &[&self.node]);
         drop(inner);
-        KStream::new(self.inner.clone(), name)
+        KStream::new(self.inner.clone(), name).with_key_changed(self.key_changed)
     }
 
     /// Keeps the records whose value satisfies `predicate`.
@@ -148,6 +173,7 @@ impl<K: Data, V: Data> KStream<K, V> {
     ) -> KStream<KR, VR> {
         let mapper = Arc::new(mapper);
         self.add("KSTREAM-MAP", move || Map(mapper.clone()))
+            .with_key_changed(true)
     }
 
     /// Maps each value, keeping the key.
@@ -177,6 +203,7 @@ impl<K: Data, V: Data> KStream<K, V> {
     {
         let mapper = Arc::new(mapper);
         self.add("KSTREAM-FLATMAP", move || FlatMap(mapper.clone()))
+            .with_key_changed(true)
     }
 
     /// Maps each value to zero or more values, keeping the key.
@@ -200,6 +227,7 @@ impl<K: Data, V: Data> KStream<K, V> {
     ) -> KStream<KR, V> {
         let selector = Arc::new(selector);
         self.add("KSTREAM-KEY-SELECT", move || SelectKey(selector.clone()))
+            .with_key_changed(true)
     }
 
     /// Calls `action` on each record and forwards it unchanged.
@@ -238,17 +266,22 @@ impl<K: Data, V: Data> KStream<K, V> {
             .add_pass_through::<K, V>(&name, &[&self.node, &other.node]);
         drop(inner);
         KStream::new(self.inner.clone(), name)
+            .with_key_changed(self.key_changed || other.key_changed)
     }
 
     /// Runs a processor of your own on each record (the Processor API inside
     /// the DSL). `stores` names the state stores it uses, added with
     /// [`StreamsBuilder::add_state_store`](crate::dsl::StreamsBuilder::add_state_store).
+    /// The processor may forward records with other keys, so a join after it
+    /// repartitions first.
     pub fn process<KR: Data, VR: Data>(
         &self,
         supplier: impl ProcessorSupplier<K, V, KR, VR>,
         stores: &[&str],
     ) -> KStream<KR, VR> {
-        let out: KStream<KR, VR> = self.add("KSTREAM-PROCESSOR", supplier);
+        let out: KStream<KR, VR> = self
+            .add("KSTREAM-PROCESSOR", supplier)
+            .with_key_changed(true);
         self.inner
             .borrow_mut()
             .topology

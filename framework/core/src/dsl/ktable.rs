@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use crate::dsl::change::ChangeSerde;
 use crate::dsl::grouped::KGroupedTable;
+use crate::dsl::join::ValueGetter;
 use crate::dsl::table_ops::{
     Emit, Materialize, TableFilter, TableMapValues, TableSelect, ToStream,
 };
 use crate::dsl::{Change, Grouped, KStream, Materialized, Repartitioned, Shared, Terminal};
 use crate::processor::{Data, ProcessorSupplier};
 use crate::serde::SharedSerde;
-use crate::store::KeyValueStoreBuilder;
+use crate::store::{KeyValueStoreBuilder, ValueAndTimestamp};
 use crate::topology::Produced;
 
 /// A table of keys `K` to values `V` (Kafka Streams' `KTable`): each record
@@ -30,8 +31,10 @@ use crate::topology::Produced;
 /// stream thread has a budget: `statestore.cache.max.bytes`) it forwards
 /// the updates folded per key when the task commits (or the thread's cache
 /// evicts a key), with the value the key had at the previous forward as
-/// `old`, as Kafka Streams does; those records carry the task's stream time
-/// (an aggregation's: its aggregate's timestamp, below).
+/// `old`, as Kafka Streams does; each carries its row's timestamp (a
+/// table's rows keep the timestamp of the record that wrote them, an
+/// aggregation's the newest of its records', below; a delete: the task's
+/// stream time).
 /// [`Materialized::with_caching`]`(false)` forwards every update.
 ///
 /// An aggregation (`count`, `reduce`, `aggregate`) keeps its results in a
@@ -54,6 +57,9 @@ pub struct KTable<K, V> {
     /// with them.
     key_serde: Option<SharedSerde<K>>,
     value_serde: Option<SharedSerde<V>>,
+    /// How a join reads the table's value for a key (none for tables of
+    /// windows and suppressed tables, which cannot be joined).
+    getter: Option<ValueGetter<K, V>>,
     _types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -66,6 +72,7 @@ impl<K, V> Clone for KTable<K, V> {
             window_close: self.window_close,
             key_serde: self.key_serde.clone(),
             value_serde: self.value_serde.clone(),
+            getter: self.getter.clone(),
             _types: PhantomData,
         }
     }
@@ -82,16 +89,6 @@ pub(crate) fn add_node<KIn: Data, VIn: Data, KOut: Data, VOut: Data>(
     let name = inner.next_name(prefix);
     inner.topology.add_processor(&name, supplier, &[parent]);
     name
-}
-
-/// Adds the store `materialized` describes, connected to `processor`;
-/// returns the store's name.
-pub(crate) fn add_store<K: Data, V: Data>(
-    inner: &Shared,
-    materialized: Materialized<K, V>,
-    processor: &str,
-) -> String {
-    add_store_builder(inner, &materialized.into_store_builder(), processor)
 }
 
 /// Adds the store `builder` describes, connected to `processor`; returns
@@ -115,13 +112,27 @@ pub(crate) fn materialize<K: Data, V: Data>(
     prefix: &str,
     materialized: Materialized<K, V>,
 ) -> KTable<K, V> {
-    let emit = Emit::new(materialized.name().to_string(), materialized.serdes());
+    if let Some(history_ms) = materialized.history_retention_ms() {
+        return super::versioned_table::materialize_versioned(
+            inner,
+            parent,
+            prefix,
+            materialized,
+            history_ms,
+        );
+    }
+    let emit = Emit::timestamped(materialized.name().to_string(), materialized.serdes());
     let name = add_node::<K, V, K, Change<V>>(inner, parent, prefix, move || Materialize {
         emit: emit.clone(),
     });
     let serdes = materialized.serdes();
-    let store = add_store(inner, materialized, &name);
-    KTable::new(inner.clone(), name, Some(store)).with_serdes(Some(serdes.0), Some(serdes.1))
+    // As Kafka Streams' tables, each row keeps the timestamp of the record
+    // that wrote it (a table-table join's result takes the newer side's).
+    let builder = materialized.into_store_builder().with_timestamps(true);
+    let store = add_store_builder(inner, &builder, &name);
+    KTable::new(inner.clone(), name, Some(store.clone()))
+        .with_serdes(Some(serdes.0), Some(serdes.1))
+        .with_getter(ValueGetter::of_store(&store))
 }
 
 impl<K: Data, V: Data> KTable<K, V> {
@@ -133,8 +144,20 @@ impl<K: Data, V: Data> KTable<K, V> {
             window_close: None,
             key_serde: None,
             value_serde: None,
+            getter: None,
             _types: PhantomData,
         }
+    }
+
+    /// Records how a join reads the table's rows.
+    pub(crate) fn with_getter(mut self, getter: ValueGetter<K, V>) -> Self {
+        self.getter = Some(getter);
+        self
+    }
+
+    /// How a join reads the table's rows, if the table can be joined.
+    pub(crate) fn value_getter(&self) -> Option<&ValueGetter<K, V>> {
+        self.getter.as_ref()
     }
 
     /// Records the table's serdes (where known).
@@ -190,6 +213,7 @@ impl<K: Data, V: Data> KTable<K, V> {
         let mut table = KTable::new(self.inner, name.to_string(), self.store)
             .with_serdes(key_serde, value_serde);
         table.window_close = close;
+        table.getter = self.getter;
         table
     }
 
@@ -197,9 +221,14 @@ impl<K: Data, V: Data> KTable<K, V> {
         &self,
         prefix: &str,
         supplier: impl ProcessorSupplier<K, Change<V>, K, Change<VR>>,
+        getter: impl Fn(&K, ValueAndTimestamp<V>) -> Option<ValueAndTimestamp<VR>>
+            + Send
+            + Sync
+            + 'static,
     ) -> KTable<K, VR> {
         let name = add_node(&self.inner, &self.node, prefix, supplier);
         let mut table = KTable::new(self.inner.clone(), name, None);
+        table.getter = self.getter.as_ref().map(|g| g.derive(getter));
         // A filtered or mapped table of windows closes its windows when
         // its parent does; it keeps its parent's key serde (the values may
         // be of another type: their serde is given where needed).
@@ -213,10 +242,15 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// never passed forwards nothing.
     pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
         let predicate = Arc::new(predicate);
-        let table = self.derive("KTABLE-FILTER", move || TableFilter {
-            predicate: predicate.clone(),
-            keep: true,
-        });
+        let read = Arc::clone(&predicate);
+        let table = self.derive(
+            "KTABLE-FILTER",
+            move || TableFilter {
+                predicate: predicate.clone(),
+                keep: true,
+            },
+            move |k, v| read(k, &v.value).then_some(v),
+        );
         table.with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
@@ -224,10 +258,15 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// [`filter`](Self::filter).
     pub fn filter_not(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Self {
         let predicate = Arc::new(predicate);
-        let table = self.derive("KTABLE-FILTER", move || TableFilter {
-            predicate: predicate.clone(),
-            keep: false,
-        });
+        let read = Arc::clone(&predicate);
+        let table = self.derive(
+            "KTABLE-FILTER",
+            move || TableFilter {
+                predicate: predicate.clone(),
+                keep: false,
+            },
+            move |k, v| (!read(k, &v.value)).then_some(v),
+        );
         table.with_serdes(self.key_serde.clone(), self.value_serde.clone())
     }
 
@@ -246,7 +285,12 @@ impl<K: Data, V: Data> KTable<K, V> {
         mapper: impl Fn(&K, V) -> VR + Send + Sync + 'static,
     ) -> KTable<K, VR> {
         let mapper = Arc::new(mapper);
-        self.derive("KTABLE-MAPVALUES", move || TableMapValues(mapper.clone()))
+        let read = Arc::clone(&mapper);
+        self.derive(
+            "KTABLE-MAPVALUES",
+            move || TableMapValues(mapper.clone()),
+            move |k, v| Some(ValueAndTimestamp::new(read(k, v.value), v.timestamp)),
+        )
     }
 
     /// The table's updates as a stream of the new values; a delete becomes

@@ -24,6 +24,8 @@ use crate::store::{BytesStoreSupplier, KeyValueStoreBuilder};
 pub struct Materialized<K, V> {
     builder: KeyValueStoreBuilder<K, V>,
     retention: Option<i64>,
+    /// The history retention of a versioned store (see `as_versioned`).
+    pub(crate) history_retention: Option<i64>,
 }
 
 impl<K, V> Clone for Materialized<K, V> {
@@ -31,6 +33,7 @@ impl<K, V> Clone for Materialized<K, V> {
         Materialized {
             builder: self.builder.clone(),
             retention: self.retention,
+            history_retention: self.history_retention,
         }
     }
 }
@@ -49,6 +52,7 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
                 .with_logging(true)
                 .with_caching(true),
             retention: None,
+            history_retention: None,
         }
     }
 

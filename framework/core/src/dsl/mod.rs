@@ -89,6 +89,7 @@ mod ops;
 mod split;
 mod suppress;
 mod table_ops;
+mod versioned_table;
 mod window;
 
 use std::cell::RefCell;
@@ -97,6 +98,7 @@ use std::rc::Rc;
 pub use change::Change;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use join::ForeignKeyJoined;
+pub use join::Joined;
 pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};

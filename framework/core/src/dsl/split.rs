@@ -81,6 +81,8 @@ impl<K: Data, V: Data> ErasedProcessor for SplitNode<K, V> {
 pub struct BranchedKStream<K: Data, V: Data> {
     inner: Shared,
     node: String,
+    /// The parent's key-changed mark, which every branch keeps.
+    key_changed: bool,
     predicates: Vec<Predicate<K, V>>,
     routes: Arc<OnceLock<Routes<K, V>>>,
     branches: Branches<K, V>,
@@ -106,6 +108,7 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
         BranchedKStream {
             inner,
             node,
+            key_changed: parent.key_changed(),
             predicates: Vec::new(),
             routes,
             branches: Branches {
@@ -127,7 +130,8 @@ impl<K: Data, V: Data> BranchedKStream<K, V> {
             .borrow_mut()
             .topology
             .add_pass_through::<K, V>(&full, &[&self.node]);
-        let stream = KStream::new(self.inner.clone(), full.clone());
+        let stream =
+            KStream::new(self.inner.clone(), full.clone()).with_key_changed(self.key_changed);
         self.branches.map.insert(full, stream);
     }
 

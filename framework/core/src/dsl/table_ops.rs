@@ -68,7 +68,7 @@ impl<K: Data, V: Data> Emit<K, V> {
     }
 
     /// Installs the flush listener if the store has a cache.
-    fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
+    pub(crate) fn init<KO, VO>(&mut self, ctx: &mut dyn ProcessorContext<KO, VO>) -> Result<()> {
         let flushed = FlushedEntries::default();
         let listener = flushed.listener();
         let store = ctx.state_store(&self.store)?;
@@ -136,7 +136,7 @@ impl<K: Data, V: Data> Emit<K, V> {
     }
 
     /// Flushes the store's cache and forwards what it wrote down.
-    fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+    pub(crate) fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
         if !self.cached() {
             return Ok(());
         }
@@ -181,31 +181,44 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
         ctx: &mut dyn ProcessorContext<K, Change<V>>,
         record: Record<K, V>,
     ) -> Result<()> {
-        let Record {
-            key,
-            value,
-            timestamp,
-            headers,
-        } = record;
-        let Some(key) = key else {
-            return Ok(());
-        };
-        let store = ctx.key_value_store::<K, V>(&self.emit.store)?;
-        let old = match &value {
-            Some(v) => {
-                let old = store.get(&key)?;
-                store.put(&key, v)?;
-                old
-            }
-            None => store.delete(&key)?,
-        };
-        if self.emit.cached() {
-            return self.emit.drain(ctx);
-        }
-        // A delete of a key the table does not hold is still forwarded, as
-        // Kafka Streams does: `to_stream()` shows the tombstone.
-        forward_change(ctx, key, Change::new(value, old), timestamp, headers)
+        upsert(&self.emit, ctx, record)
     }
+}
+
+/// Writes one upsert into `emit`'s (timestamped) store: a value puts it
+/// with the record's timestamp, a null value deletes the key; forwards the
+/// change with the value the key had (or leaves it to the cache's flush).
+/// Records without a key are ignored.
+pub(crate) fn upsert<K: Data, V: Data>(
+    emit: &Emit<K, V>,
+    ctx: &mut dyn ProcessorContext<K, Change<V>>,
+    record: Record<K, V>,
+) -> Result<()> {
+    let Record {
+        key,
+        value,
+        timestamp,
+        headers,
+    } = record;
+    let Some(key) = key else {
+        return Ok(());
+    };
+    let store = aggregates::<K, V, _, _>(ctx, &emit.store)?;
+    let old = match &value {
+        Some(v) => {
+            let old = store.get(&key)?;
+            store.put(&key, &ValueAndTimestamp::new(v.clone(), timestamp))?;
+            old
+        }
+        None => store.delete(&key)?,
+    }
+    .map(|old| old.value);
+    if emit.cached() {
+        return emit.drain(ctx);
+    }
+    // A delete of a key the table does not hold is still forwarded, as
+    // Kafka Streams does: `to_stream()` shows the tombstone.
+    forward_change(ctx, key, Change::new(value, old), timestamp, headers)
 }
 
 /// Keeps the table's rows whose value satisfies the predicate (or fails it

@@ -229,6 +229,20 @@ impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {
         self.state_store(name)?.as_window_store::<K, V>()
     }
 
+    /// The versioned key-value store `name` connected to the running
+    /// processor, typed with keys `K` and values `V` (built by
+    /// [`VersionedKeyValueStoreBuilder`](crate::store::VersionedKeyValueStoreBuilder)).
+    ///
+    /// Errors if the store is not connected to this processor, or is not a
+    /// versioned store of `K` and `V`.
+    pub fn versioned_key_value_store<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut dyn crate::store::VersionedKeyValueStore<K, V>> {
+        self.state_store(name)?
+            .as_versioned_key_value_store::<K, V>()
+    }
+
     /// The session store `name` connected to the running processor, typed
     /// with keys `K` and values `V` (built by
     /// [`SessionStoreBuilder`](crate::store::SessionStoreBuilder)).

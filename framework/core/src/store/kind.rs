@@ -41,6 +41,14 @@ pub enum StoreKind {
         /// The store's retention, in milliseconds.
         retention_ms: i64,
     },
+    /// A versioned key-value store keeping `history_retention_ms` of older
+    /// versions: its changelog is compacted, with `min.compaction.lag.ms` =
+    /// the history retention + 24 hours so that the versions a restore needs
+    /// stay (as Kafka Streams).
+    Versioned {
+        /// The store's history retention, in milliseconds.
+        history_retention_ms: i64,
+    },
 }
 
 impl StoreKind {
@@ -55,7 +63,8 @@ impl StoreKind {
     /// The topic configs of the store's changelog topic when
     /// `windowstore.changelog.additional.retention.ms` is
     /// `additional_retention_ms`: `cleanup.policy=compact` for a key-value
-    /// store; `cleanup.policy=compact,delete` and `retention.ms` = the
+    /// store; `cleanup.policy=compact` and `min.compaction.lag.ms` = the
+    /// history retention + 24 hours for a versioned store; `cleanup.policy=compact,delete` and `retention.ms` = the
     /// store's retention + `additional_retention_ms` for window and session
     /// stores (as Kafka Streams).
     pub fn changelog_configs_with(&self, additional_retention_ms: i64) -> BTreeMap<String, String> {
@@ -70,6 +79,21 @@ impl StoreKind {
                     ("retention.ms".to_string(), retention.to_string()),
                 ])
             }
+            StoreKind::Versioned {
+                history_retention_ms,
+            } => {
+                let lag =
+                    history_retention_ms.saturating_add(VERSIONED_CHANGELOG_ADDITIONAL_LAG_MS);
+                BTreeMap::from([
+                    ("cleanup.policy".to_string(), "compact".to_string()),
+                    ("min.compaction.lag.ms".to_string(), lag.to_string()),
+                ])
+            }
         }
     }
 }
+
+/// How much longer than its history retention a versioned store's
+/// changelog keeps old versions from compaction (24 hours, fixed, as in
+/// Kafka Streams).
+const VERSIONED_CHANGELOG_ADDITIONAL_LAG_MS: i64 = 86_400_000;

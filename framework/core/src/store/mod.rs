@@ -54,6 +54,25 @@
 //! retention + `windowstore.changelog.additional.retention.ms` (see
 //! [`StoreKind::changelog_configs_with`]).
 //!
+//! # Versioned stores
+//!
+//! [`VersionedKeyValueStoreBuilder`] builds a [`MeteredVersionedKeyValueStore`]
+//! (no cache; change-logging in the typed layer) over the same bytes stack,
+//! laid out as:
+//!
+//! ```text
+//! latest row:   0x00 | key                               -> timestamp : 8 BE | value
+//! history row:  0x01 | len(key) : 4 BE | key | from : 8  -> valid_to : 8 BE | tag : 1 | value
+//! stream time:  0x02                                     -> observed : 8 BE
+//! changelog:    key                                      -> timestamp : 8 BE | tag : 1 | value
+//! ```
+//!
+//! `from` is order-preserving (sign bit flipped, big-endian), so one seek
+//! finds the version valid at a time; `tag` is 1 for a value, 0 for a
+//! delete, and a delete that is a key's latest version is a history row
+//! with `valid_to = i64::MAX`. The changelog topic is compacted with
+//! `min.compaction.lag.ms` = history retention + 24 hours.
+//!
 //! # A word count with a store
 //!
 //! ```
@@ -110,6 +129,11 @@ mod thread_cache;
 mod timestamped;
 mod timestamped_kv;
 mod uncommitted;
+mod versioned;
+mod versioned_builder;
+mod versioned_bytes;
+mod versioned_layout;
+mod versioned_store;
 mod window_builder;
 mod window_store;
 mod windowed;
@@ -135,6 +159,9 @@ pub use thread_cache::ThreadCache;
 pub use timestamped::{TimestampedSerde, ValueAndTimestamp};
 pub use timestamped_kv::{TimestampedKeyValueStore, NO_TIMESTAMP};
 pub use uncommitted::UncommittedWritesLayer;
+pub use versioned::{VersionedKeyValueStore, VersionedPut, VersionedRecord};
+pub use versioned_builder::VersionedKeyValueStoreBuilder;
+pub use versioned_store::MeteredVersionedKeyValueStore;
 pub use window_builder::{SessionStoreBuilder, WindowStoreBuilder};
 pub use window_store::MeteredWindowStore;
 pub use windowed::{
@@ -293,6 +320,22 @@ impl<'a> dyn StateStore + 'a {
         match self.as_any_mut().downcast_mut::<MeteredWindowStore<K, V>>() {
             Some(store) => Ok(store),
             None => Err(not_a::<K, V>(name, "window store")),
+        }
+    }
+
+    /// The store as a typed versioned key-value store, if it is one built
+    /// by [`VersionedKeyValueStoreBuilder`] with keys `K` and values `V`;
+    /// otherwise an [`Error::Store`] naming the types asked for.
+    pub fn as_versioned_key_value_store<K: 'static, V: 'static>(
+        &mut self,
+    ) -> Result<&mut dyn VersionedKeyValueStore<K, V>> {
+        let name = self.name().to_string();
+        match self
+            .as_any_mut()
+            .downcast_mut::<MeteredVersionedKeyValueStore<K, V>>()
+        {
+            Some(store) => Ok(store),
+            None => Err(not_a::<K, V>(name, "versioned key-value store")),
         }
     }
 

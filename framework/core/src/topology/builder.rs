@@ -281,20 +281,8 @@ impl TopologyBuilder {
                 "internal topic '{name}' must have at least 1 partition, got {n}"
             ));
         }
-        self.internal_topics.push(InternalTopic {
-            topic,
-            partitions,
-            sized_by_readers: false,
-        });
-    }
-
-    /// Sizes the internal topic `name` by its readers (see
-    /// [`InternalTopic::sized_by_readers`]).
-    pub(crate) fn size_by_readers(&mut self, name: &str) {
-        let topic = TopicName::internal(name);
-        for t in self.internal_topics.iter_mut().filter(|t| t.topic == topic) {
-            t.sized_by_readers = true;
-        }
+        self.internal_topics
+            .push(InternalTopic { topic, partitions });
     }
 
     /// Adds a state store, made per task by `supplier`, and connects it to `processors`.
@@ -382,7 +370,7 @@ impl TopologyBuilder {
         )
     }
 
-    fn add_store_of_kind(
+    pub(crate) fn add_store_of_kind(
         &mut self,
         name: &str,
         supplier: StoreSupplier,

@@ -177,11 +177,6 @@ pub struct InternalTopic {
     pub topic: TopicName,
     /// The partition count asked for, or `None` for "as many as the input".
     pub partitions: Option<i32>,
-    /// Whether, without a count asked for, it gets as many partitions as the
-    /// other topics its readers read (it must be co-partitioned with them:
-    /// a foreign-key join's subscription and response topics), rather than
-    /// as many as its writers read.
-    pub sized_by_readers: bool,
 }
 
 /// A connected component of the topology; one task runs per partition of it.

@@ -95,13 +95,17 @@ impl Topology {
     /// answer for an internal topic fixes that topic's count (the test
     /// driver's explicit counts); `None` lets the plan work it out:
     ///
-    /// - a repartition topic: the count the topology declares, else the most
-    ///   partitions any source topic of the sub-topologies writing it has
-    ///   (as Kafka Streams sizes them), resolved through chains of
-    ///   repartition topics; one sized by its readers (a foreign-key
-    ///   join's) gets the most partitions of the other topics the
-    ///   sub-topologies reading it read; no topic configs (the broker's
-    ///   defaults);
+    /// - a repartition topic: the count the topology declares; else, when
+    ///   the sub-topology reading it also reads user topics (a join after a
+    ///   key change), their count, so they are co-partitioned; else a count
+    ///   declared for another repartition topic that sub-topology reads;
+    ///   else the most partitions any source topic of the sub-topologies
+    ///   writing it (or another repartition topic read beside it) has: as
+    ///   Kafka Streams' `RepartitionTopics` and `CopartitionedTopicsEnforcer`
+    ///   size them, resolved through chains of repartition topics; no topic
+    ///   configs (the broker's defaults). A declared count that differs from
+    ///   the user topics' is kept: the runtime's start check then fails,
+    ///   naming each topic and its count;
     /// - a changelog topic: one partition per task of its sub-topology, the
     ///   most partitions of the sub-topology's source topics (they must be
     ///   co-partitioned anyway); the configs of the store's kind
@@ -223,11 +227,21 @@ impl Topology {
     /// The partition counts of the repartition topics that can be worked
     /// out, by real name. One repartition topic may feed the writer of
     /// another, so it repeats until nothing changes (at most once per topic).
+    ///
+    /// A topic's count: the one `partitions_of` fixes or the topology
+    /// declares; else, as Kafka Streams' `CopartitionedTopicsEnforcer` does,
+    /// the count of the user topics read beside it (its co-partition group:
+    /// the sub-topology reading it), or a count declared for another
+    /// repartition topic of the group; else the most partitions over the
+    /// group of the source topics of the sub-topologies writing each.
     fn plan_repartition_counts(
         &self,
         application_id: &str,
         partitions_of: &impl Fn(&str) -> Option<i32>,
     ) -> HashMap<String, i32> {
+        let fixed = |it: &super::InternalTopic| {
+            partitions_of(&it.topic.resolve(application_id)).or(it.partitions)
+        };
         let mut counts: HashMap<String, i32> = HashMap::new();
         for _ in 0..=self.internal_topics.len() {
             let mut changed = false;
@@ -236,30 +250,11 @@ impl Topology {
                 if counts.contains_key(&name) {
                     continue;
                 }
-                let count_of = |t: &TopicName| {
-                    let r = t.resolve(application_id);
-                    partitions_of(&r).or_else(|| counts.get(&r).copied())
-                };
-                let n = match partitions_of(&name).or(it.partitions) {
-                    Some(n) => Some(n),
-                    // As many as the other topics its readers read (those
-                    // not sized this way themselves).
-                    None if it.sized_by_readers => self
-                        .subtopologies
-                        .iter()
-                        .filter(|s| s.source_topics.contains(&it.topic))
-                        .flat_map(|s| s.source_topics.iter())
-                        .filter(|t| !self.sized_by_readers(t))
-                        .map(count_of)
-                        .try_fold(0, |acc, c| c.map(|c| acc.max(c))),
-                    None => self
-                        .subtopologies
-                        .iter()
-                        .filter(|s| s.sink_topics.contains(&it.topic))
-                        .flat_map(|s| s.source_topics.iter())
-                        .map(count_of)
-                        .try_fold(0, |acc, c| c.map(|c| acc.max(c))),
-                };
+                let n = fixed(it)
+                    .or_else(|| self.group_count(it, application_id, partitions_of, &fixed))
+                    .or_else(|| {
+                        self.group_writers_count(it, application_id, partitions_of, &counts)
+                    });
                 if let Some(n) = n.filter(|&n| n > 0) {
                     counts.insert(name, n);
                     changed = true;
@@ -271,15 +266,109 @@ impl Topology {
         }
         counts
     }
+
+    /// The topics read beside `it` by the sub-topologies that read it.
+    fn copartitioned_with<'a>(
+        &'a self,
+        it: &'a super::InternalTopic,
+    ) -> impl Iterator<Item = &'a TopicName> + 'a {
+        self.subtopologies
+            .iter()
+            .filter(|s| s.source_topics.contains(&it.topic))
+            .flat_map(|s| s.source_topics.iter())
+            .filter(move |t| **t != it.topic)
+    }
+
+    /// The count the co-partition group of `it` imposes: its user topics'
+    /// (the most, should they differ: the start check reports them), else a
+    /// count fixed for one of its repartition topics. `None` when the group
+    /// has neither, or a user topic without a count (then its writers decide).
+    fn group_count(
+        &self,
+        it: &super::InternalTopic,
+        application_id: &str,
+        partitions_of: &impl Fn(&str) -> Option<i32>,
+        fixed: &impl Fn(&super::InternalTopic) -> Option<i32>,
+    ) -> Option<i32> {
+        let mut user = self
+            .copartitioned_with(it)
+            .filter(|t| !self.is_repartition_topic(t))
+            .peekable();
+        if user.peek().is_some() {
+            return user
+                .map(|t| partitions_of(&t.resolve(application_id)))
+                .try_fold(0, |acc, c| c.map(|c| acc.max(c)));
+        }
+        self.copartitioned_with(it)
+            .filter_map(|t| self.internal_topics.iter().find(|i| i.topic == *t))
+            .find_map(fixed)
+    }
+
+    /// The most partitions of the source topics of the sub-topologies
+    /// writing `it` or another repartition topic of its co-partition group
+    /// (`None` while one of them is unknown).
+    fn group_writers_count(
+        &self,
+        it: &super::InternalTopic,
+        application_id: &str,
+        partitions_of: &impl Fn(&str) -> Option<i32>,
+        counts: &HashMap<String, i32>,
+    ) -> Option<i32> {
+        std::iter::once(&it.topic)
+            .chain(self.copartitioned_with(it))
+            .filter(|t| self.is_repartition_topic(t))
+            .map(|topic| {
+                self.subtopologies
+                    .iter()
+                    .filter(|s| s.sink_topics.contains(topic))
+                    .flat_map(|s| s.source_topics.iter())
+                    .map(|t| {
+                        let r = t.resolve(application_id);
+                        partitions_of(&r).or_else(|| counts.get(&r).copied())
+                    })
+                    .try_fold(0, |acc, c| c.map(|c| acc.max(c)))
+            })
+            .try_fold(0, |acc, c| c.map(|c| acc.max(c)))
+    }
+
+    fn is_repartition_topic(&self, topic: &TopicName) -> bool {
+        self.internal_topics.iter().any(|i| i.topic == *topic)
+    }
 }
 
-impl Topology {
-    /// Whether `topic` is an internal topic sized by its readers.
-    fn sized_by_readers(&self, topic: &TopicName) -> bool {
-        self.internal_topics
+/// Checks, when a topology is built, that the repartition topics one
+/// sub-topology reads (they are co-partitioned) declare no different
+/// partition counts; the error names each topic and its count.
+pub(super) fn check_declared_counts(
+    subtopologies: &[super::SubTopology],
+    internal_topics: &[super::InternalTopic],
+) -> Result<()> {
+    for sub in subtopologies {
+        let declared: Vec<(&TopicName, i32)> = sub
+            .source_topics
             .iter()
-            .any(|t| t.sized_by_readers && &t.topic == topic)
+            .filter_map(|t| {
+                internal_topics
+                    .iter()
+                    .find(|i| i.topic == *t)
+                    .and_then(|i| i.partitions.map(|n| (t, n)))
+            })
+            .collect();
+        if declared.windows(2).any(|w| w[0].1 != w[1].1) {
+            let detail = declared
+                .iter()
+                .map(|(t, n)| format!("{t} ({n} partitions)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::Topology(format!(
+                "sub-topology {} reads repartition topics declared with different partition \
+                 counts, but they must be co-partitioned (partition i of each feeds task i): \
+                 {detail}",
+                sub.id
+            )));
+        }
     }
+    Ok(())
 }
 
 /// The configs of `store`'s changelog: its kind's, with the additional
@@ -307,6 +396,7 @@ mod tests {
 
     use super::*;
     use crate::dsl::{Materialized, Repartitioned, StreamsBuilder};
+    use crate::error::Result;
     use crate::serde::Serdes;
     use crate::topology::{Consumed, Produced, TopologyBuilder};
 
@@ -459,5 +549,104 @@ mod tests {
             .plan_internal_topics("app", sources(&[("a", 2)]))
             .unwrap();
         assert!(plan.is_empty());
+    }
+
+    fn strings() -> Consumed<String, String> {
+        Consumed::with(Serdes::string(), Serdes::string())
+    }
+
+    fn rep(name: &str) -> Repartitioned<String, String> {
+        Repartitioned::as_(name, Serdes::string(), Serdes::string())
+    }
+
+    /// `a` re-keyed, then read beside `t` (as a join reads both): the
+    /// repartition topic `j-repartition` is co-partitioned with `t`.
+    fn rekeyed_beside_a_table(declared: Option<i32>) -> Topology {
+        let builder = StreamsBuilder::new();
+        let rekeyed = builder.stream("a", strings()).select_key(|_k, v| v.clone());
+        let joined = match declared {
+            None => rekeyed.for_join("j", Some(Serdes::string()), Some(Serdes::string())),
+            Some(n) => rekeyed.repartition(rep("j").with_partitions(n)),
+        };
+        joined
+            .merge(&builder.stream("t", strings()))
+            .to("out", Produced::with(Serdes::string(), Serdes::string()));
+        builder.build().unwrap()
+    }
+
+    #[test]
+    fn a_repartition_topic_read_beside_user_topics_gets_their_count() {
+        let plan = rekeyed_beside_a_table(None)
+            .plan_internal_topics("app", sources(&[("a", 4), ("t", 2)]))
+            .unwrap();
+        assert_eq!(summary(&plan), [("app-j-repartition", 2)]);
+        // Unless its count is declared: then the start check compares them.
+        let plan = rekeyed_beside_a_table(Some(3))
+            .plan_internal_topics("app", sources(&[("a", 4), ("t", 2)]))
+            .unwrap();
+        assert_eq!(summary(&plan), [("app-j-repartition", 3)]);
+        // A user topic of the group without a count: its writer's count.
+        let plan = rekeyed_beside_a_table(None)
+            .plan_internal_topics("app", sources(&[("a", 4)]))
+            .unwrap();
+        assert_eq!(summary(&plan), [("app-j-repartition", 4)]);
+    }
+
+    /// `a` and `b` re-keyed through `ra` and `rb` (counts declared or not),
+    /// read together.
+    fn two_repartitions(ra: Option<i32>, rb: Option<i32>) -> Result<Topology> {
+        let builder = StreamsBuilder::new();
+        let declared = |r: Repartitioned<String, String>, n: Option<i32>| match n {
+            Some(n) => r.with_partitions(n),
+            None => r,
+        };
+        let left = builder
+            .stream("a", strings())
+            .repartition(declared(rep("ra"), ra));
+        let right = builder
+            .stream("b", strings())
+            .repartition(declared(rep("rb"), rb));
+        left.merge(&right)
+            .to("out", Produced::with(Serdes::string(), Serdes::string()));
+        builder.build()
+    }
+
+    #[test]
+    fn repartition_topics_read_together_share_a_declared_count_or_the_most_of_their_writers() {
+        let counts = sources(&[("a", 3), ("b", 5)]);
+        let plan = two_repartitions(None, None)
+            .unwrap()
+            .plan_internal_topics("app", &counts)
+            .unwrap();
+        assert_eq!(
+            summary(&plan),
+            [("app-ra-repartition", 5), ("app-rb-repartition", 5)]
+        );
+        for (ra, rb) in [(Some(2), None), (None, Some(2)), (Some(2), Some(2))] {
+            let plan = two_repartitions(ra, rb)
+                .unwrap()
+                .plan_internal_topics("app", &counts)
+                .unwrap();
+            assert_eq!(
+                summary(&plan),
+                [("app-ra-repartition", 2), ("app-rb-repartition", 2)],
+                "{ra:?} {rb:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn declared_counts_that_disagree_within_a_co_partition_group_fail_the_build() {
+        let Err(err) = two_repartitions(Some(2), Some(3)) else {
+            panic!("the build should fail");
+        };
+        let message = err.to_string();
+        for part in [
+            "<application.id>-ra-repartition (2 partitions)",
+            "<application.id>-rb-repartition (3 partitions)",
+            "co-partitioned",
+        ] {
+            assert!(message.contains(part), "{message}");
+        }
     }
 }

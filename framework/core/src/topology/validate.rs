@@ -130,6 +130,7 @@ pub(super) fn validate(builder: TopologyBuilder) -> Result<Topology> {
         .filter_map(|(p, s)| index.get(p.as_str()).map(|&i| (i, s.clone())))
         .collect();
     let mut subtopologies = find_subtopologies(&nodes, &parents_of, &store_links, &index);
+    super::plan::check_declared_counts(&subtopologies, &internal_topics)?;
     for (p, store) in links {
         if !nodes[p].stores.contains(&store) {
             nodes[p].stores.push(store);

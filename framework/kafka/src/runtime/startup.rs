@@ -64,11 +64,24 @@ pub(crate) fn prepare_topics(
         specs.push(spec);
         counts.insert(planned.name, planned.partitions);
     }
+    // Co-partitioning, checked before any topic is created: partition i of
+    // every input of a sub-topology feeds task i.
+    check_copartitioned(topology, application_id, &counts)?;
     if !specs.is_empty() {
         // Fails with PartitionCountMismatch naming the topic if one exists with another count.
         admin.create_topics(&specs)?;
     }
-    // Co-partitioning: partition i of every input of a sub-topology feeds task i.
+    Ok(())
+}
+
+/// Fails with [`Error::CoPartitioning`] naming the sub-topology and each of
+/// its input topics with its partition count when they differ (`counts`:
+/// the user topics' counts and the internal topics' planned ones).
+fn check_copartitioned(
+    topology: &Topology,
+    application_id: &str,
+    counts: &HashMap<String, i32>,
+) -> Result<()> {
     for sub in topology.subtopologies() {
         let inputs: Vec<(String, i32)> = sub
             .source_topics()

@@ -6,6 +6,7 @@
 mod foreign_key_joins;
 mod stateless;
 mod tables;
+mod versioned_joins;
 mod windows;
 
 use weir_core::dsl::{KStream, Materialized, StreamsBuilder};
@@ -19,6 +20,7 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
+        || versioned_joins::build(id, &b)?
         || foreign_key_joins::build(id, &b)?;
     if !known {
         return Err(format!(

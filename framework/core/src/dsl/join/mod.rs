@@ -13,7 +13,10 @@ mod getter;
 mod joined;
 mod stream_stream;
 mod stream_table;
+mod stream_table_grace;
 mod table_table;
 mod windows;
 
 pub use foreign_key::ForeignKeyJoined;
+pub(crate) use getter::ValueGetter;
+pub use joined::Joined;

@@ -10,6 +10,7 @@ mod range_delete;
 mod session;
 mod thread_cache;
 mod timestamped;
+mod versioned;
 mod window;
 mod window_topology;
 mod windowed_support;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::hash::{hash128, ValueHash};
-use super::lookup::Lookup;
 use super::wire::{Instruction, Response, Subscription};
+use crate::dsl::join::ValueGetter;
 use crate::dsl::Change;
 use crate::error::Result;
 use crate::headers::Headers;
@@ -149,17 +149,16 @@ where
 /// with no right value (left join), and one with a value joins. The joiner
 /// says which: it gives `None` (a delete) for an inner join without a right
 /// value.
-pub(super) struct ResponseJoin<V, G, J> {
-    pub(super) left: G,
+pub(super) struct ResponseJoin<K, V, J> {
+    pub(super) left: ValueGetter<K, V>,
     pub(super) value_serde: SharedSerde<V>,
     pub(super) topic: Arc<str>,
     pub(super) joiner: Arc<J>,
 }
 
-impl<K: Data, V: Data, VO: Data, VR: Data, G, J> Processor<K, Response<VO>, K, VR>
-    for ResponseJoin<V, G, J>
+impl<K: Data, V: Data, VO: Data, VR: Data, J> Processor<K, Response<VO>, K, VR>
+    for ResponseJoin<K, V, J>
 where
-    G: Lookup<K, V>,
     J: Fn(&V, Option<&VO>) -> Option<VR> + Send + Sync,
 {
     fn process(

@@ -1,58 +1,17 @@
 //! Foreign-key table-table joins (Kafka Streams' KIP-213):
-//! [`KTable::join_on_foreign_key`] and [`KTable::left_join_on_foreign_key`].
-//!
-//! Each row of the left table names a row of the right table by a foreign
-//! key its value holds; the result is keyed like the left table and is
-//! recomputed when either row changes. The two tables need not be
-//! co-partitioned: the join runs in two places and talks through two
-//! internal topics.
-//!
-//! - The left table's changes become **subscriptions** (an instruction, a
-//!   hash of the new left value, the left key), sent to
-//!   `<application.id>-<name>-subscription-registration-topic`, keyed and so
-//!   partitioned by foreign key: the topic has as many partitions as the
-//!   right table's source topics. A change of foreign key unsubscribes the
-//!   old key and subscribes the new one.
-//! - The right side keeps the subscriptions in `<name>-subscription-store`,
-//!   under (foreign key, left key), so a prefix scan finds every subscriber
-//!   of a foreign key. A subscription is answered at once with the right
-//!   row's current value; a change of a right row is sent to every
-//!   subscriber. The **responses** go to
-//!   `<application.id>-<name>-subscription-response-topic`, keyed by left
-//!   key and sent back to the partition the left row came from: the topic
-//!   has as many partitions as the left table's source topics.
-//! - The left side joins a response with the left row's current value,
-//!   read through the left table's value getter, unless the hash it carries
-//!   is not the current value's: then the row changed after it subscribed,
-//!   and its newer subscription's response is on its way; the stale one is
-//!   dropped (and counted in `dropped-records`).
-//!
-//! What each change emits (as Kafka Streams):
-//!
-//! - inner join: a new left row emits only if its right row exists; a left
-//!   row updated to another foreign key emits its new result, or a delete if
-//!   the new right row is missing; a left row deleted, or updated to a null
-//!   foreign key, emits a delete (even if it never joined: Weir cannot know);
-//!   a right row's insert, update or delete emits a result (or a delete) for
-//!   every left row referring to it.
-//! - left join: every left change emits, `(v, None)` where the right row is
-//!   missing or the foreign key is null; a deleted left row emits a delete.
-//! - results are stamped with the later of the two rows' timestamps when a
-//!   left change triggers them, with the right change's when a right change
-//!   does.
-//!
-//! The internal record formats are Weir's own (see the `wire` module's
-//! documentation; they are not Kafka Streams'); a join's left value hash is
-//! MurmurHash3 x64 128 of the left value's bytes.
+//! [`KTable::join_on_foreign_key`] and [`KTable::left_join_on_foreign_key`]
+//! (what they emit, and how), named and given serdes by
+//! [`ForeignKeyJoined`] (the internal topics, the store and their record
+//! formats).
 
 mod hash;
 mod left;
-mod lookup;
 mod right;
 mod wire;
 
 use std::sync::Arc;
 
+use crate::dsl::join::ValueGetter;
 use crate::dsl::ktable::{add_node, materialize};
 use crate::dsl::{Change, KTable, Materialized};
 use crate::processor::Data;
@@ -61,7 +20,6 @@ use crate::store::KeyValueStoreBuilder;
 use crate::topology::{Consumed, Produced, TopicName};
 
 use left::{ResponseJoin, SubscriptionSend, Unmaterialized};
-use lookup::{Lookup, StoreLookup};
 use right::{ForeignTableJoin, StoreKeys, SubscriptionReceive};
 use wire::{Response, ResponseSerde, Subscription, SubscriptionSerde};
 
@@ -72,6 +30,43 @@ use wire::{Response, ResponseSerde, Subscription, SubscriptionSerde};
 /// serdes write the left key (both topics), the left value (its hash), the
 /// foreign key (the subscription topic's key) and the right value (the
 /// response topic).
+///
+/// # Record formats
+///
+/// Weir's own (Kafka Streams' differ: an application cannot move between
+/// the two with a join's records in flight):
+///
+/// **Subscription** (value of `<application.id>-<name>-subscription-registration-topic`,
+/// keyed by the foreign key, written with the foreign key's serde; a left
+/// row whose foreign key is null in a left join travels without a key):
+///
+/// | bytes | field |
+/// |---|---|
+/// | 1 | version, 0 |
+/// | 1 | instruction: 0 delete, no propagation; 1 delete and propagate; 2 propagate null if the right side has no value; 3 propagate only if it has one |
+/// | 1 | flags: bit 0, a value hash follows |
+/// | 4 | the left record's partition, big-endian (-1: unknown) |
+/// | 16 | the hash of the left value (if flagged): two big-endian u64 |
+/// | rest | the left key, written with the left key's serde |
+///
+/// **Response** (value of `<application.id>-<name>-subscription-response-topic`,
+/// keyed by the left key, written with the left key's serde):
+///
+/// | bytes | field |
+/// |---|---|
+/// | 1 | version, 0 |
+/// | 1 | flags: bit 0, a value hash follows; bit 1, a right value follows |
+/// | 4 | the left record's partition, big-endian (-1: unknown) |
+/// | 16 | the hash of the left value the subscription carried (if flagged) |
+/// | rest | the right value (if flagged), written with the right value's serde |
+///
+/// **Subscription store** (`<name>-subscription-store`): keys are the
+/// foreign key's serialized length (4 bytes, big-endian), its bytes, then the
+/// left key's bytes, so a prefix scan of the first two finds every subscriber
+/// of a foreign key; values are subscriptions as above.
+///
+/// The left value hash is MurmurHash3 x64 128 (seed 104729, as Kafka
+/// Streams) of the left value written with its serde.
 ///
 /// ```
 /// use weir_core::dsl::ForeignKeyJoined;
@@ -124,10 +119,52 @@ impl<K: Data, V: Data> KTable<K, V> {
     /// Joins each row with the row of `other` whose key `foreign_key`
     /// extracts from its value (an inner join): the result has a row for
     /// every left row whose right row exists, `joiner(left, right)`. A left
-    /// row whose foreign key is `None` joins nothing. See the module
-    /// documentation of `dsl::join::foreign_key` for the mechanics and what
-    /// each change emits; `materialized` keeps the result in a store of its
-    /// own (else the result table has none).
+    /// row whose foreign key is `None` joins nothing. `materialized` keeps
+    /// the result in a store of its own; without one the result table has
+    /// no store, and no value getter: it cannot be joined again.
+    ///
+    /// Each row of the left table names a row of the right table by a foreign
+    /// key its value holds; the result is keyed like the left table and is
+    /// recomputed when either row changes. The two tables need not be
+    /// co-partitioned: the join runs in two places and talks through two
+    /// internal topics.
+    ///
+    /// - The left table's changes become **subscriptions** (an instruction, a
+    ///   hash of the new left value, the left key), sent to
+    ///   `<application.id>-<name>-subscription-registration-topic`, keyed and so
+    ///   partitioned by foreign key: the topic has as many partitions as the
+    ///   right table's source topics. A change of foreign key unsubscribes the
+    ///   old key and subscribes the new one.
+    /// - The right side keeps the subscriptions in `<name>-subscription-store`,
+    ///   under (foreign key, left key), so a prefix scan finds every subscriber
+    ///   of a foreign key. A subscription is answered at once with the right
+    ///   row's current value; a change of a right row is sent to every
+    ///   subscriber. The **responses** go to
+    ///   `<application.id>-<name>-subscription-response-topic`, keyed by left
+    ///   key and sent back to the partition the left row came from: the topic
+    ///   has as many partitions as the left table's source topics.
+    /// - The left side joins a response with the left row's current value,
+    ///   read through the left table's value getter, unless the hash it carries
+    ///   is not the current value's: then the row changed after it subscribed,
+    ///   and its newer subscription's response is on its way; the stale one is
+    ///   dropped (and counted in `dropped-records`).
+    ///
+    /// What each change emits (as Kafka Streams):
+    ///
+    /// - inner join: a new left row emits only if its right row exists; a left
+    ///   row updated to another foreign key emits its new result, or a delete if
+    ///   the new right row is missing; a left row deleted, or updated to a null
+    ///   foreign key, emits a delete (even if it never joined: Weir cannot know);
+    ///   a right row's insert, update or delete emits a result (or a delete) for
+    ///   every left row referring to it.
+    /// - left join: every left change emits, `(v, None)` where the right row is
+    ///   missing or the foreign key is null; a deleted left row emits a delete.
+    /// - results are stamped with the later of the two rows' timestamps when a
+    ///   left change triggers them, with the right change's when a right change
+    ///   does.
+    ///
+    /// The internal record formats are Weir's own, not Kafka Streams' (see
+    /// [`ForeignKeyJoined`]).
     ///
     /// ```
     /// use weir_core::dsl::{ForeignKeyJoined, Materialized, StreamsBuilder};
@@ -251,7 +288,6 @@ impl<K: Data, V: Data> KTable<K, V> {
                 &[self.node_name()],
             );
             t.add_internal_topic(&subscription_topic, None);
-            t.size_by_readers(&subscription_topic);
             t.add_sink_topic(
                 &node("subscription-registration-sink"),
                 TopicName::internal(&subscription_topic),
@@ -284,11 +320,10 @@ impl<K: Data, V: Data> KTable<K, V> {
             let store_builder = KeyValueStoreBuilder::new(&store, Serdes::bytes(), subscriptions)
                 .with_caching(false);
             t.add_key_value_store(&store_builder, &[&receive, &foreign]);
-            let right_stores = Lookup::<KO, VO>::stores(&right_lookup);
+            let right_stores = right_lookup.stores().to_vec();
             let right_stores: Vec<&str> = right_stores.iter().map(String::as_str).collect();
             t.connect_processor_and_state_stores(&receive, &right_stores);
             t.add_internal_topic(&response_topic, None);
-            t.size_by_readers(&response_topic);
             let back_to_left_partition =
                 |_: &str, _: Option<&K>, response: Option<&Response<VO>>, n: i32| {
                     response
@@ -322,7 +357,7 @@ impl<K: Data, V: Data> KTable<K, V> {
                 },
                 &[&source],
             );
-            let left_stores = Lookup::<K, V>::stores(&left_lookup);
+            let left_stores = left_lookup.stores().to_vec();
             let left_stores: Vec<&str> = left_stores.iter().map(String::as_str).collect();
             t.connect_processor_and_state_stores(&resolver, &left_stores);
         }
@@ -341,18 +376,20 @@ impl<K: Data, V: Data> KTable<K, V> {
         }
     }
 
-    /// How the join reads this table's current values.
-    fn lookup(&self, join: &str) -> StoreLookup {
-        let store = match self.store_name() {
-            Some(s) => s.to_string(),
+    /// How the join reads this table's current values: its value getter
+    /// (a table of windows, or a suppressed one, has none and cannot be
+    /// joined: the build fails).
+    fn lookup(&self, join: &str) -> ValueGetter<K, V> {
+        match self.value_getter() {
+            Some(getter) => getter.clone(),
             None => {
                 self.shared().borrow_mut().topology.problems.push(format!(
-                    "foreign-key join '{join}': table '{}' has no store to read",
+                    "foreign-key join '{join}': table '{}' cannot be joined (a table of windows \
+                     or a suppressed table has no value getter)",
                     self.node_name()
                 ));
-                String::new()
+                ValueGetter::of_store("")
             }
-        };
-        StoreLookup { store }
+        }
     }
 }

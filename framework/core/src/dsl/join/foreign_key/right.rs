@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::lookup::Lookup;
 use super::wire::{store_prefix, Instruction, Response, Subscription};
+use crate::dsl::join::ValueGetter;
 use crate::dsl::Change;
 use crate::error::Result;
 use crate::headers::Headers;
@@ -58,15 +58,13 @@ impl<K, KO> StoreKeys<K, KO> {
 /// subscription in the store, then answers as its instruction says, with
 /// the right row's current value, stamped with the later of the
 /// subscription's and the right row's timestamps.
-pub(super) struct SubscriptionReceive<K, KO, G> {
+pub(super) struct SubscriptionReceive<K, KO, VO> {
     pub(super) keys: StoreKeys<K, KO>,
-    pub(super) right: G,
+    pub(super) right: ValueGetter<KO, VO>,
 }
 
-impl<K: Data, KO: Data, VO: Data, G> Processor<KO, Subscription<K>, K, Response<VO>>
-    for SubscriptionReceive<K, KO, G>
-where
-    G: Lookup<KO, VO>,
+impl<K: Data, KO: Data, VO: Data> Processor<KO, Subscription<K>, K, Response<VO>>
+    for SubscriptionReceive<K, KO, VO>
 {
     fn process(
         &mut self,

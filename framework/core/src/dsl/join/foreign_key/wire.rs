@@ -1,34 +1,7 @@
 //! What a foreign-key join sends through its two internal topics, and how it
 //! is written (Weir's own formats; Kafka Streams' differ).
 //!
-//! **Subscription** (value of `<application.id>-<name>-subscription-registration-topic`,
-//! keyed by the foreign key, written with the foreign key's serde; a left
-//! row whose foreign key is null in a left join travels without a key):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 1 | version, 0 |
-//! | 1 | instruction: 0 delete, no propagation; 1 delete and propagate; 2 propagate null if the right side has no value; 3 propagate only if it has one |
-//! | 1 | flags: bit 0, a value hash follows |
-//! | 4 | the left record's partition, big-endian (-1: unknown) |
-//! | 16 | the hash of the left value (if flagged): two big-endian u64 |
-//! | rest | the left key, written with the left key's serde |
-//!
-//! **Response** (value of `<application.id>-<name>-subscription-response-topic`,
-//! keyed by the left key, written with the left key's serde):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 1 | version, 0 |
-//! | 1 | flags: bit 0, a value hash follows; bit 1, a right value follows |
-//! | 4 | the left record's partition, big-endian (-1: unknown) |
-//! | 16 | the hash of the left value the subscription carried (if flagged) |
-//! | rest | the right value (if flagged), written with the right value's serde |
-//!
-//! **Subscription store** (`<name>-subscription-store`): keys are the
-//! foreign key's serialized length (4 bytes, big-endian), its bytes, then the
-//! left key's bytes, so a prefix scan of the first two finds every subscriber
-//! of a foreign key; values are subscriptions as above.
+//! The formats are documented on [`ForeignKeyJoined`](super::ForeignKeyJoined).
 
 use std::sync::Arc;
 

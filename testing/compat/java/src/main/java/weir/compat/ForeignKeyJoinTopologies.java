@@ -21,7 +21,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * "right" of strings (stores "left-store", "right-store"); a left value
  * "text|fk" refers to the right row "fk" (no "|", or nothing after it: a
  * null foreign key); the joiner writes "(left,right)"; the join is named
- * "fk"; results to "out".
+ * "fk"; results to "out". "fk-join-chain" (after
+ * KTableKTableForeignKeyInnerJoinMultiIntegrationTest) joins that result (store
+ * "store") again, with table "third", by the right value in it ("(left,right)"
+ * refers to "right"), in join "fk2" (store "store2"), writing "[result|third]".
  */
 final class ForeignKeyJoinTopologies {
     private ForeignKeyJoinTopologies() {}
@@ -37,7 +40,28 @@ final class ForeignKeyJoinTopologies {
 
     private static final ValueJoiner<String, String, String> JOINER = (v, o) -> "(" + v + "," + o + ")";
 
+    private static final Function<String, String> RIGHT_VALUE = v -> {
+        int comma = v.lastIndexOf(',');
+        if (comma < 0) {
+            return null;
+        }
+        String right = v.substring(comma + 1);
+        if (right.endsWith(")")) {
+            right = right.substring(0, right.length() - 1);
+        }
+        return right.isEmpty() ? null : right;
+    };
+
     static boolean build(String id, StreamsBuilder b) {
+        if (id.equals("fk-join-chain")) {
+            KTable<String, String> first = table(b, "left").join(table(b, "right"), FOREIGN_KEY, JOINER,
+                    TableJoined.as("fk"), mat("store", S, S).withCachingDisabled());
+            first.join(table(b, "third"), RIGHT_VALUE, (v, o) -> "[" + v + "|" + o + "]",
+                            TableJoined.as("fk2"), mat("store2", S, S).withCachingDisabled())
+                    .toStream()
+                    .to("out", Produced.with(S, S));
+            return true;
+        }
         boolean leftJoin;
         boolean materialized;
         switch (id) {

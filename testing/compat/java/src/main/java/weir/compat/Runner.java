@@ -82,7 +82,8 @@ public final class Runner {
                     String topology = scenario.get("topology").textValue();
                     List<String> lines;
                     try {
-                        lines = run(name, topology, topologies.get(topology), scenario.get("steps"));
+                        boolean cache = scenario.has("cache") && scenario.get("cache").booleanValue();
+                        lines = run(name, topology, topologies.get(topology), scenario.get("steps"), cache);
                         ObjectNode done = MAPPER.createObjectNode().put("scenario", name).put("done", true);
                         lines.add(MAPPER.writeValueAsString(done));
                     } catch (RuntimeException e) {
@@ -109,11 +110,14 @@ public final class Runner {
         }
     }
 
-    private static Properties config() {
+    /** The record cache of a scenario with "cache": true (as Weir's side: 10 MiB). */
+    static final long CACHE_MAX_BYTES = 10L * 1024 * 1024;
+
+    private static Properties config(boolean cache) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "compat");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, cache ? CACHE_MAX_BYTES : 0L);
         // On-window-close aggregations emit at most once per this much wall-clock
         // time (default 1000 ms, and the driver's clock stands still): emit on
         // every record, as Kafka Streams' own tests do and as Weir does.
@@ -121,14 +125,14 @@ public final class Runner {
         return props;
     }
 
-    private static List<String> run(String name, String topologyId, JsonNode types, JsonNode steps)
-            throws IOException {
+    private static List<String> run(
+            String name, String topologyId, JsonNode types, JsonNode steps, boolean cache) throws IOException {
         if (types == null) {
             throw new IllegalArgumentException("topology '" + topologyId + "' is not in topologies.json");
         }
         Topology topology = Topologies.build(topologyId);
         List<String> lines = new ArrayList<>();
-        try (TopologyTestDriver driver = new TopologyTestDriver(topology, config(), Instant.EPOCH)) {
+        try (TopologyTestDriver driver = new TopologyTestDriver(topology, config(cache), Instant.EPOCH)) {
             Map<String, TestInputTopic<Object, Object>> inputs = new LinkedHashMap<>();
             Map<String, String[]> inputTypes = new LinkedHashMap<>();
             for (Map.Entry<String, JsonNode> e : types.get("inputs").properties()) {

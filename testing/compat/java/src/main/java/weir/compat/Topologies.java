@@ -39,6 +39,8 @@ final class Topologies {
     static Topology build(String id) {
         StreamsBuilder b = new StreamsBuilder();
         if (!Stateless.build(id, b) && !Tables.build(id, b) && !WindowTopologies.build(id, b)
+                && !JoinScriptTopologies.build(id, b)
+                && !VersionedJoinTopologies.build(id, b)
                 && !ForeignKeyJoinTopologies.build(id, b)) {
             throw new IllegalArgumentException("no Kafka Streams topology '" + id + "'");
         }
