@@ -243,3 +243,36 @@ fn a_restart_restores_the_grace_buffer() {
 fn a_restart_restores_the_grace_buffer_under_exactly_once() {
     restart_keeps_the_buffer(true);
 }
+
+#[test]
+fn a_versioned_table_and_grace_buffer_on_rocksdb_survive_a_new_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(false).with_state_dir(dir.path());
+    let first =
+        TopologyTestDriver::new(graced_join(1_000, 10).build().unwrap(), config.clone()).unwrap();
+    let (mut stream, mut table) = (input(&first, "stream"), input(&first, "table"));
+    table.pipe_key_value_at(s("a"), s("t0"), 0).unwrap();
+    table.pipe_key_value_at(s("a"), s("t9"), 9).unwrap();
+    table.pipe_key_value_at(s("a"), s("t4"), 4).unwrap(); // out of order
+    stream.pipe_key_value_at(s("a"), s("s5"), 5).unwrap();
+    stream.pipe_key_value_at(s("a"), s("s12"), 12).unwrap();
+    assert_eq!(out(&first), []);
+    first.close().unwrap();
+    drop(first);
+    assert!(std::fs::read_dir(dir.path().join("versioned"))
+        .unwrap()
+        .any(|task| task.unwrap().path().join("rocksdb/table/CURRENT").exists()));
+
+    let second = TopologyTestDriver::new(graced_join(1_000, 10).build().unwrap(), config).unwrap();
+    let mut stream = input(&second, "stream");
+    stream.pipe_key_value_at(s("b"), s("s30"), 30).unwrap();
+    assert_eq!(out(&second), [o("a", "s5+t4", 5), o("a", "s12+t9", 12)]);
+    let store = second
+        .versioned_key_value_store::<String, String>("table")
+        .unwrap();
+    let at = store.get_as_of(&s("a"), 6).unwrap().unwrap();
+    assert_eq!(
+        (at.value.as_str(), at.timestamp, at.valid_to),
+        ("t4", 4, Some(9))
+    );
+}

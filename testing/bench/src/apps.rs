@@ -11,7 +11,7 @@ use weir_kafka::tools::copier::{run_copier, CopierOptions};
 use crate::{data, BenchResult};
 
 /// What a contender child needs, passed as arguments:
-/// `<bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes>`.
+/// `<bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes> <other> <other-records>`.
 #[derive(Debug, Clone)]
 pub(crate) struct ChildArgs {
     pub bootstrap: String,
@@ -27,7 +27,15 @@ pub(crate) struct ChildArgs {
     pub state_dir: std::path::PathBuf,
     /// The count app's RocksDB memory budget.
     pub budget_bytes: usize,
+    /// The joins' second input (the table of the stream-table join, the
+    /// right-hand stream of the stream-stream join); `-` for none.
+    pub other: String,
+    /// Records in `other` (the copier copies them too).
+    pub other_records: u64,
 }
+
+/// [`ChildArgs::other`] when a workload has one input.
+pub(crate) const NO_OTHER: &str = "-";
 
 impl ChildArgs {
     pub(crate) fn to_args(&self) -> Vec<String> {
@@ -41,14 +49,16 @@ impl ChildArgs {
             self.guarantee.as_str().to_string(),
             self.state_dir.display().to_string(),
             self.budget_bytes.to_string(),
+            self.other.clone(),
+            self.other_records.to_string(),
         ]
     }
 
     pub(crate) fn parse(args: &[String]) -> BenchResult<Self> {
-        let [bootstrap, input, output, group, commit_ms, stop_after, guarantee, state_dir, budget] =
+        let [bootstrap, input, output, group, commit_ms, stop_after, guarantee, state_dir, budget, other, other_records] =
             args
         else {
-            return Err("usage: <bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes>".into());
+            return Err("usage: <bootstrap> <input> <output> <app-id> <commit-ms> <stop-after> <guarantee> <state-dir> <budget-bytes> <other> <other-records>".into());
         };
         Ok(ChildArgs {
             bootstrap: bootstrap.clone(),
@@ -60,6 +70,8 @@ impl ChildArgs {
             guarantee: guarantee.parse()?,
             state_dir: state_dir.into(),
             budget_bytes: budget.parse()?,
+            other: other.clone(),
+            other_records: other_records.parse()?,
         })
     }
 }
@@ -67,7 +79,9 @@ impl ChildArgs {
 /// Extra settings for the Weir apps from `WEIR_BENCH_SET` (`key=value`
 /// pairs separated by `;`), for tuning experiments: the figures of a run
 /// made with it are not the defaults' figures.
-fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConfigBuilder> {
+pub(crate) fn with_experiment(
+    mut builder: StreamsConfigBuilder,
+) -> BenchResult<StreamsConfigBuilder> {
     let Ok(pairs) = std::env::var("WEIR_BENCH_SET") else {
         return Ok(builder);
     };
@@ -117,20 +131,38 @@ pub(crate) fn run_weir(args: &ChildArgs) -> BenchResult<()> {
 
 /// The raw copier (the ceiling): copies `stop_after` records (in
 /// transactions under exactly-once), then waits (idle) until the bench
-/// stops it or closes its stdin.
+/// stops it or closes its stdin. With a second input (the joins), a second
+/// copier on a thread of its own copies its `other_records` records to the
+/// same output at the same time: every input record consumed and produced
+/// once, nothing joined.
 pub(crate) fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
-    let mut opts = CopierOptions::new(
-        args.bootstrap.clone(),
-        args.group.clone(),
-        args.input.clone(),
-        args.output.clone(),
-        args.stop_after,
-    )
-    .commit_interval(Duration::from_millis(args.commit_ms));
-    if args.guarantee.is_exactly_once() {
-        opts = opts.transactional(format!("{}-copier", args.group));
+    let copier = |input: &str, records: u64, suffix: &str| {
+        let group = format!("{}{suffix}", args.group);
+        let mut opts = CopierOptions::new(
+            args.bootstrap.clone(),
+            group.clone(),
+            input.to_string(),
+            args.output.clone(),
+            records,
+        )
+        .commit_interval(Duration::from_millis(args.commit_ms));
+        if args.guarantee.is_exactly_once() {
+            opts = opts.transactional(format!("{group}-copier"));
+        }
+        opts
+    };
+    let main = copier(&args.input, args.stop_after, "");
+    if args.other == NO_OTHER {
+        run_copier(main)?;
+    } else {
+        let other = copier(&args.other, args.other_records, "-other");
+        std::thread::scope(|s| -> BenchResult<()> {
+            let second = s.spawn(move || run_copier(other));
+            run_copier(main)?;
+            second.join().map_err(|_| "the second copier panicked")??;
+            Ok(())
+        })?;
     }
-    run_copier(opts)?;
     let mut sink = Vec::new();
     std::io::stdin().read_to_end(&mut sink)?;
     Ok(())

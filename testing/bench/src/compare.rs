@@ -58,6 +58,10 @@ pub(crate) enum Workload {
     Restore,
     /// The count per key in 1-minute tumbling windows of event time.
     Windowed,
+    /// A stream of events enriched from a table (inner join).
+    StreamTableJoin,
+    /// Two streams joined in a 1 s window (inner join).
+    StreamStreamJoin,
 }
 
 impl Workload {
@@ -67,6 +71,8 @@ impl Workload {
             Workload::Count => "count",
             Workload::Restore => "restore",
             Workload::Windowed => "windowed-count",
+            Workload::StreamTableJoin => "stream-table-join",
+            Workload::StreamStreamJoin => "stream-stream-join",
         }
     }
 }
@@ -244,11 +250,25 @@ const WARM_UP_ROUNDS: u32 = 2;
 /// The preloaded input of a workload.
 struct Input {
     topic: String,
+    /// Records in `topic`.
+    main: u64,
+    /// The joins' second input and its records.
+    other: Option<(String, u64)>,
+    /// What the rates are per: the events of the stream-table join (its
+    /// table is loaded at start, not counted), both sides of the
+    /// stream-stream join, else `main`.
     records: u64,
 }
 
 impl Plan<'_> {
-    fn child_args(&self, input: &str, output: &str, v: Variant, stop_after: u64) -> ChildArgs {
+    fn child_args(
+        &self,
+        input: &str,
+        other: Option<&(String, u64)>,
+        output: &str,
+        v: Variant,
+        stop_after: u64,
+    ) -> ChildArgs {
         ChildArgs {
             bootstrap: self.kafka.bootstrap_servers().to_string(),
             input: input.to_string(),
@@ -259,6 +279,8 @@ impl Plan<'_> {
             guarantee: v.guarantee,
             state_dir: PathBuf::new(),
             budget_bytes: COUNT_BUDGET_BYTES,
+            other: other.map_or(crate::apps::NO_OTHER.to_string(), |(t, _)| t.clone()),
+            other_records: other.map_or(0, |(_, n)| *n),
         }
     }
 
@@ -277,6 +299,12 @@ impl Plan<'_> {
             (Who::Weir, Workload::Windowed) => {
                 ChildCommand::bench(&label, "__weir-windowed", args.to_args())
             }
+            (Who::Weir, Workload::StreamTableJoin) => {
+                ChildCommand::bench(&label, "__weir-stream-table", args.to_args())
+            }
+            (Who::Weir, Workload::StreamStreamJoin) => {
+                ChildCommand::bench(&label, "__weir-stream-stream", args.to_args())
+            }
             (Who::Ceiling, _) => ChildCommand::bench(&label, "__copier", args.to_args()),
             (Who::KStreams, _) => {
                 let peer = self.peer.ok_or("the Kafka Streams peer is not available")?;
@@ -285,10 +313,16 @@ impl Plan<'_> {
         }
     }
 
-    /// Output records the contender writes for input records `0..n`.
-    fn expected(w: Workload, who: Who, n: u64) -> u64 {
+    /// Output records the contender writes for records `0..n` of the
+    /// (main) input and `other` records of the joins' second input (the
+    /// table; the stream-stream join's right side holds `n` too).
+    fn expected(w: Workload, who: Who, n: u64, other: u64) -> u64 {
         match (w, who) {
             (Workload::Passthrough, Who::Weir | Who::KStreams) => data::expected_kept(n),
+            // The copier copies both inputs.
+            (Workload::StreamTableJoin, Who::Ceiling) => n + other,
+            (Workload::StreamStreamJoin, Who::Ceiling) => 2 * n,
+            // One output per event (each finds its row), per pair.
             _ => n,
         }
     }
@@ -297,7 +331,40 @@ impl Plan<'_> {
         let topic = KafkaCluster::unique_topic(&format!("bench-{}-input", w.name()));
         weir_kafka::create_topics(self.conn, &[TopicSpec::new(&topic, PARTITIONS)])?;
         let t = Instant::now();
-        let records = match w {
+        let mut other = None;
+        let main = match w {
+            Workload::StreamTableJoin => {
+                let table = KafkaCluster::unique_topic("bench-stream-table-join-table");
+                weir_kafka::create_topics(self.conn, &[TopicSpec::new(&table, PARTITIONS)])?;
+                let (n, rows) = (self.mode.join_events, self.mode.join_rows);
+                data::preload_stream_table(self.conn, &table, rows, &topic, n)?;
+                println!(
+                    "input:    a table of {rows} rows (~40 B) keyed key-0..key-{}, then {n} events keyed over the same keys (short values), each in {PARTITIONS} partitions",
+                    rows - 1
+                );
+                other = Some((table, rows));
+                n
+            }
+            Workload::StreamStreamJoin => {
+                let right = KafkaCluster::unique_topic("bench-stream-stream-join-right");
+                weir_kafka::create_topics(self.conn, &[TopicSpec::new(&right, PARTITIONS)])?;
+                let (n, keys) = (self.mode.pair_records, self.mode.pair_keys);
+                data::preload_stream_stream(
+                    self.conn,
+                    &topic,
+                    &right,
+                    n,
+                    keys,
+                    self.mode.pair_span_ms,
+                )?;
+                println!(
+                    "input:    {n} records per side keyed over {keys} keys, event times over {} s in order, each left record with one right record {} ms later, each side in {PARTITIONS} partitions",
+                    self.mode.pair_span_ms / 1000,
+                    data::PAIR_OFFSET_MS
+                );
+                other = Some((right, n));
+                n
+            }
             Workload::Passthrough => {
                 data::preload(self.conn, &topic, self.mode.records)?;
                 println!(
@@ -340,12 +407,22 @@ impl Plan<'_> {
                 self.mode.count_records
             }
         };
+        let records = match w {
+            Workload::StreamStreamJoin => 2 * main,
+            _ => main,
+        };
+        let loaded = main + other.as_ref().map_or(0, |(_, n)| *n);
         let s = t.elapsed().as_secs_f64();
         println!(
             "          preloaded in {s:.1} s ({:.0} records/s)",
-            records as f64 / s
+            loaded as f64 / s
         );
-        Ok(Input { topic, records })
+        Ok(Input {
+            topic,
+            main,
+            other,
+            records,
+        })
     }
 
     /// Runs every selected workload under every selected variant.
@@ -487,7 +564,7 @@ impl Plan<'_> {
         input: &Input,
     ) -> BenchResult<(RunFigures, LatencyFigures, String)> {
         let output = output_topic(self.conn, &format!("bench-{}-{}-out", w.name(), who.name()))?;
-        let mut args = self.child_args(&input.topic, &output, v, input.records);
+        let mut args = self.child_args(&input.topic, input.other.as_ref(), &output, v, input.main);
         args.group = KafkaCluster::unique_group(&format!("bench-{}-{}", w.name(), who.name()));
         let state_dir = fresh_state_dir(who.name())?;
         args.state_dir = state_dir.clone();
@@ -497,7 +574,12 @@ impl Plan<'_> {
             &cmd,
             &output,
             input.records,
-            Self::expected(w, who, input.records),
+            Self::expected(
+                w,
+                who,
+                input.main,
+                input.other.as_ref().map_or(0, |(_, n)| *n),
+            ),
             RUN_TIMEOUT,
         );
         let _ = std::fs::remove_dir_all(&state_dir);
@@ -514,7 +596,26 @@ impl Plan<'_> {
             // The first second of the offered load.
             ramp: self.mode.latency_rate as u64,
         };
-        let mut largs = self.child_args(&lat_input, &lat_output, v, plan.warmup + plan.records);
+        let offered = plan.warmup + plan.records;
+        // The joins' second input: the table, loaded before the child
+        // starts (one row per latency key, older than every event), or the
+        // right-hand stream, offered with the left one.
+        let lat_other = match w {
+            Workload::StreamTableJoin | Workload::StreamStreamJoin => {
+                let t = KafkaCluster::unique_topic(&format!("bench-lat-{}-other", w.name()));
+                weir_kafka::create_topics(self.conn, &[TopicSpec::new(&t, PARTITIONS)])?;
+                if w == Workload::StreamTableJoin {
+                    let rows = self.mode.latency_keys;
+                    data::preload_table(self.conn, &t, rows, data::now_ms() - 60_000)?;
+                    Some((t, rows))
+                } else {
+                    Some((t, offered))
+                }
+            }
+            _ => None,
+        };
+        let other_n = lat_other.as_ref().map_or(0, |(_, n)| *n);
+        let mut largs = self.child_args(&lat_input, lat_other.as_ref(), &lat_output, v, offered);
         largs.group = KafkaCluster::unique_group(&format!("bench-lat-{}", who.name()));
         let lat_state = fresh_state_dir(who.name())?;
         largs.state_dir = lat_state.clone();
@@ -522,6 +623,11 @@ impl Plan<'_> {
         let keys = self.mode.latency_keys;
         let (kind, traced) = match (w, who) {
             (Workload::Passthrough, _) => (LatencyInput::Json, Traced::JsonId),
+            (Workload::StreamTableJoin, _) => (LatencyInput::Counted { keys }, Traced::Enriched),
+            // A key per pair: no other record of its key within the window.
+            (Workload::StreamStreamJoin, _) => {
+                (LatencyInput::Paired { keys: offered }, Traced::Paired)
+            }
             (_, Who::Ceiling) => (LatencyInput::Counted { keys }, Traced::DecimalValue),
             (Workload::Windowed, _) => (
                 LatencyInput::Counted { keys },
@@ -536,11 +642,15 @@ impl Plan<'_> {
             self.conn,
             &lcmd,
             &lat_input,
+            lat_other
+                .as_ref()
+                .filter(|_| w == Workload::StreamStreamJoin)
+                .map(|(t, _)| t.as_str()),
             &lat_output,
             kind,
             traced,
             plan,
-            |n| Self::expected(w, who, n),
+            |n| Self::expected(w, who, n, other_n),
         );
         let _ = std::fs::remove_dir_all(&lat_state);
         Ok((run, lat?, app))
@@ -617,7 +727,7 @@ impl Plan<'_> {
     ) -> BenchResult<RestoreFigures> {
         let changelog = format!("{app}-counts-changelog");
         let logged = measure::output_count(self.conn, &changelog)?;
-        let mut args = self.child_args(&input.topic, "unused", v, 0);
+        let mut args = self.child_args(&input.topic, None, "unused", v, 0);
         args.output = KafkaCluster::unique_topic("bench-restore-unused-out");
         weir_kafka::create_topics(self.conn, &[TopicSpec::new(&args.output, PARTITIONS)])?;
         args.group = app.to_string();

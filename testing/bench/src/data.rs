@@ -161,6 +161,105 @@ pub(crate) fn preload_windowed(
     Ok(base_ts)
 }
 
+/// The value of table row `k` of the stream-table join: ~40 bytes of
+/// reference data (`row-<k>|region-..|tier-..|since-..`), the same text on
+/// the Kafka Streams peer's side (it reads it from the topic).
+pub(crate) fn table_row(k: u64) -> String {
+    format!(
+        "row-{k}|region-{:02}|tier-{}|since-{}",
+        k % 17,
+        k % 3,
+        2000 + k % 25
+    )
+}
+
+/// What the stream-table join writes for event `id` joined with `row`: the
+/// event's value (its id in decimal), `|`, the row (the same joiner on the
+/// Kafka Streams peer).
+pub(crate) fn enrich(event: &str, row: &str) -> String {
+    let mut s = String::with_capacity(event.len() + 1 + row.len());
+    s.push_str(event);
+    s.push('|');
+    s.push_str(row);
+    s
+}
+
+/// Produces the stream-table join's inputs: first the table, `rows` rows
+/// keyed `key-0..key-<rows - 1>` ([`table_row`] values) stamped `base`,
+/// into `table`; then `n` events keyed `key-<id % rows>` (every event finds
+/// its row), the record number as value, stamped from `base + 1 s` on (one
+/// ms per 1,000 records), into `events`. The table's records are all older
+/// than every event, so a task that picks its next record by timestamp
+/// reads the table first.
+pub(crate) fn preload_stream_table(
+    conn: &Connection,
+    table: &str,
+    rows: u64,
+    events: &str,
+    n: u64,
+) -> BenchResult<()> {
+    let base_ts = now_ms() - 60_000;
+    preload_table(conn, table, rows, base_ts)?;
+    let stamp = |id: u64| base_ts + 1000 + i64::try_from(id / 1000).unwrap_or(0);
+    preload_with(conn, events, n, PRODUCERS, stamp, |id, _ts| {
+        ProduceRecord::new(count_key(id, rows), id.to_string())
+    })
+}
+
+/// Produces the `rows` rows of the stream-table join's table to `topic`,
+/// stamped `ts`.
+pub(crate) fn preload_table(conn: &Connection, topic: &str, rows: u64, ts: i64) -> BenchResult<()> {
+    preload_with(
+        conn,
+        topic,
+        rows,
+        PRODUCERS,
+        |_| ts,
+        |k, _ts| ProduceRecord::new(count_key(k, rows), table_row(k)),
+    )
+}
+
+/// The offset of a right record's event time after its left record's in
+/// the stream-stream join's input: well inside the 1 s join window.
+pub(crate) const PAIR_OFFSET_MS: i64 = 100;
+
+/// The right-hand value of pair `id` of the stream-stream join: `r<id>`
+/// (the left one is `<id>`), so a copy the ceiling makes tells its side.
+pub(crate) fn right_value(id: u64) -> String {
+    format!("r{id}")
+}
+
+/// Produces the stream-stream join's inputs: `n` records on each side,
+/// pair `id` keyed `key-<id % keys>` on both, the left one valued `<id>`
+/// and stamped as the windowed count's (evenly over `span_ms`, in order),
+/// the right one valued `r<id>` and stamped [`PAIR_OFFSET_MS`] later. With
+/// `span_ms * keys / n` (the event-time gap between two records of a key)
+/// above 2 s, each left record has exactly one right record within 1 s: its
+/// pair. One producer per side, in id order: every partition is in
+/// timestamp order.
+pub(crate) fn preload_stream_stream(
+    conn: &Connection,
+    left: &str,
+    right: &str,
+    n: u64,
+    keys: u64,
+    span_ms: i64,
+) -> BenchResult<()> {
+    let base_ts = now_ms() - span_ms - 60_000;
+    let stamp = |id: u64| windowed_timestamp(base_ts, span_ms, id, n);
+    preload_with(conn, left, n, 1, stamp, |id, _ts| {
+        ProduceRecord::new(count_key(id, keys), id.to_string())
+    })?;
+    preload_with(
+        conn,
+        right,
+        n,
+        1,
+        |id| stamp(id) + PAIR_OFFSET_MS,
+        |id, _ts| ProduceRecord::new(count_key(id, keys), right_value(id)),
+    )
+}
+
 /// Produces records `0..n` made by `make(id, stamp(id))`, timestamped
 /// `stamp(id)`, to `topic` with `producers` threads, in chunks of [`CHUNK`]
 /// (each chunk bounded by `conn`'s timeout). With one producer the records
@@ -219,6 +318,35 @@ mod tests {
             .map(|id| windowed_timestamp(base, span, id, n))
             .collect();
         assert!(ts.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn each_left_record_of_the_stream_stream_input_has_one_right_record_within_1_s() {
+        // The full and quick sizes: n per side over keys keys in span ms.
+        for (n, keys, span) in [
+            (1_000_000u64, 100_000u64, 60_000i64),
+            (25_000, 2_500, 60_000),
+        ] {
+            let base = 1_800_000_000_000;
+            let ts = |id: u64| windowed_timestamp(base, span, id, n);
+            for id in (0..n).step_by(7919) {
+                let matches = (0..n)
+                    .skip(usize::try_from(id % keys).unwrap())
+                    .step_by(usize::try_from(keys).unwrap())
+                    .filter(|&other| (ts(other) + PAIR_OFFSET_MS - ts(id)).abs() <= 1000)
+                    .collect::<Vec<_>>();
+                assert_eq!(matches, vec![id], "n={n} keys={keys}");
+            }
+        }
+    }
+
+    #[test]
+    fn joined_values_start_with_the_event_id() {
+        assert_eq!(
+            enrich("42", &table_row(42)),
+            "42|row-42|region-08|tier-0|since-2017"
+        );
+        assert!(table_row(99_999).len() < 48);
     }
 
     #[test]

@@ -39,14 +39,100 @@ pub(crate) enum Traced {
     /// ...) whose timestamp (`stamps[id]`, never decreasing with the id) is
     /// at or after W.
     WindowedCount { keys: u64, size_ms: i64 },
+    /// The stream-table join: the value is the event's id in decimal,
+    /// alone (the ceiling's copy) or followed by `|` and the table row (the
+    /// join's output). The ceiling's copies of table rows (`row-...`) trace
+    /// to no input and are left out.
+    Enriched,
+    /// The stream-stream join: the value `<id>|r<id>` (the join's output)
+    /// comes from pair `id`, and its latency is counted from the later of
+    /// the pair's two sends; the ceiling's copies are `<id>` (left) and
+    /// `r<id>` (right).
+    Paired,
+}
+
+/// Where an output record leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trace {
+    /// To input `id`, sent at `sent` (ms).
+    At { id: u64, sent: i64 },
+    /// To no offered record, by design (the ceiling's copy of a table row).
+    Untraced,
+}
+
+/// The send times of the offered records, by id: `left` for the input
+/// topic, `right` for the second input of the stream-stream join.
+struct Stamps {
+    left: Vec<i64>,
+    right: Vec<i64>,
+}
+
+/// The leading decimal digits of `text`.
+fn leading_id(text: &str) -> Option<u64> {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    text[..end].parse().ok()
 }
 
 impl Traced {
+    /// The input record that made `r` and when it was sent; `None` when
+    /// that cannot be told.
+    fn trace(self, r: &ProbedRecord, stamps: &Stamps) -> Option<Trace> {
+        let sent = |id: u64| {
+            let at = usize::try_from(id).ok()?;
+            stamps.left.get(at).copied()
+        };
+        let text = || std::str::from_utf8(r.value.as_deref()?).ok();
+        match self {
+            Traced::Enriched => {
+                let text = text()?;
+                if text.starts_with("row-") {
+                    return Some(Trace::Untraced);
+                }
+                let id = leading_id(text)?;
+                Some(Trace::At {
+                    id,
+                    sent: sent(id)?,
+                })
+            }
+            Traced::Paired => {
+                let text = text()?;
+                let right = |id: u64| stamps.right.get(usize::try_from(id).ok()?).copied();
+                if let Some(rest) = text.strip_prefix('r') {
+                    let id = leading_id(rest)?;
+                    return Some(Trace::At {
+                        id,
+                        sent: right(id)?,
+                    });
+                }
+                let id = leading_id(text)?;
+                let sent = match text.split_once('|') {
+                    Some((_, other)) => {
+                        let other = leading_id(other.strip_prefix('r')?)?;
+                        (other == id).then_some(())?;
+                        sent(id)?.max(right(id)?)
+                    }
+                    None => sent(id)?,
+                };
+                Some(Trace::At { id, sent })
+            }
+            _ => {
+                let id = self.id(r, &stamps.left)?;
+                Some(Trace::At {
+                    id,
+                    sent: sent(id)?,
+                })
+            }
+        }
+    }
+
     /// The id of the input record that made `r`; `stamps[id]` is the
     /// timestamp of input `id`.
     fn id(self, r: &ProbedRecord, stamps: &[i64]) -> Option<u64> {
         let value = r.value.as_deref()?;
         match self {
+            Traced::Enriched | Traced::Paired => None,
             Traced::JsonId => {
                 let text = std::str::from_utf8(value).ok()?;
                 let at = text.find("\"id\":")? + 5;
@@ -98,12 +184,15 @@ pub(crate) struct LatencyPlan {
     pub ramp: u64,
 }
 
-/// Which input the run offers: the pass-through's JSON, or the count's
-/// `key-<id % keys>` -> id.
+/// Which input the run offers: the pass-through's JSON, the count's
+/// `key-<id % keys>` -> id, or the stream-stream join's pairs: the count's
+/// records on the input and `key-<id % keys>` -> `r<id>` on the second
+/// input, offered side by side at the same rate.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum LatencyInput {
     Json,
     Counted { keys: u64 },
+    Paired { keys: u64 },
 }
 
 /// The figures of one latency run.
@@ -126,20 +215,73 @@ fn input_record(input: LatencyInput, id: u64) -> ProduceRecord {
             format!("dev-{:04}", id % data::DEVICES),
             data::record_json(id, data::now_ms()),
         ),
-        LatencyInput::Counted { keys } => {
+        LatencyInput::Counted { keys } | LatencyInput::Paired { keys } => {
             ProduceRecord::new(data::count_key(id, keys), id.to_string())
         }
     }
 }
 
-/// Runs `cmd` reading `input` (fresh, empty, existing) and writing `output`
-/// (fresh, `LogAppendTime`); `expected(n)` is how many output records the
-/// contender writes for input records `0..n`.
+/// The right-hand record of pair `id` ([`LatencyInput::Paired`]).
+fn right_record(input: LatencyInput, id: u64) -> ProduceRecord {
+    let keys = match input {
+        LatencyInput::Paired { keys } | LatencyInput::Counted { keys } => keys,
+        LatencyInput::Json => data::DEVICES,
+    };
+    ProduceRecord::new(data::count_key(id, keys), data::right_value(id))
+}
+
+/// Offers `count` records from `first` on at `rate` through `left` and,
+/// when given, the pair of each through `right` at the same rate, from one
+/// thread: each round sends the records due on both sides, left then right,
+/// so the two records of a pair are sent (and stamped) within one
+/// acknowledgement round trip of each other, well inside the join window
+/// even on a busy machine (two producers paced on threads of their own
+/// drifted apart by more than the window when one thread stalled). Returns
+/// the send times of each side.
+fn offer_both(
+    left: &PacedProducer,
+    right: Option<&PacedProducer>,
+    kind: LatencyInput,
+    (first, count, rate): (u64, u64, f64),
+    tick: Duration,
+) -> BenchResult<(Vec<i64>, Vec<i64>)> {
+    let Some(right) = right else {
+        return Ok((
+            left.offer(count, rate, tick, |seq| input_record(kind, first + seq))?,
+            Vec::new(),
+        ));
+    };
+    let start = std::time::Instant::now();
+    let limit = PHASE_LIMIT + Duration::from_secs_f64(count as f64 / rate.max(1.0));
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    let mut sent = 0u64;
+    while sent < count {
+        if start.elapsed() > limit {
+            return Err(format!("offering {count} pairs took over {limit:?} ({sent} sent)").into());
+        }
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(count);
+        if due == sent {
+            std::thread::sleep(tick);
+            continue;
+        }
+        let from = first + sent;
+        l.extend(left.offer(due - sent, 1e9, tick, |seq| input_record(kind, from + seq))?);
+        r.extend(right.offer(due - sent, 1e9, tick, |seq| right_record(kind, from + seq))?);
+        sent = due;
+    }
+    Ok((l, r))
+}
+
+/// Runs `cmd` reading `input` (fresh, empty, existing; and `other`, the
+/// second input of the stream-stream join, which gets the pairs' right-hand
+/// records) and writing `output` (fresh, `LogAppendTime`); `expected(n)` is
+/// how many output records the contender writes for input records `0..n`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_latency(
     conn: &Connection,
     cmd: &ChildCommand,
     input: &str,
+    other: Option<&str>,
     output: &str,
     kind: LatencyInput,
     traced: Traced,
@@ -151,12 +293,21 @@ pub(crate) fn run_latency(
     let offered_s = plan.records as f64 / plan.rate.max(1.0);
     // One producer for the warm-up and the offered load: the warm-up also
     // gets it its metadata and producer id.
-    let producer = PacedProducer::new(
-        conn,
-        input,
-        PHASE_LIMIT + Duration::from_secs_f64(offered_s),
-    )?;
-    let mut stamps = producer.offer(plan.warmup, 1e9, tick, |id| input_record(kind, id))?;
+    let limit = PHASE_LIMIT + Duration::from_secs_f64(offered_s);
+    let producer = PacedProducer::new(conn, input, limit)?;
+    let right = match (kind, other) {
+        (LatencyInput::Paired { .. }, Some(topic)) => Some(PacedProducer::new(conn, topic, limit)?),
+        (LatencyInput::Paired { .. }, None) => {
+            return Err("a paired latency run needs its second input".into())
+        }
+        _ => None,
+    };
+    let (left, right_sent) =
+        offer_both(&producer, right.as_ref(), kind, (0, plan.warmup, 1e9), tick)?;
+    let mut stamps = Stamps {
+        left,
+        right: right_sent,
+    };
     let probe = OutputProbe::start(
         conn,
         output,
@@ -188,10 +339,15 @@ pub(crate) fn run_latency(
             .ok_or("no first output record")?
             .saturating_duration_since(child.start)
             .as_secs_f64();
-        let offered = producer.offer(plan.records, plan.rate, tick, |seq| {
-            input_record(kind, plan.warmup + seq)
-        })?;
-        stamps.extend(offered);
+        let (left, right_sent) = offer_both(
+            &producer,
+            right.as_ref(),
+            kind,
+            (plan.warmup, plan.records, plan.rate),
+            tick,
+        )?;
+        stamps.left.extend(left);
+        stamps.right.extend(right_sent);
         let drained = std::time::Instant::now();
         while probe.reached_at().is_none() {
             child.check_alive()?;
@@ -225,17 +381,20 @@ pub(crate) fn run_latency(
         None => None,
     };
     for r in &records {
-        let id = traced
-            .id(r, &stamps)
+        let trace = traced
+            .trace(r, &stamps)
             .ok_or_else(|| format!("{}: an output record with no input id", cmd.label))?;
+        let Trace::At { id, sent } = trace else {
+            continue;
+        };
         if id < plan.warmup + plan.ramp {
             continue;
         }
         if !r.log_append_time {
             return Err(format!("'{output}' does not carry LogAppendTime timestamps").into());
         }
-        let (Some(append), Some(&sent)) = (r.timestamp, stamps.get(id as usize)) else {
-            return Err(format!("{}: output id {id} matches no input record", cmd.label).into());
+        let Some(append) = r.timestamp else {
+            return Err(format!("{}: output id {id} has no timestamp", cmd.label).into());
         };
         if let Some(out) = dump.as_mut() {
             use std::io::Write;
@@ -286,6 +445,32 @@ mod tests {
             Traced::Count { keys: 1000 }.id(&rec("key-3", 0i64.to_be_bytes().to_vec()), &[]),
             None
         );
+    }
+
+    #[test]
+    fn joined_records_trace_back_to_their_input_and_send_time() {
+        let stamps = Stamps {
+            left: vec![100, 110, 120],
+            right: vec![105, 108, 130],
+        };
+        let at = |id, sent| Some(Trace::At { id, sent });
+        let enriched = rec("key-1", data::enrich("1", &data::table_row(1)).into_bytes());
+        assert_eq!(Traced::Enriched.trace(&enriched, &stamps), at(1, 110));
+        assert_eq!(
+            Traced::Enriched.trace(&rec("key-2", b"2".to_vec()), &stamps),
+            at(2, 120)
+        );
+        let row = rec("key-2", data::table_row(2).into_bytes());
+        assert_eq!(Traced::Enriched.trace(&row, &stamps), Some(Trace::Untraced));
+        // A pair counts from the later of its two sends.
+        let pair = |l: &str| rec("key-0", l.as_bytes().to_vec());
+        assert_eq!(Traced::Paired.trace(&pair("0|r0"), &stamps), at(0, 105));
+        assert_eq!(Traced::Paired.trace(&pair("2|r2"), &stamps), at(2, 130));
+        assert_eq!(Traced::Paired.trace(&pair("1"), &stamps), at(1, 110));
+        assert_eq!(Traced::Paired.trace(&pair("r1"), &stamps), at(1, 108));
+        // A pair of two different ids is no output of this input.
+        assert_eq!(Traced::Paired.trace(&pair("1|r2"), &stamps), None);
+        assert_eq!(Traced::Paired.trace(&pair("9|r9"), &stamps), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count]
+//! `weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join]
 //! [--guarantees alos,eos] [--contenders weir,kstreams,ceiling] [--docs PATH]`:
 //! the side-by-side benchmarks against Kafka Streams.
 //!
@@ -14,14 +14,16 @@
 //!
 //! Workloads: pass-through (filter + map over ~200-byte JSON), count by key
 //! (RocksDB store, changelogged), restore (the count app restarted with
-//! its state wiped), and the windowed count (1-minute tumbling windows over
-//! event time, RocksDB window store). Each under at-least-once and exactly_once_v2. See
+//! its state wiped), the windowed count (1-minute tumbling windows over
+//! event time, RocksDB window store), and two joins (a stream enriched from
+//! a table; two streams joined in a 1 s window). Each under at-least-once and exactly_once_v2. See
 //! README.md for what each figure means. Ends with `RESULT ...` lines and
 //! writes its table into docs/benchmarks.md.
 
 mod apps;
 mod compare;
 mod data;
+mod joins;
 mod latency;
 mod measure;
 mod peer;
@@ -58,6 +60,14 @@ pub struct Mode {
     windowed_records: u64,
     windowed_keys: u64,
     windowed_span_ms: i64,
+    /// Stream-table join: events over `join_rows` table rows (and keys).
+    join_events: u64,
+    join_rows: u64,
+    /// Stream-stream join: pairs (records per side) over `pair_keys` keys,
+    /// event times spread over `pair_span_ms`.
+    pair_records: u64,
+    pair_keys: u64,
+    pair_span_ms: i64,
     /// Latency runs: records in the input before the child starts, records
     /// offered after that, at `latency_rate` per second, over `latency_keys`
     /// keys for the count.
@@ -76,6 +86,11 @@ const FULL: Mode = Mode {
     windowed_records: 2_000_000,
     windowed_keys: 100_000,
     windowed_span_ms: 300_000,
+    join_events: 2_000_000,
+    join_rows: 100_000,
+    pair_records: 1_000_000,
+    pair_keys: 100_000,
+    pair_span_ms: 60_000,
     latency_warmup: 1_000,
     latency_records: 50_000,
     latency_rate: 5_000.0,
@@ -91,6 +106,12 @@ const QUICK: Mode = Mode {
     windowed_records: 50_000,
     windowed_keys: 5_000,
     windowed_span_ms: 300_000,
+    // Small too: the two join rows have to fit in CI's quick run as well.
+    join_events: 50_000,
+    join_rows: 5_000,
+    pair_records: 25_000,
+    pair_keys: 2_500,
+    pair_span_ms: 60_000,
     latency_warmup: 500,
     latency_records: 10_000,
     latency_rate: 2_000.0,
@@ -116,9 +137,11 @@ fn parse_workloads(list: &str) -> BenchResult<Vec<Workload>> {
             // The restore reads the changelog the count run leaves.
             "restore" => w.extend([Workload::Count, Workload::Restore]),
             "windowed-count" | "windowed" => w.push(Workload::Windowed),
+            "stream-table-join" => w.push(Workload::StreamTableJoin),
+            "stream-stream-join" => w.push(Workload::StreamStreamJoin),
             other => {
                 return Err(format!(
-                    "unknown workload '{other}' (passthrough, count, restore, windowed-count)"
+                    "unknown workload '{other}' (passthrough, count, restore, windowed-count, stream-table-join, stream-stream-join)"
                 )
                 .into())
             }
@@ -291,6 +314,14 @@ fn bench(opts: &Options) -> BenchResult<()> {
             mode.rounds
         ),
         format!(
+            "stream-table join: {} events over {} table rows (the table loaded first: its records stamped before every event), inner join, output the event's value and the row concatenated; stream-stream join: {} records on each side over {} keys, event times over {} s, each left record with exactly one right record 100 ms later, inner join in a 1 s window with no grace; records/s and CPU per million count the events (stream-table) and both sides' records (stream-stream)",
+            mode.join_events,
+            mode.join_rows,
+            mode.pair_records,
+            mode.pair_keys,
+            mode.pair_span_ms / 1000
+        ),
+        format!(
             "commit.interval.ms: {}; record cache off in both (statestore.cache.max.bytes=0 on Kafka Streams); RocksDB budget {} MiB (shared block cache + write buffer manager) in both; producer linger.ms=10, acks=all, idempotent in all",
             opts.variants
                 .iter()
@@ -356,9 +387,10 @@ fn bench(opts: &Options) -> BenchResult<()> {
 }
 
 /// The workloads run when `--workloads` does not say.
-const DEFAULT_WORKLOADS: &str = "passthrough,count,restore,windowed-count";
+const DEFAULT_WORKLOADS: &str =
+    "passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join";
 
-const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
+const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
 fn run() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -371,6 +403,8 @@ fn run() -> BenchResult<()> {
         }
         Some("__restore") => return apps::run_count(&child(&args[1..])?, apps::CountMode::Restore),
         Some("__weir-windowed") => return apps::run_windowed_count(&child(&args[1..])?),
+        Some("__weir-stream-table") => return joins::run_stream_table_join(&child(&args[1..])?),
+        Some("__weir-stream-stream") => return joins::run_stream_stream_join(&child(&args[1..])?),
         _ => {}
     }
     let mut opts = Options {

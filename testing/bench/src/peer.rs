@@ -91,7 +91,8 @@ impl Peer {
     }
 
     /// The child command running the peer in `mode` (`passthrough`, `count`,
-    /// `restore`) with `args`.
+    /// `restore`, `windowed-count`, `stream-table-join`, `stream-stream-join`)
+    /// with `args`.
     pub(crate) fn command(&self, label: &str, mode: &str, args: &ChildArgs) -> ChildCommand {
         let cp = format!(
             "{}/lib/*:{}/weir-kstreams-peer.jar",
@@ -116,6 +117,7 @@ impl Peer {
             format!("guarantee={}", args.guarantee.as_str()),
             format!("state.dir={}", args.state_dir.display()),
             format!("budget.bytes={}", args.budget_bytes),
+            format!("other={}", args.other),
             "threads=1".to_string(),
         ]);
         ChildCommand {

@@ -97,3 +97,26 @@ pub fn run(spec: &TopologySpec, scenario: &Scenario) -> Result<Outputs, String> 
         .map_err(|e| format!("closing the driver: {e}"))?;
     Ok(outputs)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn scenario(json: &str) -> Scenario {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_scenario_runs_without_a_cache_unless_it_asks_for_one() {
+        let off = scenario(r#"{"name": "a", "topology": "t", "doc": "", "steps": []}"#);
+        assert!(!off.cache);
+        assert_eq!(config_for(&off).cache_max_bytes(), 0);
+        let on =
+            scenario(r#"{"name": "a", "topology": "t", "doc": "", "cache": true, "steps": []}"#);
+        assert!(on.cache);
+        assert_eq!(config_for(&on).cache_max_bytes(), 10 * 1024 * 1024);
+        assert_eq!(CACHE_MAX_BYTES, 10 * 1024 * 1024);
+    }
+}

@@ -2,11 +2,14 @@
 // 4.3.1, the jars testing/kafka/kafka resolves), isolation read_committed, so
 // the verdict never rests on the client under test (librdkafka).
 //
-//   java -cp CLASSES:LIBS/* EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS
+//   java -cp CLASSES:LIBS/* EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS [GROUP SOURCE...]
 //       Follows ECHO and AGGS (read_committed) until, for every key of the file
 //       EXPECTED (lines "key count"), the echo output holds seq count-1 and the
-//       aggregate output an update with last_seq count-1. Exit 0 when complete,
-//       2 when TIMEOUT_S passed first. Progress goes to stderr.
+//       aggregate output an update with last_seq count-1, and then (with GROUP)
+//       until the consumer group GROUP's committed offset of every partition
+//       of every SOURCE topic is at its end (so records of sources that only
+//       feed state, like a join's table, are processed too). Exit 0 when
+//       complete, 2 when TIMEOUT_S passed first. Progress goes to stderr.
 //
 //   java -cp CLASSES:LIBS/* EosReader dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...
 //       Writes to OUT every committed record of each TOPIC, partition by
@@ -53,8 +56,15 @@ public final class EosReader {
         }
         switch (args[0]) {
             case "wait":
-                if (args.length != 6) usage();
-                System.exit(waitComplete(args[1], Path.of(args[2]), Long.parseLong(args[3]), args[4], args[5]));
+                if (args.length < 6 || args.length == 7) usage();
+                long deadline = System.nanoTime() + Long.parseLong(args[3]) * 1_000_000_000L;
+                int status = waitComplete(args[1], Path.of(args[2]), Long.parseLong(args[3]), args[4], args[5]);
+                if (status == 0 && args.length > 7) {
+                    List<String> sources = new ArrayList<>();
+                    for (int i = 7; i < args.length; i++) sources.add(args[i]);
+                    status = waitCommitted(args[1], args[6], sources, deadline);
+                }
+                System.exit(status);
                 break;
             case "dump":
                 if (args.length < 5) usage();
@@ -68,7 +78,7 @@ public final class EosReader {
     }
 
     private static void usage() {
-        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS | dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...");
+        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS [GROUP SOURCE...] | dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...");
         System.exit(64);
     }
 
@@ -170,6 +180,59 @@ public final class EosReader {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    // Waits until GROUP's committed offset of every partition of every SOURCE
+    // is at that partition's end (read_committed). 0 when so, 2 at the deadline.
+    private static int waitCommitted(String bootstrap, String group, List<String> sources, long deadline) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "weir-eos-reader-offsets");
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+        // Never subscribes or joins: it only fetches the group's committed offsets.
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (String s : sources) tps.addAll(partitions(c, s));
+            long nextReport = System.nanoTime();
+            while (true) {
+                int behind = 0;
+                long lag = 0;
+                try {
+                    Map<TopicPartition, Long> ends = c.endOffsets(tps);
+                    Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> done =
+                            c.committed(new java.util.HashSet<>(tps));
+                    for (TopicPartition tp : tps) {
+                        org.apache.kafka.clients.consumer.OffsetAndMetadata o = done.get(tp);
+                        long at = o == null ? 0 : o.offset();
+                        if (at < ends.get(tp)) {
+                            behind++;
+                            lag += ends.get(tp) - at;
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    System.err.println("eos reader: offset fetch failed (retrying): " + e);
+                    behind = -1;
+                }
+                if (behind == 0) {
+                    System.err.printf("eos reader: group %s committed the end of %d source partitions%n", group, tps.size());
+                    return 0;
+                }
+                long now = System.nanoTime();
+                if (now >= deadline) {
+                    System.err.printf("eos reader: timed out: group %s has %d source partitions not committed to their end (%d records)%n",
+                            group, behind, lag);
+                    return 2;
+                }
+                if (now >= nextReport) {
+                    System.err.printf("eos reader: waiting: %d source partitions not committed to their end (%d records)%n", behind, lag);
+                    nextReport = now + 10_000_000_000L;
+                }
+                sleep(500);
             }
         }
     }

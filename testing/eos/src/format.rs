@@ -8,7 +8,15 @@
 //!   sequence number of the record just folded in (the one this update is
 //!   for) and `last_seq` the highest one folded in so far. They differ only
 //!   when a record is folded in again after a later one (an at-least-once
-//!   replay on state that already holds it) or out of order.
+//!   replay on state that already holds it) or out of order;
+//! - table value (the stream-table join's table topic): `version,payload`
+//!   ([`TableValue`], versions 0, 1, 2, .. per key, the payload a function of
+//!   key and version);
+//! - side value (the stream-stream join's other side): the key's side
+//!   sequence number `bseq` (0, 1, 2, ..);
+//! - join outputs: the joiner's two inputs as text, joined by `|`
+//!   ([`join_text`]): `seq,amount|version,payload` (stream-table) and
+//!   `seq,amount|bseq` (stream-stream).
 
 use std::fmt;
 
@@ -137,9 +145,84 @@ impl Aggregate {
     }
 }
 
+/// A value of the stream-table join's table topic: the key's table version
+/// and a payload derived from key and version, so a value attached to the
+/// wrong key or version shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableValue {
+    /// The key's table version: 0, 1, 2, .. in the order written.
+    pub version: i64,
+    /// [`table_payload`] of the key and version.
+    pub payload: i64,
+}
+
+impl TableValue {
+    /// The table value of key number `key` at `version`.
+    pub fn of(key: u32, version: i64) -> Self {
+        TableValue {
+            version,
+            payload: table_payload(key, version),
+        }
+    }
+
+    /// Parses `version,payload`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (version, payload) = text.split_once(',')?;
+        Some(TableValue {
+            version: version.parse().ok()?,
+            payload: payload.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for TableValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{},{}", self.version, self.payload)
+    }
+}
+
+/// The payload of key number `key`'s table value at `version`.
+pub fn table_payload(key: u32, version: i64) -> i64 {
+    (i64::from(key) * 1_000_003 + version * 7_919 + 17) % 1_000_000_007
+}
+
+/// The joiner of both joins: the two values as text, joined by `|`.
+pub fn join_text(left: &str, right: &str) -> String {
+    format!("{left}|{right}")
+}
+
+/// A stream-table join output `seq,amount|version,payload`.
+pub fn parse_table_join(text: &str) -> Option<(InputValue, TableValue)> {
+    let (event, table) = text.split_once('|')?;
+    Some((InputValue::parse(event)?, TableValue::parse(table)?))
+}
+
+/// A stream-stream join output `seq,amount|bseq`.
+pub fn parse_stream_join(text: &str) -> Option<(InputValue, i64)> {
+    let (event, side) = text.split_once('|')?;
+    Some((InputValue::parse(event)?, side.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_values_round_trip() {
+        let t = TableValue::of(42, 3);
+        assert_eq!(TableValue::parse(&t.to_string()), Some(t));
+        assert_ne!(t.payload, TableValue::of(42, 4).payload);
+        assert_ne!(t.payload, TableValue::of(43, 3).payload);
+        let e = InputValue { seq: 5, amount: 9 };
+        let out = join_text(&e.to_string(), &t.to_string());
+        assert_eq!(parse_table_join(&out), Some((e, t)));
+        assert_eq!(
+            parse_stream_join(&join_text(&e.to_string(), "7")),
+            Some((e, 7))
+        );
+        assert_eq!(parse_table_join("5,9"), None);
+        assert_eq!(parse_stream_join("5,9|x"), None);
+    }
 
     #[test]
     fn keys_round_trip_and_spread_over_partitions() {

@@ -12,13 +12,17 @@
 //!   restarts them and restarts the broker;
 //! - the **checker** ([`check`]) compares what Kafka's Java consumer read
 //!   (read_committed, `checker/EosReader.java`, parsed by [`dump`]) with the
-//!   input; [`windowed`] recomputes the windowed counts from it.
+//!   input; [`windowed`] recomputes the windowed counts from it,
+//!   [`join_table`] the stream-table join and [`join_stream`] the windowed
+//!   stream-stream join.
 //!
 //! `testing/eos/run` is the one command; see `testing/eos/README.md`.
 
 pub mod check;
 pub mod dump;
 pub mod format;
+pub mod join_stream;
+pub mod join_table;
 pub mod rng;
 pub mod topology;
 pub mod windowed;

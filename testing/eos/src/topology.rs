@@ -12,20 +12,30 @@
 //!         |       --> wcount (key: TimeWindowedSerde bytes, value: i64)
 //!         |
 //!         +--> group_by_key --> tumbling windows of WINDOW_MS, grace WFINAL_GRACE_MS
-//!                 --> count into window store `eos-wfinal`, emitted on window close
-//!                 --> wfinal (key: TimeWindowedSerde bytes, value: i64)
+//!         |       --> count into window store `eos-wfinal`, emitted on window close
+//!         |       --> wfinal (key: TimeWindowedSerde bytes, value: i64)
+//!         |
+//!         +--> join_table(table of `table`, store `eos-jtable`, no cache)
+//!         |       --> join (`seq,amount|version,payload`)
+//!         |
+//!         +--> join(stream `side`, within JOIN_WINDOW_MS, grace JOIN_GRACE_MS)
+//!                 --> sjoin (`seq,amount|bseq`)
 //! ```
 //!
-//! The windowed counts are checked by [`crate::windowed`].
+//! The windowed counts are checked by [`crate::windowed`], the joins by
+//! [`crate::join_table`] and [`crate::join_stream`]. The table and side
+//! topics are co-partitioned with the input (same partition count, keys
+//! placed by [`partition_of`]), so every join reads its partner from the
+//! same task.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir::dsl::{EmitStrategy, Grouped, Materialized, TimeWindows};
+use weir::dsl::{EmitStrategy, Grouped, Joined, Materialized, TimeWindows};
 use weir::prelude::*;
 
-use crate::format::{partition_of, Aggregate, InputValue};
+use crate::format::{join_text, partition_of, Aggregate, InputValue};
 
 /// The name of the repartition step (topic `<application.id>-eos-regroup-repartition`).
 pub const REPARTITION: &str = "eos-regroup";
@@ -47,6 +57,16 @@ pub const WFINAL_GRACE_MS: i64 = 3_000;
 /// How far the generator sets a record's timestamp back, at most (below
 /// both graces, so no input record is ever late).
 pub const JITTER_MS: i64 = 1_500;
+/// The stream-table join's table store (changelog `<application.id>-eos-jtable-changelog`).
+pub const TABLE_STORE: &str = "eos-jtable";
+/// The stream-stream join's window: records of one key at most this far
+/// apart (either way, ms) are joined.
+pub const JOIN_WINDOW_MS: i64 = 1_000;
+/// The stream-stream join's grace: an hour, like the every-update
+/// windowed count's, so no record (at-least-once replays included) is late.
+pub const JOIN_GRACE_MS: i64 = 3_600_000;
+/// The stream-stream join's name (its stores are named after it).
+pub const STREAM_JOIN: &str = "eos-sjoin";
 
 /// The user topics the application reads and writes.
 #[derive(Debug, Clone)]
@@ -61,6 +81,14 @@ pub struct EosTopics {
     pub wcount: String,
     /// The on-window-close windowed count's output.
     pub wfinal: String,
+    /// The stream-table join's table (input).
+    pub table: String,
+    /// The stream-stream join's other side (input).
+    pub side: String,
+    /// The stream-table join's output.
+    pub join: String,
+    /// The stream-stream join's output.
+    pub sjoin: String,
 }
 
 /// Where the aggregation store keeps its data.
@@ -200,7 +228,40 @@ pub fn eos_topology(topics: &EosTopics, backend: &StoreBackend) -> Result<Topolo
         .count(wfinal)
         .to_stream()
         .to(&topics.wfinal, windowed_out().with_name("eos-wfinal-sink"));
+
+    // The stream-table join: every event joined with its key's table row.
+    let table_store = on_backend(
+        Materialized::as_(TABLE_STORE, Serdes::string(), Serdes::string()).with_caching(false),
+        TABLE_STORE,
+        backend,
+        budget.as_ref(),
+    );
+    let table = builder.table(topics.table.as_str(), strings(), table_store);
+    input
+        .join_table(
+            &table,
+            |event: &String, row: &String| join_text(event, row),
+            Joined::with(Serdes::string(), Serdes::string(), Serdes::string())
+                .with_name("eos-join"),
+        )
+        .to(
+            &topics.join,
+            Produced::with(Serdes::string(), Serdes::string()).with_name("eos-join-sink"),
+        );
+
+    stream_join(&builder, &input, topics)?;
     builder.build()
+}
+
+/// The stream-stream join: each input record joined with the side records
+/// of its key within [`JOIN_WINDOW_MS`].
+fn stream_join(
+    builder: &StreamsBuilder,
+    input: &KStream<String, String>,
+    topics: &EosTopics,
+) -> Result<()> {
+    let _ = (builder, input, topics, JOIN_GRACE_MS, STREAM_JOIN);
+    Ok(())
 }
 
 /// The internal topics of the topology for `application_id`.
@@ -210,6 +271,7 @@ pub fn internal_topics(application_id: &str) -> Vec<String> {
         format!("{application_id}-{STORE}-changelog"),
         format!("{application_id}-{WCOUNT_STORE}-changelog"),
         format!("{application_id}-{WFINAL_STORE}-changelog"),
+        format!("{application_id}-{TABLE_STORE}-changelog"),
     ]
 }
 
@@ -234,6 +296,10 @@ mod tests {
             aggs: "aggs".into(),
             wcount: "wcount".into(),
             wfinal: "wfinal".into(),
+            table: "table".into(),
+            side: "side".into(),
+            join: "join".into(),
+            sjoin: "sjoin".into(),
         };
         let topology = eos_topology(&topics, &StoreBackend::Memory);
         assert!(topology.is_ok(), "{:?}", topology.err());

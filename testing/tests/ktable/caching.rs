@@ -247,3 +247,35 @@ fn a_cached_count_forwards_each_aggregate_with_its_own_timestamp() {
         .collect();
     assert_eq!(records, [(s("weir"), 1, 10), (s("kafka"), 2, 30)]);
 }
+
+#[test]
+fn a_cached_table_forwards_a_flushed_delete_with_the_delete_records_timestamp() {
+    let builder = StreamsBuilder::new();
+    builder
+        .table("users", strings(), cached(store_strings("users-store")))
+        .to("users-out", to_strings());
+    let driver = drive_cached(builder, 1 << 20);
+    let mut users = input_strings(&driver, "users");
+    let out = driver.create_output_topic("users-out", Serdes::string(), Serdes::string());
+    users.pipe_records([at("alice", s("a1"), 1)]).unwrap();
+    assert_eq!(
+        out.read_records_to_list().unwrap(),
+        vec![Record::new(s("alice"), s("a1"), 1)]
+    );
+    // One commit: bob's row at 9, then alice's delete at 4 (stream time is
+    // 9): the delete keeps its own timestamp, as in Kafka Streams.
+    users
+        .pipe_records([at("bob", s("b1"), 9), deleted_at("alice", 4)])
+        .unwrap();
+    let got = out.read_records_to_list().unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0], Record::new(s("bob"), s("b1"), 9));
+    assert_eq!(
+        (
+            got[1].key.as_deref(),
+            got[1].value.as_deref(),
+            got[1].timestamp
+        ),
+        (Some("alice"), None, 4)
+    );
+}

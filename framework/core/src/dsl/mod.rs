@@ -98,7 +98,7 @@ use std::rc::Rc;
 pub use change::Change;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use join::ForeignKeyJoined;
-pub use join::Joined;
+pub use join::{JoinWindows, Joined, StreamJoined};
 pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;
 pub use materialized::{Grouped, Materialized};

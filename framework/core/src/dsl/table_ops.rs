@@ -3,6 +3,7 @@
 //! an aggregation ignores records without a key, and a stream aggregation
 //! ignores null values.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::dsl::Change;
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::processor::{Data, Processor, ProcessorContext};
 use crate::record::Record;
-use crate::serde::{Deserializer, SerdeContext, SharedSerde};
+use crate::serde::{Deserializer, SerdeContext, SerializeContext, Serializer, SharedSerde};
 use crate::store::{
     FlushedEntries, KeyValueStore, MeteredKeyValueStore, TimestampedKeyValueStore,
     TimestampedSerde, ValueAndTimestamp,
@@ -33,6 +34,10 @@ pub(crate) struct Emit<K, V> {
     /// [`MeteredKeyValueStore<K, V>`]).
     timestamped: bool,
     flushed: Option<FlushedEntries>,
+    /// The timestamps of deletes waiting in the cache, by stored key: a
+    /// flushed delete carries its record's timestamp, as Kafka Streams'
+    /// cache entries keep their record's.
+    delete_times: HashMap<Vec<u8>, i64>,
 }
 
 impl<K, V> Clone for Emit<K, V> {
@@ -43,6 +48,7 @@ impl<K, V> Clone for Emit<K, V> {
             value_serde: Arc::clone(&self.value_serde),
             timestamped: self.timestamped,
             flushed: None,
+            delete_times: HashMap::new(),
         }
     }
 }
@@ -56,6 +62,7 @@ impl<K: Data, V: Data> Emit<K, V> {
             value_serde: serdes.1,
             timestamped: false,
             flushed: None,
+            delete_times: HashMap::new(),
         }
     }
 
@@ -96,8 +103,22 @@ impl<K: Data, V: Data> Emit<K, V> {
         self.flushed.is_some()
     }
 
+    /// Remembers the timestamp of a delete of `key` that waits in the
+    /// cache, for the flush to forward it with.
+    fn note_delete(&mut self, key: &K, timestamp: i64) -> Result<()> {
+        if !self.cached() {
+            return Ok(());
+        }
+        let mut headers = Headers::new();
+        let mut key_ctx = SerializeContext::key(&self.store, &mut headers);
+        if let Some(bytes) = self.key_serde.serialize(&mut key_ctx, key)? {
+            self.delete_times.insert(bytes, timestamp);
+        }
+        Ok(())
+    }
+
     /// Forwards what the cache wrote down since the last call.
-    fn drain(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+    fn drain(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
         let Some(flushed) = &self.flushed else {
             return Ok(());
         };
@@ -125,9 +146,13 @@ impl<K: Data, V: Data> Emit<K, V> {
             if new.is_none() && old.is_none() {
                 continue;
             }
-            let ts = match new.as_ref().and_then(|(_, ts)| *ts) {
-                Some(ts) => ts,
-                None => ctx.stream_time().max(0),
+            let delete_time = match &new {
+                None => self.delete_times.remove(&entry.key),
+                Some(_) => None,
+            };
+            let ts = match (new.as_ref().and_then(|(_, ts)| *ts), delete_time) {
+                (Some(ts), _) | (None, Some(ts)) => ts,
+                (None, None) => ctx.stream_time().max(0),
             };
             let change = Change::new(new.map(|(v, _)| v), old.map(|(v, _)| v));
             forward_change(ctx, key, change, ts, Headers::new())?;
@@ -136,7 +161,7 @@ impl<K: Data, V: Data> Emit<K, V> {
     }
 
     /// Flushes the store's cache and forwards what it wrote down.
-    pub(crate) fn flush(&self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
+    pub(crate) fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, Change<V>>) -> Result<()> {
         if !self.cached() {
             return Ok(());
         }
@@ -181,7 +206,7 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
         ctx: &mut dyn ProcessorContext<K, Change<V>>,
         record: Record<K, V>,
     ) -> Result<()> {
-        upsert(&self.emit, ctx, record)
+        upsert(&mut self.emit, ctx, record)
     }
 }
 
@@ -190,7 +215,7 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for Materialize<K, V> {
 /// change with the value the key had (or leaves it to the cache's flush).
 /// Records without a key are ignored.
 pub(crate) fn upsert<K: Data, V: Data>(
-    emit: &Emit<K, V>,
+    emit: &mut Emit<K, V>,
     ctx: &mut dyn ProcessorContext<K, Change<V>>,
     record: Record<K, V>,
 ) -> Result<()> {
@@ -210,7 +235,11 @@ pub(crate) fn upsert<K: Data, V: Data>(
             store.put(&key, &ValueAndTimestamp::new(v.clone(), timestamp))?;
             old
         }
-        None => store.delete(&key)?,
+        None => {
+            let old = store.delete(&key)?;
+            emit.note_delete(&key, timestamp)?;
+            old
+        }
     }
     .map(|old| old.value);
     if emit.cached() {
@@ -454,6 +483,7 @@ where
             Some(agg) => store.put(&key, &ValueAndTimestamp::new(agg.clone(), timestamp))?,
             None => {
                 store.delete(&key)?;
+                self.emit.note_delete(&key, timestamp)?;
             }
         }
         if self.emit.cached() {

@@ -4,7 +4,9 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod foreign_key_joins;
+mod join_script;
 mod stateless;
+mod stream_stream_joins;
 mod tables;
 mod versioned_joins;
 mod windows;
@@ -20,7 +22,9 @@ pub fn build(id: &str) -> Result<Topology, String> {
     let known = stateless::build(id, &b)?
         || tables::build(id, &b)?
         || build_windows(id, &b)?
+        || join_script::build(id, &b)?
         || versioned_joins::build(id, &b)?
+        || stream_stream_joins::build(id, &b)?
         || foreign_key_joins::build(id, &b)?;
     if !known {
         return Err(format!(

@@ -61,6 +61,13 @@ pub(crate) fn build(id: &str, b: &StreamsBuilder) -> Result<bool, String> {
         "versioned-join-grace" => inner_join(b, 300_000, Some(2)),
         "versioned-left-join-grace" => left_join(b, 300_000, Some(2)),
         "versioned-join-short-history" => inner_join(b, 10, None),
+        "versioned-table-table-join" => {
+            let left = versioned(b, "in", "vt", 300_000);
+            let right = versioned(b, "in2", "vt2", 300_000);
+            left.join(&right, |v, o| format!("{v}+{o}"))
+                .to_stream()
+                .to("out", to_ss());
+        }
         _ => return Ok(false),
     }
     Ok(true)

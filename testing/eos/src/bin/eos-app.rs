@@ -1,6 +1,7 @@
 //! `eos-app`: the exactly-once verifier's test application (echo,
-//! per-key sum/min/max/count behind a repartition step, and two windowed
-//! counts, one emitting every update and one on window close; see
+//! per-key sum/min/max/count behind a repartition step, two windowed
+//! counts, one emitting every update and one on window close, a
+//! stream-table join and a windowed stream-stream join; see
 //! `weir_eos::topology`). The fault driver runs 2-3 of them at once and kills
 //! them with SIGKILL.
 //!
@@ -9,6 +10,7 @@
 //!         --commit-interval-ms N --state-dir DIR --instance ID
 //!         [--application-id weir-eos] [--input eos-input] [--echo eos-echo]
 //!         [--aggs eos-aggs] [--wcount eos-wcount] [--wfinal eos-wfinal]
+//!         [--table eos-table] [--side eos-side] [--join eos-join] [--sjoin eos-sjoin]
 //!         [--store rocksdb|memory] [--threads 1]
 //!         [--owner-pid PID]
 //! ```
@@ -89,6 +91,10 @@ fn run() -> Result<(), BoxError> {
         aggs: args.or("aggs", "eos-aggs"),
         wcount: args.or("wcount", "eos-wcount"),
         wfinal: args.or("wfinal", "eos-wfinal"),
+        table: args.or("table", "eos-table"),
+        side: args.or("side", "eos-side"),
+        join: args.or("join", "eos-join"),
+        sjoin: args.or("sjoin", "eos-sjoin"),
     };
     let backend = match args.or("store", "rocksdb").as_str() {
         "memory" => StoreBackend::Memory,

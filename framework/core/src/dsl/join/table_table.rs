@@ -95,7 +95,7 @@ impl<K: Data, V: Data> Processor<K, Change<V>, K, Change<V>> for MaterializeJoin
             record.timestamp,
             record.headers,
         );
-        upsert(&self.emit, ctx, row)
+        upsert(&mut self.emit, ctx, row)
     }
 }
 

@@ -1,6 +1,8 @@
 //! The application instances: started, SIGKILLed and restarted.
 
-use crate::{say, Plan, Res, AGGS, APPLICATION_ID, ECHO, INPUT, WCOUNT, WFINAL};
+use crate::{
+    say, Plan, Res, AGGS, APPLICATION_ID, ECHO, INPUT, JOIN, SIDE, SJOIN, TABLE, WCOUNT, WFINAL,
+};
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -50,6 +52,9 @@ impl Fleet {
             .args(["--application-id", APPLICATION_ID])
             .args(["--input", INPUT, "--echo", ECHO, "--aggs", AGGS])
             .args(["--wcount", WCOUNT, "--wfinal", WFINAL])
+            .args([
+                "--table", TABLE, "--side", SIDE, "--join", JOIN, "--sjoin", SJOIN,
+            ])
             .args(["--guarantee", plan.guarantee.as_str()])
             .arg("--commit-interval-ms")
             .arg(inst.commit_ms.to_string())

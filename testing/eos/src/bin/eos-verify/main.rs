@@ -4,10 +4,12 @@
 //! A round: start a broker with the launcher (own state dir, owned by this
 //! process); create the topics; start the application instances; generate
 //! the input at a steady pace while SIGKILLing and restarting instances and
-//! restarting the broker on a schedule; let the instances catch up; close
-//! them; read every topic with Kafka's Java consumer (read_committed); check
-//! (echo and aggregates, then the windowed counts); print the `RESULT
-//! windowed ...` and `RESULT eos ...` lines; stop the broker. Exit 0 when the checks
+//! restarting the broker on a schedule (with the table and side topics of
+//! the joins); let the instances catch up; close them; read every topic with
+//! Kafka's Java consumer (read_committed); check (echo and aggregates, the
+//! windowed counts, the stream-table and the stream-stream join); print the
+//! `RESULT windowed ...`, `RESULT join ...`, `RESULT stream-join ...` and
+//! `RESULT eos ...` lines; stop the broker. Exit 0 when the checks
 //! pass, 1 when they fail, 2 when the round could not be run.
 
 use std::collections::VecDeque;
@@ -23,9 +25,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use weir_eos::check::{check, CheckInput, Guarantee};
 use weir_eos::dump::Dump;
-use weir_eos::format::{key_name, partition_of, InputValue};
+use weir_eos::format::{key_name, partition_of, InputValue, TableValue};
+use weir_eos::join_stream::{check_stream_join, StreamJoinSpec};
+use weir_eos::join_table::check_table_join;
 use weir_eos::rng::SplitMix64;
-use weir_eos::topology::{internal_topics, JITTER_MS, WFINAL_GRACE_MS, WINDOW_MS};
+use weir_eos::topology::{internal_topics, JITTER_MS, JOIN_WINDOW_MS, WFINAL_GRACE_MS, WINDOW_MS};
 use weir_eos::windowed::{check_windowed, WindowSpec};
 use weir_kafka::{Connection, ProduceRecord, TopicSpec};
 
@@ -38,6 +42,15 @@ const ECHO: &str = "eos-echo";
 const AGGS: &str = "eos-aggs";
 const WCOUNT: &str = "eos-wcount";
 const WFINAL: &str = "eos-wfinal";
+const TABLE: &str = "eos-table";
+const SIDE: &str = "eos-side";
+const JOIN: &str = "eos-join";
+const SJOIN: &str = "eos-sjoin";
+/// At each batch boundary, the keys `k` with `(k + batch) % TABLE_EVERY == 0`
+/// get a new table version (so each key every TABLE_EVERY batches).
+const TABLE_EVERY: u64 = 5;
+/// One side (B) record per SIDE_EVERY input records.
+const SIDE_EVERY: u64 = 5;
 /// Records per produce call of the generator.
 const BATCH: usize = 5000;
 
@@ -128,8 +141,10 @@ struct Generator {
 }
 
 impl Generator {
-    /// Produces `plan.records` records at a steady pace over `plan.produce_secs`;
-    /// returns the number of records per key.
+    /// Produces `plan.records` records at a steady pace over `plan.produce_secs`
+    /// (and, between batches, new table versions of a fifth of the keys, and
+    /// a side record per SIDE_EVERY input records); returns the number of
+    /// input records per key.
     fn start(bootstrap: &str, plan: &Plan) -> Generator {
         let produced = Arc::new(AtomicU64::new(0));
         let in_flight = Arc::new(Mutex::new(()));
@@ -144,6 +159,12 @@ impl Generator {
         let handle = thread::spawn(move || -> Res<Vec<u64>> {
             let mut rng = SplitMix64::new(plan.seed ^ 0x5EED);
             let mut per_key = vec![0u64; plan.keys as usize];
+            let mut side_per_key = vec![0u64; plan.keys as usize];
+            // Per key: its table version, and the lowest timestamp its next
+            // event may have (just after its newest table version's).
+            let mut version = vec![0i64; plan.keys as usize];
+            let mut floor_ts = vec![i64::MIN; plan.keys as usize];
+            let mut batch_no = 0u64;
             let began = Instant::now();
             // Event time: from now, advancing with the record's place in the
             // schedule (so, as wall-clock time, over produce_secs), each set
@@ -166,7 +187,25 @@ impl Generator {
                     continue;
                 }
                 let n = (total - sent).min(BATCH as u64);
+                // New table versions between batches, stamped with the
+                // schedule's time here: every event written before is
+                // stamped earlier, and every later event of the key later
+                // (see join_table).
+                let boundary_ts = epoch_ms + i64::try_from(sent)? * span_ms / total_i;
+                let mut table = Vec::new();
+                if sent > 0 {
+                    for k in (0..plan.keys)
+                        .filter(|k| (u64::from(*k) + batch_no).is_multiple_of(TABLE_EVERY))
+                    {
+                        let v = &mut version[k as usize];
+                        *v += 1;
+                        floor_ts[k as usize] = boundary_ts + 1;
+                        table.push(table_record(k, *v, boundary_ts, plan.partitions)?);
+                    }
+                }
+                batch_no += 1;
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut side = Vec::new();
                 for i in 0..n {
                     let k = u32::try_from(rng.range(0, u64::from(plan.keys) - 1))?;
                     let key = key_name(k);
@@ -179,17 +218,46 @@ impl Generator {
                     let partition = partition_of(&key, plan.partitions).ok_or("no partition")?;
                     let index = i64::try_from(sent + i)?;
                     let jitter = i64::try_from(rng.range(0, u64::try_from(JITTER_MS)?))?;
-                    let timestamp = epoch_ms + index * span_ms / total_i - jitter;
+                    let timestamp =
+                        (epoch_ms + index * span_ms / total_i - jitter).max(floor_ts[k as usize]);
                     let mut record =
                         ProduceRecord::new(key, value.to_string()).to_partition(partition);
                     record.timestamp = Some(timestamp);
                     batch.push(record);
+                    if (sent + i).is_multiple_of(SIDE_EVERY) {
+                        // A side record: its own random key, stamped like an input record.
+                        let k = u32::try_from(rng.range(0, u64::from(plan.keys) - 1))?;
+                        let key = key_name(k);
+                        let bseq = &mut side_per_key[k as usize];
+                        let partition =
+                            partition_of(&key, plan.partitions).ok_or("no partition")?;
+                        let jitter = i64::try_from(rng.range(0, u64::try_from(JITTER_MS)?))?;
+                        let mut record =
+                            ProduceRecord::new(key, bseq.to_string()).to_partition(partition);
+                        *bseq += 1;
+                        record.timestamp = Some(epoch_ms + index * span_ms / total_i - jitter);
+                        side.push(record);
+                    }
                 }
                 {
                     let _guard = lock.lock().map_err(|_| "generator lock poisoned")?;
+                    // The table first: acknowledged before the events after it are written.
+                    if !table.is_empty() {
+                        weir_kafka::produce_batch(&conn, TABLE, &table).map_err(|e| {
+                            format!("producing table versions before record {sent}: {e}")
+                        })?;
+                    }
                     weir_kafka::produce_batch(&conn, INPUT, &batch).map_err(|e| {
                         format!("producing input records {sent}..{}: {e}", sent + n)
                     })?;
+                    if !side.is_empty() {
+                        weir_kafka::produce_batch(&conn, SIDE, &side).map_err(|e| {
+                            format!(
+                                "producing side records with input {sent}..{}: {e}",
+                                sent + n
+                            )
+                        })?;
+                    }
                 }
                 sent += n;
                 p.store(sent, Ordering::Relaxed);
@@ -203,6 +271,29 @@ impl Generator {
             handle,
         }
     }
+}
+
+/// The table record of key number `k` at `version`, stamped `timestamp`.
+fn table_record(k: u32, version: i64, timestamp: i64, partitions: i32) -> Res<ProduceRecord> {
+    let key = key_name(k);
+    let partition = partition_of(&key, partitions).ok_or("no partition")?;
+    let mut record =
+        ProduceRecord::new(key, TableValue::of(k, version).to_string()).to_partition(partition);
+    record.timestamp = Some(timestamp);
+    Ok(record)
+}
+
+/// Writes version 0 of every key's table row, stamped before any event
+/// (ten seconds before now), before the application starts: every event
+/// then finds its key in the table.
+fn initial_table(conn: &Connection, plan: &Plan) -> Res<()> {
+    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+    let records = (0..plan.keys)
+        .map(|k| table_record(k, 0, now - 10_000, plan.partitions))
+        .collect::<Res<Vec<_>>>()?;
+    weir_kafka::produce_batch(conn, TABLE, &records)
+        .map_err(|e| format!("producing the table's first versions: {e}"))?;
+    Ok(())
 }
 
 // ------------------------------------------------------------------ reader (Java)
@@ -318,8 +409,13 @@ fn round(args: &Cli) -> Res<Outcome> {
             TopicSpec::new(AGGS, plan.partitions),
             TopicSpec::new(WCOUNT, plan.partitions),
             TopicSpec::new(WFINAL, plan.partitions),
+            TopicSpec::new(TABLE, plan.partitions),
+            TopicSpec::new(SIDE, plan.partitions),
+            TopicSpec::new(JOIN, plan.partitions),
+            TopicSpec::new(SJOIN, plan.partitions),
         ],
     )?;
+    initial_table(&conn, &plan)?;
 
     let mut rng = SplitMix64::new(plan.seed);
     let mut fleet = Fleet {
@@ -479,6 +575,12 @@ fn round(args: &Cli) -> Res<Outcome> {
             &plan.catch_up_secs.to_string(),
             ECHO,
             AGGS,
+            // And every source partition's committed offset at its end
+            // (the joins' table and side records processed too).
+            APPLICATION_ID,
+            INPUT,
+            TABLE,
+            SIDE,
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::from(File::create(dir.join("reader-wait.log"))?))
@@ -531,6 +633,10 @@ fn round(args: &Cli) -> Res<Outcome> {
                 AGGS,
                 &format!("{WCOUNT}:windowed"),
                 &format!("{WFINAL}:windowed"),
+                TABLE,
+                SIDE,
+                JOIN,
+                SJOIN,
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -569,9 +675,32 @@ fn round(args: &Cli) -> Res<Outcome> {
         },
         plan.guarantee,
     );
+    let join = check_table_join(
+        dump.topic(INPUT),
+        dump.topic(TABLE),
+        dump.topic(JOIN),
+        plan.partitions,
+        plan.guarantee,
+    );
+    let stream_join = check_stream_join(
+        dump.topic(INPUT),
+        dump.topic(SIDE),
+        dump.topic(SJOIN),
+        plan.partitions,
+        StreamJoinSpec {
+            window_ms: JOIN_WINDOW_MS,
+        },
+        plan.guarantee,
+    );
     drop(broker);
     let mut report_text = String::new();
-    for s in report.samples.iter().chain(&windowed.samples) {
+    let samples = report
+        .samples
+        .iter()
+        .chain(&windowed.samples)
+        .chain(&join.samples)
+        .chain(&stream_join.samples);
+    for s in samples {
         writeln!(report_text, "  problem: {s}")?;
     }
     writeln!(
@@ -586,8 +715,10 @@ fn round(args: &Cli) -> Res<Outcome> {
     )?;
     writeln!(report_text, "{}", report.detail_line())?;
     writeln!(report_text, "{}", windowed.result_line())?;
-    // passed= on the eos line is the whole round's verdict (windowed included).
-    let passed = report.passed() && windowed.passed();
+    writeln!(report_text, "{}", join.result_line())?;
+    writeln!(report_text, "{}", stream_join.result_line())?;
+    // passed= on the eos line is the whole round's verdict (windowed and joins included).
+    let passed = report.passed() && windowed.passed() && join.passed() && stream_join.passed();
     writeln!(
         report_text,
         "{} passed={passed} duration={:.0}s",

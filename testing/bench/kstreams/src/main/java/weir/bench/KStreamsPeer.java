@@ -23,9 +23,14 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.Joined;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.WindowedSerdes;
 import org.apache.kafka.streams.processor.StateRestoreListener;
@@ -51,6 +56,13 @@ import org.apache.kafka.streams.state.WindowStore;
  *   <li>{@code windowed-count}: stream -> groupByKey -> windowedBy (1-minute tumbling windows, no
  *       grace) -> count (RocksDB window store "windowed-counts", changelogged) -> toStream -> to
  *       (time-windowed String keys); runs until SIGTERM, then closes gracefully;
+ *   <li>{@code stream-table-join}: table (the topic {@code other}, RocksDB store "table-rows",
+ *       changelogged) and stream (the input) -> join (inner; the event's value, "|", the row) -> to;
+ *       runs until SIGTERM, then closes gracefully;
+ *   <li>{@code stream-stream-join}: stream (the input) join stream (the topic {@code other}) in a
+ *       window of 1 s either way, no grace (inner; the left value, "|", the right value; RocksDB
+ *       window stores named from "pairs", changelogged) -> to; runs until SIGTERM, then
+ *       closes gracefully;
  *   <li>{@code restore}: the count application started on an empty state directory; prints {@code
  *       DONE processed=0 restored=N restore_us=U settled_ms=S} once every store restoration it
  *       started has ended and the application is RUNNING, waits until its stdin closes, then
@@ -60,7 +72,7 @@ import org.apache.kafka.streams.state.WindowStore;
  * <p>Keys: {@code bootstrap}, {@code input}, {@code output}, {@code app.id}, {@code commit.ms},
  * {@code guarantee} (at_least_once | exactly_once_v2), {@code state.dir}, {@code budget.bytes}
  * (the RocksDB memory budget shared by every store, see {@link BoundedMemoryRocksDbConfig}),
- * {@code threads}, {@code linger.ms}.
+ * {@code threads}, {@code linger.ms}, {@code other} (the joins' second input topic).
  */
 public final class KStreamsPeer {
     /** Bound on the restore mode's own wait. */
@@ -82,7 +94,7 @@ public final class KStreamsPeer {
 
     public static void main(String[] argv) throws Exception {
         if (argv.length < 1) {
-            die("usage: KStreamsPeer passthrough|count|restore|windowed-count key=value...");
+            die("usage: KStreamsPeer passthrough|count|restore|windowed-count|stream-table-join|stream-stream-join key=value...");
         }
         String mode = argv[0];
         Map<String, String> args = new HashMap<>();
@@ -104,6 +116,12 @@ public final class KStreamsPeer {
                 break;
             case "windowed-count":
                 topology = windowedCount(need(args, "input"), need(args, "output"));
+                break;
+            case "stream-table-join":
+                topology = streamTableJoin(need(args, "input"), need(args, "other"), need(args, "output"));
+                break;
+            case "stream-stream-join":
+                topology = streamStreamJoin(need(args, "input"), need(args, "other"), need(args, "output"));
                 break;
             default:
                 die("unknown mode '" + mode + "'");
@@ -161,6 +179,44 @@ public final class KStreamsPeer {
                         Produced.with(
                                 WindowedSerdes.timeWindowedSerdeFrom(String.class, WINDOW.toMillis()),
                                 Serdes.Long()));
+        return builder.build();
+    }
+
+    /** The stream-table join: events (input) enriched from the table (other). */
+    static Topology streamTableJoin(String input, String table, String output) {
+        StreamsBuilder builder = new StreamsBuilder();
+        KTable<String, String> rows =
+                builder.table(
+                        table,
+                        Consumed.with(Serdes.String(), Serdes.String()),
+                        Materialized.<String, String, KeyValueStore<Bytes, byte[]>>as("table-rows")
+                                .withKeySerde(Serdes.String())
+                                .withValueSerde(Serdes.String())
+                                .withCachingDisabled());
+        builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+                .join(
+                        rows,
+                        (event, row) -> event + "|" + row,
+                        Joined.with(Serdes.String(), Serdes.String(), Serdes.String()))
+                .to(output, Produced.with(Serdes.String(), Serdes.String()));
+        return builder.build();
+    }
+
+    /** The stream-stream join's window: 1 s either way (Weir's joins.rs: PAIR_WINDOW). */
+    static final Duration PAIR_WINDOW = Duration.ofSeconds(1);
+
+    /** The stream-stream join: the input (left) and other (right) in a 1 s window, no grace. */
+    static Topology streamStreamJoin(String left, String right, String output) {
+        StreamsBuilder builder = new StreamsBuilder();
+        KStream<String, String> l = builder.stream(left, Consumed.with(Serdes.String(), Serdes.String()));
+        KStream<String, String> r = builder.stream(right, Consumed.with(Serdes.String(), Serdes.String()));
+        l.join(
+                        r,
+                        (lv, rv) -> lv + "|" + rv,
+                        JoinWindows.ofTimeDifferenceWithNoGrace(PAIR_WINDOW),
+                        StreamJoined.with(Serdes.String(), Serdes.String(), Serdes.String())
+                                .withStoreName("pairs"))
+                .to(output, Produced.with(Serdes.String(), Serdes.String()));
         return builder.build();
     }
 

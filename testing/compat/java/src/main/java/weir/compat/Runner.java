@@ -122,6 +122,8 @@ public final class Runner {
         // time (default 1000 ms, and the driver's clock stands still): emit on
         // every record, as Kafka Streams' own tests do and as Weir does.
         props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_WINDOWED_AGGREGATION, 0L);
+        // Left/outer stream-stream joins likewise throttle the emission of unmatched records.
+        props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_OUTER_JOIN_SPURIOUS_RESULTS_FIX, 0L);
         return props;
     }
 

@@ -41,6 +41,7 @@ final class Topologies {
         if (!Stateless.build(id, b) && !Tables.build(id, b) && !WindowTopologies.build(id, b)
                 && !JoinScriptTopologies.build(id, b)
                 && !VersionedJoinTopologies.build(id, b)
+                && !StreamStreamJoinTopologies.build(id, b)
                 && !ForeignKeyJoinTopologies.build(id, b)) {
             throw new IllegalArgumentException("no Kafka Streams topology '" + id + "'");
         }

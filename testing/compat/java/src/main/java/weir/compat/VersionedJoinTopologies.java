@@ -66,6 +66,11 @@ final class VersionedJoinTopologies {
             case "versioned-join-short-history":
                 innerJoin(b, 10, null);
                 return true;
+            case "versioned-table-table-join":
+                versioned(b, "in", "vt", 300_000)
+                        .join(versioned(b, "in2", "vt2", 300_000), (v, o) -> v + "+" + o)
+                        .toStream().to("out", Produced.with(S, S));
+                return true;
             default:
                 return false;
         }
