@@ -424,3 +424,80 @@ fn internal_topics_follow_each_side_and_responses_return_to_the_left_partition()
     expected.sort();
     assert_eq!(out, expected);
 }
+
+#[test]
+fn a_left_change_stamps_its_result_with_the_later_of_both_rows() {
+    let mut f = fixture(false, false);
+    put(&mut f.right, "rhs1", "rhsValue1", 50);
+    put(&mut f.left, "lhs1", "lhsValue1|rhs1", 10);
+    put(&mut f.left, "lhs2", "lhsValue2|rhs1", 70);
+    assert_eq!(
+        read(&f.out),
+        [
+            rec("lhs1", "(lhsValue1|rhs1,rhsValue1)", 50),
+            rec("lhs2", "(lhsValue2|rhs1,rhsValue1)", 70),
+        ]
+    );
+    // A right change stamps the results it triggers with its own time.
+    put(&mut f.right, "rhs1", "rhsValue1b", 20);
+    assert_eq!(
+        read(&f.out),
+        [
+            rec("lhs1", "(lhsValue1|rhs1,rhsValue1b)", 20),
+            rec("lhs2", "(lhsValue2|rhs1,rhsValue1b)", 20),
+        ]
+    );
+}
+
+#[test]
+fn derived_tables_join_through_their_value_getters() {
+    let builder = StreamsBuilder::new();
+    // Neither side has a store of its own: both are read through their
+    // materialized parents, with the derivation applied.
+    let left = builder
+        .table("left", strings(), store("left-store"))
+        .map_values(|v| v.to_uppercase());
+    let right = builder
+        .table("right", strings(), store("right-store"))
+        .filter(|_, v| !v.starts_with('x'));
+    left.left_join_on_foreign_key(
+        &right,
+        |v: &String| foreign_key(v),
+        |v: &String, o: Option<&String>| format!("({v},{})", o.map_or("null", |o| o.as_str())),
+        joined(),
+        None,
+    )
+    .to_stream()
+    .to("output", Produced::with(Serdes::string(), Serdes::string()));
+    let mut f = fixture_with(builder.build().unwrap(), DriverConfig::new());
+    put(&mut f.right, "RHS1", "r1", 0);
+    put(&mut f.left, "lhs1", "a|rhs1", 1);
+    assert_eq!(read(&f.out), [rec("lhs1", "(A|RHS1,r1)", 1)]);
+    // The right row leaves the filtered table: the left join loses it.
+    put(&mut f.right, "RHS1", "x1", 2);
+    assert_eq!(read(&f.out), [rec("lhs1", "(A|RHS1,null)", 2)]);
+    put(&mut f.left, "lhs1", "b|rhs1", 3);
+    assert_eq!(read(&f.out), [rec("lhs1", "(B|RHS1,null)", 3)]);
+}
+
+#[test]
+fn an_empty_name_fails_the_build() {
+    let builder = StreamsBuilder::new();
+    let left = builder.table("left", strings(), store("left-store"));
+    let right = builder.table("right", strings(), store("right-store"));
+    left.join_on_foreign_key(
+        &right,
+        |v: &String| foreign_key(v),
+        |v: &String, o: &String| format!("{v}{o}"),
+        ForeignKeyJoined::with(
+            "",
+            Serdes::string(),
+            Serdes::string(),
+            Serdes::string(),
+            Serdes::string(),
+        ),
+        None,
+    );
+    let err = builder.build().unwrap_err().to_string();
+    assert!(err.contains("foreign-key join has an empty name"), "{err}");
+}
