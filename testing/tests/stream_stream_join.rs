@@ -452,3 +452,76 @@ fn join_windows_that_overflow_fail_the_build() {
     let err = b.build().unwrap_err().to_string();
     assert!(err.contains("must fit"), "{err}");
 }
+
+/// A quick timing of the per-record path (run it with `--ignored
+/// --nocapture`, in release for real figures): an outer join of 100k left
+/// and 100k right records (`WEIR_TIMING_N` sets another count per side),
+/// each left record waiting in the shared store until its right partner
+/// arrives and removes it.
+#[test]
+#[ignore = "timing run, not a check of semantics"]
+fn timing_200k_records_through_an_outer_join() {
+    let mut run = Run::of(outer(JoinWindows::of_time_difference_without_grace(ms(10))));
+    let n: i64 = std::env::var("WEIR_TIMING_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        let key = format!("k{}", i % 1000);
+        run.l(&key, "l", i);
+        run.r(&key, "r", i);
+    }
+    let elapsed = start.elapsed();
+    let out = run.read();
+    eprintln!(
+        "200k records in {elapsed:?}: {:.0} records/s",
+        (2 * n) as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(out.len(), n as usize);
+    assert!(out.iter().all(|(_, v, _)| v == "l+r"));
+}
+
+#[test]
+fn a_join_after_a_key_change_reads_a_repartitioned_stream() {
+    let b = StreamsBuilder::new();
+    let consumed = || Consumed::with(Serdes::string(), Serdes::string());
+    // The left stream is keyed by the first character of its value.
+    let l = b
+        .stream("left", consumed())
+        .select_key(|_k, v: &String| v.chars().take(1).collect::<String>());
+    let r = b.stream("right", consumed());
+    l.join(
+        &r,
+        |a, b| format!("{a}+{b}"),
+        JoinWindows::of_time_difference_without_grace(ms(10)),
+        joined().with_name("rekeyed"),
+    )
+    .to("out", Produced::with(Serdes::string(), Serdes::string()));
+    let topology = b.build().unwrap();
+    let description = topology.describe().to_string();
+    assert!(
+        description.contains("rekeyed-left-repartition"),
+        "{description}"
+    );
+    assert!(
+        !description.contains("rekeyed-right-repartition"),
+        "{description}"
+    );
+    let driver = TopologyTestDriver::new(topology, DriverConfig::new()).unwrap();
+    let mut left = driver.create_input_topic("left", Serdes::string(), Serdes::string());
+    let mut right = driver.create_input_topic("right", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("out", Serdes::string(), Serdes::string());
+    left.pipe_record(Record::new("x".into(), "apple".into(), 1))
+        .unwrap();
+    right
+        .pipe_record(Record::new("a".into(), "r".into(), 2))
+        .unwrap();
+    let got: Vec<Out> = out
+        .read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key, r.value.unwrap(), r.timestamp))
+        .collect();
+    assert_eq!(got, vec![o("a", "apple+r", 2)]);
+}

@@ -276,3 +276,35 @@ fn a_versioned_table_and_grace_buffer_on_rocksdb_survive_a_new_driver() {
         ("t4", 4, Some(9))
     );
 }
+
+#[test]
+fn aggregating_a_versioned_table_leaves_out_of_order_updates_out() {
+    let b = StreamsBuilder::new();
+    versioned(&b, "table", 1_000)
+        .group_by(
+            |_k, v: String| (v.chars().take(1).collect::<String>(), v),
+            weir_core::dsl::Grouped::as_("by-initial", Serdes::string(), Serdes::string()),
+        )
+        .count(Materialized::as_("counts", Serdes::string(), Serdes::i64()).with_caching(false))
+        .to_stream()
+        .to(
+            "counts-out",
+            Produced::with(Serdes::string(), Serdes::i64()),
+        );
+    let driver = drive(b);
+    let mut table = input(&driver, "table");
+    table.pipe_key_value_at(s("k1"), s("a1"), 10).unwrap();
+    table.pipe_key_value_at(s("k1"), s("b1"), 5).unwrap(); // out of order: not counted
+    table.pipe_key_value_at(s("k1"), s("b2"), 20).unwrap(); // moves k1 from a to b
+    let counts: Vec<(String, Option<i64>)> = driver
+        .create_output_topic("counts-out", Serdes::string(), Serdes::i64())
+        .read_records_to_list()
+        .unwrap()
+        .into_iter()
+        .map(|r: Record<String, i64>| (r.key.unwrap(), r.value))
+        .collect();
+    assert_eq!(
+        counts,
+        [(s("a"), Some(1)), (s("a"), Some(0)), (s("b"), Some(1))]
+    );
+}

@@ -79,7 +79,9 @@ impl ChildArgs {
 /// Extra settings for the Weir apps from `WEIR_BENCH_SET` (`key=value`
 /// pairs separated by `;`), for tuning experiments: the figures of a run
 /// made with it are not the defaults' figures.
-pub(crate) fn with_experiment(mut builder: StreamsConfigBuilder) -> BenchResult<StreamsConfigBuilder> {
+pub(crate) fn with_experiment(
+    mut builder: StreamsConfigBuilder,
+) -> BenchResult<StreamsConfigBuilder> {
     let Ok(pairs) = std::env::var("WEIR_BENCH_SET") else {
         return Ok(builder);
     };
@@ -157,9 +159,7 @@ pub(crate) fn run_raw_copier(args: &ChildArgs) -> BenchResult<()> {
         std::thread::scope(|s| -> BenchResult<()> {
             let second = s.spawn(move || run_copier(other));
             run_copier(main)?;
-            second
-                .join()
-                .map_err(|_| "the second copier panicked")??;
+            second.join().map_err(|_| "the second copier panicked")??;
             Ok(())
         })?;
     }

@@ -564,13 +564,7 @@ impl Plan<'_> {
         input: &Input,
     ) -> BenchResult<(RunFigures, LatencyFigures, String)> {
         let output = output_topic(self.conn, &format!("bench-{}-{}-out", w.name(), who.name()))?;
-        let mut args = self.child_args(
-            &input.topic,
-            input.other.as_ref(),
-            &output,
-            v,
-            input.main,
-        );
+        let mut args = self.child_args(&input.topic, input.other.as_ref(), &output, v, input.main);
         args.group = KafkaCluster::unique_group(&format!("bench-{}-{}", w.name(), who.name()));
         let state_dir = fresh_state_dir(who.name())?;
         args.state_dir = state_dir.clone();
@@ -621,8 +615,7 @@ impl Plan<'_> {
             _ => None,
         };
         let other_n = lat_other.as_ref().map_or(0, |(_, n)| *n);
-        let mut largs =
-            self.child_args(&lat_input, lat_other.as_ref(), &lat_output, v, offered);
+        let mut largs = self.child_args(&lat_input, lat_other.as_ref(), &lat_output, v, offered);
         largs.group = KafkaCluster::unique_group(&format!("bench-lat-{}", who.name()));
         let lat_state = fresh_state_dir(who.name())?;
         largs.state_dir = lat_state.clone();

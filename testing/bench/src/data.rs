@@ -209,9 +209,14 @@ pub(crate) fn preload_stream_table(
 /// Produces the `rows` rows of the stream-table join's table to `topic`,
 /// stamped `ts`.
 pub(crate) fn preload_table(conn: &Connection, topic: &str, rows: u64, ts: i64) -> BenchResult<()> {
-    preload_with(conn, topic, rows, PRODUCERS, |_| ts, |k, _ts| {
-        ProduceRecord::new(count_key(k, rows), table_row(k))
-    })
+    preload_with(
+        conn,
+        topic,
+        rows,
+        PRODUCERS,
+        |_| ts,
+        |k, _ts| ProduceRecord::new(count_key(k, rows), table_row(k)),
+    )
 }
 
 /// The offset of a right record's event time after its left record's in
@@ -318,7 +323,10 @@ mod tests {
     #[test]
     fn each_left_record_of_the_stream_stream_input_has_one_right_record_within_1_s() {
         // The full and quick sizes: n per side over keys keys in span ms.
-        for (n, keys, span) in [(1_000_000u64, 100_000u64, 60_000i64), (25_000, 2_500, 60_000)] {
+        for (n, keys, span) in [
+            (1_000_000u64, 100_000u64, 60_000i64),
+            (25_000, 2_500, 60_000),
+        ] {
             let base = 1_800_000_000_000;
             let ts = |id: u64| windowed_timestamp(base, span, id, n);
             for id in (0..n).step_by(7919) {
@@ -334,7 +342,10 @@ mod tests {
 
     #[test]
     fn joined_values_start_with_the_event_id() {
-        assert_eq!(enrich("42", &table_row(42)), "42|row-42|region-08|tier-0|since-2017");
+        assert_eq!(
+            enrich("42", &table_row(42)),
+            "42|row-42|region-08|tier-0|since-2017"
+        );
         assert!(table_row(99_999).len() < 48);
     }
 

@@ -91,14 +91,20 @@ impl Traced {
                     return Some(Trace::Untraced);
                 }
                 let id = leading_id(text)?;
-                Some(Trace::At { id, sent: sent(id)? })
+                Some(Trace::At {
+                    id,
+                    sent: sent(id)?,
+                })
             }
             Traced::Paired => {
                 let text = text()?;
                 let right = |id: u64| stamps.right.get(usize::try_from(id).ok()?).copied();
                 if let Some(rest) = text.strip_prefix('r') {
                     let id = leading_id(rest)?;
-                    return Some(Trace::At { id, sent: right(id)? });
+                    return Some(Trace::At {
+                        id,
+                        sent: right(id)?,
+                    });
                 }
                 let id = leading_id(text)?;
                 let sent = match text.split_once('|') {
@@ -113,7 +119,10 @@ impl Traced {
             }
             _ => {
                 let id = self.id(r, &stamps.left)?;
-                Some(Trace::At { id, sent: sent(id)? })
+                Some(Trace::At {
+                    id,
+                    sent: sent(id)?,
+                })
             }
         }
     }

@@ -404,9 +404,7 @@ fn run() -> BenchResult<()> {
         Some("__restore") => return apps::run_count(&child(&args[1..])?, apps::CountMode::Restore),
         Some("__weir-windowed") => return apps::run_windowed_count(&child(&args[1..])?),
         Some("__weir-stream-table") => return joins::run_stream_table_join(&child(&args[1..])?),
-        Some("__weir-stream-stream") => {
-            return joins::run_stream_stream_join(&child(&args[1..])?)
-        }
+        Some("__weir-stream-stream") => return joins::run_stream_stream_join(&child(&args[1..])?),
         _ => {}
     }
     let mut opts = Options {

@@ -32,6 +32,7 @@
 
 mod collector;
 mod config;
+mod global;
 mod state;
 mod stores;
 mod topics;

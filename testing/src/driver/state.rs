@@ -15,6 +15,7 @@ use weir_core::{Error, RawRecord, Result, TopicPartition};
 
 use super::collector::{default_partition, MemoryCollector, MockClock, TopicPartitions};
 use super::config::DriverConfig;
+use super::global::DriverGlobals;
 use super::world::{CrashPoint, World};
 
 /// The driver's state, shared by the driver and its test topics.
@@ -57,6 +58,8 @@ pub(crate) struct DriverState {
     /// Tasks moved away by [`revoke_task`](Self::revoke_task): their
     /// partitions are not assigned again when records arrive.
     revoked: BTreeSet<TaskId>,
+    /// The global stores, fed directly by records piped into their topics.
+    globals: DriverGlobals,
     closed: bool,
 }
 
@@ -72,8 +75,21 @@ impl DriverState {
                 readers.insert(name, sub.id());
             }
         }
-        for t in topology.internal_topics() {
-            let name = t.topic.resolve(&app);
+        // Internal topics as planned: repartition topics, and changelogs
+        // (one partition per task of their sub-topology, which may differ
+        // from the default when user topics have explicit counts).
+        let changelogs = topology
+            .subtopologies()
+            .iter()
+            .flat_map(|s| topology.changelog_topics(s.id()))
+            .map(|(_, t)| t);
+        for t in topology
+            .internal_topics()
+            .iter()
+            .map(|t| t.topic.clone())
+            .chain(changelogs)
+        {
+            let name = t.resolve(&app);
             let n = config.resolve_partitions(&topology, &name);
             counts.insert(name, n);
         }
@@ -84,7 +100,8 @@ impl DriverState {
             },
             sent: Vec::new(),
         };
-        let task_config = config.task_config();
+        let mut task_config = config.task_config();
+        let globals = DriverGlobals::open(&topology, &config, &mut task_config);
         let world = World::new(
             collector,
             MockClock::new(config.wall_clock_time_ms()),
@@ -96,6 +113,7 @@ impl DriverState {
             config,
             readers,
             revoked: BTreeSet::new(),
+            globals,
             closed: false,
         }
     }
@@ -105,6 +123,9 @@ impl DriverState {
     }
 
     pub(crate) fn partition_count(&self, topic: &str) -> i32 {
+        if let Some(n) = self.globals.partition_count(topic) {
+            return n;
+        }
         self.world.collector.partitions.count(topic)
     }
 
@@ -208,6 +229,11 @@ impl DriverState {
     pub(crate) fn enqueue(&mut self, records: Vec<Incoming>) -> Result<()> {
         self.check_open()?;
         for r in records {
+            if self.globals.reads(&r.topic) {
+                let handler = self.engine.task_config().deserialization_handler.clone();
+                self.globals.pipe(r, handler.as_ref())?;
+                continue;
+            }
             if !self.readers.contains_key(&r.topic) {
                 let known: Vec<&str> = self.readers.keys().map(String::as_str).collect();
                 return Err(misuse(format!(
@@ -465,7 +491,8 @@ impl DriverState {
         let closed = self.engine.close(&mut self.world, true);
         self.world.route_sent();
         self.world.written.clear();
-        closed
+        let globals = self.globals.close();
+        closed.and(globals)
     }
 
     /// The names of the topology's state stores, sorted.
@@ -476,6 +503,7 @@ impl DriverState {
             .subtopologies()
             .iter()
             .flat_map(|sub| sub.stores().iter().cloned())
+            .chain(self.globals.store_names())
             .collect();
         names.sort();
         names.dedup();
@@ -512,6 +540,9 @@ impl DriverState {
         mut f: impl FnMut(&mut dyn StateStore) -> Result<()>,
     ) -> Result<()> {
         self.check_store(name)?;
+        if let Some(mut view) = self.globals.view(name) {
+            return f(view.as_mut());
+        }
         for task in self.engine.tasks_mut() {
             if let Some(store) = task.state_store(name) {
                 f(store)?;

@@ -17,25 +17,44 @@ pub struct Change<V> {
     pub new: Option<V>,
     /// The value before the update; `None` if the key had none.
     pub old: Option<V>,
+    /// Whether the update is the key's latest by timestamp (Kafka Streams'
+    /// `isLatest`): `false` only for an update a versioned table stored out
+    /// of order, in its history. Table-table joins and `KTable::group_by`
+    /// skip such updates; `to_stream` shows them.
+    pub is_latest: bool,
 }
 
 impl<V> Change<V> {
     /// A change from `old` to `new`.
     pub fn new(new: Option<V>, old: Option<V>) -> Self {
-        Change { new, old }
+        Change {
+            new,
+            old,
+            is_latest: true,
+        }
+    }
+
+    /// The same change, marked the key's latest update or not (see
+    /// [`is_latest`](Self::is_latest)).
+    pub fn with_latest(mut self, is_latest: bool) -> Self {
+        self.is_latest = is_latest;
+        self
     }
 }
 
 /// Writes a [`Change`] as one framed value, with the inner value serde for
 /// each side: a flags byte (bit 0: old present, bit 1: new present), the old
 /// value's length as 4 big-endian bytes, the old value's bytes, then the new
-/// value's bytes. A side whose serde writes null counts as absent.
+/// value's bytes. A side whose serde writes null counts as absent. Bit 2 of
+/// the flags marks a change that is not the latest (see
+/// [`Change::is_latest`]).
 pub(crate) struct ChangeSerde<V> {
     pub(crate) inner: SharedSerde<V>,
 }
 
 const OLD: u8 = 1;
 const NEW: u8 = 2;
+const NOT_LATEST: u8 = 4;
 
 impl<V> Serializer<Change<V>> for ChangeSerde<V> {
     fn serialize(
@@ -57,6 +76,9 @@ impl<V> Serializer<Change<V>> for ChangeSerde<V> {
         }
         if new.is_some() {
             flags |= NEW;
+        }
+        if !value.is_latest {
+            flags |= NOT_LATEST;
         }
         let old = old.unwrap_or_default();
         let new = new.unwrap_or_default();
@@ -83,7 +105,7 @@ impl<V> Deserializer<Change<V>> for ChangeSerde<V> {
         let (&flags, rest) = bytes
             .split_first()
             .ok_or_else(|| ctx.error("an empty framed change"))?;
-        if flags & !(OLD | NEW) != 0 || rest.len() < 4 {
+        if flags & !(OLD | NEW | NOT_LATEST) != 0 || rest.len() < 4 {
             return Err(ctx.error("not a framed change"));
         }
         let (len, rest) = rest.split_at(4);
@@ -104,7 +126,9 @@ impl<V> Deserializer<Change<V>> for ChangeSerde<V> {
         } else {
             None
         };
-        Ok(Some(Change { new, old }))
+        Ok(Some(
+            Change::new(new, old).with_latest(flags & NOT_LATEST == 0),
+        ))
     }
 }
 
@@ -139,6 +163,7 @@ mod tests {
             Change::new(None, Some("old".to_string())),
             Change::new(None, None),
             Change::new(Some(String::new()), Some(String::new())),
+            Change::new(Some("older".to_string()), Some("latest".to_string())).with_latest(false),
         ] {
             assert_eq!(round_trip(change.clone()), change);
         }

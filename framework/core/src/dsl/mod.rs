@@ -80,6 +80,7 @@
 
 mod change;
 mod global;
+mod global_join;
 mod grouped;
 mod join;
 mod kstream;
@@ -96,6 +97,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use change::Change;
+pub use global::GlobalKTable;
 pub use grouped::{KGroupedStream, KGroupedTable};
 pub use join::ForeignKeyJoined;
 pub use join::{JoinWindows, Joined, StreamJoined};

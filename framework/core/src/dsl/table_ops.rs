@@ -279,7 +279,7 @@ where
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(change.is_latest),
             record.timestamp,
             record.headers,
         )
@@ -301,12 +301,13 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        let is_latest = change.is_latest;
         let new = change.new.map(|v| (self.0)(&key, v));
         let old = change.old.map(|v| (self.0)(&key, v));
         forward_change(
             ctx,
             key,
-            Change::new(new, old),
+            Change::new(new, old).with_latest(is_latest),
             record.timestamp,
             record.headers,
         )
@@ -409,6 +410,11 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        // An update a versioned table stored out of order is not the key's
+        // value: an aggregation leaves it out (as Kafka Streams).
+        if !change.is_latest {
+            return Ok(());
+        }
         let old = change.old.map(|v| (self.0)(&key, v));
         let new = change.new.map(|v| (self.0)(&key, v));
         let (ts, headers) = (record.timestamp, record.headers);

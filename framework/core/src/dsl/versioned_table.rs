@@ -33,8 +33,9 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
     /// [`KStream::to_table`](super::KStream::to_table)) forwards every
     /// update it stores, as Kafka Streams' does, out-of-order ones too
     /// (an update older than the key's latest value: stored in the
-    /// history, the latest value unchanged); a stream-table join looks it
-    /// up as of each stream record's timestamp.
+    /// history, the latest value unchanged, marked not the latest so that
+    /// table-table joins and `group_by` skip it); a stream-table join looks
+    /// it up as of each stream record's timestamp.
     ///
     /// ```
     /// use std::time::Duration;
@@ -103,8 +104,8 @@ pub(crate) fn materialize_versioned<K: Data, V: Data>(
 /// null value deletes) and forwards the change with the key's latest value
 /// before it, unless the store refused it as older than its grace period
 /// (Kafka Streams' `KTableSource` over a versioned store). An out-of-order
-/// update is forwarded too, as Kafka Streams does (where it is marked as not
-/// the latest, for table-table joins and aggregations to skip).
+/// update is forwarded too, as Kafka Streams does, marked as not the latest
+/// ([`Change::is_latest`]) for table-table joins and aggregations to skip.
 pub(crate) struct VersionedMaterialize {
     pub(crate) store: String,
 }
@@ -127,13 +128,15 @@ impl<K: Data, V: Data> Processor<K, V, K, Change<V>> for VersionedMaterialize {
         };
         let store = ctx.versioned_key_value_store::<K, V>(&self.store)?;
         let old = store.get(&key)?.map(|r| r.value);
-        if store.put(&key, value.as_ref(), timestamp)? == VersionedPut::NotPut {
+        let outcome = store.put(&key, value.as_ref(), timestamp)?;
+        if outcome == VersionedPut::NotPut {
             ctx.record_dropped();
             return Ok(());
         }
+        let is_latest = outcome == VersionedPut::Latest;
         ctx.forward(Record::from_parts(
             Some(key),
-            Some(Change::new(value, old)),
+            Some(Change::new(value, old).with_latest(is_latest)),
             timestamp,
             headers,
         ))

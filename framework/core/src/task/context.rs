@@ -140,6 +140,15 @@ impl NodeContext<'_> {
     }
 
     pub(crate) fn state_store(&mut self, name: &str) -> Result<&mut dyn StateStore> {
+        // Global stores are open to every node, as in Kafka Streams.
+        if let Some(i) = self
+            .state
+            .global_stores
+            .iter()
+            .position(|s| s.name() == name)
+        {
+            return Ok(self.state.global_stores[i].as_mut());
+        }
         let node = &self.state.nodes[self.node];
         if !node.stores.iter().any(|s| s == name) {
             return Err(Error::Store {

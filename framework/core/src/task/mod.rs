@@ -56,6 +56,11 @@ pub struct TaskConfig {
     /// in memory until the task's transaction commits (see
     /// [`UncommittedWritesLayer`](crate::store::UncommittedWritesLayer)).
     pub guarantee: ProcessingGuarantee,
+    /// The application instance's global stores (see
+    /// [`Topology::create_global_stores`]): every task gives its processors
+    /// a read-only view of each. `None`: no global stores are open (a
+    /// processor reading one gets an error).
+    pub global_stores: Option<crate::topology::GlobalStores>,
 }
 
 impl fmt::Debug for TaskConfig {
@@ -67,6 +72,7 @@ impl fmt::Debug for TaskConfig {
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("thread_cache", &self.thread_cache)
             .field("guarantee", &self.guarantee)
+            .field("global_stores", &self.global_stores)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +90,7 @@ impl TaskConfig {
             cache_max_bytes: 0,
             thread_cache: None,
             guarantee: ProcessingGuarantee::AtLeastOnce,
+            global_stores: None,
         }
     }
 }
@@ -101,6 +108,8 @@ pub(crate) struct TaskState {
     pub(crate) application_id: String,
     pub(crate) nodes: Vec<NodeSlot>,
     pub(crate) stores: Vec<Box<dyn StateStore>>,
+    /// Read-only views of the global stores, open to every node.
+    pub(crate) global_stores: Vec<Box<dyn StateStore>>,
     pub(crate) stream_time: i64,
     pub(crate) now: i64,
     /// Where the record being processed came from, kept between records
@@ -174,6 +183,11 @@ impl Topology {
                 application_id: config.application_id.clone(),
                 nodes,
                 stores,
+                global_stores: config
+                    .global_stores
+                    .as_ref()
+                    .map(crate::topology::GlobalStores::views)
+                    .unwrap_or_default(),
                 stream_time: i64::MIN,
                 now: 0,
                 metadata: None,

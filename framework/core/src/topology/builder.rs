@@ -42,6 +42,7 @@ pub struct TopologyBuilder {
     pub(crate) stores: Vec<StoreDef>,
     pub(crate) store_links: Vec<(String, String)>,
     pub(crate) internal_topics: Vec<InternalTopic>,
+    pub(crate) global_stores: Vec<super::GlobalStoreDef>,
     pub(crate) problems: Vec<String>,
 }
 

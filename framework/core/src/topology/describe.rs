@@ -113,7 +113,11 @@ impl fmt::Display for TopologyDescription<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.topology;
         writeln!(f, "Topologies:")?;
+        let mut globals = t.global_stores.iter().peekable();
         for sub in &t.subtopologies {
+            while let Some(g) = globals.next_if(|g| g.id < sub.id) {
+                super::global::describe(f, g)?;
+            }
             writeln!(f, "   Sub-topology: {}", sub.id)?;
             for &i in &sub.nodes {
                 let node = &t.nodes[i];
@@ -158,6 +162,9 @@ impl fmt::Display for TopologyDescription<'_> {
                 }
             }
             writeln!(f)?;
+        }
+        for g in globals {
+            super::global::describe(f, g)?;
         }
         Ok(())
     }

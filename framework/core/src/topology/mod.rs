@@ -5,6 +5,8 @@
 
 mod builder;
 mod describe;
+mod global;
+mod global_state;
 mod plan;
 mod sink;
 mod source;
@@ -15,10 +17,13 @@ use std::sync::Arc;
 
 pub use builder::TopologyBuilder;
 pub use describe::TopologyDescription;
+pub use global::{GlobalStoreInfo, GlobalStores, GLOBAL_STORE_TASK};
 pub use plan::{InternalTopicOptions, InternalTopicRole, PlannedTopic};
 pub use sink::{Produced, StreamPartitioner, TopicNameExtractor};
 pub use source::Consumed;
 
+pub(crate) use global::{GlobalStoreDef, GlobalStoreFactory};
+pub(crate) use global_state::TypedGlobalStore;
 pub(crate) use sink::{SinkNode, SinkTopic};
 pub(crate) use source::{SourceDecoder, TypedSource};
 
@@ -223,6 +228,8 @@ pub struct Topology {
     pub(crate) stores: Vec<StoreDef>,
     pub(crate) subtopologies: Vec<SubTopology>,
     pub(crate) internal_topics: Vec<InternalTopic>,
+    /// Global stores: outside every sub-topology (see [`Topology::global_stores`]).
+    pub(crate) global_stores: Vec<GlobalStoreDef>,
 }
 
 impl std::fmt::Debug for Topology {

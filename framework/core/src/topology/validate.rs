@@ -24,11 +24,13 @@ pub(super) fn validate(builder: TopologyBuilder) -> Result<Topology> {
         stores,
         store_links,
         internal_topics,
+        mut global_stores,
         ..
     } = builder;
-    if !nodes
-        .iter()
-        .any(|n| matches!(n.kind, NodeKind::Source { .. }))
+    if global_stores.is_empty()
+        && !nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::Source { .. }))
     {
         return err("the topology has no source node".to_string());
     }
@@ -145,11 +147,28 @@ pub(super) fn validate(builder: TopologyBuilder) -> Result<Topology> {
             }
         }
     }
+    let stream_topics: Vec<crate::topology::TopicName> = nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Source { topics, .. } => Some(topics.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let node_names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    super::global::check_and_number(
+        &mut global_stores,
+        &mut subtopologies,
+        &stores,
+        &stream_topics,
+        &node_names,
+    )?;
     Ok(Topology {
         nodes,
         stores,
         subtopologies,
         internal_topics,
+        global_stores,
     })
 }
 

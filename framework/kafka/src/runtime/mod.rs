@@ -21,6 +21,7 @@
 //! tasks are reset to the last commit (`TaskManager::reset`).
 
 mod collector;
+mod global;
 mod ports;
 mod process;
 mod restore;
@@ -130,6 +131,8 @@ pub struct StreamsRuntime {
     first_error: Option<Error>,
     /// The claim on the state directory, released once the threads stopped.
     instance: Option<process::Instance>,
+    /// The global thread, if the topology has global stores.
+    global: Option<global::RunningGlobal>,
 }
 
 fn set_all(config: &mut ClientConfig, props: &[(String, String)]) {
@@ -144,7 +147,7 @@ impl StreamsRuntime {
     /// mismatch, a bad client setting) name what is wrong; nothing is left running.
     pub fn start(
         topology: Topology,
-        config: RuntimeConfig,
+        mut config: RuntimeConfig,
         listener: Option<StateListener>,
     ) -> Result<Self> {
         if config.task.guarantee.is_exactly_once()
@@ -174,6 +177,14 @@ impl StreamsRuntime {
         }
         let app_id = config.application_id.clone();
         startup::prepare_topics(&conn, &topology, &app_id, &config)?;
+        let instance = process::Instance::open(&config)?;
+        let global_client = format!(
+            "{}-{}",
+            config.client_id.as_deref().unwrap_or(&app_id),
+            instance.process_id
+        );
+        let global_thread =
+            global::GlobalThread::open(&topology, &mut config, &conn, &global_client)?;
         let topics = topology.source_topics(&app_id);
         let topology = Arc::new(topology);
         let threads_n = config.num_stream_threads;
@@ -183,7 +194,6 @@ impl StreamsRuntime {
             shutdown: AtomicBool::new(false),
             config,
         });
-        let instance = process::Instance::open(&app.config)?;
         let process_id = instance.process_id;
         let client_prefix = app
             .config
@@ -225,6 +235,11 @@ impl StreamsRuntime {
             consumers.push(consumer);
         }
         app.state.set(State::Rebalancing);
+        // Global stores are bootstrapped before any stream thread processes.
+        let global = match global_thread {
+            Some(g) => Some(g.start(app.clone())?),
+            None => None,
+        };
         let mut threads = Vec::with_capacity(threads_n);
         for (index, consumer) in consumers.into_iter().enumerate() {
             let topics = topics.clone();
@@ -266,6 +281,7 @@ impl StreamsRuntime {
             threads,
             first_error: None,
             instance: Some(instance),
+            global,
         })
     }
 
@@ -390,6 +406,7 @@ impl StreamsRuntime {
                 after: timeout,
             });
         }
+        self.stop_global(deadline);
         // Every thread stopped: the state directory is free for a new instance.
         self.instance = None;
         match self.first_error.take() {
@@ -401,6 +418,38 @@ impl StreamsRuntime {
                 self.app.state.set(State::NotRunning);
                 Ok(())
             }
+        }
+    }
+}
+
+impl StreamsRuntime {
+    /// Waits for the global thread (it stops with the application), then
+    /// closes the global stores.
+    fn stop_global(&mut self, deadline: Instant) {
+        let Some(global) = self.global.take() else {
+            return;
+        };
+        while !global.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !global.handle.is_finished() {
+            tracing::warn!("the global thread did not stop in time");
+            return;
+        }
+        match global.handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.first_error.get_or_insert(e);
+            }
+            Err(_) => {
+                self.first_error.get_or_insert(Error::Client {
+                    message: "the global thread panicked".to_string(),
+                    kind: ErrorKind::Fatal,
+                });
+            }
+        }
+        if let Err(e) = global.stores.close() {
+            tracing::warn!(error = %e, "closing the global stores failed");
         }
     }
 }

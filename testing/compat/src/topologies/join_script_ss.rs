@@ -12,7 +12,10 @@ use super::{l, s};
 
 /// The script's window: 10 s either way, 24 h of grace.
 fn window() -> JoinWindows {
-    JoinWindows::of_time_difference_and_grace(Duration::from_secs(10), Duration::from_secs(24 * 3600))
+    JoinWindows::of_time_difference_and_grace(
+        Duration::from_secs(10),
+        Duration::from_secs(24 * 3600),
+    )
 }
 
 fn joined(name: &str) -> StreamJoined<i64, String, String> {
@@ -21,21 +24,22 @@ fn joined(name: &str) -> StreamJoined<i64, String, String> {
         .with_store_name(&format!("{name}-store"))
 }
 
-/// The key a re-keying closure gives a record without one: Weir's `map`,
-/// `flat_map` and `select_key` always produce a key, so the test's no-op
-/// mappers cannot keep a null key (a declared divergence).
-const NO_KEY: i64 = -1;
+/// The keys the re-keying closures give records without one (left, right):
+/// Weir's `map`, `flat_map` and `select_key` always produce a key, so the
+/// test's no-op mappers cannot keep a null key (a declared divergence).
+const NO_KEY_LEFT: i64 = -1;
+const NO_KEY_RIGHT: i64 = -2;
 
 /// The left stream re-keyed by a map that keeps the key (the test's no-op mapper).
 fn rekeyed_left(b: &StreamsBuilder) -> KStream<i64, String> {
-    stream(b, LEFT).map(|k, v| (k.unwrap_or(NO_KEY), v))
+    stream(b, LEFT).map(|k, v| (k.unwrap_or(NO_KEY_LEFT), v))
 }
 
 /// The right stream re-keyed by a no-op flat_map, then a select_key of the key.
 fn rekeyed_right(b: &StreamsBuilder) -> KStream<i64, String> {
     stream(b, RIGHT)
-        .flat_map(|k, v| vec![(k.unwrap_or(NO_KEY), v)])
-        .select_key(|k, _v| k.copied().unwrap_or(NO_KEY))
+        .flat_map(|k, v| vec![(k.unwrap_or(NO_KEY_RIGHT), v)])
+        .select_key(|k, _v| k.copied().unwrap_or(NO_KEY_RIGHT))
 }
 
 fn inner(l: &String, r: &String) -> String {

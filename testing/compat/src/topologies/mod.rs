@@ -4,7 +4,9 @@
 //! topic `in` (and `in2`), output topic `out` unless said.
 
 mod foreign_key_joins;
+mod global_joins;
 mod join_script;
+mod join_script_ss;
 mod stateless;
 mod stream_stream_joins;
 mod tables;
@@ -23,8 +25,10 @@ pub fn build(id: &str) -> Result<Topology, String> {
         || tables::build(id, &b)?
         || build_windows(id, &b)?
         || join_script::build(id, &b)?
+        || join_script_ss::build(id, &b)?
         || versioned_joins::build(id, &b)?
         || stream_stream_joins::build(id, &b)?
+        || global_joins::build(id, &b)?
         || foreign_key_joins::build(id, &b)?;
     if !known {
         return Err(format!(

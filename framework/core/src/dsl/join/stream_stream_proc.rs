@@ -345,9 +345,12 @@ where
                 return Ok(());
             }
         };
-        if let Some(store) = self.outer_store.clone() {
-            if ts == stream_time {
-                self.emit_non_joined(ctx, &store, &headers)?;
+        if ts == stream_time {
+            // Taken out for the call, not cloned: no allocation per record.
+            if let Some(store) = self.outer_store.take() {
+                let emitted = self.emit_non_joined(ctx, &store, &headers);
+                self.outer_store = Some(store);
+                emitted?;
             }
         }
         let from = ts.saturating_sub(self.before()).max(0);

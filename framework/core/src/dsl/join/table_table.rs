@@ -43,6 +43,11 @@ impl<K: Data, V: Data, VO: Data, VR: Data> Processor<K, Change<V>, K, Change<VR>
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        // An update a versioned table stored out of order (in its history)
+        // does not change the join's rows (as Kafka Streams).
+        if !change.is_latest {
+            return Ok(());
+        }
         let other = self.other.get(ctx, &key)?;
         let other_value = other.as_ref().map(|o| &o.value);
         let join = |this: Option<&V>| match (this, other_value) {
