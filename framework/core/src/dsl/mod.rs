@@ -99,6 +99,7 @@ use std::rc::Rc;
 pub use change::Change;
 pub use global::GlobalKTable;
 pub use grouped::{KGroupedStream, KGroupedTable};
+pub use join::ForeignKeyJoined;
 pub use join::{JoinWindows, Joined, StreamJoined};
 pub use kstream::{KStream, Repartitioned, Terminal};
 pub use ktable::KTable;

@@ -3,6 +3,7 @@
 //! serdes, store and internal topic names, and the same functions. Input
 //! topic `in` (and `in2`), output topic `out` unless said.
 
+mod foreign_key_joins;
 mod global_joins;
 mod join_script;
 mod join_script_ss;
@@ -27,7 +28,8 @@ pub fn build(id: &str) -> Result<Topology, String> {
         || join_script_ss::build(id, &b)?
         || versioned_joins::build(id, &b)?
         || stream_stream_joins::build(id, &b)?
-        || global_joins::build(id, &b)?;
+        || global_joins::build(id, &b)?
+        || foreign_key_joins::build(id, &b)?;
     if !known {
         return Err(format!(
             "no Weir topology '{id}' (testing/compat/src/topologies)"

@@ -19,6 +19,7 @@ mod stream_table_grace;
 mod table_table;
 mod windows;
 
+pub use foreign_key::ForeignKeyJoined;
 pub(crate) use getter::ValueGetter;
 pub use joined::Joined;
 pub use stream_stream::StreamJoined;

@@ -42,7 +42,8 @@ final class Topologies {
                 && !JoinScriptTopologies.build(id, b)
                 && !VersionedJoinTopologies.build(id, b)
                 && !StreamStreamJoinTopologies.build(id, b)
-                && !GlobalJoinTopologies.build(id, b)) {
+                && !GlobalJoinTopologies.build(id, b)
+                && !ForeignKeyJoinTopologies.build(id, b)) {
             throw new IllegalArgumentException("no Kafka Streams topology '" + id + "'");
         }
         return b.build();
