@@ -13,11 +13,13 @@ use super::{mat, s, strings, to_ss};
 type Mapper = fn(Option<&String>, &String) -> Option<String>;
 
 /// The second comma-separated token of the value (KStreamGlobalKTableJoinTest).
+#[allow(clippy::ptr_arg)] // a `Mapper`: the stream's value type is `String`
 fn second_token(_k: Option<&String>, v: &String) -> Option<String> {
     v.split(',').nth(1).map(str::to_string)
 }
 
 /// The value itself (GlobalKTableJoinsTest).
+#[allow(clippy::ptr_arg)] // a `Mapper`: the stream's value type is `String`
 fn value(_k: Option<&String>, v: &String) -> Option<String> {
     Some(v.clone())
 }
