@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod caching;
+mod decode_keys;
 mod defaults;
 mod logging;
 mod memory;
