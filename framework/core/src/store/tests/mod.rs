@@ -3,6 +3,7 @@
 
 mod caching;
 mod decode_keys;
+mod decode_restore;
 mod defaults;
 mod logging;
 mod memory;
