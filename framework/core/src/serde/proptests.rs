@@ -272,3 +272,44 @@ mod windowed {
         }
     }
 }
+
+/// JSON cut short, with a byte changed, invalid UTF-8 written in, or nested
+/// past any sane depth: a value or an error, never a panic (nor a stack
+/// overflow: serde_json's recursion limit answers an error).
+mod json {
+    use proptest::prelude::*;
+
+    use super::{any_event, Event};
+    use crate::fuzz::{self, decode, encode, mutation};
+    use crate::serde::JsonSerde;
+
+    proptest! {
+        #![proptest_config(fuzz::config())]
+
+        #[test]
+        fn mutated_json_reads_as_a_value_or_an_error(event in any_event(), m in mutation()) {
+            let serde = JsonSerde::<Event>::new();
+            let bytes = m.apply(&encode(&serde, &event).unwrap_or_default());
+            if let Ok(Some(back)) = decode(&serde, Some(&bytes)) {
+                prop_assert_eq!(decode(&serde, encode(&serde, &back).as_deref()), Ok(Some(back)));
+            }
+            let any = JsonSerde::<::serde_json::Value>::new();
+            if let Ok(Some(value)) = decode(&any, Some(&bytes)) {
+                prop_assert_eq!(decode(&any, encode(&any, &value).as_deref()), Ok(Some(value)));
+            }
+        }
+    }
+
+    #[test]
+    fn json_nested_past_any_sane_depth_is_an_error() {
+        let serde = JsonSerde::<::serde_json::Value>::new();
+        for (open, close) in [(b'[', b']'), (b'{', b'}')] {
+            let mut deep = vec![open; 100_000];
+            deep.extend(std::iter::repeat_n(close, 100_000));
+            assert!(decode(&serde, Some(&deep)).is_err());
+        }
+        let mut deep = b"[".repeat(100_000);
+        deep.extend_from_slice(b"1");
+        assert!(decode(&serde, Some(&deep)).is_err());
+    }
+}

@@ -16,8 +16,8 @@ use crate::serde::Serdes;
 use crate::store::segments::{session_key, window_key};
 use crate::store::versioned_layout::changelog_value;
 use crate::store::{
-    KeyValueIter, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore, VersionedKeyValueStore,
-    VersionedKeyValueStoreBuilder, WriteBatch,
+    KeyValueIter, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore,
+    VersionedKeyValueStore, VersionedKeyValueStoreBuilder, WriteBatch,
 };
 use crate::task::TaskId;
 use crate::window::Windowed;
@@ -181,6 +181,44 @@ proptest! {
         drain(store.backward_fetch(&s("b")), "s", live)?;
         drain(store.find_sessions_in_key_range(None, None, 0, i64::MAX), "s", live)?;
         drain(store.find_sessions_in_key_range(Some(&s("a")), Some(&s("b")), 0, i64::MAX), "s", live)?;
+    }
+
+    #[test]
+    fn timestamped_stores_restore_any_changelog_without_panic(
+        ops in vec(
+            (
+                prop_oneof![3 => "[ab]{0,2}".prop_map(String::into_bytes), 1 => fuzz::bytes(6)],
+                prop_oneof![
+                    3 => (any::<i64>(), any::<i64>()).prop_map(|(t, v)| Some([t.to_be_bytes(), v.to_be_bytes()].concat())),
+                    1 => Just(None),
+                    1 => option::of(fuzz::bytes(20)),
+                ],
+            ),
+            0..8,
+        ),
+    ) {
+        let builder = crate::store::KeyValueStoreBuilder::new("kv", Serdes::string(), Serdes::i64());
+        let mut store = builder.build_timestamped(TaskId::new(0, 0)).unwrap();
+        let mut batch = WriteBatch::new();
+        for (k, v) in &ops {
+            batch.write(k.clone(), v.clone());
+        }
+        named(StateStore::restore(&mut store, batch), "kv")?;
+        // Every entry reads as a key and a value, or an error naming the store.
+        let read: Vec<Result<(String, i64)>> = match store.all() {
+            Ok(iter) => iter.collect(),
+            Err(e) => vec![Err(e)],
+        };
+        for kv in read {
+            if let Err(e) = kv {
+                named(Err(e), "kv")?;
+            }
+        }
+        for key in ["", "a", "b", "ab"] {
+            if let Err(e) = store.get(&s(key)) {
+                named(Err(e), "kv")?;
+            }
+        }
     }
 
     #[test]
