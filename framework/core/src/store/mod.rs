@@ -54,8 +54,8 @@
 //! names (a changelog written under another retention, or damaged), and
 //! refuses negative times and sessions ending before they start.
 //! Changelog topics are `cleanup.policy=compact,delete` with
-//! `retention.ms` = the store's
-//! retention + `windowstore.changelog.additional.retention.ms` (see
+//! `retention.ms` = the store's retention +
+//! `windowstore.changelog.additional.retention.ms` (see
 //! [`StoreKind::changelog_configs_with`]).
 //!
 //! # Versioned stores
