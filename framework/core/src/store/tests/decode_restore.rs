@@ -16,8 +16,9 @@ use crate::serde::Serdes;
 use crate::store::segments::{session_key, window_key};
 use crate::store::versioned_layout::changelog_value;
 use crate::store::{
-    KeyValueIter, ReadOnlyKeyValueStore, ReadOnlySessionStore, ReadOnlyWindowStore, StateStore,
-    VersionedKeyValueStore, VersionedKeyValueStoreBuilder, WriteBatch,
+    KeyValueIter, KeyValueStoreBuilder, ReadOnlyKeyValueStore, ReadOnlySessionStore,
+    ReadOnlyWindowStore, StateStore, VersionedKeyValueStore, VersionedKeyValueStoreBuilder,
+    WindowStoreBuilder, WriteBatch,
 };
 use crate::task::TaskId;
 use crate::window::Windowed;
@@ -152,14 +153,31 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn window_stores_restore_any_changelog_without_panic(ops in any_batch()) {
-        let mut store = windows().build_in(&task()).unwrap();
+    fn window_stores_restore_any_changelog_without_panic(ops in any_batch(), duplicates: bool) {
+        // A store retaining duplicates (a stream-stream join's) reads the
+        // sequence numbers of its keys.
+        let builder = if duplicates {
+            WindowStoreBuilder::from_key_value(
+                KeyValueStoreBuilder::new("w", Serdes::string(), Serdes::i64()),
+                2 * MINUTE,
+                MINUTE,
+                true,
+            )
+        } else {
+            windows()
+        };
+        let mut store = builder.build_in(&task()).unwrap();
         named(StateStore::restore(&mut store, batch_of(&ops, raw_window)), "w")?;
         let live = store.observed_stream_time().map_or(0, |o| o - 2 * MINUTE + 1);
         drain(store.all(), "w", live)?;
         drain(store.backward_all(), "w", live)?;
         drain(store.fetch_all(0, i64::MAX), "w", live)?;
         drain(store.fetch_key_range(Some(&s("a")), Some(&s("b")), 0, i64::MAX), "w", live)?;
+        for t in [0, MINUTE, 5 * MINUTE, i64::MAX] {
+            if let Err(e) = store.fetch(&s("a"), t) {
+                named(Err(e), "w")?;
+            }
+        }
         let starts: Vec<Result<(i64, i64)>> = match store.fetch_range(&s("a"), 0, i64::MAX) {
             Ok(iter) => iter.take(64).collect(),
             Err(e) => vec![Err(e)],
@@ -197,7 +215,7 @@ proptest! {
             0..8,
         ),
     ) {
-        let builder = crate::store::KeyValueStoreBuilder::new("kv", Serdes::string(), Serdes::i64());
+        let builder = KeyValueStoreBuilder::new("kv", Serdes::string(), Serdes::i64());
         let mut store = builder.build_timestamped(TaskId::new(0, 0)).unwrap();
         let mut batch = WriteBatch::new();
         for (k, v) in &ops {
