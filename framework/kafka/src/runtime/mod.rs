@@ -20,6 +20,7 @@
 //! writes until it commits. A failed transaction is aborted and the thread's
 //! tasks are reset to the last commit (`TaskManager::reset`).
 
+mod checkpoint;
 mod collector;
 mod fetch_lag;
 mod global;
