@@ -15,9 +15,6 @@ use rdkafka::message::{BorrowedMessage, Header, Headers as _, Message};
 use weir_core::Headers;
 
 /// The headers of `msg`; an error (what is wrong) when one cannot be read.
-// For `runtime::thread::with_raw_record` (the lead's file), which still
-// reads headers through rdkafka's panicking iterator.
-#[allow(dead_code)]
 pub(crate) fn read_headers(msg: &BorrowedMessage<'_>) -> Result<Headers, String> {
     match msg.headers() {
         None => Ok(Headers::default()),

@@ -102,8 +102,7 @@ impl RuntimeConfig {
                 .client_properties
                 .iter()
                 .chain(&self.consumer_properties)
-                .filter(|(k, _)| k == "isolation.level")
-                .next_back()
+                .rfind(|(k, _)| k == "isolation.level")
                 .is_some_and(|(_, v)| v == "read_committed")
     }
 

@@ -9,10 +9,11 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use weir_core::record::RawRecordRef;
 use weir_core::{ErrorKind, Headers as WeirHeaders};
 
+use crate::client::headers::read_headers;
 use crate::error::{classify, Error, Result};
 use crate::runtime::ports::consume_error;
 use crate::runtime::tasks::{partitions_of, SharedTasks, ThreadTasks};
@@ -167,12 +168,21 @@ pub(crate) fn with_raw_record<T>(
     msg: &BorrowedMessage<'_>,
     add: impl FnOnce(RawRecordRef<'_>) -> T,
 ) -> T {
-    let mut headers = WeirHeaders::default();
-    if let Some(h) = msg.headers() {
-        for header in h.iter() {
-            headers.add(header.key, header.value.map(|v| v.to_vec()));
+    let headers = match read_headers(msg) {
+        Ok(headers) => headers,
+        Err(problem) => {
+            // rdkafka cannot read a header key that is not UTF-8: the record
+            // goes on without its headers rather than stopping the thread.
+            tracing::warn!(
+                topic = msg.topic(),
+                partition = msg.partition(),
+                offset = msg.offset(),
+                %problem,
+                "a record's headers cannot be read; processing it without them"
+            );
+            WeirHeaders::default()
         }
-    }
+    };
     add(RawRecordRef {
         topic: msg.topic(),
         partition: msg.partition(),
