@@ -113,11 +113,16 @@ fn broker_away_60s_both_guarantees_resume_with_nothing_lost() {
     }
     for (g, t, app) in &apps {
         check_results(t, 900, *g, Duration::from_secs(120));
+        let metrics = app.metrics();
         eprintln!(
-            "{g:?}: all results {:?} after the broker came back; {:?}",
+            "{g:?}: all results {:?} after the broker came back; {metrics:?}",
             back.elapsed(),
-            app.metrics()
         );
+        if g.is_exactly_once() {
+            // The transaction open through the outage outlived
+            // transaction.timeout.ms: aborted, and processed again.
+            assert!(metrics.aborts >= 1, "{g:?}: no transaction was aborted");
+        }
     }
     assert!(
         !errored.load(Ordering::Acquire),
