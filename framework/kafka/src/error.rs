@@ -301,6 +301,19 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_sink_topic_is_a_user_error_naming_it() {
+        let err = Error::MissingSinkTopic {
+            topic: "alerts".into(),
+        };
+        assert_eq!(err.kind(), ErrorKind::User);
+        assert!(err.to_string().contains("'alerts'"), "{err}");
+        assert_eq!(
+            classify_code(RDKafkaErrorCode::TopicAuthorizationFailed),
+            ErrorKind::User
+        );
+    }
+
+    #[test]
     fn codes_are_classified() {
         assert_eq!(
             classify_code(RDKafkaErrorCode::ProducerFenced),
