@@ -752,15 +752,33 @@ fn a_sink_partitioner_sees_the_driver_partition_count() {
 }
 
 #[test]
-fn a_task_idling_for_data_does_not_hang_the_driver() {
-    // max.task.idle.ms > 0 on a two-topic task: the driver has all input at
-    // hand, so an empty partition never holds the other back.
+fn a_task_idling_for_data_waits_for_the_wall_clock_or_the_other_topic() {
+    // max.task.idle.ms > 0 on a two-topic task, as Kafka Streams' driver:
+    // a record on one topic waits while the other is empty, until the wall
+    // clock passes the idle time or the other topic gets a record.
     let config = DriverConfig::new().with_max_task_idle_ms(100);
     let driver = TopologyTestDriver::new(two_topics(), config).unwrap();
     let mut a = driver.create_input_topic("a", Serdes::string(), Serdes::string());
     let mut b = driver.create_input_topic("b", Serdes::string(), Serdes::string());
     let out = driver.create_output_topic("tagged", Serdes::string(), Serdes::string());
     a.pipe_record(rec("a1", 10)).unwrap();
-    b.pipe_record(rec("b1", 5)).unwrap();
-    assert_eq!(out.read_values_to_list().unwrap().len(), 2);
+    assert!(out.is_empty());
+    driver
+        .advance_wall_clock_time(Duration::from_millis(99))
+        .unwrap();
+    assert!(out.is_empty());
+    driver
+        .advance_wall_clock_time(Duration::from_millis(1))
+        .unwrap();
+    assert_eq!(out.read_values_to_list().unwrap().len(), 1);
+    // Both topics with a record: the lower timestamp goes at once; then
+    // "b" is empty again and "a2" waits its turn.
+    a.pipe_record(rec("a2", 20)).unwrap();
+    assert!(out.is_empty());
+    b.pipe_record(rec("b1", 15)).unwrap();
+    assert_eq!(out.read_values_to_list().unwrap().len(), 1);
+    driver
+        .advance_wall_clock_time(Duration::from_millis(100))
+        .unwrap();
+    assert_eq!(out.read_values_to_list().unwrap().len(), 1);
 }

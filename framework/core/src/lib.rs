@@ -6,6 +6,8 @@ pub mod collector;
 pub mod dsl;
 pub mod engine;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 mod guarantee;
 pub mod handler;
 pub mod headers;

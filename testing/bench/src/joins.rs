@@ -13,19 +13,10 @@ use weir::prelude::*;
 use crate::apps::{with_experiment, ChildArgs};
 use crate::{data, BenchResult};
 
-/// `max.task.idle.ms` of the Weir join apps. Kafka Streams, whatever this
-/// setting (0 by default), does not process a task while one of its
-/// partitions is empty and the broker holds records for it (lag unknown or
-/// above 0, KIP-695: `PartitionGroup::readyToProcess`); Weir's task waits
-/// for such a partition only `max.task.idle.ms` (`task::queue::ready`), so
-/// with 0 it may process events ahead of table records not fetched yet.
-/// 10 s gives the table time to come in first, as Kafka Streams does with
-/// 0, at the cost of at most one wait of 10 s per task once the table's
-/// partitions are drained (Weir counts a queue as caught up only after a
-/// poll that drained the consumer). It did not fix the full-size row:
-/// Weir's inner join wrote ~6.4% of the 2,000,000 outputs with 0 and with
-/// 10 s alike (docs/benchmarks.md, the joins). The peer keeps its default.
-const JOIN_TASK_IDLE_MS: i64 = 10_000;
+/// `max.task.idle.ms` of the Weir join apps: Kafka Streams' default, as on
+/// the peer. A task still waits for an empty partition whose records are not
+/// fetched yet (KIP-695, `task::queue::ready`), so the table comes in first.
+const JOIN_TASK_IDLE_MS: i64 = 0;
 
 /// The table's store (and changelog) name, the same on the Kafka Streams peer.
 const TABLE_STORE: &str = "table-rows";

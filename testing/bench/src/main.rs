@@ -394,9 +394,23 @@ const DEFAULT_WORKLOADS: &str = "passthrough,count,restore,windowed-count";
 
 const USAGE: &str = "usage: weir-bench [--quick] [--rounds N] [--workloads passthrough,count,restore,windowed-count,stream-table-join,stream-stream-join] [--guarantees alos,eos,eos-1s] [--contenders weir,kstreams,ceiling] [--docs PATH | --no-docs]";
 
+/// A contender child logs to stderr (echoed by the bench) only when
+/// `RUST_LOG` asks it to: measured runs stay quiet.
+fn child_logging() {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 fn run() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let child = |rest: &[String]| apps::ChildArgs::parse(rest);
+    if args.first().is_some_and(|a| a.starts_with("__")) {
+        child_logging();
+    }
     match args.first().map(String::as_str) {
         Some("__weir") => return apps::run_weir(&child(&args[1..])?),
         Some("__copier") => return apps::run_raw_copier(&child(&args[1..])?),

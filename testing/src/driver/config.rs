@@ -148,8 +148,10 @@ impl DriverConfig {
     }
 
     /// Sets `max.task.idle.ms`. The driver marks every input partition caught
-    /// up (it has all input at hand), so this rarely matters; it is passed to
-    /// the tasks as the runtime would.
+    /// up (it has all input at hand); with a positive value, as in Kafka
+    /// Streams' driver, a task with an empty input partition waits that long
+    /// by the mock wall clock before it processes the others: advance the
+    /// clock or pipe records to the empty topics.
     pub fn with_max_task_idle_ms(mut self, max_task_idle_ms: i64) -> Self {
         self.max_task_idle_ms = max_task_idle_ms;
         self

@@ -191,7 +191,7 @@ impl DriverState {
         self.engine.assign(&mut self.world, &inputs)?;
         if let Some(task) = self.engine.task_mut(id) {
             for tp in &inputs {
-                task.set_caught_up(tp, true);
+                task.set_fetch_lag(tp, weir_core::task::FetchLag::CaughtUp);
             }
         }
         self.revoked.remove(&id);
@@ -352,13 +352,19 @@ impl DriverState {
                 continue;
             }
             if buffered > 0 {
-                // No task processed a record and flushing brought none: the
-                // queued records can never be processed in this call.
-                return Err(misuse(format!(
-                    "{buffered} records are queued but no task can process them \
-                     (a task waiting for data on an empty partition under \
-                     max.task.idle.ms: advance the wall clock or pipe to it)"
-                )));
+                // No task processed a record and flushing brought none: a
+                // task waits under `max.task.idle.ms` for its empty
+                // partitions. As Kafka Streams' driver, keep the records
+                // queued: advancing the wall clock or piping to the empty
+                // topics lets it go on.
+                tracing::info!(
+                    buffered,
+                    "records wait for max.task.idle.ms: advance the wall clock \
+                     or pipe records to the empty topics"
+                );
+                self.commit()?;
+                self.route_sent()?;
+                return Ok(());
             }
             self.commit()?;
             self.route_sent()?;

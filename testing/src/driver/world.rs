@@ -318,7 +318,9 @@ impl Restoration for World {
     /// reached.
     fn start_restore(&mut self, mut task: Task) -> Result<Option<Task>> {
         for (store, tp) in task.changelog_partitions() {
-            let from = task.changelog_offset(&store)?.map_or(0, |o| o + 1);
+            let from = task
+                .changelog_offset(&store)?
+                .map_or(0, |o| o.saturating_add(1));
             let records = self.log_from(&tp, from);
             let Some(last) = records.last() else {
                 continue;

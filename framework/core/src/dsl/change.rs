@@ -133,6 +133,10 @@ impl<V> Deserializer<Change<V>> for ChangeSerde<V> {
 }
 
 #[cfg(test)]
+#[path = "change_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use std::sync::Arc;

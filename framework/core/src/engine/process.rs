@@ -4,7 +4,7 @@
 use super::lifecycle::FixedClock;
 use super::{failed, Ports, TaskFailure, TaskManager};
 use crate::record::{RawRecordRef, TopicPartition};
-use crate::task::TaskId;
+use crate::task::{FetchLag, TaskId};
 
 impl TaskManager {
     /// Queues a polled record in the task reading its partition, decoded
@@ -21,7 +21,10 @@ impl TaskManager {
                 .subtopology_reading(raw.topic, &self.config.application_id)
                 .map(|sub| TaskId::new(sub, raw.partition));
             if let Some(task) = id.and_then(|id| self.tasks.get_mut(&id)) {
-                task.set_caught_up(&TopicPartition::new(raw.topic, raw.partition), false);
+                task.set_fetch_lag(
+                    &TopicPartition::new(raw.topic, raw.partition),
+                    FetchLag::Unknown,
+                );
             }
             self.last_route = Some((raw.topic.to_string(), raw.partition, id));
         }
@@ -38,14 +41,36 @@ impl TaskManager {
     }
 
     /// Tells every task that partitions with nothing queued have nothing
-    /// more to fetch right now (the consumer drained its buffers), so they
-    /// do not hold back processing of the others.
+    /// more to fetch (a runtime that reads all there is, like the test
+    /// driver), so they do not hold back processing of the others.
     pub fn mark_caught_up(&mut self) {
+        self.update_fetch_lags(|_| Some(0));
+    }
+
+    /// The input partitions of every task with nothing queued.
+    pub fn empty_input_partitions(&self) -> Vec<TopicPartition> {
+        self.tasks
+            .values()
+            .flat_map(|task| {
+                task.input_partitions()
+                    .into_iter()
+                    .filter(|tp| task.buffered(tp) == 0)
+            })
+            .collect()
+    }
+
+    /// After the consumer handed over everything it had fetched: tells each
+    /// task, for every input partition with nothing queued, how many records
+    /// its log still has beyond what was handed over (`lag`: `None` when
+    /// unknown). Kafka Streams' rule (KIP-695) then holds a task back while
+    /// such a partition is behind, so one input does not run ahead of another
+    /// whose records are merely not fetched yet.
+    pub fn update_fetch_lags(&mut self, mut lag: impl FnMut(&TopicPartition) -> Option<i64>) {
         self.last_route = None;
         for task in self.tasks.values_mut() {
             for tp in task.input_partitions() {
                 if task.buffered(&tp) == 0 {
-                    task.set_caught_up(&tp, true);
+                    task.set_fetch_lag(&tp, FetchLag::of(lag(&tp)));
                 }
             }
         }

@@ -384,5 +384,5 @@ fn a_new_batch_marks_its_partition_as_fetching_again() {
     // clear the caught-up flag the previous batch's end set.
     add(&mut m, 0, 1, "a");
     let task = m.task(TaskId::new(0, 0)).unwrap();
-    assert!(!task.is_caught_up(&tp(0)));
+    assert_eq!(task.fetch_lag(&tp(0)), Some(crate::task::FetchLag::Unknown));
 }

@@ -184,3 +184,132 @@ proptest! {
         read_any(&JsonSerde::<Event>::new(), Some(text.as_bytes()), is_key);
     }
 }
+
+/// The windowed serdes over string keys: any bytes (arbitrary, or a valid
+/// windowed key with one mutation) read as a windowed key that writes back
+/// to the same bytes, or as an error; valid keys round-trip.
+mod windowed {
+    use proptest::prelude::*;
+
+    use crate::fuzz::{self, decode, encode, mutation};
+    use crate::serde::Serdes;
+    use crate::window::{Window, Windowed};
+
+    fn time_size() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(1),
+            Just(i64::MAX),
+            Just(0),
+            Just(-5),
+            Just(i64::MIN),
+            1..1_000_000i64
+        ]
+    }
+
+    /// A session: any start, an end at or after it.
+    fn session() -> impl Strategy<Value = Window> {
+        (any::<i64>(), any::<u64>()).prop_map(|(start, len)| {
+            let end = start.checked_add_unsigned(len).unwrap_or(i64::MAX);
+            Window::new(start, end)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(fuzz::config())]
+
+        #[test]
+        fn time_windowed_keys_round_trip(key: String, start: i64, size in 1..=i64::MAX) {
+            let serde = Serdes::time_windowed(Serdes::string(), size);
+            let w = Windowed::new(key, Window::new(start, start.saturating_add(size)));
+            let bytes = encode(&serde, &w);
+            prop_assert_eq!(decode(&serde, bytes.as_deref()), Ok(Some(w)));
+        }
+
+        #[test]
+        fn session_windowed_keys_round_trip(key: String, window in session()) {
+            let serde = Serdes::session_windowed(Serdes::string());
+            let w = Windowed::new(key, window);
+            let bytes = encode(&serde, &w);
+            prop_assert_eq!(decode(&serde, bytes.as_deref()), Ok(Some(w)));
+        }
+
+        #[test]
+        fn time_windowed_keys_read_any_bytes_without_panic(
+            bytes in fuzz::bytes(40),
+            size in time_size(),
+        ) {
+            let serde = Serdes::time_windowed(Serdes::string(), size);
+            if let Ok(Some(w)) = decode(&serde, Some(&bytes)) {
+                prop_assert!(w.window().start() <= w.window().end());
+                prop_assert_eq!(encode(&serde, &w), Some(bytes));
+            }
+        }
+
+        #[test]
+        fn session_windowed_keys_read_any_bytes_without_panic(bytes in fuzz::bytes(40)) {
+            let serde = Serdes::session_windowed(Serdes::string());
+            if let Ok(Some(w)) = decode(&serde, Some(&bytes)) {
+                prop_assert_eq!(encode(&serde, &w), Some(bytes));
+            }
+        }
+
+        #[test]
+        fn mutated_windowed_keys_read_without_panic(
+            key: String,
+            window in session(),
+            size in time_size(),
+            m in mutation(),
+        ) {
+            let w = Windowed::new(key, window);
+            let time = Serdes::time_windowed(Serdes::string(), size);
+            let session = Serdes::session_windowed(Serdes::string());
+            for serde in [&time, &session] {
+                let bytes = m.apply(&encode(serde, &w).unwrap_or_default());
+                if let Ok(Some(back)) = decode(serde, Some(&bytes)) {
+                    prop_assert!(back.window().start() <= back.window().end());
+                }
+            }
+        }
+    }
+}
+
+/// JSON cut short, with a byte changed, invalid UTF-8 written in, or nested
+/// past any sane depth: a value or an error, never a panic (nor a stack
+/// overflow: serde_json's recursion limit answers an error).
+mod json {
+    use proptest::prelude::*;
+
+    use super::{any_event, Event};
+    use crate::fuzz::{self, decode, encode, mutation};
+    use crate::serde::JsonSerde;
+
+    proptest! {
+        #![proptest_config(fuzz::config())]
+
+        #[test]
+        fn mutated_json_reads_as_a_value_or_an_error(event in any_event(), m in mutation()) {
+            let serde = JsonSerde::<Event>::new();
+            let bytes = m.apply(&encode(&serde, &event).unwrap_or_default());
+            if let Ok(Some(back)) = decode(&serde, Some(&bytes)) {
+                prop_assert_eq!(decode(&serde, encode(&serde, &back).as_deref()), Ok(Some(back)));
+            }
+            let any = JsonSerde::<::serde_json::Value>::new();
+            if let Ok(Some(value)) = decode(&any, Some(&bytes)) {
+                prop_assert_eq!(decode(&any, encode(&any, &value).as_deref()), Ok(Some(value)));
+            }
+        }
+    }
+
+    #[test]
+    fn json_nested_past_any_sane_depth_is_an_error() {
+        let serde = JsonSerde::<::serde_json::Value>::new();
+        for (open, close) in [(b'[', b']'), (b'{', b'}')] {
+            let mut deep = vec![open; 100_000];
+            deep.extend(std::iter::repeat_n(close, 100_000));
+            assert!(decode(&serde, Some(&deep)).is_err());
+        }
+        let mut deep = b"[".repeat(100_000);
+        deep.extend_from_slice(b"1");
+        assert!(decode(&serde, Some(&deep)).is_err());
+    }
+}

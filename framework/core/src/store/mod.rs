@@ -49,9 +49,13 @@
 //! same keys: unlike Kafka Streams' window changelogs (whose keys are
 //! `key | start | seq`, and `key | end | start` for sessions), Weir's keys
 //! have the segment prefix, so a Kafka Streams application cannot restore
-//! from a Weir window changelog (nor the reverse). Changelog topics are
-//! `cleanup.policy=compact,delete` with `retention.ms` = the store's
-//! retention + `windowstore.changelog.additional.retention.ms` (see
+//! from a Weir window changelog (nor the reverse). Restoration files each
+//! changelog key under its own time's segment, whatever segment the key
+//! names (a changelog written under another retention, or damaged), and
+//! refuses negative times and sessions ending before they start.
+//! Changelog topics are `cleanup.policy=compact,delete` with
+//! `retention.ms` = the store's retention +
+//! `windowstore.changelog.additional.retention.ms` (see
 //! [`StoreKind::changelog_configs_with`]).
 //!
 //! # Versioned stores

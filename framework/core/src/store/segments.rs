@@ -180,7 +180,7 @@ pub(super) fn malformed(store: &str, what: &str, raw: &[u8]) -> Error {
     Error::Store {
         store: store.to_string(),
         message: format!(
-            "a stored key of {} bytes is not a {what} store key (segment, key, times)",
+            "a stored key of {} bytes is not a {what} store key (segment, key, times >= 0)",
             raw.len()
         ),
     }

@@ -310,6 +310,7 @@ impl<K: 'static, V: 'static> StateStore for MeteredSessionStore<K, V> {
         let name = &self.codec.name;
         restore_segmented(self.inner.as_mut(), &mut self.state, batch, |raw| {
             segments::parse_session_key(raw)
+                .filter(|k| 0 <= k.start && k.start <= k.end)
                 .map(|k| (k.end, k.segment))
                 .ok_or_else(|| segments::malformed(name, "session", raw))
         })

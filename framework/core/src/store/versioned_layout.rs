@@ -71,13 +71,17 @@ pub(super) fn history_key(key: &[u8], from: i64) -> Vec<u8> {
     k
 }
 
-/// The version's timestamp in a history row key of `key`.
+/// The version's timestamp in a history row key of `key`; `None` for a
+/// row that is not one of `key`'s history rows.
 pub(super) fn history_from(key: &[u8], raw: &[u8]) -> Option<i64> {
-    let prefix_len = key.len() + 5;
-    if raw.len() != prefix_len + 8 {
+    let len = u32::try_from(key.len()).ok()?;
+    let (&tag, rest) = raw.split_first()?;
+    let (row_len, rest) = rest.split_at_checked(4)?;
+    let (row_key, from) = rest.split_at_checked(key.len())?;
+    if tag != HISTORY || row_len != len.to_be_bytes() || row_key != key {
         return None;
     }
-    raw.get(prefix_len..)?.try_into().ok().map(unordered)
+    from.try_into().ok().map(unordered)
 }
 
 /// A latest row's value: the timestamp, then the value.
@@ -110,7 +114,8 @@ fn parse_tagged(raw: &[u8]) -> Option<(i64, Option<Vec<u8>>)> {
     let t = read_i64(raw)?;
     match raw.get(8)? {
         1 => Some((t, Some(raw.get(9..)?.to_vec()))),
-        0 => Some((t, None)),
+        // A delete has nothing after its tag.
+        0 if raw.len() == 9 => Some((t, None)),
         _ => None,
     }
 }
@@ -169,6 +174,23 @@ mod tests {
         let (a, ab) = (history_key(b"a", i64::MAX), history_key(b"ab", i64::MIN));
         assert!(a < ab);
         assert_eq!(history_from(b"a", &ab), None);
+    }
+
+    #[test]
+    fn another_keys_history_row_of_the_same_length_is_not_a_version() {
+        assert_eq!(history_from(b"b", &history_key(b"a", 5)), None);
+        let mut latest = history_key(b"a", 5);
+        latest[0] = LATEST;
+        assert_eq!(history_from(b"a", &latest), None);
+        assert_eq!(history_from(b"a", &history_key(b"a", 5)), Some(5));
+    }
+
+    #[test]
+    fn a_delete_with_bytes_after_its_tag_is_malformed() {
+        let mut delete = changelog_value(7, None);
+        assert_eq!(parse_changelog(&delete), Some((7, None)));
+        delete.push(b'x');
+        assert_eq!(parse_changelog(&delete), None);
     }
 
     #[test]

@@ -392,6 +392,7 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
         let name = &self.codec.name;
         restore_segmented(self.inner.as_mut(), &mut self.state, batch, |raw| {
             segments::parse_window_key(raw)
+                .filter(|k| k.start >= 0)
                 .map(|k| (k.start, k.segment))
                 .ok_or_else(|| segments::malformed(name, "window", raw))
         })
@@ -404,33 +405,39 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
 
 /// Restores a changelog batch into a segmented store's bytes stack: every
 /// key (its time and segment from `parse`) advances the observed stream
-/// time; keys already expired are left out, and the segments the batch
-/// expires are dropped after it. Shared by window and session stores.
+/// time; a key filed under another segment than its time's (a changelog
+/// written under another retention, or corrupt) is filed under its own, so
+/// the store's segments stay those of its times; keys already expired are
+/// left out, and the segments the batch expires are dropped after it.
+/// Shared by window and session stores.
 pub(super) fn restore_segmented(
     inner: &mut dyn KeyValueBytesStore,
     state: &mut SegmentedState,
     batch: WriteBatch,
     parse: impl Fn(&[u8]) -> Result<(i64, i64)>,
 ) -> Result<()> {
-    let mut times = Vec::with_capacity(batch.len());
+    // Each operation's time, and its own segment if it is filed elsewhere.
+    let mut parsed = Vec::with_capacity(batch.len());
     for (raw, _) in batch.ops() {
         let (time, segment) = parse(raw)?;
-        state.observe(time, segment);
-        times.push(time);
+        let own = state.segments.id(time);
+        state.observe(time, own);
+        parsed.push((time, (segment != own).then_some(own)));
     }
-    let batch = keep_live(batch, state, |i| times[i]);
-    inner.restore(batch)?;
+    inner.restore(refile(batch, state, &parsed))?;
     match state.expire() {
         Some(expiry) => inner.restore(expiry),
         None => Ok(()),
     }
 }
 
-/// `batch` without the operations (the `i`th has time `time(i)`) already
-/// expired; the same batch if none is.
-fn keep_live(batch: WriteBatch, state: &SegmentedState, time: impl Fn(usize) -> i64) -> WriteBatch {
-    let expired = |i: usize| state.is_expired(time(i));
-    if !(0..batch.len()).any(expired) {
+/// `batch` without the operations already expired, and with every key
+/// filed under its own segment (`parsed`: each operation's time, and its
+/// own segment if it is filed elsewhere); the same batch if nothing is to
+/// change.
+fn refile(batch: WriteBatch, state: &SegmentedState, parsed: &[(i64, Option<i64>)]) -> WriteBatch {
+    let expired = |&(time, _): &(i64, Option<i64>)| state.is_expired(time);
+    if !parsed.iter().any(|p| expired(p) || p.1.is_some()) {
         return batch;
     }
     let mut batch = batch;
@@ -440,10 +447,14 @@ fn keep_live(batch: WriteBatch, state: &SegmentedState, time: impl Fn(usize) -> 
     }
     let offset = batch.offset();
     let (ops, _) = batch.into_parts();
-    for (i, (key, value)) in ops.into_iter().enumerate() {
-        if !expired(i) {
-            kept.write(key, value);
+    for ((mut key, value), p) in ops.into_iter().zip(parsed) {
+        if expired(p) {
+            continue;
         }
+        if let (Some(own), Some(prefix)) = (p.1, key.get_mut(..segments::PREFIX)) {
+            prefix.copy_from_slice(&segments::prefix(own));
+        }
+        kept.write(key, value);
     }
     if let Some(o) = offset {
         kept.set_offset(o);

@@ -25,7 +25,8 @@ use crate::topology::{NodeKind, Topology};
 use crate::ProcessingGuarantee;
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use punctuation::Schedules;
-use queue::{next_queue, ready, PartitionQueue, Queued};
+pub use queue::FetchLag;
+use queue::{next_queue, ready, PartitionQueue, Queued, BEHIND_BOUND_MS};
 
 /// Settings a task runs with.
 #[derive(Clone)]
@@ -332,16 +333,17 @@ impl Task {
         self.queues.iter().map(|q| q.len()).sum()
     }
 
-    /// Whether `tp` is marked as having nothing more to fetch right now.
-    pub fn is_caught_up(&self, tp: &TopicPartition) -> bool {
-        self.queues.iter().any(|q| &q.tp == tp && q.caught_up)
+    /// What the task last heard about records of `tp` not yet fetched.
+    pub fn fetch_lag(&self, tp: &TopicPartition) -> Option<FetchLag> {
+        self.queues.iter().find(|q| &q.tp == tp).map(|q| q.fetch)
     }
 
-    /// Tells the task whether `tp` has more data to fetch right now; an empty,
-    /// caught-up partition does not hold back processing of the others.
-    pub fn set_caught_up(&mut self, tp: &TopicPartition, caught_up: bool) {
+    /// Tells the task how far `tp`'s fetch is behind its log: an empty
+    /// partition holds back processing of the others while it is behind or
+    /// its lag is unknown, and for `max.task.idle.ms` once caught up.
+    pub fn set_fetch_lag(&mut self, tp: &TopicPartition, lag: FetchLag) {
         if let Some(q) = self.queues.iter_mut().find(|q| &q.tp == tp) {
-            q.caught_up = caught_up;
+            q.fetch = lag;
         }
     }
 
@@ -357,6 +359,7 @@ impl Task {
             &mut self.queues,
             self.state.now,
             self.config.max_task_idle_ms,
+            BEHIND_BOUND_MS,
         ) {
             return Ok(false);
         }

@@ -8,6 +8,7 @@ pub(crate) mod block_on;
 pub(crate) mod connection;
 pub(crate) mod delivery;
 pub(crate) mod flush;
+pub(crate) mod headers;
 pub(crate) mod produce;
 pub(crate) mod read;
 pub(crate) mod transaction;

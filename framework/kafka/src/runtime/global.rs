@@ -20,7 +20,7 @@
 //!   stream thread's.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -36,6 +36,7 @@ use weir_core::ErrorKind;
 use crate::client::admin::Admin;
 use crate::client::connection::Connection;
 use crate::error::{classify, Error, Result};
+use crate::runtime::checkpoint::{read_checkpoint, write_checkpoint};
 use crate::runtime::state::State;
 use crate::runtime::thread::with_raw_record;
 use crate::runtime::{set_all, AppShared, RuntimeConfig};
@@ -277,70 +278,5 @@ impl GlobalThread {
             }
         }
         self.checkpoint_now()
-    }
-}
-
-fn io_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
-    Error::Config {
-        key: "state.dir".to_string(),
-        message: format!("cannot {what} {}: {e}", path.display()),
-    }
-}
-
-/// Reads the checkpoint: one `topic partition offset` line per partition
-/// after a version line; no file: nothing checkpointed.
-fn read_checkpoint(path: &Path) -> Result<BTreeMap<(String, i32), i64>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(io_error(path, "read", &e)),
-    };
-    let mut offsets = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        let parsed = match parts.as_slice() {
-            [topic, p, o] => p
-                .parse::<i32>()
-                .ok()
-                .zip(o.parse::<i64>().ok())
-                .map(|x| (topic, x)),
-            _ => None,
-        };
-        let Some((topic, (p, o))) = parsed else {
-            tracing::warn!(path = %path.display(), line, "ignoring a malformed checkpoint line");
-            continue;
-        };
-        offsets.insert(((*topic).to_string(), p), o);
-    }
-    Ok(offsets)
-}
-
-/// Writes the checkpoint through a temporary file and a rename, so a crash
-/// leaves the old one or the new one.
-fn write_checkpoint(path: &Path, offsets: &BTreeMap<(String, i32), i64>) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
-    }
-    let mut text = String::from("0\n");
-    for ((topic, p), o) in offsets {
-        text.push_str(&format!("{topic} {p} {o}\n"));
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| io_error(&tmp, "write", &e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_error(path, "write", &e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_checkpoint_reads_back_what_was_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("app/global/.checkpoint");
-        assert!(read_checkpoint(&path).unwrap().is_empty());
-        let offsets = BTreeMap::from([(("a".to_string(), 0), 5), (("a".to_string(), 1), 9)]);
-        write_checkpoint(&path, &offsets).unwrap();
-        assert_eq!(read_checkpoint(&path).unwrap(), offsets);
     }
 }

@@ -20,7 +20,9 @@
 //! writes until it commits. A failed transaction is aborted and the thread's
 //! tasks are reset to the last commit (`TaskManager::reset`).
 
+mod checkpoint;
 mod collector;
+mod fetch_lag;
 mod global;
 mod ports;
 mod process;
@@ -92,6 +94,19 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
+    /// Whether the stream threads' consumers read `read_committed`: always
+    /// under exactly-once, else when the consumer properties ask it.
+    pub(crate) fn reads_committed(&self) -> bool {
+        self.task.guarantee.is_exactly_once()
+            || self
+                .client_properties
+                .iter()
+                .chain(&self.consumer_properties)
+                .filter(|(k, _)| k == "isolation.level")
+                .next_back()
+                .is_some_and(|(_, v)| v == "read_committed")
+    }
+
     /// A configuration with Kafka Streams' defaults for `application_id` on `bootstrap_servers`.
     pub fn new(application_id: impl Into<String>, bootstrap_servers: impl Into<String>) -> Self {
         let application_id = application_id.into();

@@ -28,6 +28,15 @@ const CLOCK_EVERY: u32 = 64;
 /// restore (the broker is away).
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where a store's restoration starts in its changelog partition whose log
+/// starts at `low`: after the offset the store reached (none: at `low`),
+/// never before `low`. The reached offset is read from the store's files,
+/// so any value is possible: `i64::MAX` saturates (it overflowed, a panic
+/// in a debug build).
+fn restore_from(reached: Option<i64>, low: i64) -> i64 {
+    reached.map_or(low, |o| o.saturating_add(1).max(low))
+}
+
 fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
     Error::Consume {
         topic: topic.to_string(),
@@ -145,7 +154,7 @@ impl Restorer {
                     consumer.fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
                 })
                 .map_err(|e| consume_error(&tp.topic, &e))?;
-            let from = reached.map_or(low, |o| (o + 1).max(low));
+            let from = restore_from(reached, low);
             if from >= high {
                 tracing::debug!(task = %id, store, "store up to date with its changelog");
                 continue;
@@ -388,5 +397,19 @@ impl Restorer {
             .filter_map(|id| self.waiting.remove(id))
             .map(|w| w.task)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restore_from;
+
+    #[test]
+    fn restoration_starts_after_the_reached_offset_and_never_overflows() {
+        assert_eq!(restore_from(None, 3), 3);
+        assert_eq!(restore_from(Some(9), 3), 10);
+        assert_eq!(restore_from(Some(-7), 3), 3);
+        assert_eq!(restore_from(Some(i64::MAX), 3), i64::MAX);
+        assert_eq!(restore_from(Some(i64::MIN), 0), 0);
     }
 }

@@ -16,6 +16,7 @@ use weir_core::topology::Topology;
 
 use crate::error::{Error, Result};
 use crate::runtime::collector::ProducerCollector;
+use crate::runtime::fetch_lag::StartOffsets;
 use crate::runtime::ports::KafkaPorts;
 use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
@@ -28,6 +29,8 @@ pub(crate) struct ThreadTasks {
     pub(crate) restorer: Restorer,
     /// An error raised inside a rebalance callback, for the thread loop to act on.
     pub(crate) error: Option<Error>,
+    /// Committed offsets of partitions read nothing from yet, for their lag.
+    pub(crate) fetch_starts: StartOffsets,
 }
 
 impl ThreadTasks {
@@ -43,6 +46,7 @@ impl ThreadTasks {
             collector,
             restorer: Restorer::default(),
             error: None,
+            fetch_starts: StartOffsets::default(),
         }
     }
 

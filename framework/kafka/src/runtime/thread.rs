@@ -100,6 +100,7 @@ impl ConsumerContext for ThreadContext {
                     "partitions revoked"
                 );
                 let mut tasks = self.lock();
+                tasks.fetch_starts.clear();
                 let (engine, mut ports) = tasks.split(consumer, &self.app);
                 if let Err(e) = engine.revoke(&mut ports, &partitions, lost) {
                     tasks.error.get_or_insert(e);
@@ -128,6 +129,7 @@ impl ConsumerContext for ThreadContext {
                 "partitions assigned"
             );
             let mut tasks = self.lock();
+            tasks.fetch_starts.clear();
             let (engine, mut ports) = tasks.split(consumer, &self.app);
             if let Err(e) = engine.assign(&mut ports, &partitions) {
                 tasks.error.get_or_insert(e);
@@ -311,7 +313,11 @@ fn run_loop(
             }
             drop(batch);
             if drained {
-                tasks.engine.mark_caught_up();
+                let empty = tasks.engine.empty_input_partitions();
+                let lags = tasks
+                    .fetch_starts
+                    .lags(consumer, &empty, app.config.reads_committed());
+                tasks.engine.update_fetch_lags(|tp| lags.get(tp).copied());
             }
             let (engine, mut ports) = tasks.split(consumer, app);
             processed = engine.process(&mut ports, PROCESS_BUDGET)?;
@@ -352,6 +358,7 @@ fn reset(
 ) -> Result<()> {
     let assignment = consumer.assignment().map_err(|e| consume_error(&e))?;
     let partitions = partitions_of(&assignment);
+    tasks.fetch_starts.clear();
     let (engine, mut ports) = tasks.split(consumer, app);
     engine.reset(&mut ports, &partitions)?;
     if tasks.restorer.is_restoring() {

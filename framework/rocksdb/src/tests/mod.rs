@@ -5,6 +5,7 @@
 mod basic;
 mod budget;
 mod compare;
+mod corrupt;
 mod durability;
 mod windows;
 

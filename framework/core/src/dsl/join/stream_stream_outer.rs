@@ -148,6 +148,10 @@ impl<V1, V2> Deserializer<Vec<Side<V1, V2>>> for SideListSerde<V1, V2> {
 }
 
 #[cfg(test)]
+#[path = "stream_stream_outer_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 

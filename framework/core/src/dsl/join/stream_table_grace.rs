@@ -332,5 +332,9 @@ fn decode_value(raw: &[u8]) -> Option<(Vec<u8>, Headers)> {
 }
 
 #[cfg(test)]
+#[path = "stream_table_grace_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 #[path = "stream_table_grace_tests.rs"]
 mod tests;

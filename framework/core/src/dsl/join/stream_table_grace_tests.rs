@@ -234,3 +234,50 @@ fn a_restored_buffer_keeps_its_records_and_stream_time() {
         .unwrap();
     assert_eq!(table.get(&s("a")).unwrap().unwrap().value, "A0");
 }
+
+/// An error naming the buffer's store (its rows, or its serdes reading them).
+fn names_the_buffer(e: Error) -> bool {
+    matches!(&e, Error::Store { store, .. } | Error::Deserialization { topic: store, .. } if store == "buffer")
+}
+
+proptest::proptest! {
+    #![proptest_config(crate::fuzz::config())]
+
+    /// A buffer restored from a changelog that may hold anything (rows and
+    /// stream time) buffers and evicts records, or answers an error naming
+    /// its store: never a panic.
+    #[test]
+    fn a_buffer_restored_from_any_changelog_answers_records_or_errors(
+        rows in proptest::collection::vec(
+            (crate::fuzz::bytes(20), proptest::option::of(crate::fuzz::bytes(24))),
+            0..6,
+        ),
+        time in proptest::option::of(crate::fuzz::bytes(10)),
+        ts in 0i64..100,
+    ) {
+        let mut ctx = Ctx {
+            stores: vec![table(), buffer_store()],
+            out: Vec::new(),
+        };
+        let mut batch = WriteBatch::new();
+        if let Some(t) = time {
+            batch.put(Vec::new(), t);
+        }
+        for (k, v) in rows {
+            batch.write(k, v);
+        }
+        ctx.stores[1].restore(batch).unwrap();
+        let mut buffer = buffer();
+        let record = Record::from_parts(Some(s("k")), Some(s("v")), ts, Default::default());
+        match buffer.put(&mut ctx, record) {
+            Ok(_) => match buffer.evict(&mut ctx) {
+                Ok(records) => {
+                    let times: Vec<i64> = records.iter().map(|r| r.timestamp).collect();
+                    proptest::prop_assert!(times.windows(2).all(|w| w[0] <= w[1]), "{:?}", times);
+                }
+                Err(e) => proptest::prop_assert!(names_the_buffer(e)),
+            },
+            Err(e) => proptest::prop_assert!(names_the_buffer(e)),
+        }
+    }
+}

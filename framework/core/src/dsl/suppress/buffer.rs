@@ -212,6 +212,10 @@ impl Index {
 }
 
 #[cfg(test)]
+#[path = "buffer_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod caching;
+mod decode_keys;
+mod decode_restore;
 mod defaults;
 mod logging;
 mod memory;

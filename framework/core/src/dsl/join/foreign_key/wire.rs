@@ -259,6 +259,10 @@ pub(crate) fn store_prefix(foreign_key: &[u8]) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[path = "wire_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
