@@ -158,6 +158,13 @@ impl KafkaCluster {
     /// the launcher started; every test of the process sees the outage, so
     /// put fault tests in a test file of their own.
     pub fn restart(&self) -> Result<(), ClusterError> {
+        self.restart_after(Duration::ZERO)
+    }
+
+    /// Like [`restart`](Self::restart), but the broker stays stopped for
+    /// `down` (whole seconds) before it starts again: a broker outage of a
+    /// chosen length. Returns once the broker is back.
+    pub fn restart_after(&self, down: Duration) -> Result<(), ClusterError> {
         let BrokerSource::Launcher { state_dir } = &self.source else {
             return Err(ClusterError::Tool {
                 tool: "restart",
@@ -167,7 +174,10 @@ impl KafkaCluster {
         };
         let mut cmd = Command::new(launcher_path()?);
         cmd.arg("restart").arg("--state-dir").arg(state_dir);
-        let timeout = Duration::from_secs(180);
+        if !down.is_zero() {
+            cmd.arg("--down-for").arg(down.as_secs().to_string());
+        }
+        let timeout = Duration::from_secs(180) + down;
         let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
             tool: "restart",
             status: format!("not finished within {timeout:?}"),
@@ -224,6 +234,12 @@ impl KafkaCluster {
     /// exists with that count, fails naming the topic otherwise.
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), ClusterError> {
         weir_kafka::create_topics(&self.connection(), &[TopicSpec::new(topic, partitions)])?;
+        Ok(())
+    }
+
+    /// Deletes `topic`; returns once the broker's metadata no longer shows it.
+    pub fn delete_topic(&self, topic: &str) -> Result<(), ClusterError> {
+        weir_kafka::delete_topic(&self.connection(), topic)?;
         Ok(())
     }
 

@@ -93,6 +93,14 @@ pub enum Error {
         /// The topic.
         topic: String,
     },
+    /// A topic the topology's sinks write to does not exist. Weir's
+    /// producers never have the broker create a topic (a topic created by
+    /// the broker's defaults would be wrongly partitioned and configured).
+    #[error("sink topic '{topic}' does not exist; create it before starting the application")]
+    MissingSinkTopic {
+        /// The topic.
+        topic: String,
+    },
     /// The source topics of one sub-topology have different partition counts,
     /// so partition i of each cannot be processed together.
     #[error("sub-topology {subtopology} reads topics that are not co-partitioned: {detail}")]
@@ -155,6 +163,7 @@ impl Error {
             | Error::PartitionCountMismatch { .. }
             | Error::UnknownTopic { .. }
             | Error::MissingSourceTopic { .. }
+            | Error::MissingSinkTopic { .. }
             | Error::CoPartitioning { .. }
             | Error::Unsupported { .. } => ErrorKind::User,
             Error::Processing { source, .. } => source.kind(),
@@ -289,6 +298,19 @@ mod tests {
         };
         assert_eq!(err.kind(), ErrorKind::User);
         assert!(err.to_string().contains("'orders'"));
+    }
+
+    #[test]
+    fn a_missing_sink_topic_is_a_user_error_naming_it() {
+        let err = Error::MissingSinkTopic {
+            topic: "alerts".into(),
+        };
+        assert_eq!(err.kind(), ErrorKind::User);
+        assert!(err.to_string().contains("'alerts'"), "{err}");
+        assert_eq!(
+            classify_code(RDKafkaErrorCode::TopicAuthorizationFailed),
+            ErrorKind::User
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod error;
 pub mod runtime;
 pub mod tools;
 
-pub use client::admin::{create_topics, partition_count, TopicSpec};
+pub use client::admin::{create_topics, delete_topic, partition_count, TopicSpec};
 pub use client::connection::Connection;
 pub use client::produce::{produce_batch, ProduceRecord, RecordPosition};
 pub use client::read::{end_offsets, librdkafka_version, read_to_end, ConsumedRecord, Isolation};

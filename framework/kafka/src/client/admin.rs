@@ -1,4 +1,5 @@
-//! Topic administration: create topics idempotently, read partition counts.
+//! Topic administration: create topics idempotently, read partition counts,
+//! delete topics.
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -207,6 +208,53 @@ fn visible_partition_count(
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Deletes `topic` and waits until the broker's metadata no longer shows
+/// it (within [`Connection::timeout`]). A topic that does not exist is an
+/// [`Error::UnknownTopic`].
+pub fn delete_topic(conn: &Connection, topic: &str) -> Result<()> {
+    let admin = Admin::new(conn)?;
+    let client = admin.client()?;
+    let options = AdminOptions::new()
+        .request_timeout(Some(conn.timeout()))
+        .operation_timeout(Some(conn.timeout()));
+    let results = block_on_timeout(client.delete_topics(&[topic], &options), conn.timeout())
+        .ok_or_else(|| Error::Timeout {
+            operation: format!("deleting topic {topic}"),
+            after: conn.timeout(),
+        })?
+        .map_err(|e| Error::Admin {
+            topic: topic.to_owned(),
+            message: e.to_string(),
+            kind: classify(&e),
+        })?;
+    for result in results {
+        match result {
+            Ok(_) => {}
+            Err((topic, RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                return Err(Error::UnknownTopic { topic })
+            }
+            Err((topic, code)) => {
+                return Err(Error::Admin {
+                    message: format!("delete failed: {code}"),
+                    topic,
+                    kind: classify_code(code),
+                })
+            }
+        }
+    }
+    let start = std::time::Instant::now();
+    while partition_count_with(client, conn, topic)?.is_some() {
+        if start.elapsed() >= conn.timeout() {
+            return Err(Error::Timeout {
+                operation: format!("waiting for topic {topic} to be gone"),
+                after: conn.timeout(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// The number of partitions of `topic`, or `None` when it does not exist.

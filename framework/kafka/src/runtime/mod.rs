@@ -309,7 +309,13 @@ impl StreamsRuntime {
         c.set("bootstrap.servers", &config.bootstrap_servers)
             .set("client.id", format!("{client_id}-producer"))
             .set("acks", "all")
-            .set("linger.ms", "10");
+            .set("linger.ms", "10")
+            // A sink topic deleted while the application runs is an error
+            // naming it, not a topic the broker quietly creates again with
+            // its default partition count and configs (librdkafka's producers
+            // ask for that by default; a broker with
+            // `auto.create.topics.enable` grants it).
+            .set("allow.auto.create.topics", "false");
         crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
         crate::client::tuning::apply(&mut c, crate::client::tuning::PRODUCER);
         set_all(&mut c, &config.client_properties);

@@ -151,7 +151,9 @@ impl<C: ConsumerContext> Committer for KafkaPorts<'_, C> {
         self.consumer
             .commit(&tpl, CommitMode::Sync)
             .map_err(|e| Error::Commit {
-                message: e.to_string(),
+                // librdkafka's error does not say which partition failed
+                // (a deleted source topic, a denied one): name them all.
+                message: format!("{e}, committing {}", partition_list(offsets)),
                 kind: classify(&e),
             })
     }
@@ -197,5 +199,34 @@ impl<C: ConsumerContext> Restoration for KafkaPorts<'_, C> {
 impl<C: ConsumerContext> WallClock for KafkaPorts<'_, C> {
     fn now_ms(&self) -> i64 {
         SystemClock.now_ms()
+    }
+}
+
+/// `offsets`' partitions by topic, as `topic[0,1], other[2]`.
+fn partition_list(offsets: &[(TopicPartition, i64)]) -> String {
+    let mut by_topic: std::collections::BTreeMap<&str, Vec<i32>> = Default::default();
+    for (tp, _) in offsets {
+        by_topic.entry(&tp.topic).or_default().push(tp.partition);
+    }
+    by_topic
+        .iter()
+        .map(|(topic, partitions)| {
+            let list: Vec<String> = partitions.iter().map(i32::to_string).collect();
+            format!("{topic}[{}]", list.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_lists_group_by_topic() {
+        let tp = |t: &str, p| (TopicPartition::new(t, p), 0);
+        let offsets = [tp("in", 1), tp("other", 2), tp("in", 0)];
+        assert_eq!(partition_list(&offsets), "in[1,0], other[2]");
+        assert_eq!(partition_list(&[]), "");
     }
 }

@@ -1,4 +1,4 @@
-//! Checks before the stream threads start: source topics exist, each
+//! Checks before the stream threads start: source and sink topics exist, each
 //! sub-topology's inputs are co-partitioned, internal topics (repartition
 //! topics, compacted changelog topics) exist with the partition count and
 //! configs [`Topology::plan_internal_topics_with`] plans (created when
@@ -38,6 +38,19 @@ pub(crate) fn prepare_topics(
                     counts.insert(name, n);
                 }
                 None => return Err(Error::MissingSourceTopic { topic: name }),
+            }
+        }
+    }
+    // User sink topics written by name must exist too: the producers do
+    // not let the broker create them (see `StreamsRuntime::producer`).
+    for sub in topology.subtopologies() {
+        for t in topology.sink_topics(sub.id()) {
+            if t.is_internal() {
+                continue;
+            }
+            let name = t.resolve(application_id);
+            if !counts.contains_key(&name) && admin.partition_count(&name)?.is_none() {
+                return Err(Error::MissingSinkTopic { topic: name });
             }
         }
     }

@@ -282,7 +282,7 @@ fn run_loop(
                     let kind = classify(&e);
                     if kind == ErrorKind::Fatal || kind == ErrorKind::User {
                         return Err(Error::Consume {
-                            topic: String::new(),
+                            topic: subscribed_topics(consumer),
                             message: e.to_string(),
                             kind,
                         });
@@ -375,6 +375,20 @@ fn reset(
         app.state.thread_rebalancing(index, true);
     }
     Ok(())
+}
+
+/// The topics `consumer` subscribes to, comma-separated: a consumer error
+/// (a topic deleted or denied) does not say which topic it is about.
+fn subscribed_topics(consumer: &BaseConsumer<ThreadContext>) -> String {
+    let Ok(subscription) = consumer.subscription() else {
+        return String::new();
+    };
+    let topics: Vec<String> = subscription
+        .elements()
+        .iter()
+        .map(|e| e.topic().to_string())
+        .collect();
+    topics.join(",")
 }
 
 /// A restore slice's budget in whole milliseconds.
