@@ -357,15 +357,15 @@ impl GlobalStores {
     }
 
     /// As [`update`](Self::update), with `dead_letter_topic` in the
-    /// handler's context; also returns the dead-letter records the handler
-    /// gave for a record it skipped (the global thread writes them: there
-    /// is no transaction there, so at least once).
+    /// handler's context; also returns, for a record the handler skipped,
+    /// `Some` of the dead-letter records it gave (the global thread writes
+    /// them: there is no transaction there, so at least once).
     pub fn update_with_dead_letters(
         &self,
         raw: &RawRecordRef<'_>,
         handler: &dyn DeserializationHandler,
         dead_letter_topic: Option<&str>,
-    ) -> Result<(bool, Vec<OutputRecord>)> {
+    ) -> Result<(bool, Option<Vec<OutputRecord>>)> {
         let Some(store) = self.stores.iter().find(|s| s.topic() == raw.topic) else {
             return Err(Error::Store {
                 store: raw.topic.to_string(),
@@ -373,7 +373,7 @@ impl GlobalStores {
             });
         };
         match store.update(raw) {
-            Ok(changed) => Ok((changed, Vec::new())),
+            Ok(changed) => Ok((changed, None)),
             Err(e @ Error::Deserialization { .. }) => {
                 let metadata = RecordMetadata {
                     topic: raw.topic.to_string(),
@@ -390,7 +390,7 @@ impl GlobalStores {
                 };
                 let response = handler.handle(&context, &e);
                 match response.action {
-                    HandlerAction::Continue => Ok((false, response.dead_letters)),
+                    HandlerAction::Continue => Ok((false, Some(response.dead_letters))),
                     HandlerAction::Fail | HandlerAction::Retry => Err(at_record(e, raw)),
                 }
             }
