@@ -123,6 +123,57 @@ fn under_exactly_once_a_poison_pill_is_dead_lettered_once_and_good_records_flow(
 }
 
 #[test]
+fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
+    let input = KafkaCluster::unique_topic("refused-in");
+    let output = KafkaCluster::unique_topic("refused-out");
+    let dlq = KafkaCluster::unique_topic("refused-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&dlq, 1).unwrap();
+    // The output topic takes records of up to 10000 bytes.
+    weir_kafka::create_topics(
+        &cluster().connection(),
+        &[weir_kafka::TopicSpec::new(&output, 1).config("max.message.bytes", "10000")],
+    )
+    .unwrap();
+    let mut records: Vec<ProduceRecord> = (0..10i64)
+        .map(|i| ProduceRecord::new(format!("k{i}"), i.to_be_bytes().to_vec()))
+        .collect();
+    // Doubled, still 8 bytes: the broker takes it; but this one is 20000 bytes.
+    records.insert(5, ProduceRecord::new("big", vec![7u8; 20_000]));
+    cluster().produce(&input, &records).unwrap();
+
+    let b = StreamsBuilder::new();
+    b.stream(&input, Consumed::with(Serdes::string(), Serdes::bytes()))
+        .to(&output, Produced::with(Serdes::string(), Serdes::bytes()));
+    let app_id = KafkaCluster::unique_group("refused");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.guarantee = ProcessingGuarantee::AtLeastOnce;
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    // Batches below the topic's limit: only the big record is refused.
+    rc.producer_properties
+        .push(("batch.size".to_string(), "8000".to_string()));
+    let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
+    let out = wait_for(&output, 10);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.metrics().errors.production.dropped < 1 {
+        assert!(Instant::now() < deadline, "{:?}", app.metrics());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(app.state(), State::Running);
+    app.close(Duration::from_secs(30)).unwrap();
+    let keys: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.key.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(keys, (0..10).map(|i| format!("k{i}")).collect::<Vec<_>>());
+    let snapshot = app.metrics();
+    assert_eq!(snapshot.errors.production.dropped, 1);
+    // No source record in the delivery callback: no dead-letter record.
+    assert_eq!(snapshot.errors.production.dead_lettered, 0);
+    assert!(cluster().read_committed(&dlq).unwrap().is_empty());
+}
+
+#[test]
 fn a_missing_dead_letter_topic_stops_the_start_naming_it() {
     let input = KafkaCluster::unique_topic("dlq-missing-in");
     let output = KafkaCluster::unique_topic("dlq-missing-out");

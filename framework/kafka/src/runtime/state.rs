@@ -47,7 +47,7 @@ pub struct Metrics {
     pub(crate) errors: Vec<Mutex<ErrorCounts>>,
     /// Since start: the global thread's skipped and dead-lettered records,
     /// and production failures reported by delivery callbacks.
-    pub(crate) errors_outside_tasks: Mutex<ErrorCounts>,
+    pub(crate) errors_outside_tasks: Arc<Mutex<ErrorCounts>>,
 }
 
 /// A point-in-time copy of [`Metrics`].
@@ -109,7 +109,7 @@ impl Metrics {
             errors: (0..threads)
                 .map(|_| Mutex::new(ErrorCounts::default()))
                 .collect(),
-            errors_outside_tasks: Mutex::new(ErrorCounts::default()),
+            errors_outside_tasks: Arc::new(Mutex::new(ErrorCounts::default())),
         }
     }
 
