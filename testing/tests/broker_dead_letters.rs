@@ -86,8 +86,8 @@ fn under_exactly_once_a_poison_pill_is_dead_lettered_once_and_good_records_flow(
     cluster().produce(&input, &records).unwrap();
 
     let app_id = KafkaCluster::unique_group("dlq-eos");
-    let mut app = StreamsRuntime::start(doubling(&input, &output), config(&app_id, &dlq), None)
-        .unwrap();
+    let mut app =
+        StreamsRuntime::start(doubling(&input, &output), config(&app_id, &dlq), None).unwrap();
     let out = wait_for(&output, 20);
     let doubled: Vec<i64> = out
         .iter()
@@ -185,6 +185,9 @@ fn a_missing_dead_letter_topic_stops_the_start_naming_it() {
         .err()
         .expect("the start fails");
     let text = err.to_string();
-    assert!(text.contains("errors.dead.letter.queue.topic.name"), "{text}");
+    assert!(
+        text.contains("errors.dead.letter.queue.topic.name"),
+        "{text}"
+    );
     assert!(text.contains(&dlq), "{text}");
 }

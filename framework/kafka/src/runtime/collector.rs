@@ -285,12 +285,8 @@ impl ProducerCollector {
         let Some(handling) = self.reports.production.get() else {
             return Ok(());
         };
-        let pending = std::mem::take(
-            &mut *handling
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let pending =
+            std::mem::take(&mut *handling.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let n = pending.len() as u64;
         let counts = handling.counts.clone();
         for record in pending {
@@ -351,12 +347,12 @@ impl ProducerCollector {
             }
         }
         // Dead-letter records given during this flush: written before it ends.
-        if self
-            .reports
-            .production
-            .get()
-            .is_some_and(|h| !h.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
-        {
+        if self.reports.production.get().is_some_and(|h| {
+            !h.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        }) {
             return self.flush();
         }
         match self.reports.failure() {

@@ -38,8 +38,8 @@ use weir_core::ErrorKind;
 use crate::client::admin::Admin;
 use crate::client::connection::Connection;
 use crate::error::{classify, Error, Result};
-use crate::runtime::state::State;
 use crate::runtime::collector::ProducerCollector;
+use crate::runtime::state::State;
 use crate::runtime::thread::with_raw_record;
 use crate::runtime::{set_all, AppShared, RuntimeConfig};
 
