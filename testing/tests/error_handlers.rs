@@ -428,3 +428,53 @@ fn under_exactly_once_the_dead_letter_record_commits_with_the_skipped_offset() {
         vec![(TopicPartition::new("nums", 0), 3)]
     );
 }
+
+/// Reads i64 as 8 bytes, panicking on anything else (a careless deserializer).
+struct Careless;
+
+impl weir_core::serde::Serializer<i64> for Careless {
+    fn serialize(&self, _: &mut SerializeContext<'_>, value: &i64) -> Result<Option<Vec<u8>>> {
+        Ok(Some(value.to_be_bytes().to_vec()))
+    }
+}
+
+impl weir_core::serde::Deserializer<i64> for Careless {
+    fn deserialize(
+        &self,
+        _: &weir_core::serde::SerdeContext<'_>,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<i64>> {
+        Ok(bytes.map(|b| i64::from_be_bytes(b.try_into().expect("8 bytes"))))
+    }
+}
+
+#[test]
+fn a_panicking_deserializer_goes_to_the_deserialization_handler() {
+    let mut b = TopologyBuilder::new();
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), std::sync::Arc::new(Careless)),
+    )
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), Serdes::i64()),
+        &["in"],
+    );
+    let config = DriverConfig::new()
+        .with_deserialization_handler(LogAndContinue)
+        .with_dead_letter_topic(DLQ);
+    let driver = TopologyTestDriver::new(b.build().unwrap(), config).unwrap();
+    let mut good = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
+    let mut bad = driver.create_input_topic("nums", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
+    good.pipe_input(1).unwrap();
+    bad.pipe_input("short".to_string()).unwrap();
+    good.pipe_input(3).unwrap();
+    assert_eq!(out.read_values_to_list().unwrap(), vec![1, 3]);
+    let dlq = dead_letters(&driver);
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value.as_deref(), Some(&b"short"[..]));
+    check_error_headers(&dlq[0], "nums", 1, "Deserialization", "panicked: 8 bytes");
+}
