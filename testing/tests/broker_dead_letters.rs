@@ -174,6 +174,50 @@ fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
 }
 
 #[test]
+fn under_exactly_once_a_record_the_broker_refuses_stops_the_application_without_commit() {
+    let input = KafkaCluster::unique_topic("refused-eos-in");
+    let output = KafkaCluster::unique_topic("refused-eos-out");
+    let dlq = KafkaCluster::unique_topic("refused-eos-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&dlq, 1).unwrap();
+    weir_kafka::create_topics(
+        &cluster().connection(),
+        &[weir_kafka::TopicSpec::new(&output, 1).config("max.message.bytes", "10000")],
+    )
+    .unwrap();
+    let records = [
+        ProduceRecord::new("a", b"small".to_vec()),
+        ProduceRecord::new("big", vec![7u8; 20_000]),
+    ];
+    cluster().produce(&input, &records).unwrap();
+    let b = StreamsBuilder::new();
+    b.stream(&input, Consumed::with(Serdes::string(), Serdes::bytes()))
+        .to(&output, Produced::with(Serdes::string(), Serdes::bytes()));
+    let app_id = KafkaCluster::unique_group("refused-eos");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    rc.producer_properties
+        .push(("batch.size".to_string(), "8000".to_string()));
+    let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    while app.state() != State::Error {
+        assert!(
+            Instant::now() < deadline,
+            "still {:?} after 60 s: {:?}",
+            app.state(),
+            app.metrics()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let err = app.close(Duration::from_secs(30)).unwrap_err();
+    assert!(err.to_string().contains(&output), "{err}");
+    // Nothing committed past the refused record: not even the small one
+    // of the same transaction.
+    assert!(cluster().read_committed(&output).unwrap().is_empty());
+}
+
+#[test]
 fn a_missing_dead_letter_topic_stops_the_start_naming_it() {
     let input = KafkaCluster::unique_topic("dlq-missing-in");
     let output = KafkaCluster::unique_topic("dlq-missing-out");
