@@ -27,6 +27,7 @@ mod global;
 mod ports;
 mod process;
 mod restore;
+mod size_limit;
 mod startup;
 mod state;
 mod tasks;
@@ -232,6 +233,12 @@ impl StreamsRuntime {
                 transactional_id,
                 changelog_topics.clone(),
             )?;
+            producer.handle_delivery_failures(collector::DeliveryHandling {
+                handler: app.config.task.production_handler.clone(),
+                dead_letter_topic: app.config.task.dead_letter_topic.clone(),
+                counts: app.metrics.errors_outside_tasks.clone(),
+                pending: Mutex::new(Vec::new()),
+            });
             let tasks = Arc::new(Mutex::new(ThreadTasks::new(
                 producer,
                 topology.clone(),
