@@ -71,6 +71,12 @@ where
         let (Some(key), Some(change)) = (record.key, record.value) else {
             return Ok(());
         };
+        // An update a versioned table stored out of order (in its history)
+        // changes no join result: dropped, as in Kafka Streams (KIP-914).
+        if !change.is_latest {
+            ctx.record_dropped();
+            return Ok(());
+        }
         let hash = match &change.new {
             Some(v) => value_hash(&self.value_serde, &self.topic, v)?,
             None => None,

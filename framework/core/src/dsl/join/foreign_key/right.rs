@@ -136,6 +136,11 @@ impl<K: Data, KO: Data, VO: Data> Processor<KO, Change<VO>, K, Response<VO>>
             ctx.record_dropped();
             return Ok(());
         };
+        // An out-of-order update of a versioned table (KIP-914): dropped.
+        if !change.is_latest {
+            ctx.record_dropped();
+            return Ok(());
+        }
         let prefix = self.keys.prefix(fk)?;
         let subscribers: Vec<Subscription<K>> = ctx
             .key_value_store::<Vec<u8>, Subscription<K>>(&self.keys.store)?
