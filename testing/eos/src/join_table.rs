@@ -19,12 +19,11 @@
 //!
 //! The application's join is a left join: an event processed before its
 //! task has read the key's first table row is written as
-//! `seq,amount|none` and counted as *unjoined* (reported, not judged). Kafka
-//! Streams would not process it before the table partition's fetched lag is
-//! known to be 0; Weir has no per-partition lag yet and, with the default
-//! `max.task.idle.ms`, may process the event partition first after a start
-//! or a rebalance (docs/joins.md, timestamp order). An inner join would lose
-//! those events; the left join keeps lost / duplicated exact.
+//! `seq,amount|none` and counted as *unjoined* (reported, not judged). Like
+//! Kafka Streams (KIP-695), Weir does not process an event while the table
+//! partition has records not fetched yet, so this stays 0 unless a wait
+//! passes Weir's 30 s bound (a broker away at a start); the left join keeps
+//! lost / duplicated exact even then.
 //!
 //! **Consistency** (exactly-once): each task reads its event partition and
 //! its table partition each in offset order, so the versions the events of
@@ -41,10 +40,10 @@
 //! `max.task.idle.ms=0`, waits for an empty partition whose fetched lag is
 //! not known to be 0, so an event would see the key's newest version
 //! stamped at or before it (bar fetch metadata older than the write). An event that saw a version stamped after it is
-//! *ahead*, one that saw an older version than that *stale*. Weir with
-//! `max.task.idle.ms=0` does not wait for a partition with unfetched data
-//! (`task/queue.rs::ready`), so these count the processing-order difference,
-//! not an exactly-once fault.
+//! *ahead*, one that saw an older version than that *stale*. Weir waits the
+//! same way (`task/queue.rs::ready`); a table version produced after the
+//! event partition's records were fetched may still be read late, so these
+//! count processing-order differences, not an exactly-once fault.
 
 use std::collections::HashMap;
 
