@@ -198,9 +198,11 @@ fn a_processor_error_is_returned_and_later_records_still_flow() {
     let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
     let output = driver.create_output_topic("output", Serdes::string(), Serdes::string());
     let err = input.pipe_input("boom".to_string()).unwrap_err();
+    // The processing handler (log and fail by default) names the record.
     assert_eq!(
         err.to_string(),
-        "processor 'fragile' failed: cannot take a boom"
+        "processing of record input-0 offset 0 failed at processor 'fragile' and the handler \
+         said fail: processor 'fragile' failed: cannot take a boom"
     );
     input.pipe_input("fine".to_string()).unwrap();
     assert_eq!(

@@ -56,7 +56,18 @@ fn a_processors_own_error_reaches_the_caller_whole() {
     let driver = TopologyTestDriver::with_defaults(b.build().unwrap());
     let mut input = driver.create_input_topic("input", Serdes::string(), Serdes::string());
     let err = input.pipe_input("-5".to_string()).unwrap_err();
-    assert_eq!(err.to_string(), "ledger: balance would be -5");
-    let source = err.source().and_then(|s| s.downcast_ref::<Overdrawn>());
-    assert_eq!(source, Some(&Overdrawn(-5)));
+    // The processing handler (log and fail) wraps it, naming the record;
+    // the application's error is whole down the chain.
+    assert_eq!(
+        err.to_string(),
+        "processing of record input-0 offset 0 failed at processor 'ledger' and the handler \
+         said fail: ledger: balance would be -5"
+    );
+    let mut chain = err.source();
+    let mut found = None;
+    while let Some(e) = chain {
+        found = found.or(e.downcast_ref::<Overdrawn>());
+        chain = e.source();
+    }
+    assert_eq!(found, Some(&Overdrawn(-5)));
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::keys;
-use crate::values::{DeserializationExceptionHandler, ProcessingGuarantee};
+use crate::values::{
+    DeserializationExceptionHandler, ProcessingExceptionHandler, ProcessingGuarantee,
+    ProductionExceptionHandler,
+};
 use crate::StreamsConfig;
 
 /// Collects settings from code; [`StreamsConfigBuilder::build`] validates
@@ -118,6 +121,22 @@ impl StreamsConfigBuilder {
     /// `deserialization.exception.handler`.
     pub fn deserialization_exception_handler(self, h: DeserializationExceptionHandler) -> Self {
         self.set(keys::DESERIALIZATION_EXCEPTION_HANDLER, h.as_str())
+    }
+
+    /// `processing.exception.handler`.
+    pub fn processing_exception_handler(self, h: ProcessingExceptionHandler) -> Self {
+        self.set(keys::PROCESSING_EXCEPTION_HANDLER, h.as_str())
+    }
+
+    /// `production.exception.handler`.
+    pub fn production_exception_handler(self, h: ProductionExceptionHandler) -> Self {
+        self.set(keys::PRODUCTION_EXCEPTION_HANDLER, h.as_str())
+    }
+
+    /// `errors.dead.letter.queue.topic.name`: where the built-in handlers
+    /// write failed records (the topic must exist).
+    pub fn dead_letter_queue_topic(self, topic: impl Into<String>) -> Self {
+        self.set(keys::ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME, topic.into())
     }
 
     /// `replication.factor` (-1: the broker's default).

@@ -35,6 +35,15 @@ pub const ROCKSDB_MEMORY_BUDGET_BYTES: &str = "rocksdb.memory.budget.bytes";
 pub const TRANSACTION_TIMEOUT_MS: &str = "transaction.timeout.ms";
 /// `log_and_fail` (default) or `log_and_continue`.
 pub const DESERIALIZATION_EXCEPTION_HANDLER: &str = "deserialization.exception.handler";
+/// `log_and_fail` (default) or `log_and_continue`: processor and
+/// punctuator failures, panics included.
+pub const PROCESSING_EXCEPTION_HANDLER: &str = "processing.exception.handler";
+/// `log_and_fail` (default) or `log_and_continue`: sink serialization
+/// failures and records refused for good when sent.
+pub const PRODUCTION_EXCEPTION_HANDLER: &str = "production.exception.handler";
+/// The dead-letter topic the built-in handlers write failed records to
+/// (unset: none). The topic is not created: it must exist.
+pub const ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME: &str = "errors.dead.letter.queue.topic.name";
 /// Standby replicas per stateful task: only 0 (the default) is accepted,
 /// since Weir has no standby tasks yet; any other value is refused with
 /// [`crate::Error::Unsupported`].
@@ -65,6 +74,9 @@ pub const KNOWN: &[&str] = &[
     ROCKSDB_MEMORY_BUDGET_BYTES,
     TRANSACTION_TIMEOUT_MS,
     DESERIALIZATION_EXCEPTION_HANDLER,
+    PROCESSING_EXCEPTION_HANDLER,
+    PRODUCTION_EXCEPTION_HANDLER,
+    ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME,
     NUM_STANDBY_REPLICAS,
     REPLICATION_FACTOR,
     WINDOWSTORE_CHANGELOG_ADDITIONAL_RETENTION_MS,

@@ -24,6 +24,9 @@
 //! | `rocksdb.memory.budget.bytes` | 268435456 |
 //! | `transaction.timeout.ms` | 10000 |
 //! | `deserialization.exception.handler` | `log_and_fail` (or `log_and_continue`) |
+//! | `processing.exception.handler` | `log_and_fail` (or `log_and_continue`) |
+//! | `production.exception.handler` | `log_and_fail` (or `log_and_continue`) |
+//! | `errors.dead.letter.queue.topic.name` | unset (no dead-letter queue) |
 //! | `client.id` | unset |
 //! | `replication.factor` | -1 (the broker's default) |
 //! | `windowstore.changelog.additional.retention.ms` | 86400000 (24 h) |
@@ -66,4 +69,7 @@ pub use builder::StreamsConfigBuilder;
 pub use error::{BoxError, Error, Result};
 pub use load::{ENV_PREFIX, RESERVED_ENV};
 pub use streams_config::{default_state_dir, StreamsConfig, MAX_APPLICATION_ID_LEN};
-pub use values::{DeserializationExceptionHandler, ProcessingGuarantee};
+pub use values::{
+    DeserializationExceptionHandler, ProcessingExceptionHandler, ProcessingGuarantee,
+    ProductionExceptionHandler,
+};

@@ -9,7 +9,10 @@ use weir_core::task::TaskConfig;
 
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::values::{parse_guarantee, DeserializationExceptionHandler, ProcessingGuarantee};
+use crate::values::{
+    parse_guarantee, DeserializationExceptionHandler, ProcessingExceptionHandler,
+    ProcessingGuarantee, ProductionExceptionHandler,
+};
 
 /// The longest `application.id`: it prefixes internal topic names, which
 /// Kafka limits to 249 characters, leaving room for the store or operator name.
@@ -64,6 +67,9 @@ pub struct StreamsConfig {
     rocksdb_memory_budget_bytes: u64,
     transaction_timeout_ms: u64,
     deserialization_exception_handler: DeserializationExceptionHandler,
+    processing_exception_handler: ProcessingExceptionHandler,
+    production_exception_handler: ProductionExceptionHandler,
+    dead_letter_queue_topic: Option<String>,
     replication_factor: i16,
     windowstore_changelog_additional_retention_ms: i64,
     client_overrides: BTreeMap<String, String>,
@@ -203,6 +209,9 @@ impl StreamsConfig {
             rocksdb_memory_budget_bytes: 256 * 1024 * 1024,
             transaction_timeout_ms: 10_000,
             deserialization_exception_handler: DeserializationExceptionHandler::LogAndFail,
+            processing_exception_handler: ProcessingExceptionHandler::LogAndFail,
+            production_exception_handler: ProductionExceptionHandler::LogAndFail,
+            dead_letter_queue_topic: None,
             replication_factor: -1,
             windowstore_changelog_additional_retention_ms: 86_400_000,
             client_overrides: BTreeMap::new(),
@@ -247,6 +256,15 @@ impl StreamsConfig {
                 }
                 keys::DESERIALIZATION_EXCEPTION_HANDLER => {
                     c.deserialization_exception_handler = v.parse()?
+                }
+                keys::PROCESSING_EXCEPTION_HANDLER => c.processing_exception_handler = v.parse()?,
+                keys::PRODUCTION_EXCEPTION_HANDLER => c.production_exception_handler = v.parse()?,
+                keys::ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME => {
+                    let topic = v.trim();
+                    if topic.is_empty() {
+                        return Err(Error::invalid(k, v, "expected a topic name"));
+                    }
+                    c.dead_letter_queue_topic = Some(topic.to_string());
                 }
                 keys::NUM_STANDBY_REPLICAS => {
                     let n: u16 = int(k, v, 0, i128::from(u16::MAX))?;
@@ -347,7 +365,9 @@ impl StreamsConfig {
     }
 
     /// The settings a task runs with: `application.id`, `max.task.idle.ms`,
-    /// the handler named by `deserialization.exception.handler`, and the
+    /// the handlers named by `deserialization.exception.handler`,
+    /// `processing.exception.handler` and `production.exception.handler`,
+    /// the dead-letter topic, and the
     /// record cache budget of each stream thread
     /// (`statestore.cache.max.bytes` divided evenly over
     /// `num.stream.threads`, as in Kafka Streams).
@@ -355,6 +375,9 @@ impl StreamsConfig {
         let mut task = TaskConfig::new(self.application_id.clone());
         task.max_task_idle_ms = self.max_task_idle_ms;
         task.deserialization_handler = self.deserialization_exception_handler.handler();
+        task.processing_handler = self.processing_exception_handler.handler();
+        task.production_handler = self.production_exception_handler.handler();
+        task.dead_letter_topic = self.dead_letter_queue_topic.clone();
         let total = usize::try_from(self.statestore_cache_max_bytes).unwrap_or(usize::MAX);
         task.cache_max_bytes = total / self.num_stream_threads.max(1);
         task.guarantee = self.processing_guarantee;
@@ -452,6 +475,21 @@ impl StreamsConfig {
         self.deserialization_exception_handler
     }
 
+    /// `processing.exception.handler` (default log and fail).
+    pub fn processing_exception_handler(&self) -> ProcessingExceptionHandler {
+        self.processing_exception_handler
+    }
+
+    /// `production.exception.handler` (default log and fail).
+    pub fn production_exception_handler(&self) -> ProductionExceptionHandler {
+        self.production_exception_handler
+    }
+
+    /// `errors.dead.letter.queue.topic.name` (default unset: no dead-letter queue).
+    pub fn dead_letter_queue_topic(&self) -> Option<&str> {
+        self.dead_letter_queue_topic.as_deref()
+    }
+
     /// `replication.factor` of internal topics (default -1: the broker's default).
     pub fn replication_factor(&self) -> i16 {
         self.replication_factor
@@ -542,6 +580,15 @@ impl fmt::Debug for StreamsConfig {
                 "deserialization_exception_handler",
                 &self.deserialization_exception_handler,
             )
+            .field(
+                "processing_exception_handler",
+                &self.processing_exception_handler,
+            )
+            .field(
+                "production_exception_handler",
+                &self.production_exception_handler,
+            )
+            .field("dead_letter_queue_topic", &self.dead_letter_queue_topic)
             .field("replication_factor", &self.replication_factor)
             .field(
                 "windowstore_changelog_additional_retention_ms",

@@ -1,12 +1,15 @@
 //! The enumerated values of the configuration: processing guarantee and
-//! deserialization handlers.
+//! the error handlers of the three stages.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use weir_core::handler::{LogAndContinue, LogAndFail, SharedDeserializationHandler};
+use weir_core::handler::{
+    LogAndContinue, LogAndFail, SharedDeserializationHandler, SharedProcessingHandler,
+    SharedProductionHandler,
+};
 
 use crate::error::Error;
 use crate::keys;
@@ -31,58 +34,98 @@ pub(crate) fn parse_guarantee(value: &str) -> Result<ProcessingGuarantee, Error>
     one_of(keys::PROCESSING_GUARANTEE, value, ProcessingGuarantee::ALL)
 }
 
-/// `deserialization.exception.handler`: what a task does with a source
-/// record that cannot be deserialized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum DeserializationExceptionHandler {
-    /// `log_and_fail` (the default): log and stop processing.
-    #[default]
-    LogAndFail,
-    /// `log_and_continue`: log and skip the record.
-    LogAndContinue,
-}
-
-impl DeserializationExceptionHandler {
-    const NAMES: &'static [(&'static str, DeserializationExceptionHandler)] = &[
-        ("log_and_fail", DeserializationExceptionHandler::LogAndFail),
-        (
-            "log_and_continue",
-            DeserializationExceptionHandler::LogAndContinue,
-        ),
-    ];
-
-    /// The configuration name (`log_and_fail`, `log_and_continue`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeserializationExceptionHandler::LogAndFail => "log_and_fail",
-            DeserializationExceptionHandler::LogAndContinue => "log_and_continue",
+/// Declares the configuration value of one handler stage: `log_and_fail`
+/// or `log_and_continue` (and Kafka Streams' class names of the same
+/// built-ins), parsed against its key.
+macro_rules! handler_value {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $key:expr, $shared:ty,
+        fail: [$($fail:literal),*], continue: [$($cont:literal),*]
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum $name {
+            /// `log_and_fail` (the default): log and stop processing.
+            #[default]
+            LogAndFail,
+            /// `log_and_continue`: log and skip the record.
+            LogAndContinue,
         }
-    }
 
-    /// The weir-core handler that implements it.
-    pub fn handler(self) -> SharedDeserializationHandler {
-        match self {
-            DeserializationExceptionHandler::LogAndFail => Arc::new(LogAndFail),
-            DeserializationExceptionHandler::LogAndContinue => Arc::new(LogAndContinue),
+        impl $name {
+            const NAMES: &'static [(&'static str, $name)] = &[
+                ("log_and_fail", $name::LogAndFail),
+                ("log_and_continue", $name::LogAndContinue),
+                $(($fail, $name::LogAndFail),)*
+                $(($cont, $name::LogAndContinue),)*
+            ];
+
+            /// The configuration name (`log_and_fail`, `log_and_continue`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $name::LogAndFail => "log_and_fail",
+                    $name::LogAndContinue => "log_and_continue",
+                }
+            }
+
+            /// The weir-core handler that implements it.
+            pub fn handler(self) -> $shared {
+                match self {
+                    $name::LogAndFail => Arc::new(LogAndFail),
+                    $name::LogAndContinue => Arc::new(LogAndContinue),
+                }
+            }
         }
-    }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            /// Parses `log_and_fail` or `log_and_continue` (or Kafka
+            /// Streams' class name of the same built-in); the error names
+            /// the key.
+            fn from_str(s: &str) -> Result<Self, Error> {
+                one_of($key, s, Self::NAMES)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl FromStr for DeserializationExceptionHandler {
-    type Err = Error;
-
-    /// Parses `log_and_fail` or `log_and_continue`; the error names the key.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        one_of(keys::DESERIALIZATION_EXCEPTION_HANDLER, s, Self::NAMES)
-    }
+handler_value! {
+    /// `deserialization.exception.handler`: what a task does with a source
+    /// record that cannot be deserialized.
+    DeserializationExceptionHandler, keys::DESERIALIZATION_EXCEPTION_HANDLER,
+    SharedDeserializationHandler,
+    fail: ["org.apache.kafka.streams.errors.LogAndFailExceptionHandler"],
+    continue: ["org.apache.kafka.streams.errors.LogAndContinueExceptionHandler"]
 }
 
-impl fmt::Display for DeserializationExceptionHandler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+handler_value! {
+    /// `processing.exception.handler`: what a task does when a processor or
+    /// a punctuator fails on a record (an error or a panic).
+    ProcessingExceptionHandler, keys::PROCESSING_EXCEPTION_HANDLER,
+    SharedProcessingHandler,
+    fail: ["org.apache.kafka.streams.errors.LogAndFailProcessingExceptionHandler"],
+    continue: ["org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler"]
+}
+
+handler_value! {
+    /// `production.exception.handler`: what a task does when a sink's record
+    /// cannot be serialized or is refused for good when sent (too large,
+    /// for instance). Kafka Streams' default handler fails, as
+    /// `log_and_fail` does.
+    ProductionExceptionHandler, keys::PRODUCTION_EXCEPTION_HANDLER,
+    SharedProductionHandler,
+    fail: ["org.apache.kafka.streams.errors.DefaultProductionExceptionHandler"],
+    continue: []
 }
 
 #[cfg(test)]
@@ -106,6 +149,18 @@ mod tests {
                 Some(h)
             );
         }
+        for h in [
+            ProcessingExceptionHandler::LogAndFail,
+            ProcessingExceptionHandler::LogAndContinue,
+        ] {
+            assert_eq!(h.as_str().parse::<ProcessingExceptionHandler>().ok(), Some(h));
+        }
+        for h in [
+            ProductionExceptionHandler::LogAndFail,
+            ProductionExceptionHandler::LogAndContinue,
+        ] {
+            assert_eq!(h.as_str().parse::<ProductionExceptionHandler>().ok(), Some(h));
+        }
     }
 
     #[test]
@@ -115,7 +170,9 @@ mod tests {
         for (name, g) in ProcessingGuarantee::ALL {
             assert_eq!(de(name).try_deserialize::<ProcessingGuarantee>()?, *g);
         }
-        for (name, h) in DeserializationExceptionHandler::NAMES {
+        // Kafka Streams' class names are parsed from strings only.
+        let snake = |(name, _): &&(&str, _)| !name.contains('.');
+        for (name, h) in DeserializationExceptionHandler::NAMES.iter().filter(snake) {
             assert_eq!(
                 de(name).try_deserialize::<DeserializationExceptionHandler>()?,
                 *h

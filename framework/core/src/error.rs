@@ -125,6 +125,29 @@ pub enum Error {
         /// Why, and what to do next.
         reason: String,
     },
+    /// Application code panicked in a processor node (a processor, a
+    /// punctuator, a DSL closure); the panic was caught at the node.
+    #[error("processor '{node}' panicked: {message}")]
+    Panic {
+        /// Name of the processor node.
+        node: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// A record failed at a processor node and the error handler of its
+    /// stage said fail: the task stops. `source` is the original error.
+    #[error("{stage} of {at} failed at processor '{node}' and the handler said fail: {source}")]
+    RecordFailed {
+        /// `processing` or `production`.
+        stage: &'static str,
+        /// The node that failed.
+        node: String,
+        /// The record: `record <topic>-<partition> offset <offset>`, or `a punctuation`.
+        at: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
     /// Writing a record to the record collector failed.
     #[error("cannot send record to topic '{topic}': {message}")]
     Send {
@@ -174,7 +197,9 @@ impl Error {
             Error::Processor { .. }
             | Error::Store { .. }
             | Error::Task { .. }
-            | Error::Application { .. } => ErrorKind::Fatal,
+            | Error::Application { .. }
+            | Error::Panic { .. } => ErrorKind::Fatal,
+            Error::RecordFailed { source, .. } => source.kind(),
             Error::Stopped { .. } => ErrorKind::Fenced,
             Error::Send { kind, .. } => *kind,
         }

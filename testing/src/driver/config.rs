@@ -5,7 +5,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use weir_core::handler::{DeserializationHandler, LogAndFail, SharedDeserializationHandler};
+use weir_core::handler::{
+    DeserializationHandler, LogAndFail, ProcessingHandler, ProductionHandler,
+    SharedDeserializationHandler, SharedProcessingHandler, SharedProductionHandler,
+};
 use weir_core::store::{DefaultBytesStoreSupplier, ThreadCache};
 use weir_core::task::{TaskConfig, TaskId};
 use weir_core::topology::{InternalTopicOptions, PlannedTopic, Topology};
@@ -27,7 +30,8 @@ pub const DEFAULT_PROCESSING_LIMIT: usize = 1_000_000;
 /// | `application.id` | `"test-app"` |
 /// | initial wall-clock time | 0 ms |
 /// | `max.task.idle.ms` | 0 |
-/// | deserialization handler | [`LogAndFail`] |
+/// | deserialization, processing and production handlers | [`LogAndFail`] |
+/// | dead-letter topic (`errors.dead.letter.queue.topic.name`) | none |
 /// | partitions per topic | 1 |
 /// | processing limit per call | 1,000,000 records |
 /// | record cache (`statestore.cache.max.bytes`) | 0: every update is forwarded |
@@ -54,6 +58,9 @@ pub struct DriverConfig {
     wall_clock_ms: i64,
     max_task_idle_ms: i64,
     handler: SharedDeserializationHandler,
+    processing_handler: SharedProcessingHandler,
+    production_handler: SharedProductionHandler,
+    dead_letter_topic: Option<String>,
     default_partitions: i32,
     topic_partitions: BTreeMap<String, i32>,
     processing_limit: usize,
@@ -74,6 +81,9 @@ impl Default for DriverConfig {
             wall_clock_ms: 0,
             max_task_idle_ms: 0,
             handler: Arc::new(LogAndFail),
+            processing_handler: Arc::new(LogAndFail),
+            production_handler: Arc::new(LogAndFail),
+            dead_letter_topic: None,
             default_partitions: 1,
             topic_partitions: BTreeMap::new(),
             processing_limit: DEFAULT_PROCESSING_LIMIT,
@@ -162,6 +172,33 @@ impl DriverConfig {
     ) -> Self {
         self.handler = Arc::new(handler);
         self
+    }
+
+    /// Sets what happens when a processor or a punctuator fails on a record
+    /// (`processing.exception.handler`).
+    pub fn with_processing_handler(mut self, handler: impl ProcessingHandler + 'static) -> Self {
+        self.processing_handler = Arc::new(handler);
+        self
+    }
+
+    /// Sets what happens when a sink's record cannot be serialized or is
+    /// refused (`production.exception.handler`).
+    pub fn with_production_handler(mut self, handler: impl ProductionHandler + 'static) -> Self {
+        self.production_handler = Arc::new(handler);
+        self
+    }
+
+    /// Sets the dead-letter topic the built-in handlers write failed
+    /// records to (`errors.dead.letter.queue.topic.name`); read it with
+    /// [`TopologyTestDriver::read_output`](super::TopologyTestDriver::read_output).
+    pub fn with_dead_letter_topic(mut self, topic: impl Into<String>) -> Self {
+        self.dead_letter_topic = Some(topic.into());
+        self
+    }
+
+    /// The dead-letter topic, if set.
+    pub fn dead_letter_topic(&self) -> Option<&str> {
+        self.dead_letter_topic.as_deref()
     }
 
     /// Sets the partition count of every topic without a count of its own.
@@ -307,6 +344,9 @@ impl DriverConfig {
         let mut config = TaskConfig::new(self.application_id.clone());
         config.max_task_idle_ms = self.max_task_idle_ms;
         config.deserialization_handler = self.handler.clone();
+        config.processing_handler = self.processing_handler.clone();
+        config.production_handler = self.production_handler.clone();
+        config.dead_letter_topic = self.dead_letter_topic.clone();
         config.cache_max_bytes = self.cache_max_bytes;
         if self.exactly_once {
             config.guarantee = weir_core::ProcessingGuarantee::ExactlyOnceV2;

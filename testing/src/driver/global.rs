@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use weir_core::handler::DeserializationHandler;
+use weir_core::record::OutputRecord;
 use weir_core::store::{StateStore, StoreContext};
 use weir_core::task::TaskConfig;
 use weir_core::topology::{GlobalStores, Topology, GLOBAL_STORE_TASK};
@@ -89,12 +90,14 @@ impl DriverGlobals {
 
     /// Applies a record piped into a global topic to its store, at the
     /// next offset of its partition; a record that cannot be deserialized
-    /// goes to `handler`.
+    /// goes to `handler`: for a record it skipped, its dead-letter records
+    /// come back.
     pub(crate) fn pipe(
         &mut self,
         record: Incoming,
         handler: &dyn DeserializationHandler,
-    ) -> Result<()> {
+        dead_letter_topic: Option<&str>,
+    ) -> Result<Option<Vec<OutputRecord>>> {
         let count = self.partition_count(&record.topic).unwrap_or(1);
         let partition = match record.partition {
             Some(p) if (0..count).contains(&p) => p,
@@ -118,8 +121,10 @@ impl DriverGlobals {
             headers: record.headers,
         };
         self.offsets.insert(tp, offset + 1);
-        self.stores()?.update(&raw.as_ref(), handler)?;
-        Ok(())
+        let (_, dead_letters) =
+            self.stores()?
+                .update_with_dead_letters(&raw.as_ref(), handler, dead_letter_topic)?;
+        Ok(dead_letters)
     }
 
     /// The names of the global stores.

@@ -244,6 +244,13 @@ impl TopologyTestDriver {
         lock(&self.shared).dropped_records()
     }
 
+    /// Records the error handlers skipped and dead-lettered, per stage
+    /// (deserialization, processing, production): summed over the running
+    /// tasks and the global stores.
+    pub fn error_counts(&self) -> weir_core::handler::ErrorCounts {
+        lock(&self.shared).error_counts()
+    }
+
     /// The partition count of `topic` as the driver sees it.
     pub fn partition_count(&self, topic: &str) -> i32 {
         lock(&self.shared).partition_count(topic)

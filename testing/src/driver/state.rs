@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use weir_core::collector::Clock;
+use weir_core::collector::{Clock, RecordCollector};
+use weir_core::handler::ErrorCounts;
 use weir_core::engine::TaskManager;
 use weir_core::headers::Headers;
 use weir_core::store::StateStore;
@@ -60,6 +61,9 @@ pub(crate) struct DriverState {
     revoked: BTreeSet<TaskId>,
     /// The global stores, fed directly by records piped into their topics.
     globals: DriverGlobals,
+    /// Records the global stores' deserialization handler skipped and
+    /// dead-lettered.
+    global_errors: ErrorCounts,
     closed: bool,
 }
 
@@ -114,6 +118,7 @@ impl DriverState {
             readers,
             revoked: BTreeSet::new(),
             globals,
+            global_errors: ErrorCounts::default(),
             closed: false,
         }
     }
@@ -139,6 +144,12 @@ impl DriverState {
 
     pub(crate) fn dropped_records(&self) -> u64 {
         self.engine.dropped_records()
+    }
+
+    pub(crate) fn error_counts(&self) -> ErrorCounts {
+        let mut counts = self.engine.error_counts();
+        counts.add(&self.global_errors);
+        counts
     }
 
     fn check_open(&self) -> Result<()> {
@@ -231,7 +242,18 @@ impl DriverState {
         for r in records {
             if self.globals.reads(&r.topic) {
                 let handler = self.engine.task_config().deserialization_handler.clone();
-                self.globals.pipe(r, handler.as_ref())?;
+                let dead_letters =
+                    self.globals
+                        .pipe(r, handler.as_ref(), self.config.dead_letter_topic())?;
+                if let Some(dead_letters) = dead_letters {
+                    // A global store has no task and no transaction: its
+                    // dead-letter records go out with the next routing.
+                    self.global_errors.deserialization.dropped += 1;
+                    for record in dead_letters {
+                        self.world.collector.send(record)?;
+                        self.global_errors.deserialization.dead_lettered += 1;
+                    }
+                }
                 continue;
             }
             if !self.readers.contains_key(&r.topic) {

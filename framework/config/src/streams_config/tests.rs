@@ -39,6 +39,15 @@ fn defaults() -> Result<()> {
         c.deserialization_exception_handler(),
         DeserializationExceptionHandler::LogAndFail
     );
+    assert_eq!(
+        c.processing_exception_handler(),
+        ProcessingExceptionHandler::LogAndFail
+    );
+    assert_eq!(
+        c.production_exception_handler(),
+        ProductionExceptionHandler::LogAndFail
+    );
+    assert_eq!(c.dead_letter_queue_topic(), None);
     assert_eq!(c.replication_factor(), -1);
     assert_eq!(
         c.windowstore_changelog_additional_retention_ms(),
@@ -98,6 +107,12 @@ fn every_setting_parses() -> Result<()> {
         ("rocksdb.memory.budget.bytes", "1048576"),
         ("transaction.timeout.ms", "60000"),
         ("deserialization.exception.handler", "log_and_continue"),
+        ("processing.exception.handler", "log_and_continue"),
+        (
+            "production.exception.handler",
+            "org.apache.kafka.streams.errors.DefaultProductionExceptionHandler",
+        ),
+        ("errors.dead.letter.queue.topic.name", "app-dlq"),
         ("num.standby.replicas", "0"),
         ("replication.factor", "3"),
         ("windowstore.changelog.additional.retention.ms", "0"),
@@ -116,6 +131,15 @@ fn every_setting_parses() -> Result<()> {
         c.deserialization_exception_handler(),
         DeserializationExceptionHandler::LogAndContinue
     );
+    assert_eq!(
+        c.processing_exception_handler(),
+        ProcessingExceptionHandler::LogAndContinue
+    );
+    assert_eq!(
+        c.production_exception_handler(),
+        ProductionExceptionHandler::LogAndFail
+    );
+    assert_eq!(c.dead_letter_queue_topic(), Some("app-dlq"));
     assert_eq!(c.replication_factor(), 3);
     assert_eq!(c.windowstore_changelog_additional_retention_ms(), 0);
     c.validate_for_runtime()?;
@@ -234,6 +258,14 @@ fn other_bad_values() {
         ("rocksdb.memory.budget.bytes", "lots"),
         ("transaction.timeout.ms", "0"),
         ("deserialization.exception.handler", "log_and_retry"),
+        ("processing.exception.handler", "log_and_retry"),
+        ("processing.exception.handler", "LogAndContinue"),
+        ("production.exception.handler", "log_and_skip"),
+        (
+            "production.exception.handler",
+            "org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler",
+        ),
+        ("errors.dead.letter.queue.topic.name", " "),
         ("num.standby.replicas", "-1"),
         ("replication.factor", "0"),
         ("replication.factor", "-2"),
@@ -351,12 +383,18 @@ fn debug_hides_secrets() -> Result<()> {
 
 #[test]
 fn task_config_carries_the_task_settings() -> Result<()> {
-    use weir_core::handler::HandlerResponse;
+    use weir_core::handler::{ErrorContext, ErrorStage, HandlerAction};
     use weir_core::record::RawRecord;
 
     let c = app(&[
         ("max.task.idle.ms", "250"),
         ("deserialization.exception.handler", "log_and_continue"),
+        (
+            "processing.exception.handler",
+            "org.apache.kafka.streams.errors.LogAndContinueProcessingExceptionHandler",
+        ),
+        ("production.exception.handler", "log_and_continue"),
+        ("errors.dead.letter.queue.topic.name", "dlq"),
     ])?;
     let task = c.task_config();
     assert_eq!(task.application_id, "app");
@@ -371,14 +409,47 @@ fn task_config_carries_the_task_settings() -> Result<()> {
         headers: Default::default(),
     };
     let error = weir_core::Error::Topology("irrelevant".into());
+    let context = |stage| ErrorContext {
+        stage,
+        task: None,
+        node: None,
+        metadata: None,
+        source: Some(record.as_ref()),
+        dead_letter_topic: None,
+    };
+    assert_eq!(task.dead_letter_topic.as_deref(), Some("dlq"));
+    let deser = context(ErrorStage::Deserialization);
+    let processing = context(ErrorStage::Processing);
+    let production = context(ErrorStage::Production);
     assert_eq!(
-        task.deserialization_handler.handle(&record, &error),
-        HandlerResponse::Continue
+        task.deserialization_handler.handle(&deser, &error).action,
+        HandlerAction::Continue
+    );
+    assert_eq!(
+        task.processing_handler.handle(&processing, &error).action,
+        HandlerAction::Continue
+    );
+    assert_eq!(
+        task.production_handler
+            .handle(&production, None, &error)
+            .action,
+        HandlerAction::Continue
     );
     let fail = app(&[])?.task_config();
+    assert_eq!(fail.dead_letter_topic, None);
     assert_eq!(
-        fail.deserialization_handler.handle(&record, &error),
-        HandlerResponse::Fail
+        fail.deserialization_handler.handle(&deser, &error).action,
+        HandlerAction::Fail
+    );
+    assert_eq!(
+        fail.processing_handler.handle(&processing, &error).action,
+        HandlerAction::Fail
+    );
+    assert_eq!(
+        fail.production_handler
+            .handle(&production, None, &error)
+            .action,
+        HandlerAction::Fail
     );
     Ok(())
 }
@@ -399,6 +470,9 @@ fn builder_and_pairs_agree() -> Result<()> {
         .rocksdb_memory_budget_bytes(2)
         .transaction_timeout(Duration::from_secs(5))
         .deserialization_exception_handler(DeserializationExceptionHandler::LogAndContinue)
+        .processing_exception_handler(ProcessingExceptionHandler::LogAndContinue)
+        .production_exception_handler(ProductionExceptionHandler::LogAndContinue)
+        .dead_letter_queue_topic("dlq")
         .replication_factor(3)
         .windowstore_changelog_additional_retention_ms(3_600_000)
         .set("acks", "all")

@@ -186,6 +186,16 @@ impl TaskManager {
         self.tasks.values().map(Task::dropped_records).sum()
     }
 
+    /// Records the error handlers of the running tasks skipped and
+    /// dead-lettered, per stage, summed (as [`dropped_records`](Self::dropped_records)).
+    pub fn error_counts(&self) -> crate::handler::ErrorCounts {
+        let mut counts = crate::handler::ErrorCounts::default();
+        for task in self.tasks.values() {
+            counts.add(&task.error_counts());
+        }
+        counts
+    }
+
     /// The task of the sub-topology reading `tp`, if the topology reads it.
     pub fn task_id_reading(&self, tp: &TopicPartition) -> Option<TaskId> {
         self.topology

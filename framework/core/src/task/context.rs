@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::processor::{ErasedProcessor, ErasedRecord, Punctuation, PunctuationType, ScheduleId};
 use crate::record::RecordMetadata;
 use crate::store::{StateStore, StoreContext, ThreadCache};
+use crate::task::failure::{handle_node_error, panic_message};
 use crate::task::{TaskConfig, TaskId, TaskState};
 
 impl StoreContext {
@@ -192,36 +193,55 @@ fn with_node<T>(
     let Some(mut processor) = state.nodes[idx].processor.take() else {
         return Err(reentered(state, idx));
     };
-    let result = call(
-        processor.as_mut(),
-        &mut NodeContext {
-            state: &mut *state,
-            io,
-            node: idx,
-        },
-    );
+    // A panic of the application's code becomes an error of this node (the
+    // processor goes back in its slot either way): the stream thread goes on
+    // and the processing handler decides, as for a returned error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call(
+            processor.as_mut(),
+            &mut NodeContext {
+                state: &mut *state,
+                io: &mut *io,
+                node: idx,
+            },
+        )
+    }));
     state.nodes[idx].processor = Some(processor);
-    result
+    match result {
+        Ok(r) => r,
+        Err(payload) => Err(Error::Panic {
+            node: state.nodes[idx].name.clone(),
+            message: panic_message(payload.as_ref()),
+        }),
+    }
 }
 
-/// Runs node `idx` on `record`; its children run before this returns.
+/// Runs node `idx` on `record`; its children run before this returns. A
+/// failure of the node goes to the handler of its stage.
 pub(crate) fn dispatch(
     state: &mut TaskState,
     io: &mut dyn RecordCollector,
     idx: usize,
     record: ErasedRecord,
 ) -> Result<()> {
-    with_node(state, io, idx, |p, ctx| p.process(ctx, record))
+    match with_node(state, io, idx, |p, ctx| p.process(ctx, record)) {
+        Ok(()) => Ok(()),
+        Err(e) => handle_node_error(state, io, idx, e),
+    }
 }
 
-/// Runs a punctuation of node `idx`.
+/// Runs a punctuation of node `idx`. A failure of the punctuator goes to
+/// the processing handler.
 pub(crate) fn punctuate(
     state: &mut TaskState,
     io: &mut dyn RecordCollector,
     idx: usize,
     punctuation: Punctuation,
 ) -> Result<()> {
-    with_node(state, io, idx, |p, ctx| p.punctuate(ctx, punctuation))
+    match with_node(state, io, idx, |p, ctx| p.punctuate(ctx, punctuation)) {
+        Ok(()) => Ok(()),
+        Err(e) => handle_node_error(state, io, idx, e),
+    }
 }
 
 /// Which lifecycle call to make on every node.

@@ -6,9 +6,11 @@
 
 mod changelog;
 mod context;
+mod failure;
 mod punctuation;
 mod queue;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,13 +19,17 @@ pub(crate) use context::NodeContext;
 
 use crate::collector::{Clock, RecordCollector};
 use crate::error::{Error, Result};
-use crate::handler::{HandlerResponse, LogAndFail, SharedDeserializationHandler};
+use crate::handler::{
+    ErrorContext, ErrorCounts, ErrorStage, HandlerAction, HandlerResponse, LogAndFail,
+    SharedDeserializationHandler, SharedProcessingHandler, SharedProductionHandler,
+};
 use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
-use crate::record::{RawRecord, RawRecordRef, RecordMetadata, TopicPartition};
+use crate::record::{OutputRecord, RawRecord, RawRecordRef, RecordMetadata, TopicPartition};
 use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
 use crate::ProcessingGuarantee;
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
+use failure::{send_dead_letters, Handling};
 use punctuation::Schedules;
 use queue::{next_queue, ready, PartitionQueue, Queued};
 
@@ -38,6 +44,15 @@ pub struct TaskConfig {
     pub max_task_idle_ms: i64,
     /// What to do with records that cannot be deserialized.
     pub deserialization_handler: SharedDeserializationHandler,
+    /// What to do when a processor or a punctuator fails on a record
+    /// (`processing.exception.handler`).
+    pub processing_handler: SharedProcessingHandler,
+    /// What to do when a sink's record cannot be serialized or is refused
+    /// for good (`production.exception.handler`).
+    pub production_handler: SharedProductionHandler,
+    /// `errors.dead.letter.queue.topic.name`: where the built-in handlers
+    /// write failed records. `None`: no dead-letter queue.
+    pub dead_letter_topic: Option<String>,
     /// The backend of stores that did not choose one (neither
     /// `in_memory()` nor `with_bytes_supplier(..)`), called with the task id
     /// and the store name. `None` keeps them in memory; the Kafka runtime
@@ -68,6 +83,7 @@ impl fmt::Debug for TaskConfig {
         f.debug_struct("TaskConfig")
             .field("application_id", &self.application_id)
             .field("max_task_idle_ms", &self.max_task_idle_ms)
+            .field("dead_letter_topic", &self.dead_letter_topic)
             .field("default_bytes_store", &self.default_bytes_store.is_some())
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("thread_cache", &self.thread_cache)
@@ -86,6 +102,9 @@ impl TaskConfig {
             application_id: application_id.into(),
             max_task_idle_ms: 0,
             deserialization_handler: Arc::new(LogAndFail),
+            processing_handler: Arc::new(LogAndFail),
+            production_handler: Arc::new(LogAndFail),
+            dead_letter_topic: None,
             default_bytes_store: None,
             cache_max_bytes: 0,
             thread_cache: None,
@@ -100,6 +119,9 @@ pub(crate) struct NodeSlot {
     pub(crate) processor: Option<Box<dyn ErasedProcessor>>,
     pub(crate) children: Vec<usize>,
     pub(crate) stores: Vec<String>,
+    /// Whether the node is a sink (its serialization and send failures go
+    /// to the production handler).
+    pub(crate) sink: bool,
 }
 
 /// What nodes see and change while they run.
@@ -121,6 +143,13 @@ pub(crate) struct TaskState {
     pub(crate) commit_requested: bool,
     /// Records processors dropped (`dropped-records`), since the task was created.
     pub(crate) dropped_records: u64,
+    /// The processing and production handlers and the dead-letter topic.
+    pub(crate) handling: Handling,
+    /// The bytes of the record being processed, when kept (see
+    /// [`Handling::keep_source`]); valid while `in_record`.
+    pub(crate) source_raw: Option<RawRecord>,
+    /// Records dropped and dead-lettered by the handlers, per stage.
+    pub(crate) errors: ErrorCounts,
 }
 
 /// A running instance of one sub-topology over one partition of its inputs.
@@ -129,6 +158,13 @@ pub struct Task {
     /// Logged stores and their changelog topic (resolved).
     changelogs: Vec<(String, Arc<str>)>,
     queues: Vec<PartitionQueue>,
+    /// Per queue, the bytes of its queued records, when kept (see
+    /// [`Handling::keep_source`]).
+    raw_sources: Vec<VecDeque<RawRecord>>,
+    /// Dead-letter records of records refused at deserialization, written
+    /// through the collector at the next call that has one (before any
+    /// commit, so they are in the transaction that skips the records).
+    pending_dead_letters: Vec<OutputRecord>,
     config: TaskConfig,
     initialized: bool,
 }
@@ -161,6 +197,7 @@ impl Topology {
                 processor: Some((def.factory)()),
                 children,
                 stores: def.stores.clone(),
+                sink: matches!(def.kind, NodeKind::Sink { .. }),
             });
         }
         let mut stores = Vec::new();
@@ -176,8 +213,19 @@ impl Topology {
                 }
             }
         }
+        let handling = Handling {
+            processing: config.processing_handler.clone(),
+            production: config.production_handler.clone(),
+            dead_letter_topic: config.dead_letter_topic.as_deref().map(Arc::from),
+            keep_source: config.dead_letter_topic.is_some()
+                || config.processing_handler.needs_source_bytes()
+                || config.production_handler.needs_source_bytes(),
+        };
+        let raw_sources = queues.iter().map(|_| VecDeque::new()).collect();
         Ok(Task {
             changelogs,
+            raw_sources,
+            pending_dead_letters: Vec::new(),
             state: TaskState {
                 id,
                 application_id: config.application_id.clone(),
@@ -195,6 +243,9 @@ impl Topology {
                 schedules: Schedules::default(),
                 commit_requested: false,
                 dropped_records: 0,
+                handling,
+                source_raw: None,
+                errors: ErrorCounts::default(),
             },
             queues,
             config,
@@ -244,6 +295,27 @@ impl Task {
     /// records without a key where one is needed).
     pub fn dropped_records(&self) -> u64 {
         self.state.dropped_records
+    }
+
+    /// Records the error handlers skipped and dead-lettered, per stage
+    /// (deserialization, processing, production), since the task was created.
+    pub fn error_counts(&self) -> ErrorCounts {
+        self.state.errors
+    }
+
+    /// Writes the dead-letter records of records refused at
+    /// deserialization through `io`.
+    fn send_pending_dead_letters(&mut self, io: &mut dyn RecordCollector) -> Result<()> {
+        if self.pending_dead_letters.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut self.pending_dead_letters);
+        send_dead_letters(
+            io,
+            &mut self.state.errors,
+            ErrorStage::Deserialization,
+            records,
+        )
     }
 
     /// The task's instance of store `name`, if its sub-topology has that
@@ -299,15 +371,42 @@ impl Task {
         let decoded = match q.decoder.decode(&raw, q.partition_time) {
             Ok(r) => r,
             Err(e @ Error::Deserialization { .. }) => {
-                let owned = raw.to_owned_record();
-                match self.config.deserialization_handler.handle(&owned, &e) {
-                    HandlerResponse::Fail => return Err(at_record(e, &owned)),
-                    HandlerResponse::Continue => None,
+                let metadata = RecordMetadata {
+                    topic: raw.topic.to_string(),
+                    partition: raw.partition,
+                    offset: raw.offset,
+                };
+                let context = ErrorContext {
+                    stage: ErrorStage::Deserialization,
+                    task: Some(self.state.id),
+                    node: None,
+                    metadata: Some(&metadata),
+                    source: Some(raw),
+                    dead_letter_topic: self.config.dead_letter_topic.as_deref(),
+                };
+                let HandlerResponse {
+                    action,
+                    dead_letters,
+                } = self.config.deserialization_handler.handle(&context, &e);
+                // With fail the task stops: its dead-letter records are
+                // not written (nothing past the record commits).
+                match action {
+                    HandlerAction::Continue => {
+                        self.pending_dead_letters.extend(dead_letters);
+                        self.state.errors.deserialization.dropped += 1;
+                        None
+                    }
+                    HandlerAction::Fail | HandlerAction::Retry => {
+                        return Err(at_record(e, &raw.to_owned_record()))
+                    }
                 }
             }
             Err(e) => return Err(e),
         };
         let queued = decoded.is_some();
+        if queued && self.state.handling.keep_source {
+            self.raw_sources[qi].push_back(raw.to_owned_record());
+        }
         if let Some(r) = &decoded {
             q.partition_time = q.partition_time.max(r.timestamp);
         }
@@ -352,6 +451,7 @@ impl Task {
         if !self.initialized {
             self.init(io, clock)?;
         }
+        self.send_pending_dead_letters(io)?;
         self.state.now = clock.now_ms();
         if !ready(
             &mut self.queues,
@@ -372,6 +472,13 @@ impl Task {
             return Ok(false);
         };
         let source = q.source;
+        if self.state.handling.keep_source {
+            let raws = &mut self.raw_sources[qi];
+            while raws.front().is_some_and(|r| r.offset < offset) {
+                raws.pop_front();
+            }
+            self.state.source_raw = raws.pop_front().filter(|r| r.offset == offset);
+        }
         match &mut self.state.metadata {
             Some(m) if m.topic == q.tp.topic => {
                 m.partition = q.tp.partition;
@@ -389,6 +496,7 @@ impl Task {
         self.state.stream_time = self.state.stream_time.max(record.timestamp);
         let result = dispatch(&mut self.state, io, source, record);
         self.state.in_record = false;
+        self.state.source_raw = None;
         result?;
         let q = &mut self.queues[qi];
         q.consumed = Some(offset);
@@ -409,6 +517,7 @@ impl Task {
         if !self.initialized {
             self.init(io, clock)?;
         }
+        self.send_pending_dead_letters(io)?;
         self.state.now = clock.now_ms();
         let ran = self.punctuate_kind(io, PunctuationType::WallClockTime, self.state.now)?;
         if ran > 0 && !self.changelogs.is_empty() {
@@ -472,6 +581,7 @@ impl Task {
         &mut self,
         io: &mut dyn RecordCollector,
     ) -> Result<Vec<(TopicPartition, i64)>> {
+        self.send_pending_dead_letters(io)?;
         for store in &mut self.state.stores {
             store.flush()?;
         }
@@ -529,6 +639,10 @@ impl Task {
         for q in &mut self.queues {
             q.records.clear();
         }
+        for raws in &mut self.raw_sources {
+            raws.clear();
+        }
+        self.pending_dead_letters.clear();
         self.initialized = false;
         first_error.map_or(Ok(()), Err)
     }

@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Error, Result};
-use crate::handler::{DeserializationHandler, HandlerResponse};
+use crate::handler::{DeserializationHandler, ErrorContext, ErrorStage, HandlerAction};
 use crate::processor::Data;
-use crate::record::RawRecordRef;
+use crate::record::{OutputRecord, RawRecordRef, RecordMetadata};
 use crate::serde::SharedSerde;
 use crate::store::{
     BytesIter, KeyValueBytesStore, KeyValueStore, MeteredKeyValueStore, StateStore,
@@ -353,6 +353,19 @@ impl GlobalStores {
         raw: &RawRecordRef<'_>,
         handler: &dyn DeserializationHandler,
     ) -> Result<bool> {
+        Ok(self.update_with_dead_letters(raw, handler, None)?.0)
+    }
+
+    /// As [`update`](Self::update), with `dead_letter_topic` in the
+    /// handler's context; also returns, for a record the handler skipped,
+    /// `Some` of the dead-letter records it gave (the global thread writes
+    /// them: there is no transaction there, so at least once).
+    pub fn update_with_dead_letters(
+        &self,
+        raw: &RawRecordRef<'_>,
+        handler: &dyn DeserializationHandler,
+        dead_letter_topic: Option<&str>,
+    ) -> Result<(bool, Option<Vec<OutputRecord>>)> {
         let Some(store) = self.stores.iter().find(|s| s.topic() == raw.topic) else {
             return Err(Error::Store {
                 store: raw.topic.to_string(),
@@ -360,11 +373,25 @@ impl GlobalStores {
             });
         };
         match store.update(raw) {
-            Ok(changed) => Ok(changed),
+            Ok(changed) => Ok((changed, None)),
             Err(e @ Error::Deserialization { .. }) => {
-                match handler.handle(&raw.to_owned_record(), &e) {
-                    HandlerResponse::Continue => Ok(false),
-                    HandlerResponse::Fail => Err(at_record(e, raw)),
+                let metadata = RecordMetadata {
+                    topic: raw.topic.to_string(),
+                    partition: raw.partition,
+                    offset: raw.offset,
+                };
+                let context = ErrorContext {
+                    stage: ErrorStage::Deserialization,
+                    task: None,
+                    node: None,
+                    metadata: Some(&metadata),
+                    source: Some(*raw),
+                    dead_letter_topic,
+                };
+                let response = handler.handle(&context, &e);
+                match response.action {
+                    HandlerAction::Continue => Ok((false, Some(response.dead_letters))),
+                    HandlerAction::Fail | HandlerAction::Retry => Err(at_record(e, raw)),
                 }
             }
             Err(e) => Err(e),
