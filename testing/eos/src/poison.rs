@@ -91,6 +91,23 @@ impl Stage {
         }
     }
 
+    /// Parses a stage's name.
+    pub fn parse(text: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Parses a comma-separated list of stage names (`all`: every stage).
+    pub fn parse_list(text: &str) -> Option<Vec<Stage>> {
+        if text == "all" {
+            return Some(Stage::ALL.to_vec());
+        }
+        let stages = text
+            .split(',')
+            .map(|s| Stage::parse(s.trim()))
+            .collect::<Option<Vec<Stage>>>()?;
+        (!stages.is_empty()).then_some(stages)
+    }
+
     fn index(self) -> usize {
         match self {
             Stage::Deserialization => 0,

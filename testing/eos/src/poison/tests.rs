@@ -228,3 +228,18 @@ fn passes_only_with_every_pill_dead_lettered() {
     v.dead_letters = DeadLetterReport::default();
     assert!(!v.passed(), "a round without pills proves nothing");
 }
+
+#[test]
+fn parses_stage_lists() {
+    assert_eq!(Stage::parse_list("all"), Some(Stage::ALL.to_vec()));
+    assert_eq!(
+        Stage::parse_list("deserialization, processing"),
+        Some(vec![Stage::Deserialization, Stage::Processing])
+    );
+    assert_eq!(
+        Stage::parse_list("production"),
+        Some(vec![Stage::Production])
+    );
+    assert_eq!(Stage::parse_list("nope"), None);
+    assert_eq!(Stage::parse_list(""), None);
+}

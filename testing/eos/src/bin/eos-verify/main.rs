@@ -77,6 +77,8 @@ struct Plan {
     max_crashes: u64,
     /// Poison pills per thousand input records (the poison scenario).
     poison_per_mille: u64,
+    /// The stages the poison pills fail at, in turn.
+    poison_stages: Vec<weir_eos::poison::Stage>,
 }
 
 impl Plan {
@@ -100,6 +102,7 @@ impl Plan {
             store: "rocksdb".to_string(),
             max_crashes: 6,
             poison_per_mille: 10,
+            poison_stages: weir_eos::poison::Stage::ALL.to_vec(),
         };
         match mode {
             "quick" => Ok(base),
@@ -598,6 +601,7 @@ struct Cli {
     commit_ms: Option<u64>,
     store: Option<String>,
     poison_per_mille: Option<u64>,
+    poison_stages: Option<Vec<weir_eos::poison::Stage>>,
     catch_up_secs: Option<u64>,
 }
 
@@ -628,6 +632,9 @@ impl Cli {
         if let Some(n) = self.poison_per_mille {
             plan.poison_per_mille = n;
         }
+        if let Some(stages) = &self.poison_stages {
+            plan.poison_stages = stages.clone();
+        }
         plan.seed = self.seed;
     }
 }
@@ -636,7 +643,8 @@ const USAGE: &str = "usage: eos-verify --guarantee at_least_once|exactly_once_v2
     --launcher PATH --app-bin PATH --reader-cp CLASSPATH --work-dir DIR \
     [--mode quick|long] [--java PATH] [--seed N] [--records N] [--kills N] \
     [--broker-restarts N] [--produce-secs N] [--catch-up-secs N] [--commit-ms N] \
-    [--store rocksdb|memory] [--scenario eos|poison] [--poison-per-mille N]";
+    [--store rocksdb|memory] [--scenario eos|poison] [--poison-per-mille N] \
+    [--poison-stages all|deserialization,processing,production]";
 
 fn parse_cli() -> Res<Cli> {
     let mut it = std::env::args().skip(1);
@@ -690,6 +698,13 @@ fn parse_cli() -> Res<Cli> {
         commit_ms: num("commit-ms")?,
         store: get.get("store").cloned(),
         poison_per_mille: num("poison-per-mille")?,
+        poison_stages: get
+            .get("poison-stages")
+            .map(|v| {
+                weir_eos::poison::Stage::parse_list(v)
+                    .ok_or_else(|| format!("--poison-stages: unknown stage list '{v}'"))
+            })
+            .transpose()?,
         catch_up_secs: num("catch-up-secs")?,
     };
     if cli.scenario != "eos" && cli.scenario != "poison" {

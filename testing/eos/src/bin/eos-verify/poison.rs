@@ -21,7 +21,7 @@ use weir_eos::check::{check, CheckInput};
 use weir_eos::dump::Dump;
 use weir_eos::format::{key_name, partition_of, InputValue};
 use weir_eos::poison::{
-    check_dead_letters, check_sized, split_input, PoisonVerdict, BIG_AMOUNT, DESER_PREFIX,
+    check_dead_letters, check_sized, split_input, PoisonVerdict, Stage, BIG_AMOUNT, DESER_PREFIX,
     FAIL_PREFIX, PANIC_PREFIX, SIZED_MAX_MESSAGE_BYTES,
 };
 use weir_eos::poison_topology::poison_internal_topics;
@@ -94,6 +94,7 @@ fn start_generator(bootstrap: &str, plan: &Plan, pills: Arc<AtomicU64>) -> Gener
         let total_i = i64::try_from(total.max(1))?;
         let mut sent = 0u64;
         let mut pill_no = 0u64;
+        let mut processing_pills = 0u64;
         while sent < total {
             if halt.load(Ordering::Relaxed) {
                 return Err("generator stopped".into());
@@ -110,23 +111,31 @@ fn start_generator(bootstrap: &str, plan: &Plan, pills: Arc<AtomicU64>) -> Gener
                 let k = u32::try_from(rng.range(0, u64::from(plan.keys) - 1))?;
                 let key = key_name(k);
                 let partition = partition_of(&key, plan.partitions).ok_or("no partition")?;
-                let pill = rng.chance(plan.poison_per_mille, 1000);
-                let stage = pill_no % 3;
-                let value: Vec<u8> = if pill && stage < 2 {
-                    let tag = format!("{key}:{pill_no}");
-                    if stage == 0 {
-                        let mut v = DESER_PREFIX.to_vec();
-                        v.extend_from_slice(tag.as_bytes());
-                        v
-                    } else if (pill_no / 3).is_multiple_of(2) {
-                        format!("{FAIL_PREFIX}{tag}").into_bytes()
+                let pill =
+                    !plan.poison_stages.is_empty() && rng.chance(plan.poison_per_mille, 1000);
+                let stage = plan
+                    .poison_stages
+                    .get(usize::try_from(pill_no)? % plan.poison_stages.len().max(1))
+                    .copied()
+                    .filter(|_| pill);
+                let tag = format!("{key}:{pill_no}");
+                let value: Vec<u8> = if stage == Some(Stage::Deserialization) {
+                    let mut v = DESER_PREFIX.to_vec();
+                    v.extend_from_slice(tag.as_bytes());
+                    v
+                } else if stage == Some(Stage::Processing) {
+                    // An error and a panic in turn.
+                    processing_pills += 1;
+                    let prefix = if processing_pills.is_multiple_of(2) {
+                        PANIC_PREFIX
                     } else {
-                        format!("{PANIC_PREFIX}{tag}").into_bytes()
-                    }
+                        FAIL_PREFIX
+                    };
+                    format!("{prefix}{tag}").into_bytes()
                 } else {
                     // A good record; a production pill is one with a big amount.
                     let seq = &mut per_key[k as usize];
-                    let amount = if pill {
+                    let amount = if stage == Some(Stage::Production) {
                         BIG_AMOUNT + i64::try_from(rng.range(0, 999))?
                     } else {
                         i64::try_from(rng.range(1, 1_000_000))?
@@ -180,11 +189,12 @@ pub(crate) fn poison_round(args: &Cli) -> Res<Outcome> {
     say(
         start,
         format!(
-            "poison round {}: {} records ({} per mille pills) over {} keys in {} partitions, \
-             {} instances, {} kills, {} broker restarts, seed {}, work dir {}",
+            "poison round {}: {} records ({} per mille pills, stages {:?}) over {} keys in {} \
+             partitions, {} instances, {} kills, {} broker restarts, seed {}, work dir {}",
             plan.guarantee,
             plan.records,
             plan.poison_per_mille,
+            plan.poison_stages,
             plan.keys,
             plan.partitions,
             plan.instances,
