@@ -24,7 +24,11 @@ fn dead_letters(driver: &TopologyTestDriver) -> Vec<RawRecord> {
 }
 
 fn header(record: &RawRecord, key: &str) -> String {
-    let value = record.headers.last_header(key).flatten().unwrap_or_default();
+    let value = record
+        .headers
+        .last_header(key)
+        .flatten()
+        .unwrap_or_default();
     String::from_utf8(value.to_vec()).unwrap()
 }
 
@@ -34,7 +38,10 @@ fn check_error_headers(record: &RawRecord, topic: &str, offset: i64, kind: &str,
     assert_eq!(header(record, h::TOPIC), topic);
     assert_eq!(header(record, h::PARTITION), "0");
     assert_eq!(header(record, h::OFFSET), offset.to_string());
-    assert_eq!(header(record, h::EXCEPTION), format!("weir_core::Error::{kind}"));
+    assert_eq!(
+        header(record, h::EXCEPTION),
+        format!("weir_core::Error::{kind}")
+    );
     let message = header(record, h::MESSAGE);
     assert!(message.contains(needle), "{message}");
     let chain = header(record, h::STACKTRACE);
@@ -53,13 +60,17 @@ fn counts(stage: fn(&mut ErrorCounts) -> &mut StageCounts, dropped: u64, dlq: u6
 /// source `nums` <String, i64> -> sink `copied`.
 fn copy_numbers() -> Topology {
     let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], Consumed::with(Serdes::string(), Serdes::i64()))
-        .add_sink(
-            "out",
-            "copied",
-            Produced::with(Serdes::string(), Serdes::i64()),
-            &["in"],
-        );
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), Serdes::i64()),
+    )
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), Serdes::i64()),
+        &["in"],
+    );
     b.build().unwrap()
 }
 
@@ -134,14 +145,18 @@ impl Processor<String, i64, String, i64> for RefuseNegative {
 
 fn refusing() -> Topology {
     let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], Consumed::with(Serdes::string(), Serdes::i64()))
-        .add_processor("refuse", || RefuseNegative, &["in"])
-        .add_sink(
-            "out",
-            "copied",
-            Produced::with(Serdes::string(), Serdes::i64()),
-            &["refuse"],
-        );
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), Serdes::i64()),
+    )
+    .add_processor("refuse", || RefuseNegative, &["in"])
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), Serdes::i64()),
+        &["refuse"],
+    );
     b.build().unwrap()
 }
 
@@ -179,7 +194,11 @@ fn processing_fail_names_the_node_and_the_record() {
     let err = input.pipe_key_value("b".into(), -1).unwrap_err();
     assert!(matches!(err, Error::RecordFailed { .. }), "{err:?}");
     let text = err.to_string();
-    for needle in ["processor 'refuse'", "record nums-0 offset 1", "negative amount"] {
+    for needle in [
+        "processor 'refuse'",
+        "record nums-0 offset 1",
+        "negative amount",
+    ] {
         assert!(text.contains(needle), "'{text}' lacks {needle}");
     }
 }
@@ -249,13 +268,17 @@ impl weir_core::serde::Deserializer<i64> for Superstitious {
 
 fn superstitious_sink() -> Topology {
     let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], Consumed::with(Serdes::string(), Serdes::i64()))
-        .add_sink(
-            "out",
-            "copied",
-            Produced::with(Serdes::string(), std::sync::Arc::new(Superstitious)),
-            &["in"],
-        );
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), Serdes::i64()),
+    )
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), std::sync::Arc::new(Superstitious)),
+        &["in"],
+    );
     b.build().unwrap()
 }
 
@@ -333,14 +356,18 @@ impl Processor<String, i64, String, i64> for FailingPunctuator {
 #[test]
 fn a_failing_punctuator_goes_to_the_processing_handler_without_a_dead_letter() {
     let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], Consumed::with(Serdes::string(), Serdes::i64()))
-        .add_processor("tick", || FailingPunctuator, &["in"])
-        .add_sink(
-            "out",
-            "copied",
-            Produced::with(Serdes::string(), Serdes::i64()),
-            &["tick"],
-        );
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), Serdes::i64()),
+    )
+    .add_processor("tick", || FailingPunctuator, &["in"])
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), Serdes::i64()),
+        &["tick"],
+    );
     let topology = b.build().unwrap();
     let config = DriverConfig::new()
         .with_processing_handler(LogAndContinue)
@@ -360,15 +387,23 @@ fn a_failing_punctuator_goes_to_the_processing_handler_without_a_dead_letter() {
 
     // With log and fail the punctuation's failure stops the task.
     let mut b = TopologyBuilder::new();
-    b.add_source("in", ["nums"], Consumed::with(Serdes::string(), Serdes::i64()))
-        .add_processor("tick", || FailingPunctuator, &["in"]);
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), Serdes::i64()),
+    )
+    .add_processor("tick", || FailingPunctuator, &["in"]);
     let driver = TopologyTestDriver::with_defaults(b.build().unwrap());
     let mut input = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
     input.pipe_input(1).unwrap();
     let err = driver
         .advance_wall_clock_time(std::time::Duration::from_secs(2))
         .unwrap_err();
-    assert!(err.to_string().contains("of a punctuation failed at processor 'tick'"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("of a punctuation failed at processor 'tick'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -392,4 +427,54 @@ fn under_exactly_once_the_dead_letter_record_commits_with_the_skipped_offset() {
         driver.committed_offsets(),
         vec![(TopicPartition::new("nums", 0), 3)]
     );
+}
+
+/// Reads i64 as 8 bytes, panicking on anything else (a careless deserializer).
+struct Careless;
+
+impl weir_core::serde::Serializer<i64> for Careless {
+    fn serialize(&self, _: &mut SerializeContext<'_>, value: &i64) -> Result<Option<Vec<u8>>> {
+        Ok(Some(value.to_be_bytes().to_vec()))
+    }
+}
+
+impl weir_core::serde::Deserializer<i64> for Careless {
+    fn deserialize(
+        &self,
+        _: &weir_core::serde::SerdeContext<'_>,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<i64>> {
+        Ok(bytes.map(|b| i64::from_be_bytes(b.try_into().expect("8 bytes"))))
+    }
+}
+
+#[test]
+fn a_panicking_deserializer_goes_to_the_deserialization_handler() {
+    let mut b = TopologyBuilder::new();
+    b.add_source(
+        "in",
+        ["nums"],
+        Consumed::with(Serdes::string(), std::sync::Arc::new(Careless)),
+    )
+    .add_sink(
+        "out",
+        "copied",
+        Produced::with(Serdes::string(), Serdes::i64()),
+        &["in"],
+    );
+    let config = DriverConfig::new()
+        .with_deserialization_handler(LogAndContinue)
+        .with_dead_letter_topic(DLQ);
+    let driver = TopologyTestDriver::new(b.build().unwrap(), config).unwrap();
+    let mut good = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
+    let mut bad = driver.create_input_topic("nums", Serdes::string(), Serdes::string());
+    let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
+    good.pipe_input(1).unwrap();
+    bad.pipe_input("short".to_string()).unwrap();
+    good.pipe_input(3).unwrap();
+    assert_eq!(out.read_values_to_list().unwrap(), vec![1, 3]);
+    let dlq = dead_letters(&driver);
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].value.as_deref(), Some(&b"short"[..]));
+    check_error_headers(&dlq[0], "nums", 1, "Deserialization", "panicked: 8 bytes");
 }

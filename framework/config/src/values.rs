@@ -153,13 +153,19 @@ mod tests {
             ProcessingExceptionHandler::LogAndFail,
             ProcessingExceptionHandler::LogAndContinue,
         ] {
-            assert_eq!(h.as_str().parse::<ProcessingExceptionHandler>().ok(), Some(h));
+            assert_eq!(
+                h.as_str().parse::<ProcessingExceptionHandler>().ok(),
+                Some(h)
+            );
         }
         for h in [
             ProductionExceptionHandler::LogAndFail,
             ProductionExceptionHandler::LogAndContinue,
         ] {
-            assert_eq!(h.as_str().parse::<ProductionExceptionHandler>().ok(), Some(h));
+            assert_eq!(
+                h.as_str().parse::<ProductionExceptionHandler>().ok(),
+                Some(h)
+            );
         }
     }
 

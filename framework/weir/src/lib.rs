@@ -42,8 +42,8 @@ pub use streams_error::StreamsError;
 pub use weir_kafka::{MetricsSnapshot, State};
 
 pub use weir_config::{
-    keys as config_keys, DeserializationExceptionHandler, ProcessingGuarantee, StreamsConfig,
-    StreamsConfigBuilder,
+    keys as config_keys, DeserializationExceptionHandler, ProcessingExceptionHandler,
+    ProcessingGuarantee, ProductionExceptionHandler, StreamsConfig, StreamsConfigBuilder,
 };
 pub use weir_core::{
     dsl, error, handler, headers, processor, record, serde, time, topology, window,
@@ -87,6 +87,8 @@ pub mod guide {
     pub mod time {}
     #[doc = include_str!("../../../docs/joins.md")]
     pub mod joins {}
+    #[doc = include_str!("../../../docs/errors.md")]
+    pub mod errors {}
     #[doc = include_str!("../../../docs/testing.md")]
     pub mod testing {}
     #[doc = include_str!("../../../docs/operations.md")]

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use weir_core::collector::{Clock, RecordCollector};
-use weir_core::handler::ErrorCounts;
 use weir_core::engine::TaskManager;
+use weir_core::handler::ErrorCounts;
 use weir_core::headers::Headers;
 use weir_core::store::StateStore;
 use weir_core::task::{Task, TaskId};

@@ -60,7 +60,10 @@ pub fn dead_letter_record(context: &ErrorContext<'_>, error: &Error) -> Option<O
     let topic = context.dead_letter_topic?;
     let source = context.source?;
     let mut h: Headers = source.headers.clone();
-    h.add(headers::EXCEPTION, Some(error_type_name(error).into_bytes()));
+    h.add(
+        headers::EXCEPTION,
+        Some(error_type_name(error).into_bytes()),
+    );
     h.add(headers::MESSAGE, Some(error.to_string().into_bytes()));
     h.add(headers::STACKTRACE, Some(error_chain(error).into_bytes()));
     h.add(headers::TOPIC, Some(source.topic.as_bytes().to_vec()));
@@ -68,7 +71,10 @@ pub fn dead_letter_record(context: &ErrorContext<'_>, error: &Error) -> Option<O
         headers::PARTITION,
         Some(source.partition.to_string().into_bytes()),
     );
-    h.add(headers::OFFSET, Some(source.offset.to_string().into_bytes()));
+    h.add(
+        headers::OFFSET,
+        Some(source.offset.to_string().into_bytes()),
+    );
     Some(OutputRecord {
         topic: Arc::from(topic),
         partition: None,

@@ -45,9 +45,7 @@ fn stage_of(error: &Error, sink: bool) -> Option<ErrorStage> {
             Some(ErrorStage::Processing)
         }
         Error::Serialization { .. } if sink => Some(ErrorStage::Production),
-        Error::Serialization { .. } | Error::Deserialization { .. } => {
-            Some(ErrorStage::Processing)
-        }
+        Error::Serialization { .. } | Error::Deserialization { .. } => Some(ErrorStage::Processing),
         Error::Send { kind, .. } if sink && *kind == crate::ErrorKind::User => {
             Some(ErrorStage::Production)
         }

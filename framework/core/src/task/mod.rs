@@ -368,7 +368,22 @@ impl Task {
     pub fn add_record(&mut self, raw: RawRecordRef<'_>) -> Result<bool> {
         let qi = self.queue_index(raw.topic, raw.partition)?;
         let q = &mut self.queues[qi];
-        let decoded = match q.decoder.decode(&raw, q.partition_time) {
+        // A panicking deserializer or timestamp extractor (user code) is a
+        // record that does not deserialize: it goes to the handler.
+        let decoding = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            q.decoder.decode(&raw, q.partition_time)
+        }))
+        .unwrap_or_else(|payload| {
+            Err(Error::Deserialization {
+                topic: raw.topic.to_string(),
+                what: "record",
+                message: format!(
+                    "the deserializer or timestamp extractor panicked: {}",
+                    failure::panic_message(payload.as_ref())
+                ),
+            })
+        });
+        let decoded = match decoding {
             Ok(r) => r,
             Err(e @ Error::Deserialization { .. }) => {
                 let metadata = RecordMetadata {

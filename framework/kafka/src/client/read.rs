@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{Headers as _, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::{classify, Error, Result};
@@ -47,6 +47,8 @@ pub struct ConsumedRecord {
     pub value: Option<Vec<u8>>,
     /// Timestamp in ms since the epoch, if the record has one.
     pub timestamp: Option<i64>,
+    /// Headers, in order: name and value (`None`: a null value).
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// The reader's client context: the end-of-partition signals it asks for are
@@ -165,6 +167,14 @@ pub fn read_to_end(
                     key: msg.key().map(<[u8]>::to_vec),
                     value: msg.payload().map(<[u8]>::to_vec),
                     timestamp: msg.timestamp().to_millis(),
+                    headers: msg
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 });
                 if high_of.get(&p).is_some_and(|&high| offset + 1 >= high) {
                     pending.remove(&p);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -12,6 +12,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use weir_core::collector::RecordCollector;
+use weir_core::handler::{
+    ErrorContext, ErrorCounts, ErrorStage, HandlerAction, SharedProductionHandler,
+};
 use weir_core::record::OutputRecord;
 use weir_core::ErrorKind;
 
@@ -29,6 +32,86 @@ pub(crate) struct DeliveryReports {
     /// Highest acknowledged offset per changelog partition (a thread writes
     /// a few: searched in place, so a delivery report allocates nothing).
     changelog_offsets: Mutex<Vec<(String, i32, i64)>>,
+    /// At least once: the production handler, asked about records the
+    /// broker refused for good (set once, before the first send).
+    production: OnceLock<DeliveryHandling>,
+}
+
+/// How a producer without transactions hands records refused for good to
+/// the production handler.
+pub(crate) struct DeliveryHandling {
+    pub(crate) handler: SharedProductionHandler,
+    pub(crate) dead_letter_topic: Option<String>,
+    /// Where the skipped and dead-lettered records are counted (the
+    /// application's metrics).
+    pub(crate) counts: Arc<Mutex<ErrorCounts>>,
+    /// Dead-letter records a custom handler gave, sent at the next flush.
+    pub(crate) pending: Mutex<Vec<OutputRecord>>,
+}
+
+/// Whether a delivery error means this record can never be written (too
+/// large, invalid), as opposed to the broker or the topic being unavailable.
+fn refused_for_good(err: &KafkaError) -> bool {
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+        )
+    )
+}
+
+impl DeliveryHandling {
+    /// Asks the handler about `msg`, refused with `err`; whether it said
+    /// continue (then the failure does not stop the thread).
+    fn skipped(&self, err: &KafkaError, msg: &rdkafka::message::BorrowedMessage<'_>) -> bool {
+        use rdkafka::message::{Headers as _, Message};
+        let mut headers = weir_core::Headers::new();
+        if let Some(hs) = msg.headers() {
+            for h in hs.iter() {
+                headers.add(h.key, h.value.map(<[u8]>::to_vec));
+            }
+        }
+        let record = OutputRecord {
+            topic: Arc::from(msg.topic()),
+            partition: Some(msg.partition()),
+            key: msg.key().map(<[u8]>::to_vec),
+            value: msg.payload().map(<[u8]>::to_vec),
+            timestamp: msg.timestamp().to_millis().unwrap_or(-1),
+            headers,
+        };
+        let error = weir_core::Error::Send {
+            topic: msg.topic().to_string(),
+            message: err.to_string(),
+            kind: classify(err),
+        };
+        // The source record is no longer known here: the built-ins write
+        // no dead-letter record (see docs/errors.md).
+        let context = ErrorContext {
+            stage: ErrorStage::Production,
+            task: None,
+            node: None,
+            metadata: None,
+            source: None,
+            dead_letter_topic: self.dead_letter_topic.as_deref(),
+        };
+        let response = self.handler.handle(&context, Some(&record), &error);
+        if response.action != HandlerAction::Continue {
+            return false;
+        }
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .production
+            .dropped += 1;
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(response.dead_letters);
+        true
+    }
 }
 
 impl DeliveryReports {
@@ -105,6 +188,13 @@ impl ProducerContext for ReportingContext {
             Err((err, msg)) => {
                 use rdkafka::message::Message;
                 reports.failed.fetch_add(1, Ordering::Relaxed);
+                if refused_for_good(err) {
+                    if let Some(handling) = reports.production.get() {
+                        if handling.skipped(err, msg) {
+                            return;
+                        }
+                    }
+                }
                 let mut first = reports
                     .first_failure
                     .lock()
@@ -180,6 +270,41 @@ impl ProducerCollector {
         self.reports.changelog_offset(topic, partition)
     }
 
+    /// At least once: hands records the broker refuses for good to the
+    /// production handler of `handling` (under exactly-once such a failure
+    /// fails the transaction whatever a handler says: not set there).
+    pub(crate) fn handle_delivery_failures(&self, handling: DeliveryHandling) {
+        if self.transactional_id.is_none() {
+            let _ = self.reports.production.set(handling);
+        }
+    }
+
+    /// Sends the dead-letter records a production handler gave in the
+    /// delivery callback.
+    fn send_pending_dead_letters(&mut self) -> Result<()> {
+        let Some(handling) = self.reports.production.get() else {
+            return Ok(());
+        };
+        let pending =
+            std::mem::take(&mut *handling.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let n = pending.len() as u64;
+        let counts = handling.counts.clone();
+        for record in pending {
+            let topic = record.topic.to_string();
+            self.send(record).map_err(|e| Error::Produce {
+                topic,
+                message: e.to_string(),
+                kind: e.kind(),
+            })?;
+        }
+        counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .production
+            .dead_lettered += n;
+        Ok(())
+    }
+
     /// Records sent so far.
     pub(crate) fn sent(&self) -> u64 {
         self.sent
@@ -189,6 +314,7 @@ impl ProducerCollector {
     /// the broker is away (librdkafka retries each record until its
     /// `message.timeout.ms`). Fails on the first record that could not be written.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        self.send_pending_dead_letters()?;
         let start = Instant::now();
         let mut next_log = Duration::from_secs(10);
         loop {
@@ -219,6 +345,15 @@ impl ProducerCollector {
                     })
                 }
             }
+        }
+        // Dead-letter records given during this flush: written before it ends.
+        if self.reports.production.get().is_some_and(|h| {
+            !h.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        }) {
+            return self.flush();
         }
         match self.reports.failure() {
             Some((topic, message, kind)) => Err(Error::Produce {

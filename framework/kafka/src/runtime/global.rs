@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
+use weir_core::collector::RecordCollector;
+use weir_core::record::OutputRecord;
 use weir_core::store::StoreContext;
 use weir_core::topology::{GlobalStores, Topology, GLOBAL_STORE_TASK};
 use weir_core::ErrorKind;
@@ -36,6 +38,7 @@ use weir_core::ErrorKind;
 use crate::client::admin::Admin;
 use crate::client::connection::Connection;
 use crate::error::{classify, Error, Result};
+use crate::runtime::collector::ProducerCollector;
 use crate::runtime::state::State;
 use crate::runtime::thread::with_raw_record;
 use crate::runtime::{set_all, AppShared, RuntimeConfig};
@@ -55,6 +58,10 @@ pub(crate) struct GlobalThread {
     partitions: Vec<(String, i32)>,
     checkpoint: Option<PathBuf>,
     commit_interval: Duration,
+    /// With a dead-letter topic: a producer (no transaction: a global
+    /// thread commits nothing, so its dead-letter records are at least
+    /// once) and the topic.
+    dead_letters: Option<(std::sync::Mutex<ProducerCollector>, String)>,
 }
 
 /// A running global thread.
@@ -126,7 +133,20 @@ impl GlobalThread {
                 .join("global")
                 .join(CHECKPOINT_FILE)
         });
+        let dead_letters = match &config.task.dead_letter_topic {
+            Some(topic) => {
+                let producer = super::StreamsRuntime::producer(
+                    config,
+                    &format!("{client_id}-global"),
+                    None,
+                    Vec::new(),
+                )?;
+                Some((std::sync::Mutex::new(producer), topic.clone()))
+            }
+            None => None,
+        };
         Ok(Some(GlobalThread {
+            dead_letters,
             stores,
             consumer,
             partitions,
@@ -233,9 +253,34 @@ impl GlobalThread {
             Err(e) => return Err(consume_error("global topics", &e)),
         };
         let handler = app.config.task.deserialization_handler.clone();
-        let changed = with_raw_record(&msg, |raw| self.stores.update(&raw, handler.as_ref()))
-            .map_err(global_error)?;
+        let dlq = self.dead_letters.as_ref().map(|(_, t)| t.as_str());
+        let (changed, skipped) = with_raw_record(&msg, |raw| {
+            self.stores
+                .update_with_dead_letters(&raw, handler.as_ref(), dlq)
+        })
+        .map_err(global_error)?;
+        if let Some(records) = skipped {
+            self.write_dead_letters(app, records)?;
+        }
         Ok(u64::from(changed))
+    }
+
+    /// Writes the dead-letter records of a skipped global record and waits
+    /// for them, before the thread reads on (and checkpoints past it).
+    fn write_dead_letters(&self, app: &AppShared, records: Vec<OutputRecord>) -> Result<()> {
+        let n = records.len() as u64;
+        if let Some((producer, _)) = &self.dead_letters {
+            let mut producer = producer.lock().unwrap_or_else(|e| e.into_inner());
+            for record in records {
+                producer.send(record).map_err(global_error)?;
+            }
+            producer.flush()?;
+        }
+        app.metrics.add_errors(|c| {
+            c.deserialization.dropped += 1;
+            c.deserialization.dead_lettered += n;
+        });
+        Ok(())
     }
 
     /// The consumer's position in each partition (the next offset to read).

@@ -218,6 +218,12 @@ impl StreamsRuntime {
                 transactional_id,
                 changelog_topics.clone(),
             )?;
+            producer.handle_delivery_failures(collector::DeliveryHandling {
+                handler: app.config.task.production_handler.clone(),
+                dead_letter_topic: app.config.task.dead_letter_topic.clone(),
+                counts: app.metrics.errors_outside_tasks.clone(),
+                pending: Mutex::new(Vec::new()),
+            });
             let tasks = Arc::new(Mutex::new(ThreadTasks::new(
                 producer,
                 topology.clone(),

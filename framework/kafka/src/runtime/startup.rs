@@ -1,4 +1,5 @@
-//! Checks before the stream threads start: source topics exist, each
+//! Checks before the stream threads start: source topics and the
+//! dead-letter topic exist, each
 //! sub-topology's inputs are co-partitioned, internal topics (repartition
 //! topics, compacted changelog topics) exist with the partition count and
 //! configs [`Topology::plan_internal_topics_with`] plans (created when
@@ -39,6 +40,19 @@ pub(crate) fn prepare_topics(
                 }
                 None => return Err(Error::MissingSourceTopic { topic: name }),
             }
+        }
+    }
+    // The dead-letter topic is the user's, as in Kafka Streams: it must exist
+    // (else the first bad record would stop the application much later).
+    if let Some(dlq) = &config.task.dead_letter_topic {
+        if admin.partition_count(dlq)?.is_none() {
+            return Err(Error::Config {
+                key: "errors.dead.letter.queue.topic.name".to_string(),
+                message: format!(
+                    "the dead-letter topic '{dlq}' does not exist; create it before starting \
+                     the application (it is not created automatically)"
+                ),
+            });
         }
     }
     // Internal topics (repartition, changelog), planned in core from the

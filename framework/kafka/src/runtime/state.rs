@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use weir_core::handler::ErrorCounts;
+
 /// The state of a running application (Kafka Streams' `KafkaStreams.State`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -40,6 +42,12 @@ pub struct Metrics {
     pub(crate) buffered: Vec<AtomicU64>,
     pub(crate) dropped: Vec<AtomicU64>,
     pub(crate) lag: Vec<AtomicU64>,
+    /// Per stream thread: what the error handlers of its running tasks
+    /// skipped and dead-lettered.
+    pub(crate) errors: Vec<Mutex<ErrorCounts>>,
+    /// Since start: the global thread's skipped and dead-lettered records,
+    /// and production failures reported by delivery callbacks.
+    pub(crate) errors_outside_tasks: Arc<Mutex<ErrorCounts>>,
 }
 
 /// A point-in-time copy of [`Metrics`].
@@ -70,6 +78,11 @@ pub struct MetricsSnapshot {
     /// for closed windows, records without a key where one is needed):
     /// Kafka Streams' `dropped-records`, summed over the tasks running now.
     pub dropped_records: u64,
+    /// Records the error handlers skipped (`dropped`) and wrote to the
+    /// dead-letter topic (`dead_lettered`), per reason: `deserialization`,
+    /// `processing`, `production`. Summed over the tasks running now, plus,
+    /// since start, the global thread's and the delivery callbacks'.
+    pub errors: ErrorCounts,
     /// Lag: records in the input partitions not yet handed to the stream
     /// threads (not fetched, or fetched and still in librdkafka's queue),
     /// summed over the threads; from librdkafka's statistics, refreshed every
@@ -93,6 +106,10 @@ impl Metrics {
             buffered: (0..threads).map(|_| AtomicU64::new(0)).collect(),
             dropped: (0..threads).map(|_| AtomicU64::new(0)).collect(),
             lag: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+            errors: (0..threads)
+                .map(|_| Mutex::new(ErrorCounts::default()))
+                .collect(),
+            errors_outside_tasks: Arc::new(Mutex::new(ErrorCounts::default())),
         }
     }
 
@@ -112,6 +129,35 @@ impl Metrics {
         if let Some(d) = self.dropped.get(thread) {
             d.store(n, Ordering::Relaxed);
         }
+    }
+
+    /// Sets what the error handlers of `thread`'s running tasks counted.
+    pub(crate) fn set_errors(&self, thread: usize, counts: ErrorCounts) {
+        if let Some(e) = self.errors.get(thread) {
+            *e.lock().unwrap_or_else(|e| e.into_inner()) = counts;
+        }
+    }
+
+    /// Adds to the counts of records failed outside the tasks (the global
+    /// thread, delivery callbacks).
+    pub(crate) fn add_errors(&self, update: impl FnOnce(&mut ErrorCounts)) {
+        update(
+            &mut self
+                .errors_outside_tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+    }
+
+    fn error_counts(&self) -> ErrorCounts {
+        let mut total = *self
+            .errors_outside_tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for e in &self.errors {
+            total.add(&e.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        total
     }
 
     pub(crate) fn set_buffered(&self, thread: usize, n: usize) {
@@ -139,6 +185,7 @@ impl Metrics {
                 .sum(),
             lag: self.lag.iter().map(|l| l.load(Ordering::Relaxed)).sum(),
             dropped_records: self.dropped.iter().map(|d| d.load(Ordering::Relaxed)).sum(),
+            errors: self.error_counts(),
         }
     }
 

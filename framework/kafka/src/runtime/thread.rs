@@ -321,6 +321,7 @@ fn run_loop(
             app.metrics.set_buffered(index, tasks.engine.buffered());
             app.metrics
                 .set_dropped(index, tasks.engine.dropped_records());
+            app.metrics.set_errors(index, tasks.engine.error_counts());
             if last_commit.elapsed() >= app.config.commit_interval
                 || tasks.engine.commit_requested()
             {

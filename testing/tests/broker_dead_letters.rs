@@ -1,0 +1,193 @@
+//! The dead-letter queue against the real broker: under exactly_once_v2 a
+//! record that does not deserialize lands in the dead-letter topic exactly
+//! once, with its raw bytes and the `__streams.errors.*` headers, and every
+//! good record around it reaches the output (all read read_committed); a
+//! dead-letter topic that does not exist stops the start with a clear error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use weir_core::dsl::StreamsBuilder;
+use weir_core::handler::{dead_letter_headers as h, LogAndContinue};
+use weir_core::topology::{Consumed, Produced, Topology};
+use weir_core::{ProcessingGuarantee, Serdes};
+use weir_kafka::{ConsumedRecord, ProduceRecord, RuntimeConfig, State, StreamsRuntime};
+use weir_testing::KafkaCluster;
+
+fn cluster() -> &'static KafkaCluster {
+    KafkaCluster::get().expect("test broker")
+}
+
+/// `input` <String, i64> doubled into `output`.
+fn doubling(input: &str, output: &str) -> Topology {
+    let b = StreamsBuilder::new();
+    b.stream(input, Consumed::with(Serdes::string(), Serdes::i64()))
+        .map_values(|v: i64| v * 2)
+        .to(output, Produced::with(Serdes::string(), Serdes::i64()));
+    b.build().unwrap()
+}
+
+fn config(app_id: &str, dlq: &str) -> RuntimeConfig {
+    let mut rc = RuntimeConfig::new(app_id, cluster().bootstrap_servers());
+    rc.commit_interval = Duration::from_millis(100);
+    rc.task.guarantee = ProcessingGuarantee::ExactlyOnceV2;
+    rc.task.deserialization_handler = Arc::new(LogAndContinue);
+    rc.task.dead_letter_topic = Some(dlq.to_string());
+    rc.consumer_properties
+        .push(("session.timeout.ms".to_string(), "6000".to_string()));
+    rc
+}
+
+/// Waits until `topic` (read_committed) holds at least `n` records.
+fn wait_for(topic: &str, n: usize) -> Vec<ConsumedRecord> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let records = cluster().read_committed(topic).unwrap();
+        if records.len() >= n {
+            return records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} records in {topic} within 60 s",
+            records.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn header<'a>(record: &'a ConsumedRecord, key: &str) -> Option<&'a [u8]> {
+    record
+        .headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.as_deref())
+}
+
+#[test]
+fn under_exactly_once_a_poison_pill_is_dead_lettered_once_and_good_records_flow() {
+    let input = KafkaCluster::unique_topic("dlq-eos-in");
+    let output = KafkaCluster::unique_topic("dlq-eos-out");
+    let dlq = KafkaCluster::unique_topic("dlq-eos-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&output, 1).unwrap();
+    cluster().create_topic(&dlq, 1).unwrap();
+    // 10 good records, the poison pill at offset 10 (3 bytes: no i64), 10 more.
+    let mut records: Vec<ProduceRecord> = (0..10i64)
+        .map(|i| ProduceRecord::new(format!("k{i}"), i.to_be_bytes().to_vec()).with_timestamp(i))
+        .collect();
+    records.push(ProduceRecord::new("poison", b"bad".to_vec()).with_timestamp(1_000));
+    records.extend(
+        (10..20i64).map(|i| {
+            ProduceRecord::new(format!("k{i}"), i.to_be_bytes().to_vec()).with_timestamp(i)
+        }),
+    );
+    cluster().produce(&input, &records).unwrap();
+
+    let app_id = KafkaCluster::unique_group("dlq-eos");
+    let mut app =
+        StreamsRuntime::start(doubling(&input, &output), config(&app_id, &dlq), None).unwrap();
+    let out = wait_for(&output, 20);
+    let doubled: Vec<i64> = out
+        .iter()
+        .map(|r| i64::from_be_bytes(r.value.clone().unwrap().try_into().unwrap()))
+        .collect();
+    assert_eq!(doubled, (0..20).map(|i| i * 2).collect::<Vec<i64>>());
+    let dead = wait_for(&dlq, 1);
+    let snapshot = app.metrics();
+    assert_eq!(app.state(), State::Running);
+    app.close(Duration::from_secs(30)).unwrap();
+
+    // Exactly once: one dead-letter record, committed, none aborted and
+    // visible; the output has no duplicate.
+    let dead_after = cluster().read_committed(&dlq).unwrap();
+    assert_eq!(dead_after.len(), 1, "{dead_after:?}");
+    assert_eq!(cluster().read_committed(&output).unwrap().len(), 20);
+    let d = &dead[0];
+    assert_eq!(d.key.as_deref(), Some(&b"poison"[..]));
+    assert_eq!(d.value.as_deref(), Some(&b"bad"[..]));
+    assert_eq!(d.timestamp, Some(1_000));
+    assert_eq!(header(d, h::TOPIC), Some(input.as_bytes()));
+    assert_eq!(header(d, h::PARTITION), Some(&b"0"[..]));
+    assert_eq!(header(d, h::OFFSET), Some(&b"10"[..]));
+    assert_eq!(
+        header(d, h::EXCEPTION),
+        Some(&b"weir_core::Error::Deserialization"[..])
+    );
+    let message = String::from_utf8(header(d, h::MESSAGE).unwrap().to_vec()).unwrap();
+    assert!(message.contains("cannot deserialize value"), "{message}");
+    assert!(header(d, h::STACKTRACE).is_some());
+    assert_eq!(snapshot.errors.deserialization.dropped, 1);
+    assert_eq!(snapshot.errors.deserialization.dead_lettered, 1);
+}
+
+#[test]
+fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
+    let input = KafkaCluster::unique_topic("refused-in");
+    let output = KafkaCluster::unique_topic("refused-out");
+    let dlq = KafkaCluster::unique_topic("refused-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&dlq, 1).unwrap();
+    // The output topic takes records of up to 10000 bytes.
+    weir_kafka::create_topics(
+        &cluster().connection(),
+        &[weir_kafka::TopicSpec::new(&output, 1).config("max.message.bytes", "10000")],
+    )
+    .unwrap();
+    let mut records: Vec<ProduceRecord> = (0..10i64)
+        .map(|i| ProduceRecord::new(format!("k{i}"), i.to_be_bytes().to_vec()))
+        .collect();
+    // Doubled, still 8 bytes: the broker takes it; but this one is 20000 bytes.
+    records.insert(5, ProduceRecord::new("big", vec![7u8; 20_000]));
+    cluster().produce(&input, &records).unwrap();
+
+    let b = StreamsBuilder::new();
+    b.stream(&input, Consumed::with(Serdes::string(), Serdes::bytes()))
+        .to(&output, Produced::with(Serdes::string(), Serdes::bytes()));
+    let app_id = KafkaCluster::unique_group("refused");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.guarantee = ProcessingGuarantee::AtLeastOnce;
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    // Batches below the topic's limit: only the big record is refused.
+    rc.producer_properties
+        .push(("batch.size".to_string(), "8000".to_string()));
+    let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
+    let out = wait_for(&output, 10);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.metrics().errors.production.dropped < 1 {
+        assert!(Instant::now() < deadline, "{:?}", app.metrics());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(app.state(), State::Running);
+    app.close(Duration::from_secs(30)).unwrap();
+    let keys: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.key.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(keys, (0..10).map(|i| format!("k{i}")).collect::<Vec<_>>());
+    let snapshot = app.metrics();
+    assert_eq!(snapshot.errors.production.dropped, 1);
+    // No source record in the delivery callback: no dead-letter record.
+    assert_eq!(snapshot.errors.production.dead_lettered, 0);
+    assert!(cluster().read_committed(&dlq).unwrap().is_empty());
+}
+
+#[test]
+fn a_missing_dead_letter_topic_stops_the_start_naming_it() {
+    let input = KafkaCluster::unique_topic("dlq-missing-in");
+    let output = KafkaCluster::unique_topic("dlq-missing-out");
+    let dlq = KafkaCluster::unique_topic("dlq-missing-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&output, 1).unwrap();
+    let app_id = KafkaCluster::unique_group("dlq-missing");
+    let err = StreamsRuntime::start(doubling(&input, &output), config(&app_id, &dlq), None)
+        .err()
+        .expect("the start fails");
+    let text = err.to_string();
+    assert!(
+        text.contains("errors.dead.letter.queue.topic.name"),
+        "{text}"
+    );
+    assert!(text.contains(&dlq), "{text}");
+}
