@@ -174,6 +174,99 @@ fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
 }
 
 #[test]
+fn under_exactly_once_a_record_the_broker_refuses_stops_the_application_without_commit() {
+    let input = KafkaCluster::unique_topic("refused-eos-in");
+    let output = KafkaCluster::unique_topic("refused-eos-out");
+    let dlq = KafkaCluster::unique_topic("refused-eos-dlq");
+    cluster().create_topic(&input, 1).unwrap();
+    cluster().create_topic(&dlq, 1).unwrap();
+    weir_kafka::create_topics(
+        &cluster().connection(),
+        &[weir_kafka::TopicSpec::new(&output, 1).config("max.message.bytes", "10000")],
+    )
+    .unwrap();
+    let records = [
+        ProduceRecord::new("a", b"small".to_vec()),
+        ProduceRecord::new("big", vec![7u8; 20_000]),
+    ];
+    cluster().produce(&input, &records).unwrap();
+    let b = StreamsBuilder::new();
+    b.stream(&input, Consumed::with(Serdes::string(), Serdes::bytes()))
+        .to(&output, Produced::with(Serdes::string(), Serdes::bytes()));
+    let app_id = KafkaCluster::unique_group("refused-eos");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    rc.producer_properties
+        .push(("batch.size".to_string(), "8000".to_string()));
+    let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    while app.state() != State::Error {
+        assert!(
+            Instant::now() < deadline,
+            "still {:?} after 60 s: {:?}",
+            app.state(),
+            app.metrics()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let err = app.close(Duration::from_secs(30)).unwrap_err();
+    assert!(err.to_string().contains(&output), "{err}");
+    // Nothing committed past the refused record: not even the small one
+    // of the same transaction.
+    assert!(cluster().read_committed(&output).unwrap().is_empty());
+}
+
+#[test]
+fn a_bad_global_table_record_is_dead_lettered_too() {
+    let input = KafkaCluster::unique_topic("dlq-global-in");
+    let global = KafkaCluster::unique_topic("dlq-global-table");
+    let output = KafkaCluster::unique_topic("dlq-global-out");
+    let dlq = KafkaCluster::unique_topic("dlq-global-dlq");
+    for t in [&input, &global, &output, &dlq] {
+        cluster().create_topic(t, 1).unwrap();
+    }
+    // An i64 table: "bad" holds 2 bytes.
+    cluster()
+        .produce(
+            &global,
+            &[
+                ProduceRecord::new("a", 5i64.to_be_bytes().to_vec()),
+                ProduceRecord::new("bad", b"xx".to_vec()),
+            ],
+        )
+        .unwrap();
+    cluster()
+        .produce(&input, &[ProduceRecord::new("k", b"a".to_vec())])
+        .unwrap();
+    let b = StreamsBuilder::new();
+    let table = b.global_table(
+        &global,
+        Consumed::with(Serdes::string(), Serdes::i64()),
+        weir_core::dsl::Materialized::as_("g", Serdes::string(), Serdes::i64()).in_memory(),
+    );
+    b.stream(&input, Consumed::with(Serdes::string(), Serdes::string()))
+        .join_global(&table, |_k, v| Some(v.clone()), |_v, t| *t)
+        .to(&output, Produced::with(Serdes::string(), Serdes::i64()));
+    let app_id = KafkaCluster::unique_group("dlq-global");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.guarantee = ProcessingGuarantee::AtLeastOnce;
+    let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
+    let out = wait_for(&output, 1);
+    assert_eq!(out[0].value.as_deref(), Some(&5i64.to_be_bytes()[..]));
+    let dead = wait_for(&dlq, 1);
+    let snapshot = app.metrics();
+    app.close(Duration::from_secs(30)).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key.as_deref(), Some(&b"bad"[..]));
+    assert_eq!(dead[0].value.as_deref(), Some(&b"xx"[..]));
+    assert_eq!(header(&dead[0], h::TOPIC), Some(global.as_bytes()));
+    assert_eq!(header(&dead[0], h::OFFSET), Some(&b"1"[..]));
+    assert_eq!(snapshot.errors.deserialization.dropped, 1);
+    assert_eq!(snapshot.errors.deserialization.dead_lettered, 1);
+}
+
+#[test]
 fn a_missing_dead_letter_topic_stops_the_start_naming_it() {
     let input = KafkaCluster::unique_topic("dlq-missing-in");
     let output = KafkaCluster::unique_topic("dlq-missing-out");

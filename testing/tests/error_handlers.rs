@@ -10,7 +10,7 @@ use weir_core::processor::{Processor, ProcessorContext, Punctuation, Punctuation
 use weir_core::serde::{SerializeContext, Serializer};
 use weir_core::topology::{Consumed, Produced, Topology, TopologyBuilder};
 use weir_core::{Error, Headers, RawRecord, Record, Result, Serdes, TopicPartition};
-use weir_testing::{DriverConfig, TopologyTestDriver};
+use weir_testing::{CrashPoint, DriverConfig, TopologyTestDriver};
 
 const DLQ: &str = "dead-letters";
 
@@ -477,4 +477,30 @@ fn a_panicking_deserializer_goes_to_the_deserialization_handler() {
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].value.as_deref(), Some(&b"short"[..]));
     check_error_headers(&dlq[0], "nums", 1, "Deserialization", "panicked: 8 bytes");
+}
+
+#[test]
+fn under_exactly_once_a_crash_before_the_commit_dead_letters_the_record_once() {
+    for point in [CrashPoint::BeforeFlush, CrashPoint::AfterSend] {
+        let config = DriverConfig::new()
+            .with_exactly_once(true)
+            .with_deserialization_handler(LogAndContinue)
+            .with_dead_letter_topic(DLQ);
+        let driver = TopologyTestDriver::new(copy_numbers(), config).unwrap();
+        let mut good = driver.create_input_topic("nums", Serdes::string(), Serdes::i64());
+        let mut bad = driver.create_input_topic("nums", Serdes::string(), Serdes::string());
+        let out = driver.create_output_topic("copied", Serdes::string(), Serdes::i64());
+        good.pipe_input(1).unwrap();
+        driver.crash_at_next_commit(point);
+        bad.pipe_input("garbage".to_string()).unwrap_err();
+        // The aborted transaction's dead-letter record is never visible.
+        assert!(dead_letters(&driver).is_empty(), "{point:?}");
+        driver.restart().unwrap();
+        good.pipe_input(3).unwrap();
+        assert_eq!(out.read_values_to_list().unwrap(), vec![1, 3], "{point:?}");
+        let dlq = dead_letters(&driver);
+        assert_eq!(dlq.len(), 1, "{point:?}");
+        assert_eq!(dlq[0].value.as_deref(), Some(&b"garbage"[..]));
+        check_error_headers(&dlq[0], "nums", 1, "Deserialization", "cannot deserialize");
+    }
 }
