@@ -18,6 +18,7 @@ use weir_core::handler::{
 use weir_core::record::OutputRecord;
 use weir_core::ErrorKind;
 
+use super::size_limit::SizeLimits;
 use crate::error::{classify, Error, Result};
 
 /// Counts deliveries and keeps the first failure.
@@ -221,6 +222,9 @@ pub(crate) struct ProducerCollector {
     /// Whether a transaction is open (begun by the first send after a commit).
     pub(super) in_transaction: bool,
     partition_counts: HashMap<String, Option<i32>>,
+    /// The topics' `max.message.bytes`: records too large are refused
+    /// before they are sent.
+    size_limits: SizeLimits,
     metadata_timeout: Duration,
     sent: u64,
 }
@@ -252,7 +256,9 @@ impl ProducerCollector {
             .collect();
         let (producer, reports) = create_producer(&config, &changelog_topics)?;
         let transactional_id = config.get("transactional.id").map(str::to_string);
+        let size_limits = SizeLimits::new(&config);
         Ok(ProducerCollector {
+            size_limits,
             producer,
             reports,
             config,
@@ -376,6 +382,19 @@ fn core_send_error(topic: &str, err: &KafkaError) -> weir_core::Error {
 
 impl RecordCollector for ProducerCollector {
     fn send(&mut self, record: OutputRecord) -> weir_core::Result<()> {
+        if let Some((size, limit)) = self.size_limits.too_large(&record) {
+            // Refused here, the sink's production handler decides (with
+            // the source record at hand); sent, it would fail its whole
+            // transaction.
+            return Err(weir_core::Error::Send {
+                topic: record.topic.to_string(),
+                message: format!(
+                    "the record is {size} bytes, more than max.message.bytes {limit} of the \
+                     topic: the broker would refuse it"
+                ),
+                kind: ErrorKind::User,
+            });
+        }
         if self.transactional_id.is_some() && !self.in_transaction {
             self.begin_transaction()?;
         }

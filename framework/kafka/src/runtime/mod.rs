@@ -25,6 +25,7 @@ mod global;
 mod ports;
 mod process;
 mod restore;
+mod size_limit;
 mod startup;
 mod state;
 mod tasks;
