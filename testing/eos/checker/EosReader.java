@@ -21,6 +21,10 @@
 //       written with the key as "key@start" and the value in decimal (a key or
 //       value of another length as "!hex:<bytes in hex>", which the checker
 //       counts wrong).
+//       A TOPIC given as "name:raw" is written byte for byte, with its headers, as
+//           X <tab> topic <tab> partition <tab> offset <tab> timestamp <tab> key hex <tab> value hex <tab> headers
+//       (a null key or value as \N; headers as "name hex:value hex" joined by ",",
+//       a null header value as "name hex:\N", no headers as "-").
 //       and, for every partition of every non-internal topic of the cluster,
 //           E <tab> topic <tab> partition <tab> read_committed end <tab> read_uncommitted end
 //       (the last stable offset and the high watermark: they differ while a
@@ -78,7 +82,7 @@ public final class EosReader {
     }
 
     private static void usage() {
-        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS [GROUP SOURCE...] | dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed]...");
+        System.err.println("usage: EosReader wait BOOTSTRAP EXPECTED TIMEOUT_S ECHO AGGS [GROUP SOURCE...] | dump BOOTSTRAP OUT TIMEOUT_S TOPIC[:windowed|:raw]...");
         System.exit(64);
     }
 
@@ -268,6 +272,24 @@ public final class EosReader {
         return out.toString();
     }
 
+    // Bytes in hex without a prefix; null as \N.
+    private static String rawHex(byte[] b) {
+        if (b == null) return "\\N";
+        StringBuilder out = new StringBuilder(b.length * 2);
+        for (byte x : b) out.append(String.format("%02x", x & 0xff));
+        return out.toString();
+    }
+
+    // A record's headers as "name hex:value hex" joined by ","; "-" for none.
+    private static String headers(ConsumerRecord<byte[], byte[]> r) {
+        StringBuilder out = new StringBuilder();
+        for (org.apache.kafka.common.header.Header h : r.headers()) {
+            if (out.length() > 0) out.append(',');
+            out.append(rawHex(h.key().getBytes(StandardCharsets.UTF_8))).append(':').append(rawHex(h.value()));
+        }
+        return out.length() == 0 ? "-" : out.toString();
+    }
+
     private static long bigEndian(byte[] b, int from) {
         long v = 0;
         for (int i = from; i < from + 8; i++) v = (v << 8) | (b[i] & 0xffL);
@@ -297,7 +319,9 @@ public final class EosReader {
                 BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
             for (String arg : topicArgs) {
                 boolean windowed = arg.endsWith(":windowed");
-                String topic = windowed ? arg.substring(0, arg.length() - ":windowed".length()) : arg;
+                boolean raw = arg.endsWith(":raw");
+                String topic = windowed ? arg.substring(0, arg.length() - ":windowed".length())
+                        : raw ? arg.substring(0, arg.length() - ":raw".length()) : arg;
                 List<TopicPartition> tps = partitions(committed, topic);
                 if (tps.isEmpty()) {
                     System.err.println("eos reader: topic " + topic + " does not exist");
@@ -315,6 +339,13 @@ public final class EosReader {
                         }
                         for (ConsumerRecord<byte[], byte[]> r : committed.poll(Duration.ofMillis(500))) {
                             if (r.offset() >= end) continue;
+                            if (raw) {
+                                w.write("X\t" + r.topic() + "\t" + r.partition() + "\t" + r.offset() + "\t"
+                                        + r.timestamp() + "\t" + rawHex(r.key()) + "\t" + rawHex(r.value()) + "\t"
+                                        + headers(r) + "\n");
+                                total++;
+                                continue;
+                            }
                             String key = windowed ? windowedKey(r.key()) : escape(r.key());
                             String value = windowed ? longValue(r.value()) : escape(r.value());
                             w.write("R\t" + r.topic() + "\t" + r.partition() + "\t" + r.offset() + "\t"

@@ -16,6 +16,9 @@
 //!   [`join_table`] the stream-table join and [`join_stream`] the windowed
 //!   stream-stream join.
 //!
+//! [`poison`] and [`poison_topology`] are the poison-pill verifier (bad
+//! records at every stage, checked in the dead-letter topic).
+//!
 //! `testing/eos/run` is the one command; see `testing/eos/README.md`.
 
 pub mod check;
@@ -23,6 +26,8 @@ pub mod dump;
 pub mod format;
 pub mod join_stream;
 pub mod join_table;
+pub mod poison;
+pub mod poison_topology;
 pub mod rng;
 pub mod topology;
 pub mod windowed;

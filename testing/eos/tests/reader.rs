@@ -86,6 +86,22 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
     let malformed = ProduceRecord::new(windowed_key("k00008", 5_000), vec![1u8, 2]);
     weir_kafka::produce_batch(&conn, &windowed, &[counted, malformed]).unwrap();
 
+    // A topic dumped raw (the poison rounds' input and dead-letter topic):
+    // bytes that are not UTF-8 and a null key come back as written.
+    let raw = KafkaCluster::unique_topic("eos-reader-raw");
+    kafka.create_topic(&raw, 1).unwrap();
+    let mut keyless = ProduceRecord::new("x", "plain\ttext");
+    keyless.key = None;
+    weir_kafka::produce_batch(
+        &conn,
+        &raw,
+        &[
+            ProduceRecord::new("k1", vec![0xffu8, 0xfe, 0, b'x']),
+            keyless,
+        ],
+    )
+    .unwrap();
+
     let classes = tempfile::tempdir().unwrap();
     let classpath = compile_reader(classes.path());
     let dump_file = classes.path().join("dump.tsv");
@@ -94,6 +110,7 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
         .arg(kafka.bootstrap_servers())
         .arg(&dump_file)
         .args(["120", &topic, &format!("{windowed}:windowed")])
+        .arg(format!("{raw}:raw"))
         .output()
         .unwrap();
     assert!(
@@ -121,6 +138,17 @@ fn the_reader_sees_committed_records_only_and_flags_an_open_transaction() {
         .collect();
     assert_eq!(counts[0], (1_700_000_006_123, "k00007@1700000005000", "3"));
     assert_eq!((counts[1].1, counts[1].2), ("k00008@5000", "!hex:0102"));
+    let raws = dump.raw_topic(&raw);
+    assert_eq!(raws.len(), 2);
+    assert_eq!(raws[0].key.as_deref(), Some(&b"k1"[..]));
+    assert_eq!(raws[0].value.as_deref(), Some(&[0xffu8, 0xfe, 0, b'x'][..]));
+    assert!(raws[0].headers.is_empty());
+    assert_eq!(raws[1].key, None);
+    assert_eq!(raws[1].value.as_deref(), Some(&b"plain\ttext"[..]));
+    assert!(
+        dump.topic(&raw).is_empty(),
+        "a raw topic is not dumped as text"
+    );
     let ends: Vec<_> = dump.ends.iter().filter(|e| e.topic == topic).collect();
     assert_eq!(ends.len(), 2);
     assert_eq!(

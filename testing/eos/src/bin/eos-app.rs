@@ -13,7 +13,14 @@
 //!         [--table eos-table] [--side eos-side] [--join eos-join] [--sjoin eos-sjoin]
 //!         [--store rocksdb|memory] [--threads 1]
 //!         [--owner-pid PID]
+//!         [--topology eos|poison] [--sized poison-sized] [--dlq poison-dlq|none]
 //! ```
+//!
+//! `--topology poison` runs the poison-pill verifier's topology instead
+//! (`weir_eos::poison_topology`: `--input`, `--echo`, `--aggs` and
+//! `--sized`), with every exception handler `log_and_continue` and the
+//! dead-letter topic `--dlq` (`none`: no dead-letter queue, handlers left at
+//! their defaults).
 //!
 //! Every option can also come from the environment as `WEIR_EOS_<NAME>`
 //! (`--commit-interval-ms` -> `WEIR_EOS_COMMIT_INTERVAL_MS`). It runs until
@@ -26,6 +33,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use weir::prelude::*;
+use weir_eos::poison_topology::{poison_topology, PoisonTopics};
 use weir_eos::topology::{eos_topology, EosTopics, StoreBackend};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -105,7 +113,12 @@ fn run() -> Result<(), BoxError> {
         },
         other => return Err(format!("--store must be rocksdb or memory, not '{other}'").into()),
     };
-    let config = StreamsConfig::builder()
+    let poison = match args.or("topology", "eos").as_str() {
+        "eos" => false,
+        "poison" => true,
+        other => return Err(format!("--topology must be eos or poison, not '{other}'").into()),
+    };
+    let mut config = StreamsConfig::builder()
         .application_id(application_id)
         .bootstrap_servers(args.required("bootstrap")?)
         .client_id(format!("weir-eos-{instance}"))
@@ -117,9 +130,32 @@ fn run() -> Result<(), BoxError> {
         .statestore_cache_max_bytes(0)
         // A killed instance's partitions move on within seconds.
         .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "1000")
-        .build()?;
-    let mut app = KafkaStreams::new(eos_topology(&topics, &backend)?, config)?;
+        .set("heartbeat.interval.ms", "1000");
+    let topology = if poison {
+        let dlq = args.or("dlq", "poison-dlq");
+        if dlq != "none" {
+            config = config
+                .set("deserialization.exception.handler", "log_and_continue")
+                .set("processing.exception.handler", "log_and_continue")
+                .set("production.exception.handler", "log_and_continue")
+                .set("errors.dead.letter.queue.topic.name", dlq);
+        }
+        // Batches far below the sized topic's max.message.bytes, so only a
+        // production pill's own record is ever too large for it.
+        config = config.set("batch.size", "16384");
+        poison_topology(
+            &PoisonTopics {
+                input: topics.input.clone(),
+                echo: topics.echo.clone(),
+                aggs: topics.aggs.clone(),
+                sized: args.or("sized", "poison-sized"),
+            },
+            &backend,
+        )?
+    } else {
+        eos_topology(&topics, &backend)?
+    };
+    let mut app = KafkaStreams::new(topology, config.build()?)?;
     let me = instance.clone();
     app.set_state_listener(move |new, old| eprintln!("eos-app {me}: state {old:?} -> {new:?}"));
     app.start()?;

@@ -1,8 +1,6 @@
 //! The application instances: started, SIGKILLed and restarted.
 
-use crate::{
-    say, Plan, Res, AGGS, APPLICATION_ID, ECHO, INPUT, JOIN, SIDE, SJOIN, TABLE, WCOUNT, WFINAL,
-};
+use crate::{say, Plan, Res};
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +20,8 @@ pub(crate) struct Fleet {
     pub(crate) app_bin: PathBuf,
     pub(crate) dir: PathBuf,
     pub(crate) bootstrap: String,
+    /// The application's own arguments (application id, topology, topics).
+    pub(crate) app_args: Vec<String>,
     pub(crate) plan: Plan,
     pub(crate) instances: Vec<Instance>,
     pub(crate) kills: u64,
@@ -49,12 +49,7 @@ impl Fleet {
         let mut cmd = Command::new(&self.app_bin);
         cmd.arg("--bootstrap")
             .arg(&self.bootstrap)
-            .args(["--application-id", APPLICATION_ID])
-            .args(["--input", INPUT, "--echo", ECHO, "--aggs", AGGS])
-            .args(["--wcount", WCOUNT, "--wfinal", WFINAL])
-            .args([
-                "--table", TABLE, "--side", SIDE, "--join", JOIN, "--sjoin", SJOIN,
-            ])
+            .args(&self.app_args)
             .args(["--guarantee", plan.guarantee.as_str()])
             .arg("--commit-interval-ms")
             .arg(inst.commit_ms.to_string())

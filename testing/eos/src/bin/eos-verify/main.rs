@@ -75,6 +75,10 @@ struct Plan {
     store: String,
     /// Instances exiting on their own more often than this abort the round.
     max_crashes: u64,
+    /// Poison pills per thousand input records (the poison scenario).
+    poison_per_mille: u64,
+    /// The stages the poison pills fail at, in turn.
+    poison_stages: Vec<weir_eos::poison::Stage>,
 }
 
 impl Plan {
@@ -97,6 +101,8 @@ impl Plan {
             seed: 0,
             store: "rocksdb".to_string(),
             max_crashes: 6,
+            poison_per_mille: 10,
+            poison_stages: weir_eos::poison::Stage::ALL.to_vec(),
         };
         match mode {
             "quick" => Ok(base),
@@ -126,6 +132,7 @@ fn say(start: Instant, message: impl AsRef<str>) {
 mod broker;
 mod fleet;
 mod generator;
+mod poison;
 
 use broker::{wait_output, Broker};
 use fleet::{Fleet, Instance};
@@ -192,25 +199,7 @@ struct Outcome {
 fn round(args: &Cli) -> Res<Outcome> {
     let start = Instant::now();
     let mut plan = Plan::new(&args.mode, args.guarantee)?;
-    if let Some(n) = args.records {
-        plan.records = n;
-    }
-    if let Some(n) = args.kills {
-        plan.kills = n;
-    }
-    if let Some(n) = args.broker_restarts {
-        plan.broker_restarts = n;
-    }
-    if let Some(s) = args.produce_secs {
-        plan.produce_secs = s;
-    }
-    if let Some(ms) = args.commit_ms {
-        plan.commit_ms = ms;
-    }
-    if let Some(store) = &args.store {
-        plan.store = store.clone();
-    }
-    plan.seed = args.seed;
+    args.apply(&mut plan);
     let dir = args.work_dir.join(plan.guarantee.as_str());
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
@@ -257,6 +246,30 @@ fn round(args: &Cli) -> Res<Outcome> {
         app_bin: args.app_bin.clone(),
         dir: dir.clone(),
         bootstrap: broker.bootstrap.clone(),
+        app_args: [
+            "--application-id",
+            APPLICATION_ID,
+            "--input",
+            INPUT,
+            "--echo",
+            ECHO,
+            "--aggs",
+            AGGS,
+            "--wcount",
+            WCOUNT,
+            "--wfinal",
+            WFINAL,
+            "--table",
+            TABLE,
+            "--side",
+            SIDE,
+            "--join",
+            JOIN,
+            "--sjoin",
+            SJOIN,
+        ]
+        .map(String::from)
+        .to_vec(),
         plan: plan.clone(),
         instances: (0..plan.instances)
             .map(|id| Instance {
@@ -571,6 +584,8 @@ fn round(args: &Cli) -> Res<Outcome> {
 // ------------------------------------------------------------------ CLI
 
 struct Cli {
+    /// `eos` (the exactly-once round) or `poison` (the poison-pill round).
+    scenario: String,
     mode: String,
     guarantee: Guarantee,
     launcher: PathBuf,
@@ -585,12 +600,51 @@ struct Cli {
     produce_secs: Option<u64>,
     commit_ms: Option<u64>,
     store: Option<String>,
+    poison_per_mille: Option<u64>,
+    poison_stages: Option<Vec<weir_eos::poison::Stage>>,
+    catch_up_secs: Option<u64>,
+}
+
+impl Cli {
+    /// The command line's overrides of `plan`.
+    fn apply(&self, plan: &mut Plan) {
+        if let Some(n) = self.records {
+            plan.records = n;
+        }
+        if let Some(n) = self.kills {
+            plan.kills = n;
+        }
+        if let Some(n) = self.broker_restarts {
+            plan.broker_restarts = n;
+        }
+        if let Some(s) = self.produce_secs {
+            plan.produce_secs = s;
+        }
+        if let Some(s) = self.catch_up_secs {
+            plan.catch_up_secs = s;
+        }
+        if let Some(ms) = self.commit_ms {
+            plan.commit_ms = ms;
+        }
+        if let Some(store) = &self.store {
+            plan.store = store.clone();
+        }
+        if let Some(n) = self.poison_per_mille {
+            plan.poison_per_mille = n;
+        }
+        if let Some(stages) = &self.poison_stages {
+            plan.poison_stages = stages.clone();
+        }
+        plan.seed = self.seed;
+    }
 }
 
 const USAGE: &str = "usage: eos-verify --guarantee at_least_once|exactly_once_v2 \
     --launcher PATH --app-bin PATH --reader-cp CLASSPATH --work-dir DIR \
     [--mode quick|long] [--java PATH] [--seed N] [--records N] [--kills N] \
-    [--broker-restarts N] [--produce-secs N] [--commit-ms N] [--store rocksdb|memory]";
+    [--broker-restarts N] [--produce-secs N] [--catch-up-secs N] [--commit-ms N] \
+    [--store rocksdb|memory] [--scenario eos|poison] [--poison-per-mille N] \
+    [--poison-stages all|deserialization,processing,production]";
 
 fn parse_cli() -> Res<Cli> {
     let mut it = std::env::args().skip(1);
@@ -617,6 +671,10 @@ fn parse_cli() -> Res<Cli> {
     };
     let guarantee_text = need("guarantee")?;
     let cli = Cli {
+        scenario: get
+            .get("scenario")
+            .cloned()
+            .unwrap_or_else(|| "eos".to_string()),
         mode: get
             .get("mode")
             .cloned()
@@ -639,7 +697,23 @@ fn parse_cli() -> Res<Cli> {
         produce_secs: num("produce-secs")?,
         commit_ms: num("commit-ms")?,
         store: get.get("store").cloned(),
+        poison_per_mille: num("poison-per-mille")?,
+        poison_stages: get
+            .get("poison-stages")
+            .map(|v| {
+                weir_eos::poison::Stage::parse_list(v)
+                    .ok_or_else(|| format!("--poison-stages: unknown stage list '{v}'"))
+            })
+            .transpose()?,
+        catch_up_secs: num("catch-up-secs")?,
     };
+    if cli.scenario != "eos" && cli.scenario != "poison" {
+        return Err(format!(
+            "unknown scenario '{}' (eos or poison)\n{USAGE}",
+            cli.scenario
+        )
+        .into());
+    }
     Ok(cli)
 }
 
@@ -651,14 +725,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match round(&cli) {
+    let outcome = if cli.scenario == "poison" {
+        poison::poison_round(&cli)
+    } else {
+        round(&cli)
+    };
+    match outcome {
         Ok(Outcome { passed: true }) => ExitCode::SUCCESS,
         Ok(Outcome { passed: false }) => {
-            println!("eos-verify: {} round FAILED", cli.guarantee);
+            println!(
+                "eos-verify: {} {} round FAILED",
+                cli.scenario, cli.guarantee
+            );
             ExitCode::from(1)
         }
         Err(e) => {
-            println!("eos-verify: {} round could not run: {e}", cli.guarantee);
+            println!(
+                "eos-verify: {} {} round could not run: {e}",
+                cli.scenario, cli.guarantee
+            );
             ExitCode::from(2)
         }
     }
