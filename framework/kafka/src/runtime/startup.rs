@@ -42,32 +42,6 @@ pub(crate) fn prepare_topics(
             }
         }
     }
-    // User sink topics written by name must exist too: the producers do
-    // not let the broker create them (see `StreamsRuntime::producer`).
-    for sub in topology.subtopologies() {
-        for t in topology.sink_topics(sub.id()) {
-            if t.is_internal() {
-                continue;
-            }
-            let name = t.resolve(application_id);
-            if !counts.contains_key(&name) && admin.partition_count(&name)?.is_none() {
-                return Err(Error::MissingSinkTopic { topic: name });
-            }
-        }
-    }
-    // The dead-letter topic is the user's, as in Kafka Streams: it must exist
-    // (else the first bad record would stop the application much later).
-    if let Some(dlq) = &config.task.dead_letter_topic {
-        if admin.partition_count(dlq)?.is_none() {
-            return Err(Error::Config {
-                key: "errors.dead.letter.queue.topic.name".to_string(),
-                message: format!(
-                    "the dead-letter topic '{dlq}' does not exist; create it before starting \
-                     the application (it is not created automatically)"
-                ),
-            });
-        }
-    }
     // Internal topics (repartition, changelog), planned in core from the
     // source topics' counts: names, partition counts, configs.
     let plan = topology
@@ -94,6 +68,32 @@ pub(crate) fn prepare_topics(
     // Co-partitioning, checked before any topic is created: partition i of
     // every input of a sub-topology feeds task i.
     check_copartitioned(topology, application_id, &counts)?;
+    // User sink topics written by name must exist too: the producers do
+    // not let the broker create them (see `StreamsRuntime::producer`).
+    for sub in topology.subtopologies() {
+        for t in topology.sink_topics(sub.id()) {
+            if t.is_internal() {
+                continue;
+            }
+            let name = t.resolve(application_id);
+            if !counts.contains_key(&name) && admin.partition_count(&name)?.is_none() {
+                return Err(Error::MissingSinkTopic { topic: name });
+            }
+        }
+    }
+    // The dead-letter topic is the user's, as in Kafka Streams: it must exist
+    // (else the first bad record would stop the application much later).
+    if let Some(dlq) = &config.task.dead_letter_topic {
+        if admin.partition_count(dlq)?.is_none() {
+            return Err(Error::Config {
+                key: "errors.dead.letter.queue.topic.name".to_string(),
+                message: format!(
+                    "the dead-letter topic '{dlq}' does not exist; create it before starting \
+                     the application (it is not created automatically)"
+                ),
+            });
+        }
+    }
     if !specs.is_empty() {
         // Fails with PartitionCountMismatch naming the topic if one exists with another count.
         admin.create_topics(&specs)?;
