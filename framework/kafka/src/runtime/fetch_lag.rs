@@ -26,17 +26,19 @@ const STABLE_REFRESH: Duration = Duration::from_millis(100);
 /// Time given to asking a last stable offset.
 const STABLE_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Where the thread starts reading a partition it has read nothing from yet:
-/// the committed offset (or `None`: nothing committed, so the log's start).
+/// What the lag of a thread's partitions needs beyond librdkafka's cache:
+/// where the thread starts reading a partition it has read nothing from yet
+/// (the committed offset, or `None`: nothing committed, so the log's start),
+/// and the last stable offsets asked of the broker.
 #[derive(Default)]
-pub(crate) struct StartOffsets {
+pub(crate) struct FetchLagCache {
     starts: HashMap<TopicPartition, Option<i64>>,
     failed_at: Option<Instant>,
     /// Last stable offsets asked of the broker (`read_committed` only).
     stable: HashMap<TopicPartition, (i64, Instant)>,
 }
 
-impl StartOffsets {
+impl FetchLagCache {
     /// Forgets everything: the assignment changed, or the thread rewound.
     pub(crate) fn clear(&mut self) {
         self.starts.clear();
@@ -62,13 +64,7 @@ impl StartOffsets {
             let Some((low, high)) = cached_watermarks(consumer, tp) else {
                 continue;
             };
-            let position = positions
-                .as_ref()
-                .and_then(|p| p.find_partition(&tp.topic, tp.partition))
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                });
+            let position = positions.as_ref().and_then(|p| offset_in(p, tp));
             if let Some(position) = position {
                 let mut lag = high - position;
                 if lag > 0 && read_committed {
@@ -119,7 +115,7 @@ impl StartOffsets {
     }
 }
 
-impl StartOffsets {
+impl FetchLagCache {
     /// `tp`'s last stable offset, asked of the broker when the one known is
     /// older than [`STABLE_REFRESH`] (`None` when the broker does not answer).
     fn stable_offset<C: ConsumerContext>(
@@ -144,6 +140,14 @@ impl StartOffsets {
                 None
             }
         }
+    }
+}
+
+/// `tp`'s offset in `list`, when it is a real offset (not invalid, end, ...).
+fn offset_in(list: &TopicPartitionList, tp: &TopicPartition) -> Option<i64> {
+    match list.find_partition(&tp.topic, tp.partition)?.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
     }
 }
 

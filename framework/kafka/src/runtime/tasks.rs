@@ -16,7 +16,7 @@ use weir_core::topology::Topology;
 
 use crate::error::{Error, Result};
 use crate::runtime::collector::ProducerCollector;
-use crate::runtime::fetch_lag::StartOffsets;
+use crate::runtime::fetch_lag::FetchLagCache;
 use crate::runtime::ports::KafkaPorts;
 use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
@@ -29,8 +29,8 @@ pub(crate) struct ThreadTasks {
     pub(crate) restorer: Restorer,
     /// An error raised inside a rebalance callback, for the thread loop to act on.
     pub(crate) error: Option<Error>,
-    /// Committed offsets of partitions read nothing from yet, for their lag.
-    pub(crate) fetch_starts: StartOffsets,
+    /// Start and last stable offsets the fetch lags of its partitions need.
+    pub(crate) fetch_lag: FetchLagCache,
 }
 
 impl ThreadTasks {
@@ -46,7 +46,7 @@ impl ThreadTasks {
             collector,
             restorer: Restorer::default(),
             error: None,
-            fetch_starts: StartOffsets::default(),
+            fetch_lag: FetchLagCache::default(),
         }
     }
 

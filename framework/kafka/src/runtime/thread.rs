@@ -101,7 +101,7 @@ impl ConsumerContext for ThreadContext {
                     "partitions revoked"
                 );
                 let mut tasks = self.lock();
-                tasks.fetch_starts.clear();
+                tasks.fetch_lag.clear();
                 let (engine, mut ports) = tasks.split(consumer, &self.app);
                 if let Err(e) = engine.revoke(&mut ports, &partitions, lost) {
                     tasks.error.get_or_insert(e);
@@ -130,7 +130,7 @@ impl ConsumerContext for ThreadContext {
                 "partitions assigned"
             );
             let mut tasks = self.lock();
-            tasks.fetch_starts.clear();
+            tasks.fetch_lag.clear();
             let (engine, mut ports) = tasks.split(consumer, &self.app);
             if let Err(e) = engine.assign(&mut ports, &partitions) {
                 tasks.error.get_or_insert(e);
@@ -257,6 +257,7 @@ fn run_loop(
 ) -> Result<()> {
     let mut last_commit = Instant::now();
     let mut idle = true;
+    let read_committed = app.config.reads_committed();
     let mut last_poll_error: Option<Instant> = None;
     while !app.shutdown.load(Ordering::Acquire) {
         let mut batch = Vec::new();
@@ -324,9 +325,7 @@ fn run_loop(
             drop(batch);
             if drained {
                 let empty = tasks.engine.empty_input_partitions();
-                let lags = tasks
-                    .fetch_starts
-                    .lags(consumer, &empty, app.config.reads_committed());
+                let lags = tasks.fetch_lag.lags(consumer, &empty, read_committed);
                 tasks.engine.update_fetch_lags(|tp| lags.get(tp).copied());
             }
             let (engine, mut ports) = tasks.split(consumer, app);
@@ -369,7 +368,7 @@ fn reset(
 ) -> Result<()> {
     let assignment = consumer.assignment().map_err(|e| consume_error(&e))?;
     let partitions = partitions_of(&assignment);
-    tasks.fetch_starts.clear();
+    tasks.fetch_lag.clear();
     let (engine, mut ports) = tasks.split(consumer, app);
     engine.reset(&mut ports, &partitions)?;
     if tasks.restorer.is_restoring() {
