@@ -30,6 +30,11 @@ pub(crate) struct DeliveryReports {
     acked: AtomicU64,
     failed: AtomicU64,
     first_failure: Mutex<Option<(String, String, ErrorKind)>>,
+    /// Exactly-once: the first partition the transaction coordinator
+    /// refused to add to the transaction, as (topic, librdkafka's line).
+    /// librdkafka says which topic only in its log; the transaction's own
+    /// error has the cause but no topic.
+    refused_partition: Mutex<Option<(String, String)>>,
     /// Highest acknowledged offset per changelog partition (a thread writes
     /// a few: searched in place, so a delivery report allocates nothing).
     changelog_offsets: Mutex<Vec<(String, i32, i64)>>,
@@ -130,10 +135,23 @@ impl DeliveryReports {
     /// transaction aborted, nothing it wrote counts.
     pub(crate) fn clear_after_abort(&self) {
         *self.first_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .refused_partition
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         self.changelog_offsets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+
+    /// The topic of the first partition refused to the open transaction,
+    /// with librdkafka's line about it.
+    pub(crate) fn refused_partition(&self) -> Option<(String, String)> {
+        self.refused_partition
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The first delivery failure. It stays: once a record could not be
@@ -154,6 +172,15 @@ pub(crate) struct ReportingContext(pub(crate) Arc<DeliveryReports>);
 impl ClientContext for ReportingContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
         super::thread::log_client_message(level, fac, message);
+        if fac == "ADDPARTS" {
+            if let Some((topic, line)) = super::transaction::refused_partition(message) {
+                self.0
+                    .refused_partition
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert_with(|| (topic.to_string(), line.to_string()));
+            }
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -282,9 +282,19 @@ fn run_loop(
                 Some(Err(e)) => {
                     let kind = classify(&e);
                     if kind == ErrorKind::Fatal || kind == ErrorKind::User {
+                        let mut message = e.to_string();
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::error::RDKafkaErrorCode::GroupAuthorizationFailed)
+                        {
+                            // librdkafka's error does not say which group.
+                            message = format!(
+                                "{message} (consumer group '{}')",
+                                app.config.application_id
+                            );
+                        }
                         return Err(Error::Consume {
                             topic: subscribed_topics(consumer),
-                            message: e.to_string(),
+                            message,
                             kind,
                         });
                     }

@@ -17,7 +17,7 @@ use rdkafka::producer::{Producer, PurgeConfig};
 use rdkafka::TopicPartitionList;
 use weir_core::ErrorKind;
 
-use crate::error::{classify, Error, Result};
+use crate::error::{classify, classify_code, Error, Result};
 use crate::runtime::collector::{create_producer, ProducerCollector};
 
 /// Bound of one blocking transaction call; retried while the error is retriable.
@@ -46,6 +46,17 @@ fn txn_kind(e: &KafkaError) -> (bool, ErrorKind) {
             kind => (false, kind),
         },
     }
+}
+
+/// The topic and the line from `Failed to add partition "<topic>" [<n>] to
+/// transaction: <reason>` in librdkafka's log line `message`, unless the
+/// reason is that the request failed for another partition.
+pub(crate) fn refused_partition(message: &str) -> Option<(&str, &str)> {
+    let start = message.find("Failed to add partition \"")?;
+    let line = message.get(start..)?;
+    let (topic, rest) = line.split_once('"')?.1.split_once('"')?;
+    (rest.contains("to transaction") && !rest.contains("Operation not attempted"))
+        .then_some((topic, line))
 }
 
 impl ProducerCollector {
@@ -199,9 +210,55 @@ impl ProducerCollector {
         self.init_transactions()
     }
 
+    /// The open transaction's own error when the broker refused it for
+    /// good (not authorized to write a topic, an invalid topic: a
+    /// [`ErrorKind::User`] cause), naming the topic: processing the same
+    /// records again would meet the same refusal, so the thread stops (as
+    /// in Kafka Streams, where an authorization error on send is fatal)
+    /// rather than abort and retry for ever. `None` otherwise.
+    fn refused_for_good(&self) -> Option<Error> {
+        if !self.in_transaction {
+            return None;
+        }
+        // Allowed only with no transaction open, `begin` changes nothing
+        // here: it answers with the error that failed the transaction, or a
+        // state error while the transaction is still fine.
+        let Err(e) = self.producer.begin_transaction() else {
+            return None;
+        };
+        let KafkaError::Transaction(t) = &e else {
+            return None;
+        };
+        if !t.txn_requires_abort() || classify_code(t.code()) != ErrorKind::User {
+            return None;
+        }
+        let (topic, detail) = self.reports.refused_partition().unwrap_or_default();
+        let mut message = format!(
+            "{t} (transactional.id '{}')",
+            self.transactional_id.as_deref().unwrap_or_default()
+        );
+        if !detail.is_empty() {
+            message = format!("{message}: {detail}");
+        }
+        Some(Error::Produce {
+            topic,
+            message,
+            kind: ErrorKind::User,
+        })
+    }
+
     /// After a failure of kind `cause`: aborts the transaction, or replaces
-    /// the producer when the failure (or the abort) left it unusable.
+    /// the producer when the failure (or the abort) left it unusable. A
+    /// transaction the broker refused for good is aborted and its error
+    /// returned: the thread stops, nothing of it committed.
     pub(crate) fn recover(&mut self, cause: ErrorKind) -> Result<()> {
+        if let Some(refused) = self.refused_for_good() {
+            tracing::error!(error = %refused, "transaction refused for good; stopping");
+            if let Err(e) = self.abort_transaction() {
+                tracing::warn!(error = %e, "abort failed; the broker aborts the transaction when it times out");
+            }
+            return Err(refused);
+        }
         if cause == ErrorKind::Retriable {
             match self.abort_transaction() {
                 Ok(()) => return Ok(()),
@@ -209,5 +266,30 @@ impl ProducerCollector {
             }
         }
         self.replace_producer()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_partition;
+
+    #[test]
+    fn the_partition_refused_to_a_transaction_is_read_from_the_log() {
+        let line = "[thrd:main]: TxnCoordinator/1: Failed to add partition \"out\" [0] to \
+                    transaction: Broker: Topic authorization failed";
+        let (topic, said) = refused_partition(line).unwrap();
+        assert_eq!(topic, "out");
+        assert!(
+            said.starts_with("Failed to add partition \"out\""),
+            "{said}"
+        );
+        assert!(said.ends_with("Topic authorization failed"), "{said}");
+        let other = "TxnCoordinator/1: Failed to add partition \"changelog\" [1] to \
+                     transaction: Broker: Operation not attempted";
+        assert_eq!(refused_partition(other), None);
+        assert_eq!(
+            refused_partition("Failed to add partition(s) to transaction on broker 1"),
+            None
+        );
     }
 }
