@@ -16,6 +16,13 @@
 //! directory (cargo runs tests from their package's directory, so a clone's
 //! tests use that clone's launcher). See [`launcher_path`].
 //!
+//! [`KafkaCluster::secured`] is a second broker of the process, started by
+//! the launcher in its secured mode (`start --sasl-acl`: SASL/PLAIN and
+//! ACLs enforced); its own operations run as the super user `admin`, the
+//! application under test connects as an ordinary user
+//! ([`KafkaCluster::user_properties`]) whose rights the test grants and
+//! revokes ([`KafkaCluster::acl`]).
+//!
 //! Tests share the broker, so each one uses its own names
 //! ([`KafkaCluster::unique_topic`] and friends) and can run in parallel.
 //!
@@ -104,9 +111,21 @@ pub enum BrokerSource {
 pub struct KafkaCluster {
     bootstrap: String,
     source: BrokerSource,
+    /// Client properties of every connection of the fixture (the super
+    /// user's credentials on a secured broker).
+    properties: Vec<(String, String)>,
 }
 
 static CLUSTER: OnceLock<Result<KafkaCluster, (String, String)>> = OnceLock::new();
+static SECURED: OnceLock<Result<KafkaCluster, (String, String)>> = OnceLock::new();
+
+/// The users of a secured broker (`testing/kafka/kafka start --sasl-acl`)
+/// and their passwords; `admin` is the super user.
+pub const SECURED_USERS: [(&str, &str); 3] = [
+    ("admin", "admin-secret"),
+    ("app", "app-secret"),
+    ("other", "other-secret"),
+];
 
 impl KafkaCluster {
     /// The shared broker, started on first use (see the module docs).
@@ -117,6 +136,78 @@ impl KafkaCluster {
                 message: message.clone(),
                 stderr: stderr.clone(),
             }),
+        }
+    }
+
+    /// The process's secured broker (SASL/PLAIN, ACLs enforced), started on
+    /// first use by the launcher whatever `WEIR_BOOTSTRAP_SERVERS` says.
+    /// The fixture's own operations run as the super user `admin`.
+    pub fn secured() -> Result<&'static KafkaCluster, ClusterError> {
+        match SECURED.get_or_init(Self::start_secured) {
+            Ok(cluster) => Ok(cluster),
+            Err((message, stderr)) => Err(ClusterError::Start {
+                message: message.clone(),
+                stderr: stderr.clone(),
+            }),
+        }
+    }
+
+    fn start_secured() -> Result<KafkaCluster, (String, String)> {
+        remove_stale_state_dirs();
+        let state_dir = std::env::temp_dir().join(format!(
+            "{STATE_DIR_PREFIX}{SECURED_DIR_INFIX}{}",
+            std::process::id()
+        ));
+        let bootstrap = launch(&state_dir, true)?;
+        let mut cluster = KafkaCluster::new(bootstrap, BrokerSource::Launcher { state_dir });
+        cluster.properties = sasl_properties("admin").ok_or_else(|| {
+            (
+                "no credentials for the super user".to_owned(),
+                String::new(),
+            )
+        })?;
+        Ok(cluster)
+    }
+
+    /// The client properties (`security.protocol`, `sasl.*`) that connect
+    /// as `user` (one of [`SECURED_USERS`]) to the secured broker; `None`
+    /// for an unknown user.
+    pub fn user_properties(user: &str) -> Option<Vec<(String, String)>> {
+        sasl_properties(user)
+    }
+
+    /// Runs Kafka's ACL tool (`AclCommand`) as the super user on the
+    /// secured broker with `args` (`--add`/`--remove --force`, principals,
+    /// operations, resources) and returns its standard output. Killed after
+    /// two minutes.
+    pub fn acl(&self, args: &[&str]) -> Result<String, ClusterError> {
+        let BrokerSource::Launcher { state_dir } = &self.source else {
+            return Err(ClusterError::Tool {
+                tool: "acl",
+                status: format!("not supported for a {:?} broker", self.source),
+                stderr: String::new(),
+            });
+        };
+        let mut cmd = Command::new(launcher_path()?);
+        cmd.arg("acl")
+            .arg("--state-dir")
+            .arg(state_dir)
+            .arg("--")
+            .args(args);
+        let timeout = Duration::from_secs(120);
+        let out = run_bounded(cmd, timeout).map_err(|stderr| ClusterError::Tool {
+            tool: "acl",
+            status: format!("not finished within {timeout:?}"),
+            stderr,
+        })?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(ClusterError::Tool {
+                tool: "acl",
+                status: out.status.to_string(),
+                stderr: out.stderr,
+            })
         }
     }
 
@@ -132,7 +223,7 @@ impl KafkaCluster {
         remove_stale_state_dirs();
         let state_dir =
             std::env::temp_dir().join(format!("{STATE_DIR_PREFIX}{}", std::process::id()));
-        let bootstrap = launch(&state_dir)?;
+        let bootstrap = launch(&state_dir, false)?;
         Ok(KafkaCluster::new(
             bootstrap,
             BrokerSource::Launcher { state_dir },
@@ -140,7 +231,11 @@ impl KafkaCluster {
     }
 
     fn new(bootstrap: String, source: BrokerSource) -> Self {
-        KafkaCluster { bootstrap, source }
+        KafkaCluster {
+            bootstrap,
+            source,
+            properties: Vec::new(),
+        }
     }
 
     /// The broker's bootstrap address (`127.0.0.1:PORT`).
@@ -194,9 +289,13 @@ impl KafkaCluster {
         }
     }
 
-    /// A weir-kafka connection to the broker (30 s operation bound).
+    /// A weir-kafka connection to the broker (30 s operation bound), as
+    /// the super user on the secured broker.
     pub fn connection(&self) -> Connection {
-        Connection::new(self.bootstrap.clone())
+        self.properties.iter().fold(
+            Connection::new(self.bootstrap.clone()),
+            |conn, (key, value)| conn.with_property(key, value),
+        )
     }
 
     /// A name unique to this call: `<prefix>-<test>-<random>`, with every
@@ -352,6 +451,24 @@ impl KafkaCluster {
 }
 
 const STATE_DIR_PREFIX: &str = "weir-kafka-test-";
+/// After [`STATE_DIR_PREFIX`] in the state directory of a secured broker.
+const SECURED_DIR_INFIX: &str = "sasl-";
+
+/// The SASL/PLAIN client properties of `user` on a secured broker.
+fn sasl_properties(user: &str) -> Option<Vec<(String, String)>> {
+    let (name, password) = SECURED_USERS.iter().find(|(name, _)| *name == user)?;
+    Some(
+        [
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.username", name),
+            ("sasl.password", password),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    )
+}
 
 /// Removes the launcher state directories (logs only, by then) of earlier
 /// test processes that have ended and whose broker is stopped.
@@ -364,6 +481,7 @@ fn remove_stale_state_dirs() {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(STATE_DIR_PREFIX))
+            .map(|p| p.strip_prefix(SECURED_DIR_INFIX).unwrap_or(p))
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -457,7 +575,7 @@ fn find_launcher(from_env: Option<PathBuf>, cwd: &Path) -> Result<PathBuf, Strin
     }
 }
 
-fn launch(state_dir: &Path) -> Result<String, (String, String)> {
+fn launch(state_dir: &Path, secured: bool) -> Result<String, (String, String)> {
     let launcher = launcher_path().map_err(|e| (e.to_string(), String::new()))?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("start")
@@ -465,6 +583,9 @@ fn launch(state_dir: &Path) -> Result<String, (String, String)> {
         .arg(state_dir)
         .arg("--owner-pid")
         .arg(std::process::id().to_string());
+    if secured {
+        cmd.arg("--sasl-acl");
+    }
     let out = run_bounded(cmd, LAUNCH_TIMEOUT).map_err(|stderr| {
         (
             format!(
