@@ -232,7 +232,17 @@ impl ProducerCollector {
         if !t.txn_requires_abort() || classify_code(t.code()) != ErrorKind::User {
             return None;
         }
-        let (topic, detail) = self.reports.refused_partition().unwrap_or_default();
+        // The topic: the partition the coordinator refused, else the first
+        // record not written.
+        let (topic, detail) = self
+            .reports
+            .refused_partition()
+            .or_else(|| {
+                self.reports
+                    .failure()
+                    .map(|(topic, message, _)| (topic, message))
+            })
+            .unwrap_or_default();
         let mut message = format!(
             "{t} (transactional.id '{}')",
             self.transactional_id.as_deref().unwrap_or_default()
