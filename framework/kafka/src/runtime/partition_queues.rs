@@ -169,11 +169,6 @@ impl<C: ConsumerContext + 'static> PartitionQueues<C> {
         self.wake.notify();
     }
 
-    /// DBG
-    pub(crate) fn len(&self) -> usize {
-        self.queues.len()
-    }
-
     /// Waits up to `timeout` for records, unless some came since the last wait.
     pub(crate) fn wait(&self, timeout: Duration) {
         self.wake.wait(timeout);

@@ -297,9 +297,7 @@ fn run_loop(
                 queues.sync(consumer, &mut tasks.flow);
                 tasks.flow.held().clone()
             };
-            let from_main = batch.len();
             let polled = queues.poll_into(&held, &mut batch, POLL_BATCH);
-            tracing::info!(from_main, from_queues = batch.len() - from_main, queues = queues.len(), held = held.len(), drained, pdrained = polled.drained, "DBG poll");
             drained &= polled.drained;
             error = polled.error;
         }
@@ -351,7 +349,6 @@ fn run_loop(
             }
             let (engine, mut ports) = tasks.split(consumer, app);
             processed = engine.process(&mut ports, PROCESS_BUDGET)?;
-            tracing::info!(processed, sent = tasks.collector.sent(), "DBG processed");
             app.metrics
                 .records_processed
                 .fetch_add(processed as u64, Ordering::Relaxed);
