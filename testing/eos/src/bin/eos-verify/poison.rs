@@ -22,7 +22,7 @@ use weir_eos::dump::Dump;
 use weir_eos::format::{key_name, partition_of, InputValue};
 use weir_eos::poison::{
     check_dead_letters, check_sized, split_input, PoisonVerdict, Stage, BIG_AMOUNT, DESER_PREFIX,
-    FAIL_PREFIX, PANIC_PREFIX, SIZED_MAX_MESSAGE_BYTES,
+    FAIL_PREFIX, H_POISON_ID, PANIC_PREFIX, SIZED_MAX_MESSAGE_BYTES,
 };
 use weir_eos::poison_topology::poison_internal_topics;
 use weir_eos::rng::SplitMix64;
@@ -153,6 +153,9 @@ fn start_generator(bootstrap: &str, plan: &Plan, pills: Arc<AtomicU64>) -> Gener
                 let index = i64::try_from(sent + i)?;
                 let jitter = i64::try_from(rng.range(0, u64::try_from(JITTER_MS)?))?;
                 let mut record = ProduceRecord::new(key, value).to_partition(partition);
+                if pill {
+                    record = record.with_header(H_POISON_ID, tag);
+                }
                 record.timestamp = Some(epoch_ms + index * span_ms / total_i - jitter);
                 batch.push(record);
             }
