@@ -3,6 +3,10 @@
 //! once, with its raw bytes and the `__streams.errors.*` headers, and every
 //! good record around it reaches the output (all read read_committed); a
 //! dead-letter topic that does not exist stops the start with a clear error.
+//! Records the broker refuses only in their delivery report (a compressed
+//! record too large, a null key for a compacted topic) reach the production
+//! handler with their source record: dead-lettered at least once, and
+//! stopping the application under exactly_once_v2 (as in Kafka Streams).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -10,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use weir_core::dsl::StreamsBuilder;
 use weir_core::handler::{dead_letter_headers as h, LogAndContinue};
+use weir_core::processor::{Processor, ProcessorContext};
 use weir_core::topology::{Consumed, Produced, Topology};
-use weir_core::{ProcessingGuarantee, Serdes};
+use weir_core::{ProcessingGuarantee, Record, Serdes};
 use weir_kafka::{ConsumedRecord, ProduceRecord, RuntimeConfig, State, StreamsRuntime};
 use weir_testing::KafkaCluster;
 
@@ -151,8 +156,15 @@ fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
     let mut records: Vec<ProduceRecord> = (0..10i64)
         .map(|i| ProduceRecord::new(format!("k{i}"), i.to_be_bytes().to_vec()))
         .collect();
-    // 20000 bytes that do not compress.
-    records.insert(5, ProduceRecord::new("big", noise(20_000)));
+    // 20000 bytes that do not compress, at offset 5.
+    let big = noise(20_000);
+    records.insert(
+        5,
+        ProduceRecord::new("big", big.clone())
+            .with_timestamp(1_234)
+            .with_header("id", "pill-5")
+            .with_header("trace", vec![0, 1, 2]),
+    );
     cluster().produce(&input, &records).unwrap();
 
     let b = StreamsBuilder::new();
@@ -172,11 +184,7 @@ fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
         .push(("compression.type".to_string(), "lz4".to_string()));
     let mut app = StreamsRuntime::start(b.build().unwrap(), rc, None).unwrap();
     let out = wait_for(&output, 10);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app.metrics().errors.production.dropped < 1 {
-        assert!(Instant::now() < deadline, "{:?}", app.metrics());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dead = wait_for(&dlq, 1);
     assert_eq!(app.state(), State::Running);
     app.close(Duration::from_secs(30)).unwrap();
     let keys: Vec<String> = out
@@ -186,8 +194,178 @@ fn at_least_once_a_record_the_broker_refuses_goes_to_the_production_handler() {
     assert_eq!(keys, (0..10).map(|i| format!("k{i}")).collect::<Vec<_>>());
     let snapshot = app.metrics();
     assert_eq!(snapshot.errors.production.dropped, 1);
-    // No source record in the delivery callback: no dead-letter record.
-    assert_eq!(snapshot.errors.production.dead_lettered, 0);
+    // The delivery callback had the source record: dead-lettered with it.
+    assert_eq!(snapshot.errors.production.dead_lettered, 1);
+    let dead_after = cluster().read_committed(&dlq).unwrap();
+    assert_eq!(dead_after.len(), 1, "{dead_after:?}");
+    let d = &dead[0];
+    assert_source_dead_lettered(d, b"big", &big, 1_234, &input, 5);
+    let message = String::from_utf8(header(d, h::MESSAGE).unwrap().to_vec()).unwrap();
+    assert!(message.contains(&output), "{message}");
+}
+
+/// Asserts that `d` is the dead-letter record of the source record at
+/// `offset` of `input` (partition 0) with `key`, `value`, `timestamp` and
+/// the headers `id` = `pill-<offset>` and `trace` = 0 1 2, refused at send.
+fn assert_source_dead_lettered(
+    d: &ConsumedRecord,
+    key: &[u8],
+    value: &[u8],
+    timestamp: i64,
+    input: &str,
+    offset: i64,
+) {
+    assert_eq!(d.key.as_deref(), Some(key));
+    assert_eq!(d.value.as_deref(), Some(value));
+    assert_eq!(d.timestamp, Some(timestamp));
+    // The source's headers first, unchanged, then the error headers.
+    assert_eq!(
+        d.headers[0],
+        (
+            "id".to_string(),
+            Some(format!("pill-{offset}").into_bytes())
+        )
+    );
+    assert_eq!(d.headers[1], ("trace".to_string(), Some(vec![0, 1, 2])));
+    assert_eq!(header(d, h::TOPIC), Some(input.as_bytes()));
+    assert_eq!(header(d, h::PARTITION), Some(&b"0"[..]));
+    assert_eq!(header(d, h::OFFSET), Some(offset.to_string().as_bytes()));
+    assert_eq!(
+        header(d, h::EXCEPTION),
+        Some(&b"weir_core::Error::Send"[..])
+    );
+    assert!(header(d, h::STACKTRACE).is_some());
+}
+
+/// Forwards each record with a null key when its value is `no key`
+/// (refused by a compacted topic), else unchanged.
+struct DropKeyOfNoKey;
+
+impl Processor<String, String> for DropKeyOfNoKey {
+    fn process(
+        &mut self,
+        ctx: &mut dyn ProcessorContext<String, String>,
+        record: Record<String, String>,
+    ) -> weir_core::Result<()> {
+        if record.value.as_deref() == Some("no key") {
+            return ctx.forward(Record {
+                key: None,
+                ..record
+            });
+        }
+        ctx.forward(record)
+    }
+}
+
+/// `input` -> [`DropKeyOfNoKey`] -> compacted `output`; the output topic is
+/// created compacted.
+fn null_keys_into_compacted(input: &str, output: &str, dlq: &str) -> Topology {
+    cluster().create_topic(input, 1).unwrap();
+    cluster().create_topic(dlq, 1).unwrap();
+    weir_kafka::create_topics(
+        &cluster().connection(),
+        &[weir_kafka::TopicSpec::new(output, 1).config("cleanup.policy", "compact")],
+    )
+    .unwrap();
+    let b = StreamsBuilder::new();
+    b.stream(input, Consumed::with(Serdes::string(), Serdes::string()))
+        .process(|| DropKeyOfNoKey, &[])
+        .to(output, Produced::with(Serdes::string(), Serdes::string()));
+    b.build().unwrap()
+}
+
+/// 10 good records `k<i>`/`v<i>`, and at offset 4 the record `keyed`/`no key`
+/// with headers `id` = `pill-4` and `trace` = 0 1 2.
+fn inputs_with_a_null_key_output() -> Vec<ProduceRecord> {
+    let mut records: Vec<ProduceRecord> = (0..10)
+        .map(|i| ProduceRecord::new(format!("k{i}"), format!("v{i}")).with_timestamp(i))
+        .collect();
+    records.insert(
+        4,
+        ProduceRecord::new("keyed", "no key")
+            .with_timestamp(777)
+            .with_header("id", "pill-4")
+            .with_header("trace", vec![0, 1, 2]),
+    );
+    records
+}
+
+#[test]
+fn at_least_once_a_null_key_a_compacted_topic_refuses_is_dead_lettered_with_its_source() {
+    let input = KafkaCluster::unique_topic("nullkey-in");
+    let output = KafkaCluster::unique_topic("nullkey-out");
+    let dlq = KafkaCluster::unique_topic("nullkey-dlq");
+    let topology = null_keys_into_compacted(&input, &output, &dlq);
+    cluster()
+        .produce(&input, &inputs_with_a_null_key_output())
+        .unwrap();
+    let app_id = KafkaCluster::unique_group("nullkey");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.guarantee = ProcessingGuarantee::AtLeastOnce;
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    // One record a batch: the broker refuses a whole batch holding a
+    // record without a key, good records with it.
+    rc.producer_properties
+        .push(("batch.num.messages".to_string(), "1".to_string()));
+    let mut app = StreamsRuntime::start(topology, rc, None).unwrap();
+    let out = wait_for(&output, 10);
+    let dead = wait_for(&dlq, 1);
+    assert_eq!(app.state(), State::Running);
+    app.close(Duration::from_secs(30)).unwrap();
+    let values: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, (0..10).map(|i| format!("v{i}")).collect::<Vec<_>>());
+    let snapshot = app.metrics();
+    assert_eq!(snapshot.errors.production.dropped, 1);
+    assert_eq!(snapshot.errors.production.dead_lettered, 1);
+    assert_eq!(cluster().read_committed(&dlq).unwrap().len(), 1);
+    // The source record's key, not the refused output's (none).
+    assert_source_dead_lettered(&dead[0], b"keyed", b"no key", 777, &input, 4);
+}
+
+#[test]
+fn under_exactly_once_a_record_refused_in_its_delivery_report_stops_the_application() {
+    let input = KafkaCluster::unique_topic("nullkey-eos-in");
+    let output = KafkaCluster::unique_topic("nullkey-eos-out");
+    let dlq = KafkaCluster::unique_topic("nullkey-eos-dlq");
+    let topology = null_keys_into_compacted(&input, &output, &dlq);
+    cluster()
+        .produce(&input, &inputs_with_a_null_key_output())
+        .unwrap();
+    let app_id = KafkaCluster::unique_group("nullkey-eos");
+    let mut rc = config(&app_id, &dlq);
+    rc.task.production_handler = Arc::new(LogAndContinue);
+    rc.producer_properties
+        .push(("batch.num.messages".to_string(), "1".to_string()));
+    let app = StreamsRuntime::start(topology, rc, None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !app.is_stopping() {
+        assert!(
+            Instant::now() < deadline,
+            "still running: {:?}",
+            app.state()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut app = app;
+    let err = app.close(Duration::from_secs(30)).unwrap_err();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        text.push_str(" / ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    assert!(text.contains(&output), "{text}");
+    assert!(text.contains("exactly_once_v2"), "{text}");
+    assert!(text.contains(&format!("{input}-0 offset 4")), "{text}");
+    assert_eq!(app.state(), State::Error);
+    // The handler's continue could not save the transaction: nothing at or
+    // past the refused record committed, and no dead-letter record.
+    let out = cluster().read_committed(&output).unwrap();
+    assert!(out.len() <= 4, "{out:?}");
     assert!(cluster().read_committed(&dlq).unwrap().is_empty());
 }
 

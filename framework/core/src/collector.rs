@@ -2,8 +2,10 @@
 //! collector for output, and a clock. The Kafka runtime implements them over
 //! its producer; the test driver implements them in memory.
 
+use std::sync::Arc;
+
 use crate::error::Result;
-use crate::record::OutputRecord;
+use crate::record::{OutputRecord, SourceRecord};
 
 /// Receives every record a task writes: sink output, and (with state) changelog
 /// and repartition writes.
@@ -11,6 +13,16 @@ pub trait RecordCollector: Send {
     /// Sends one record. Errors are classified (see [`crate::ErrorKind`]); the
     /// runtime decides whether to retry.
     fn send(&mut self, record: OutputRecord) -> Result<()>;
+
+    /// Sends one record a sink wrote while its task processed `source`. A
+    /// runtime whose sends can fail after they left (in a delivery report)
+    /// keeps `source` (shared, not copied) until the record's delivery is
+    /// reported, so that the production handler gets the source record
+    /// then too; the default forgets it and sends.
+    fn send_from(&mut self, record: OutputRecord, source: &Arc<SourceRecord>) -> Result<()> {
+        let _ = source;
+        self.send(record)
+    }
 
     /// The number of partitions of `topic`, if known. Sinks with a custom
     /// partitioner need it; `None` means unknown.

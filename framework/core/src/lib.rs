@@ -27,4 +27,4 @@ pub use crate::serde::{
 pub use error::{Error, ErrorKind, Result};
 pub use guarantee::ProcessingGuarantee;
 pub use headers::Headers;
-pub use record::{RawRecord, RawRecordRef, Record, RecordMetadata, TopicPartition};
+pub use record::{RawRecord, RawRecordRef, Record, RecordMetadata, SourceRecord, TopicPartition};

@@ -142,6 +142,32 @@ impl RawRecord {
     }
 }
 
+/// The source record behind a task's output, as read (in bytes) and with
+/// the task that read it. The task keeps one per queued record only when
+/// it must (a dead-letter topic is set, or a handler asks for the bytes),
+/// and shares it by reference count with every record its sinks send while
+/// processing it: a send the broker refuses in its delivery report still
+/// reaches the production handler with its source record, which stays in
+/// memory until the last of those sends is acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The task that read the record.
+    pub task: crate::task::TaskId,
+    /// The record as read.
+    pub record: RawRecord,
+}
+
+impl SourceRecord {
+    /// Where the record came from.
+    pub fn metadata(&self) -> RecordMetadata {
+        RecordMetadata {
+            topic: self.record.topic.clone(),
+            partition: self.record.partition,
+            offset: self.record.offset,
+        }
+    }
+}
+
 /// A [`RawRecord`] borrowed from wherever its bytes are: the Kafka runtime
 /// hands a task each record straight from the client's fetch buffers, so the
 /// source decodes the key and value without copying them first.

@@ -20,8 +20,10 @@
 //! output with [`check_sized`], and the dead-letter topic with
 //! [`check_dead_letters`]: every pill must be there, matched by the headers
 //! `__streams.errors.topic/.partition/.offset`, with the source's raw key
-//! and value bytes and timestamp and the exception headers filled in;
-//! exactly once under exactly_once_v2, at least once under at_least_once.
+//! and value bytes and timestamp, the source's headers (the generator puts
+//! [`H_POISON_ID`] on each pill: it must come back unchanged) and the
+//! exception headers filled in; exactly once under exactly_once_v2, at
+//! least once under at_least_once.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -42,6 +44,11 @@ pub const BIG_AMOUNT: i64 = 1_000_000_000;
 pub const BIG_OUTPUT_BYTES: usize = 100_000;
 /// The `sized` topic's `max.message.bytes`.
 pub const SIZED_MAX_MESSAGE_BYTES: usize = 65_536;
+
+/// The header the generator puts on each pill, its tag (`key:n`, `n` the
+/// pill's number): the pill's dead-letter record must carry it unchanged,
+/// before the error headers.
+pub const H_POISON_ID: &str = "poison-id";
 
 /// The dead-letter headers (Kafka Streams' names, KIP-1034).
 pub const H_EXCEPTION: &str = "__streams.errors.exception";
@@ -256,7 +263,18 @@ fn mismatch(stage: Stage, pill: &RawDumpRecord, dlq: &RawDumpRecord) -> Option<S
             dlq.timestamp, pill.timestamp
         ));
     }
-    // The source's own headers first, in order (the generator writes none).
+    // The source's own headers first, in order, unchanged; the pill's id
+    // among them.
+    let Some(id) = pill.header(H_POISON_ID) else {
+        return Some(format!("the pill has no {H_POISON_ID} header"));
+    };
+    if dlq.header(H_POISON_ID) != Some(id) {
+        return Some(format!(
+            "source header {H_POISON_ID} is {:?}, not the pill's {:?}",
+            dlq.header(H_POISON_ID).map(String::from_utf8_lossy),
+            String::from_utf8_lossy(id)
+        ));
+    }
     if !dlq.headers.starts_with(&pill.headers) {
         return Some("the source's headers are missing".to_string());
     }

@@ -12,7 +12,8 @@ use weir::prelude::*;
 use weir_eos::check::{check, CheckInput, Guarantee};
 use weir_eos::dump::{DumpRecord, RawDumpRecord};
 use weir_eos::poison::{
-    check_dead_letters, check_sized, split_input, Stage, BIG_AMOUNT, BIG_OUTPUT_BYTES, DESER_PREFIX,
+    check_dead_letters, check_sized, split_input, Stage, BIG_AMOUNT, BIG_OUTPUT_BYTES,
+    DESER_PREFIX, H_POISON_ID,
 };
 use weir_eos::poison_topology::{poison_topology, PoisonTopics};
 use weir_eos::topology::StoreBackend;
@@ -58,31 +59,48 @@ fn every_pill_reaches_the_dead_letter_topic_and_good_records_flow() {
     let mut deser = DESER_PREFIX.to_vec();
     deser.extend_from_slice(b"k00001:0");
     let big = format!("2,{BIG_AMOUNT}");
-    // The input as the broker would hold it: offsets 0.. in piping order.
+    // The input as the broker would hold it: offsets 0.. in piping order;
+    // each pill with its id header, as the generator writes it.
     let piped: Vec<RawDumpRecord> = [
-        ("k00001", b"0,5".to_vec()),
-        ("k00001", deser),
-        ("k00002", b"poison-fail:k00002:1".to_vec()),
-        ("k00001", b"1,7".to_vec()),
-        ("k00002", b"poison-panic:k00002:2".to_vec()),
-        ("k00001", big.clone().into_bytes()),
-        ("k00002", b"0,9".to_vec()),
+        ("k00001", b"0,5".to_vec(), None),
+        ("k00001", deser, Some("k00001:0")),
+        ("k00002", b"poison-fail:k00002:1".to_vec(), Some("k00002:1")),
+        ("k00001", b"1,7".to_vec(), None),
+        (
+            "k00002",
+            b"poison-panic:k00002:2".to_vec(),
+            Some("k00002:2"),
+        ),
+        ("k00001", big.clone().into_bytes(), Some("k00001:3")),
+        ("k00002", b"0,9".to_vec(), None),
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, (key, value))| RawDumpRecord {
+    .map(|(i, (key, value, id))| RawDumpRecord {
         partition: 0,
         offset: i as i64,
         timestamp: 1000 + i as i64,
         key: Some(key.as_bytes().to_vec()),
         value: Some(value),
-        headers: Vec::new(),
+        headers: id
+            .map(|id| (H_POISON_ID.to_string(), Some(id.as_bytes().to_vec())))
+            .into_iter()
+            .collect(),
     })
     .collect();
     for r in &piped {
         let key = String::from_utf8(r.key.clone().unwrap()).unwrap();
+        let mut headers = weir::Headers::new();
+        for (name, value) in &r.headers {
+            headers.add(name, value.clone());
+        }
         input
-            .pipe_key_value_at(key, r.value.clone().unwrap(), r.timestamp)
+            .pipe_record(Record::from_parts(
+                Some(key),
+                r.value.clone(),
+                r.timestamp,
+                headers,
+            ))
             .unwrap();
     }
 
@@ -108,6 +126,23 @@ fn every_pill_reaches_the_dead_letter_topic_and_good_records_flow() {
     assert_eq!(report.injected, [1, 2, 0]);
     assert_eq!(report.dead_lettered, [1, 2, 0], "{:?}", report.samples);
     assert_eq!((report.duplicated, report.wrong), (0, 0));
+    // Each dead-letter record starts with its pill's id header, unchanged.
+    for d in &dlq {
+        assert_eq!(d.headers[0].0, H_POISON_ID);
+    }
+    // A dead-letter record whose source header changed, or went missing,
+    // is wrong.
+    let mut changed = dlq.clone();
+    changed[0].headers[0].1 = Some(b"k00009:9".to_vec());
+    changed[1].headers.remove(0);
+    let report = check_dead_letters("in", &pills, &changed, Guarantee::ExactlyOnceV2);
+    assert_eq!(report.wrong, 2, "{:?}", report.samples);
+    assert_eq!(report.dead_lettered, [0, 1, 0]);
+    assert!(
+        report.samples.iter().any(|s| s.contains(H_POISON_ID)),
+        "{:?}",
+        report.samples
+    );
 
     // Good records: echo and aggregates exact (one partition: the driver's).
     let echo: Vec<DumpRecord> = of("echo").into_iter().map(text).collect();

@@ -160,3 +160,33 @@ fn responses_and_counts() {
         ["deserialization", "processing", "production"]
     );
 }
+
+#[test]
+fn a_kept_source_record_is_shared_not_copied_and_small() {
+    use crate::record::SourceRecord;
+    use std::sync::Arc;
+    // What docs/errors.md states per source record kept for the delivery
+    // callback: the struct (plus the Arc's two counts) stays under 150
+    // bytes; its topic, key, value and headers are the only other memory.
+    let fixed = std::mem::size_of::<SourceRecord>() + 2 * std::mem::size_of::<usize>();
+    assert!(fixed <= 150, "{fixed} bytes");
+    let kept = Arc::new(SourceRecord {
+        task: crate::task::TaskId::new(0, 3),
+        record: source(),
+    });
+    // Each send from it takes a pointer, not a copy of its bytes.
+    let sends: Vec<Arc<SourceRecord>> = (0..3).map(|_| Arc::clone(&kept)).collect();
+    assert_eq!(Arc::strong_count(&kept), 4);
+    let key = kept.record.key.as_ref().map(Vec::as_ptr);
+    assert!(sends
+        .iter()
+        .all(|s| s.record.key.as_ref().map(Vec::as_ptr) == key));
+    assert_eq!(
+        kept.metadata(),
+        crate::record::RecordMetadata {
+            topic: "orders".into(),
+            partition: 3,
+            offset: 41
+        }
+    );
+}

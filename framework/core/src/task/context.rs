@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::collector::RecordCollector;
 use crate::error::{Error, Result};
 use crate::processor::{ErasedProcessor, ErasedRecord, Punctuation, PunctuationType, ScheduleId};
-use crate::record::RecordMetadata;
+use crate::record::{OutputRecord, RecordMetadata};
 use crate::store::{StateStore, StoreContext, ThreadCache};
 use crate::task::failure::{handle_node_error, panic_message};
 use crate::task::{TaskConfig, TaskId, TaskState};
@@ -89,6 +89,20 @@ impl NodeContext<'_> {
 
     pub(crate) fn collector(&mut self) -> &mut dyn RecordCollector {
         &mut *self.io
+    }
+
+    /// Sends a sink's record, with the source record it came from when the
+    /// task keeps it (see [`RecordCollector::send_from`]).
+    pub(crate) fn send_output(&mut self, record: OutputRecord) -> Result<()> {
+        match self
+            .state
+            .source_raw
+            .as_ref()
+            .filter(|_| self.state.in_record)
+        {
+            Some(source) => self.io.send_from(record, source),
+            None => self.io.send(record),
+        }
     }
 
     pub(crate) fn record_metadata(&self) -> Option<&RecordMetadata> {

@@ -11,7 +11,7 @@ use crate::handler::{
     ErrorContext, ErrorCounts, ErrorStage, HandlerAction, HandlerResponse, SharedProcessingHandler,
     SharedProductionHandler,
 };
-use crate::record::{OutputRecord, RawRecord};
+use crate::record::OutputRecord;
 use crate::task::TaskState;
 
 /// The processing and production handlers of a task, and its dead-letter topic.
@@ -80,7 +80,7 @@ pub(crate) fn handle_node_error(
             .source_raw
             .as_ref()
             .filter(|_| state.in_record)
-            .map(RawRecord::as_ref);
+            .map(|s| s.record.as_ref());
         let context = ErrorContext {
             stage,
             task: Some(state.id),

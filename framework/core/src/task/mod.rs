@@ -24,7 +24,9 @@ use crate::handler::{
     SharedDeserializationHandler, SharedProcessingHandler, SharedProductionHandler,
 };
 use crate::processor::{ErasedProcessor, Punctuation, PunctuationType};
-use crate::record::{OutputRecord, RawRecord, RawRecordRef, RecordMetadata, TopicPartition};
+use crate::record::{
+    OutputRecord, RawRecord, RawRecordRef, RecordMetadata, SourceRecord, TopicPartition,
+};
 use crate::store::{DefaultBytesStoreSupplier, StateStore, StoreContext, ThreadCache};
 use crate::topology::{NodeKind, Topology};
 use crate::ProcessingGuarantee;
@@ -147,8 +149,9 @@ pub(crate) struct TaskState {
     /// The processing and production handlers and the dead-letter topic.
     pub(crate) handling: Handling,
     /// The bytes of the record being processed, when kept (see
-    /// [`Handling::keep_source`]); valid while `in_record`.
-    pub(crate) source_raw: Option<RawRecord>,
+    /// [`Handling::keep_source`]); valid while `in_record`. Shared with the
+    /// records the sinks send from it (see [`SourceRecord`]).
+    pub(crate) source_raw: Option<Arc<SourceRecord>>,
     /// Records dropped and dead-lettered by the handlers, per stage.
     pub(crate) errors: ErrorCounts,
 }
@@ -161,7 +164,7 @@ pub struct Task {
     queues: Vec<PartitionQueue>,
     /// Per queue, the bytes of its queued records, when kept (see
     /// [`Handling::keep_source`]).
-    raw_sources: Vec<VecDeque<RawRecord>>,
+    raw_sources: Vec<VecDeque<Arc<SourceRecord>>>,
     /// Dead-letter records of records refused at deserialization, written
     /// through the collector at the next call that has one (before any
     /// commit, so they are in the transaction that skips the records).
@@ -421,7 +424,10 @@ impl Task {
         };
         let queued = decoded.is_some();
         if queued && self.state.handling.keep_source {
-            self.raw_sources[qi].push_back(raw.to_owned_record());
+            self.raw_sources[qi].push_back(Arc::new(SourceRecord {
+                task: self.state.id,
+                record: raw.to_owned_record(),
+            }));
         }
         if let Some(r) = &decoded {
             q.partition_time = q.partition_time.max(r.timestamp);
@@ -492,10 +498,10 @@ impl Task {
         let source = q.source;
         if self.state.handling.keep_source {
             let raws = &mut self.raw_sources[qi];
-            while raws.front().is_some_and(|r| r.offset < offset) {
+            while raws.front().is_some_and(|r| r.record.offset < offset) {
                 raws.pop_front();
             }
-            self.state.source_raw = raws.pop_front().filter(|r| r.offset == offset);
+            self.state.source_raw = raws.pop_front().filter(|r| r.record.offset == offset);
         }
         match &mut self.state.metadata {
             Some(m) if m.topic == q.tp.topic => {

@@ -166,7 +166,7 @@ impl<K: Data, V: Data> SinkNode<K, V> {
             },
             None => None,
         };
-        ctx.collector().send(OutputRecord {
+        ctx.send_output(OutputRecord {
             topic,
             partition,
             key,

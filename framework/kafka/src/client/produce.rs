@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::client::delivery::DeliveryTracker;
@@ -15,9 +16,10 @@ use crate::Connection;
 ///
 /// ```
 /// use weir_kafka::ProduceRecord;
-/// let r = ProduceRecord::new("k", "v").to_partition(2);
+/// let r = ProduceRecord::new("k", "v").to_partition(2).with_header("id", "7");
 /// assert_eq!(r.partition, Some(2));
 /// assert_eq!(r.key.as_deref(), Some(&b"k"[..]));
+/// assert_eq!(r.headers, [("id".to_string(), Some(b"7".to_vec()))]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProduceRecord {
@@ -29,6 +31,9 @@ pub struct ProduceRecord {
     pub partition: Option<i32>,
     /// Timestamp in milliseconds since the epoch; `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// Headers, in order (a key may repeat; a `None` value is a null header),
+    /// as [`ConsumedRecord::headers`](crate::ConsumedRecord::headers) reads them.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl ProduceRecord {
@@ -60,6 +65,12 @@ impl ProduceRecord {
         self.timestamp = Some(timestamp);
         self
     }
+
+    /// Adds header `key` with `value` after the record's other headers.
+    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((key.into(), Some(value.into())));
+        self
+    }
 }
 
 /// Where a produced record landed.
@@ -89,6 +100,16 @@ pub(crate) fn base_record<'a>(
     }
     if let Some(ts) = record.timestamp {
         r = r.timestamp(ts);
+    }
+    if !record.headers.is_empty() {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (key, value) in &record.headers {
+            headers = headers.insert(Header {
+                key,
+                value: value.as_deref(),
+            });
+        }
+        r = r.headers(headers);
     }
     r
 }

@@ -15,14 +15,14 @@ use weir_core::collector::RecordCollector;
 use weir_core::handler::{
     ErrorContext, ErrorCounts, ErrorStage, HandlerAction, SharedProductionHandler,
 };
-use weir_core::record::OutputRecord;
+use weir_core::record::{OutputRecord, RawRecord, SourceRecord};
+use weir_core::task::TaskId;
 use weir_core::ErrorKind;
 
 use super::size_limit::SizeLimits;
 use crate::error::{classify, Error, Result};
 
 /// Counts deliveries and keeps the first failure.
-#[derive(Default)]
 pub(crate) struct DeliveryReports {
     /// The changelog topics of the topology (resolved), whose acknowledged
     /// offsets are tracked.
@@ -38,16 +38,57 @@ pub(crate) struct DeliveryReports {
     /// Highest acknowledged offset per changelog partition (a thread writes
     /// a few: searched in place, so a delivery report allocates nothing).
     changelog_offsets: Mutex<Vec<(String, i32, i64)>>,
-    /// At least once: the production handler, asked about records the
-    /// broker refused for good (set once, before the first send).
-    production: OnceLock<DeliveryHandling>,
+    /// The production handler, asked about records the broker refused for
+    /// good (set once, before the first send; carried over to a replaced
+    /// producer).
+    production: OnceLock<Arc<DeliveryHandling>>,
+    /// The delivery opaque of a record sent without a source record (a
+    /// changelog or dead-letter record, output of a punctuation, or no
+    /// source kept): one shared placeholder, so such a send allocates
+    /// nothing.
+    no_source: Arc<SourceRecord>,
 }
 
-/// How a producer without transactions hands records refused for good to
-/// the production handler.
+impl DeliveryReports {
+    fn new(changelog_topics: Arc<[Box<str>]>) -> Self {
+        DeliveryReports {
+            changelog_topics,
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            first_failure: Mutex::new(None),
+            refused_partition: Mutex::new(None),
+            changelog_offsets: Mutex::new(Vec::new()),
+            production: OnceLock::new(),
+            no_source: Arc::new(SourceRecord {
+                task: TaskId::new(0, -1),
+                record: RawRecord {
+                    topic: String::new(),
+                    partition: -1,
+                    offset: -1,
+                    timestamp: -1,
+                    key: None,
+                    value: None,
+                    headers: weir_core::Headers::new(),
+                },
+            }),
+        }
+    }
+
+    /// The source record of a delivery's opaque, `None` for the placeholder.
+    fn source_of<'a>(&self, opaque: &'a Arc<SourceRecord>) -> Option<&'a SourceRecord> {
+        (!Arc::ptr_eq(opaque, &self.no_source)).then_some(&**opaque)
+    }
+}
+
+/// How the delivery callback hands records the broker refused for good to
+/// the production handler (Kafka Streams' `RecordCollectorImpl` send
+/// callback).
 pub(crate) struct DeliveryHandling {
     pub(crate) handler: SharedProductionHandler,
     pub(crate) dead_letter_topic: Option<String>,
+    /// Exactly-once: the refused record failed its transaction, whatever
+    /// the handler answers.
+    pub(crate) transactional: bool,
     /// Where the skipped and dead-lettered records are counted (the
     /// application's metrics).
     pub(crate) counts: Arc<Mutex<ErrorCounts>>,
@@ -70,9 +111,40 @@ fn refused_for_good(err: &KafkaError) -> bool {
 }
 
 impl DeliveryHandling {
-    /// Asks the handler about `msg`, refused with `err`; whether it said
-    /// continue (then the failure does not stop the thread).
-    fn skipped(&self, err: &KafkaError, msg: &rdkafka::message::BorrowedMessage<'_>) -> bool {
+    /// Handling by `handler`, writing dead-letter records to
+    /// `dead_letter_topic` (when set) and counting into `counts`.
+    pub(crate) fn new(
+        handler: SharedProductionHandler,
+        dead_letter_topic: Option<String>,
+        counts: Arc<Mutex<ErrorCounts>>,
+    ) -> Self {
+        DeliveryHandling {
+            handler,
+            dead_letter_topic,
+            transactional: false,
+            counts,
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Asks the handler about `msg`, refused with `err`, which a sink sent
+    /// while its task processed `source` (`None`: not a sink's record, or
+    /// no source record kept). `Ok` when the record is skipped (the failure
+    /// does not stop the thread), else the failure's message.
+    ///
+    /// At least once, the handler's dead-letter records are written at the
+    /// next flush, before the offsets past the source record commit,
+    /// whatever it answered. Exactly once, the refused record has failed
+    /// its transaction: as in Kafka Streams (whose producer is in error
+    /// then, so the next send or commit fails), the handler is asked but its
+    /// answer cannot save the transaction and its dead-letter records are
+    /// not written.
+    fn decide(
+        &self,
+        err: &KafkaError,
+        msg: &rdkafka::message::BorrowedMessage<'_>,
+        source: Option<&SourceRecord>,
+    ) -> std::result::Result<(), String> {
         use rdkafka::message::{Headers as _, Message};
         let mut headers = weir_core::Headers::new();
         if let Some(hs) = msg.headers() {
@@ -91,32 +163,62 @@ impl DeliveryHandling {
         let error = weir_core::Error::Send {
             topic: msg.topic().to_string(),
             message: err.to_string(),
-            kind: classify(err),
+            kind: ErrorKind::User,
         };
-        // The source record is no longer known here: the built-ins write
-        // no dead-letter record (see docs/errors.md).
+        let metadata = source.map(SourceRecord::metadata);
+        // The sink node is not known here (one pointer travels with each
+        // send: the source record, shared); the error names the topic.
         let context = ErrorContext {
             stage: ErrorStage::Production,
-            task: None,
+            task: source.map(|s| s.task),
             node: None,
-            metadata: None,
-            source: None,
+            metadata: metadata.as_ref(),
+            source: source.map(|s| s.record.as_ref()),
             dead_letter_topic: self.dead_letter_topic.as_deref(),
         };
         let response = self.handler.handle(&context, Some(&record), &error);
-        if response.action != HandlerAction::Continue {
-            return false;
+        let from = metadata.map_or_else(String::new, |m| {
+            format!(
+                " (output of record {}-{} offset {})",
+                m.topic, m.partition, m.offset
+            )
+        });
+        if self.transactional {
+            if !response.dead_letters.is_empty() {
+                tracing::warn!(
+                    topic = msg.topic(),
+                    records = response.dead_letters.len(),
+                    "the production handler's dead-letter records are not written: the \
+                     transaction failed"
+                );
+            }
+            return Err(format!(
+                "{err}{from}; under exactly_once_v2 a record the broker refuses after it was \
+                 sent fails its transaction, whatever the production handler answers (it said \
+                 {:?})",
+                response.action
+            ));
         }
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .production
-            .dropped += 1;
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(response.dead_letters);
-        true
+        match response.action {
+            HandlerAction::Continue => {
+                self.counts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .production
+                    .dropped += 1;
+                Ok(())
+            }
+            HandlerAction::Fail | HandlerAction::Retry => {
+                if response.action == HandlerAction::Retry {
+                    tracing::warn!("the handler said retry for a record refused for good; failing");
+                }
+                Err(format!("{err}{from}; the production handler said fail"))
+            }
+        }
     }
 }
 
@@ -189,9 +291,11 @@ impl ClientContext for ReportingContext {
 }
 
 impl ProducerContext for ReportingContext {
-    type DeliveryOpaque = ();
+    /// The source record of a sink's send (shared with its task), or the
+    /// reports' placeholder.
+    type DeliveryOpaque = Arc<SourceRecord>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, source: Arc<SourceRecord>) {
         let reports = &self.0;
         match result {
             Ok(msg) => {
@@ -216,10 +320,16 @@ impl ProducerContext for ReportingContext {
             Err((err, msg)) => {
                 use rdkafka::message::Message;
                 reports.failed.fetch_add(1, Ordering::Relaxed);
+                let mut kind = classify(err);
+                let mut message = err.to_string();
                 if refused_for_good(err) {
+                    // Refused again if written again: it stops the thread
+                    // (never an abort and a retry of the transaction).
+                    kind = ErrorKind::User;
                     if let Some(handling) = reports.production.get() {
-                        if handling.skipped(err, msg) {
-                            return;
+                        match handling.decide(err, msg, reports.source_of(&source)) {
+                            Ok(()) => return,
+                            Err(why) => message = why,
                         }
                     }
                 }
@@ -228,7 +338,7 @@ impl ProducerContext for ReportingContext {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
                 if first.is_none() {
-                    *first = Some((msg.topic().to_string(), err.to_string(), classify(err)));
+                    *first = Some((msg.topic().to_string(), message, kind));
                 }
             }
         }
@@ -262,10 +372,7 @@ pub(super) fn create_producer(
     config: &ClientConfig,
     changelog_topics: &Arc<[Box<str>]>,
 ) -> Result<(ThreadedProducer<ReportingContext>, Arc<DeliveryReports>)> {
-    let reports = Arc::new(DeliveryReports {
-        changelog_topics: Arc::clone(changelog_topics),
-        ..DeliveryReports::default()
-    });
+    let reports = Arc::new(DeliveryReports::new(Arc::clone(changelog_topics)));
     let producer =
         crate::client::tuning::producer(config.clone(), ReportingContext(reports.clone()))?;
     Ok((producer, reports))
@@ -303,13 +410,24 @@ impl ProducerCollector {
         self.reports.changelog_offset(topic, partition)
     }
 
-    /// At least once: hands records the broker refuses for good to the
-    /// production handler of `handling` (under exactly-once such a failure
-    /// fails the transaction whatever a handler says: not set there).
-    pub(crate) fn handle_delivery_failures(&self, handling: DeliveryHandling) {
-        if self.transactional_id.is_none() {
-            let _ = self.reports.production.set(handling);
+    /// Hands records the broker refuses for good in their delivery report
+    /// to the production handler of `handling` (under exactly-once, the
+    /// handler is asked but the transaction fails whatever it answers).
+    pub(crate) fn handle_delivery_failures(&self, mut handling: DeliveryHandling) {
+        handling.transactional = self.transactional_id.is_some();
+        let _ = self.reports.production.set(Arc::new(handling));
+    }
+
+    /// A new producer over the same settings, its delivery reports handled
+    /// as this one's (to replace a producer left unusable).
+    pub(super) fn fresh_producer(
+        &self,
+    ) -> Result<(ThreadedProducer<ReportingContext>, Arc<DeliveryReports>)> {
+        let (producer, reports) = create_producer(&self.config, &self.changelog_topics)?;
+        if let Some(handling) = self.reports.production.get() {
+            let _ = reports.production.set(Arc::clone(handling));
         }
+        Ok((producer, reports))
     }
 
     /// Sends the dead-letter records a production handler gave in the
@@ -351,12 +469,8 @@ impl ProducerCollector {
         let start = Instant::now();
         let mut next_log = Duration::from_secs(10);
         loop {
-            if let Some((topic, message, kind)) = self.reports.failure() {
-                return Err(Error::Produce {
-                    topic,
-                    message,
-                    kind,
-                });
+            if let Some(failure) = self.reports.failure() {
+                return Err(self.delivery_failure(failure));
             }
             match crate::client::flush::flush_threaded(&self.producer, Duration::from_secs(1)) {
                 Ok(()) => break,
@@ -379,22 +493,47 @@ impl ProducerCollector {
                 }
             }
         }
-        // Dead-letter records given during this flush: written before it ends.
-        if self.reports.production.get().is_some_and(|h| {
+        match self.reports.failure() {
+            Some(failure) => Err(self.delivery_failure(failure)),
+            // Dead-letter records given during this flush: written before
+            // it ends (so before the offsets past their records commit).
+            None if self.dead_letters_pending() => self.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the delivery callback left dead-letter records to send.
+    fn dead_letters_pending(&self) -> bool {
+        self.reports.production.get().is_some_and(|h| {
             !h.pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty()
-        }) {
-            return self.flush();
+        })
+    }
+
+    /// The error of the first delivery `failure`. The dead-letter records a
+    /// production handler gave in the delivery callback (at least once,
+    /// with fail too, as Kafka Streams sends them from its callback) are
+    /// written first, as far as they can be: nothing commits after this.
+    fn delivery_failure(&mut self, (topic, message, kind): (String, String, ErrorKind)) -> Error {
+        if self.dead_letters_pending() {
+            let written = self.send_pending_dead_letters().and_then(|()| {
+                crate::client::flush::flush_threaded(&self.producer, Duration::from_secs(30))
+                    .map_err(|e| Error::Produce {
+                        topic: String::new(),
+                        message: format!("flush failed: {e}"),
+                        kind: classify(&e),
+                    })
+            });
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "dead-letter records of a refused record not written");
+            }
         }
-        match self.reports.failure() {
-            Some((topic, message, kind)) => Err(Error::Produce {
-                topic,
-                message,
-                kind,
-            }),
-            None => Ok(()),
+        Error::Produce {
+            topic,
+            message,
+            kind,
         }
     }
 }
@@ -407,8 +546,13 @@ fn core_send_error(topic: &str, err: &KafkaError) -> weir_core::Error {
     }
 }
 
-impl RecordCollector for ProducerCollector {
-    fn send(&mut self, record: OutputRecord) -> weir_core::Result<()> {
+impl ProducerCollector {
+    /// Sends `record`, its delivery report tagged with `source`.
+    fn send_tagged(
+        &mut self,
+        record: OutputRecord,
+        source: Arc<SourceRecord>,
+    ) -> weir_core::Result<()> {
         if let Some((size, limit)) = self.size_limits.too_large(&record) {
             // Refused here, the sink's production handler decides (with
             // the source record at hand); sent, it would fail its whole
@@ -433,8 +577,8 @@ impl RecordCollector for ProducerCollector {
             }
             headers = Some(h);
         }
-        let mut base: BaseRecord<'_, [u8], [u8], ()> =
-            BaseRecord::to(&record.topic).timestamp(record.timestamp);
+        let mut base: BaseRecord<'_, [u8], [u8], Arc<SourceRecord>> =
+            BaseRecord::with_opaque_to(&record.topic, source).timestamp(record.timestamp);
         if let Some(k) = &record.key {
             base = base.key(k.as_slice());
         }
@@ -471,6 +615,23 @@ impl RecordCollector for ProducerCollector {
                 Err((e, _)) => return Err(core_send_error(&record.topic, &e)),
             }
         }
+    }
+}
+
+impl RecordCollector for ProducerCollector {
+    fn send(&mut self, record: OutputRecord) -> weir_core::Result<()> {
+        let placeholder = Arc::clone(&self.reports.no_source);
+        self.send_tagged(record, placeholder)
+    }
+
+    /// The source record travels with the send (one shared pointer, no
+    /// copy) until its delivery is reported.
+    fn send_from(
+        &mut self,
+        record: OutputRecord,
+        source: &Arc<SourceRecord>,
+    ) -> weir_core::Result<()> {
+        self.send_tagged(record, Arc::clone(source))
     }
 
     fn partition_count(&mut self, topic: &str) -> weir_core::Result<Option<i32>> {

@@ -234,12 +234,11 @@ impl StreamsRuntime {
                 transactional_id,
                 changelog_topics.clone(),
             )?;
-            producer.handle_delivery_failures(collector::DeliveryHandling {
-                handler: app.config.task.production_handler.clone(),
-                dead_letter_topic: app.config.task.dead_letter_topic.clone(),
-                counts: app.metrics.errors_outside_tasks.clone(),
-                pending: Mutex::new(Vec::new()),
-            });
+            producer.handle_delivery_failures(collector::DeliveryHandling::new(
+                app.config.task.production_handler.clone(),
+                app.config.task.dead_letter_topic.clone(),
+                app.metrics.errors_outside_tasks.clone(),
+            ));
             let tasks = Arc::new(Mutex::new(ThreadTasks::new(
                 producer,
                 topology.clone(),

@@ -309,10 +309,7 @@ fn run_loop(
                     == Some(rdkafka::error::RDKafkaErrorCode::GroupAuthorizationFailed)
                 {
                     // librdkafka's error does not say which group.
-                    message = format!(
-                        "{message} (consumer group '{}')",
-                        app.config.application_id
-                    );
+                    message = format!("{message} (consumer group '{}')", app.config.application_id);
                 }
                 return Err(Error::Consume {
                     topic: subscribed_topics(consumer),

@@ -18,7 +18,7 @@ use rdkafka::TopicPartitionList;
 use weir_core::ErrorKind;
 
 use crate::error::{classify, classify_code, Error, Result};
-use crate::runtime::collector::{create_producer, ProducerCollector};
+use crate::runtime::collector::ProducerCollector;
 
 /// Bound of one blocking transaction call; retried while the error is retriable.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,7 +202,7 @@ impl ProducerCollector {
     pub(crate) fn replace_producer(&mut self) -> Result<()> {
         self.producer
             .purge(PurgeConfig::default().queue().inflight());
-        let (producer, reports) = create_producer(&self.config, &self.changelog_topics)?;
+        let (producer, reports) = self.fresh_producer()?;
         self.producer = producer;
         self.reports = reports;
         self.in_transaction = false;

@@ -7,7 +7,11 @@ fn raw(partition: i32, offset: i64, key: &str, value: &[u8]) -> RawDumpRecord {
         timestamp: 1000 + offset,
         key: Some(key.as_bytes().to_vec()),
         value: Some(value.to_vec()),
-        headers: Vec::new(),
+        // The generator's id header (on pills; harmless on good records).
+        headers: vec![(
+            H_POISON_ID.to_string(),
+            Some(format!("{key}:{offset}").into_bytes()),
+        )],
     }
 }
 
@@ -17,14 +21,19 @@ fn dead_letter(at: i64, pill: &RawDumpRecord, message: &str) -> RawDumpRecord {
     RawDumpRecord {
         partition: 0,
         offset: at,
-        headers: vec![
-            h(H_EXCEPTION, "Processor"),
-            h(H_MESSAGE, message),
-            h(H_STACKTRACE, message),
-            h(H_TOPIC, "in"),
-            h(H_PARTITION, &pill.partition.to_string()),
-            h(H_OFFSET, &pill.offset.to_string()),
-        ],
+        headers: pill
+            .headers
+            .iter()
+            .cloned()
+            .chain([
+                h(H_EXCEPTION, "Processor"),
+                h(H_MESSAGE, message),
+                h(H_STACKTRACE, message),
+                h(H_TOPIC, "in"),
+                h(H_PARTITION, &pill.partition.to_string()),
+                h(H_OFFSET, &pill.offset.to_string()),
+            ])
+            .collect(),
         ..pill.clone()
     }
 }
@@ -113,11 +122,16 @@ fn counts_duplicated_wrong_and_missing_dead_letters() {
     let a = raw(0, 1, "k00001", &deser_value());
     let b = raw(1, 7, "k00002", b"poison-fail:k00002:1");
     let c = raw(2, 9, "k00003", b"poison-fail:k00003:1");
+    let d = raw(3, 4, "k00004", b"poison-fail:k00004:1");
     let pills = vec![
         (Stage::Deserialization, &a),
         (Stage::Processing, &b),
         (Stage::Processing, &c),
+        (Stage::Processing, &d),
     ];
+    // The source's id header changed on the way.
+    let mut other_id = dead_letter(7, &d, "poison");
+    other_id.headers[0].1 = Some(b"k00004:5".to_vec());
     let mut altered = dead_letter(3, &b, "poison");
     altered.value = Some(b"poison-fail:other".to_vec());
     let mut no_trace = dead_letter(4, &c, "poison");
@@ -139,19 +153,21 @@ fn counts_duplicated_wrong_and_missing_dead_letters() {
         no_trace,
         not_a_pill,
         silent,
+        other_id,
     ];
     let r = check_dead_letters("in", &pills, &dlq, Guarantee::ExactlyOnceV2);
-    assert_eq!(r.injected_total(), 3);
+    assert_eq!(r.injected_total(), 4);
     assert_eq!(r.dead_lettered, [1, 0, 0]);
     assert_eq!(r.duplicated, 1);
-    assert_eq!(r.wrong, 4, "{:?}", r.samples);
+    assert_eq!(r.wrong, 5, "{:?}", r.samples);
+    assert!(r.samples.iter().any(|s| s.contains(H_POISON_ID)));
     assert!(r
         .samples
         .iter()
         .any(|s| s.contains("not in the dead-letter topic")));
     assert_eq!(
         r.per_stage(),
-        "deserialization=1/1 processing=0/2 production=0/0"
+        "deserialization=1/1 processing=0/3 production=0/0"
     );
 }
 

@@ -14,23 +14,20 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use weir_eos::check::{check, CheckInput, Guarantee};
-use weir_eos::dump::Dump;
-use weir_eos::format::key_name;
 use weir_eos::join_stream::{check_stream_join, StreamJoinSpec};
 use weir_eos::join_table::check_table_join;
 use weir_eos::rng::SplitMix64;
 use weir_eos::topology::{internal_topics, JOIN_WINDOW_MS, WFINAL_GRACE_MS, WINDOW_MS};
 use weir_eos::windowed::{check_windowed, WindowSpec};
-use weir_kafka::{Connection, TopicSpec};
+use weir_kafka::TopicSpec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -133,9 +130,8 @@ mod broker;
 mod fleet;
 mod generator;
 mod poison;
+mod round;
 
-use broker::{wait_output, Broker};
-use fleet::{Fleet, Instance};
 use generator::{initial_table, Generator};
 
 // ------------------------------------------------------------------ reader (Java)
@@ -200,11 +196,7 @@ fn round(args: &Cli) -> Res<Outcome> {
     let start = Instant::now();
     let mut plan = Plan::new(&args.mode, args.guarantee)?;
     args.apply(&mut plan);
-    let dir = args.work_dir.join(plan.guarantee.as_str());
-    if dir.exists() {
-        fs::remove_dir_all(&dir)?;
-    }
-    fs::create_dir_all(&dir)?;
+    let dir = round::fresh_dir(&args.work_dir, plan.guarantee.as_str())?;
     say(
         start,
         format!(
@@ -222,9 +214,7 @@ fn round(args: &Cli) -> Res<Outcome> {
         ),
     );
 
-    let broker = Broker::start(&args.launcher, &dir.join("kafka"))?;
-    say(start, format!("broker up on {}", broker.bootstrap));
-    let conn = Connection::new(broker.bootstrap.clone()).with_timeout(Duration::from_secs(60));
+    let (broker, conn) = round::start_broker(args, &dir, start)?;
     weir_kafka::create_topics(
         &conn,
         &[
@@ -242,145 +232,52 @@ fn round(args: &Cli) -> Res<Outcome> {
     initial_table(&conn, &plan)?;
 
     let mut rng = SplitMix64::new(plan.seed);
-    let mut fleet = Fleet {
-        app_bin: args.app_bin.clone(),
-        dir: dir.clone(),
-        bootstrap: broker.bootstrap.clone(),
-        app_args: [
-            "--application-id",
-            APPLICATION_ID,
-            "--input",
-            INPUT,
-            "--echo",
-            ECHO,
-            "--aggs",
-            AGGS,
-            "--wcount",
-            WCOUNT,
-            "--wfinal",
-            WFINAL,
-            "--table",
-            TABLE,
-            "--side",
-            SIDE,
-            "--join",
-            JOIN,
-            "--sjoin",
-            SJOIN,
-        ]
-        .map(String::from)
-        .to_vec(),
-        plan: plan.clone(),
-        instances: (0..plan.instances)
-            .map(|id| Instance {
-                id,
-                child: None,
-                commit_ms: 0,
-                starts: 0,
-                restart_at: None,
-            })
-            .collect(),
-        kills: 0,
-        kills_long_commit: 0,
-        crashes: 0,
-        forced_closes: 0,
-    };
-    for i in 0..plan.instances {
-        // Staggered: instances starting in the same instant race to create
-        // the internal topics (a start-up issue of its own, not what this
-        // verifier is about).
-        if i > 0 {
-            thread::sleep(Duration::from_secs(2));
-        }
-        fleet.spawn(i, &mut rng, start)?;
-    }
+    let app_args = [
+        "--application-id",
+        APPLICATION_ID,
+        "--input",
+        INPUT,
+        "--echo",
+        ECHO,
+        "--aggs",
+        AGGS,
+        "--wcount",
+        WCOUNT,
+        "--wfinal",
+        WFINAL,
+        "--table",
+        TABLE,
+        "--side",
+        SIDE,
+        "--join",
+        JOIN,
+        "--sjoin",
+        SJOIN,
+    ];
+    let mut fleet = round::start_fleet(args, &dir, &broker, &app_args, &plan, &mut rng, start)?;
     let generator = Generator::start(&broker.bootstrap, &plan);
-    let mut events = schedule(&plan, &mut rng);
-    let faults_began = Instant::now();
-    let mut broker_restarts = 0u64;
-    let mut next_progress = Instant::now() + Duration::from_secs(15);
-    // The fault phase: bounded by the schedule (plus slack for a slow generator).
-    let phase_limit = Duration::from_secs(plan.produce_secs * 2 + 120);
-    let failed = |e: BoxError, generator: &Generator| {
-        generator.stop.store(true, Ordering::Relaxed);
-        e
+    let mut run = round::Running {
+        start,
+        plan: &plan,
+        broker: &broker,
+        fleet: &mut fleet,
+        rng: &mut rng,
     };
-    loop {
-        fleet
-            .tend(&mut rng, start)
-            .map_err(|e| failed(e, &generator))?;
-        let now = faults_began.elapsed();
-        if let Some((at, event)) = events.front().copied() {
-            if now >= at {
-                events.pop_front();
-                match event {
-                    Event::Kill { prefer_long } => {
-                        let running = fleet.running();
-                        let long: Vec<usize> = running
-                            .iter()
-                            .copied()
-                            .filter(|i| fleet.instances[*i].commit_ms >= plan.long_commit_ms.0)
-                            .collect();
-                        let pool = if prefer_long && !long.is_empty() {
-                            long
-                        } else {
-                            running
-                        };
-                        if pool.is_empty() {
-                            // Nothing to kill right now: try again shortly.
-                            events.push_front((now + Duration::from_secs(1), event));
-                        } else {
-                            let pick = pool[rng.range(0, pool.len() as u64 - 1) as usize];
-                            fleet.kill(pick, &mut rng, start)?;
-                        }
-                    }
-                    Event::BrokerRestart => {
-                        say(start, "broker restart: pausing the generator");
-                        let guard = generator
-                            .in_flight
-                            .lock()
-                            .map_err(|_| "generator lock poisoned")?;
-                        let began = Instant::now();
-                        broker.restart().map_err(|e| failed(e, &generator))?;
-                        drop(guard);
-                        broker_restarts += 1;
-                        say(
-                            start,
-                            format!(
-                                "broker restart #{broker_restarts} done in {:.1}s",
-                                began.elapsed().as_secs_f64()
-                            ),
-                        );
-                    }
-                }
-                continue;
-            }
-        }
-        if events.is_empty() && generator.handle.is_finished() {
-            break;
-        }
-        if now > phase_limit {
-            return Err(failed(
-                format!("the fault phase ran past {phase_limit:?}").into(),
-                &generator,
-            ));
-        }
-        if Instant::now() >= next_progress {
-            next_progress += Duration::from_secs(15);
-            say(
-                start,
-                format!(
-                    "progress: produced {} of {}, kills {}, broker restarts {}, running {:?}",
-                    generator.produced.load(Ordering::Relaxed),
-                    plan.records,
-                    fleet.kills,
-                    broker_restarts,
-                    fleet.running()
-                ),
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+    let broker_restarts = round::fault_phase(
+        &mut run,
+        &generator,
+        round::Kills::PreferLongCommits,
+        |fleet, broker_restarts| {
+            format!(
+                "progress: produced {} of {}, kills {}, broker restarts {}, running {:?}",
+                generator.produced.load(Ordering::Relaxed),
+                plan.records,
+                fleet.kills,
+                broker_restarts,
+                fleet.running()
+            )
+        },
+    )?;
     let per_key = generator
         .handle
         .join()
@@ -389,38 +286,15 @@ fn round(args: &Cli) -> Res<Outcome> {
         start,
         format!("input complete: {} records", per_key.iter().sum::<u64>()),
     );
-    let mut expected = String::new();
-    for (k, n) in per_key.iter().enumerate().filter(|(_, n)| **n > 0) {
-        writeln!(expected, "{} {n}", key_name(u32::try_from(k)?))?;
-    }
-    let expected_file = dir.join("expected.txt");
-    fs::write(&expected_file, expected)?;
+    round::write_expected(&dir, &per_key)?;
 
     // Catch up: every instance running, until both outputs are complete.
-    for i in 0..plan.instances {
-        if fleet.instances[i].child.is_none() {
-            fleet.spawn(i, &mut rng, start)?;
-        }
-    }
-    let reader = Reader {
-        java: args.java.clone(),
-        classpath: args.reader_cp.clone(),
-        log4j: args
-            .launcher
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("log4j2-tools.properties"),
-    };
-    say(
-        start,
-        "waiting for the outputs to complete (Java consumer, read_committed)",
-    );
-    let mut waiter = reader
-        .command(&[
-            "wait",
-            &broker.bootstrap,
-            &expected_file.to_string_lossy(),
-            &plan.catch_up_secs.to_string(),
+    let reader = round::reader(args);
+    let complete = round::catch_up(
+        &mut run,
+        &reader,
+        &dir,
+        &[
             ECHO,
             AGGS,
             // And every source partition's committed offset at its end
@@ -429,35 +303,19 @@ fn round(args: &Cli) -> Res<Outcome> {
             INPUT,
             TABLE,
             SIDE,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(File::create(dir.join("reader-wait.log"))?))
-        .spawn()?;
-    let wait_deadline = Instant::now() + Duration::from_secs(plan.catch_up_secs + 60);
-    let complete = loop {
-        fleet.tend(&mut rng, start)?;
-        if let Some(status) = waiter.try_wait()? {
-            break status.success();
-        }
-        if Instant::now() >= wait_deadline {
-            let _ = waiter.kill();
-            let _ = waiter.wait();
-            break false;
-        }
-        thread::sleep(Duration::from_millis(200));
-    };
-    say(
-        start,
-        if complete {
-            "outputs complete".to_string()
-        } else {
-            format!(
-                "outputs NOT complete after {}s (checking what is there; see {})",
-                plan.catch_up_secs,
-                dir.join("reader-wait.log").display()
-            )
+        ],
+        round::CatchUpText {
+            waiting: "waiting for the outputs to complete (Java consumer, read_committed)",
+            complete: "outputs complete",
+            incomplete: &|log| {
+                format!(
+                    "outputs NOT complete after {}s (checking what is there; see {})",
+                    plan.catch_up_secs,
+                    log.display()
+                )
+            },
         },
-    );
+    )?;
 
     // Close gracefully, so no transaction stays open.
     fleet.close_all(Duration::from_secs(90), start)?;
@@ -466,40 +324,25 @@ fn round(args: &Cli) -> Res<Outcome> {
         "instances closed; reading every topic (Java consumer, read_committed)",
     );
 
-    let dump_file = dir.join("dump.tsv");
     // Internal topics are checked through the end offsets of every topic.
     let internal = internal_topics(APPLICATION_ID);
-    let out = wait_output(
-        reader
-            .command(&[
-                "dump",
-                &broker.bootstrap,
-                &dump_file.to_string_lossy(),
-                "600",
-                INPUT,
-                ECHO,
-                AGGS,
-                &format!("{WCOUNT}:windowed"),
-                &format!("{WFINAL}:windowed"),
-                TABLE,
-                SIDE,
-                JOIN,
-                SJOIN,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?,
-        Duration::from_secs(660),
+    let dump = round::dump(
+        &reader,
+        &broker,
+        &dir,
+        600,
+        &[
+            INPUT,
+            ECHO,
+            AGGS,
+            &format!("{WCOUNT}:windowed"),
+            &format!("{WFINAL}:windowed"),
+            TABLE,
+            SIDE,
+            JOIN,
+            SJOIN,
+        ],
     )?;
-    if !out.status.success() {
-        return Err(format!(
-            "the Java reader failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let dump = Dump::parse(&fs::read_to_string(&dump_file)?)?;
     for topic in &internal {
         if !dump.ends.iter().any(|e| &e.topic == topic) {
             say(start, format!("note: internal topic {topic} not found"));

@@ -8,31 +8,27 @@
 //! the round prints `RESULT poison ...`.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write as _;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use weir_eos::check::{check, CheckInput};
-use weir_eos::dump::Dump;
 use weir_eos::format::{key_name, partition_of, InputValue};
 use weir_eos::poison::{
     check_dead_letters, check_sized, split_input, PoisonVerdict, Stage, BIG_AMOUNT, DESER_PREFIX,
-    FAIL_PREFIX, PANIC_PREFIX, SIZED_MAX_MESSAGE_BYTES,
+    FAIL_PREFIX, H_POISON_ID, PANIC_PREFIX, SIZED_MAX_MESSAGE_BYTES,
 };
 use weir_eos::poison_topology::poison_internal_topics;
 use weir_eos::rng::SplitMix64;
 use weir_eos::topology::JITTER_MS;
 use weir_kafka::{Connection, ProduceRecord, TopicSpec};
 
-use crate::broker::{wait_output, Broker};
-use crate::fleet::{Fleet, Instance};
 use crate::generator::Generator;
-use crate::{say, schedule, BoxError, Cli, Event, Outcome, Plan, Reader, Res, BATCH};
+use crate::round;
+use crate::{say, Cli, Outcome, Plan, Res, BATCH};
 
 const APPLICATION_ID: &str = "weir-poison";
 const INPUT: &str = "poison-input";
@@ -153,6 +149,9 @@ fn start_generator(bootstrap: &str, plan: &Plan, pills: Arc<AtomicU64>) -> Gener
                 let index = i64::try_from(sent + i)?;
                 let jitter = i64::try_from(rng.range(0, u64::try_from(JITTER_MS)?))?;
                 let mut record = ProduceRecord::new(key, value).to_partition(partition);
+                if pill {
+                    record = record.with_header(H_POISON_ID, tag);
+                }
                 record.timestamp = Some(epoch_ms + index * span_ms / total_i - jitter);
                 batch.push(record);
             }
@@ -179,13 +178,10 @@ fn start_generator(bootstrap: &str, plan: &Plan, pills: Arc<AtomicU64>) -> Gener
 pub(crate) fn poison_round(args: &Cli) -> Res<Outcome> {
     let start = Instant::now();
     let plan = plan(args)?;
-    let dir = args
-        .work_dir
-        .join(format!("poison-{}", plan.guarantee.as_str()));
-    if dir.exists() {
-        fs::remove_dir_all(&dir)?;
-    }
-    fs::create_dir_all(&dir)?;
+    let dir = round::fresh_dir(
+        &args.work_dir,
+        &format!("poison-{}", plan.guarantee.as_str()),
+    )?;
     say(
         start,
         format!(
@@ -204,9 +200,7 @@ pub(crate) fn poison_round(args: &Cli) -> Res<Outcome> {
             dir.display()
         ),
     );
-    let broker = Broker::start(&args.launcher, &dir.join("kafka"))?;
-    say(start, format!("broker up on {}", broker.bootstrap));
-    let conn = Connection::new(broker.bootstrap.clone()).with_timeout(Duration::from_secs(60));
+    let (broker, conn) = round::start_broker(args, &dir, start)?;
     weir_kafka::create_topics(
         &conn,
         &[
@@ -220,128 +214,50 @@ pub(crate) fn poison_round(args: &Cli) -> Res<Outcome> {
     )?;
 
     let mut rng = SplitMix64::new(plan.seed);
-    let mut fleet = Fleet {
-        app_bin: args.app_bin.clone(),
-        dir: dir.clone(),
-        bootstrap: broker.bootstrap.clone(),
-        app_args: [
-            "--application-id",
-            APPLICATION_ID,
-            "--topology",
-            "poison",
-            "--input",
-            INPUT,
-            "--echo",
-            ECHO,
-            "--aggs",
-            AGGS,
-            "--sized",
-            SIZED,
-            "--dlq",
-            DLQ,
-        ]
-        .map(String::from)
-        .to_vec(),
-        plan: plan.clone(),
-        instances: (0..plan.instances)
-            .map(|id| Instance {
-                id,
-                child: None,
-                commit_ms: 0,
-                starts: 0,
-                restart_at: None,
-            })
-            .collect(),
-        kills: 0,
-        kills_long_commit: 0,
-        crashes: 0,
-        forced_closes: 0,
-    };
-    for i in 0..plan.instances {
-        if i > 0 {
-            thread::sleep(Duration::from_secs(2));
-        }
-        fleet.spawn(i, &mut rng, start)?;
-    }
+    let app_args = [
+        "--application-id",
+        APPLICATION_ID,
+        "--topology",
+        "poison",
+        "--input",
+        INPUT,
+        "--echo",
+        ECHO,
+        "--aggs",
+        AGGS,
+        "--sized",
+        SIZED,
+        "--dlq",
+        DLQ,
+    ];
+    let mut fleet = round::start_fleet(args, &dir, &broker, &app_args, &plan, &mut rng, start)?;
     let pills = Arc::new(AtomicU64::new(0));
     let generator = start_generator(&broker.bootstrap, &plan, pills.clone());
-    let mut events = schedule(&plan, &mut rng);
-    let faults_began = Instant::now();
-    let mut broker_restarts = 0u64;
-    let mut next_progress = Instant::now() + Duration::from_secs(15);
-    let phase_limit = Duration::from_secs(plan.produce_secs * 2 + 120);
-    let failed = |e: BoxError, generator: &Generator| {
-        generator.stop.store(true, Ordering::Relaxed);
-        e
+    let mut run = round::Running {
+        start,
+        plan: &plan,
+        broker: &broker,
+        fleet: &mut fleet,
+        rng: &mut rng,
     };
-    loop {
-        fleet
-            .tend(&mut rng, start)
-            .map_err(|e| failed(e, &generator))?;
-        let now = faults_began.elapsed();
-        if let Some((at, event)) = events.front().copied() {
-            if now >= at {
-                events.pop_front();
-                match event {
-                    Event::Kill { .. } => {
-                        let running = fleet.running();
-                        if running.is_empty() {
-                            events.push_front((now + Duration::from_secs(1), event));
-                        } else {
-                            let pick = running[rng.range(0, running.len() as u64 - 1) as usize];
-                            fleet.kill(pick, &mut rng, start)?;
-                        }
-                    }
-                    Event::BrokerRestart => {
-                        say(start, "broker restart: pausing the generator");
-                        let guard = generator
-                            .in_flight
-                            .lock()
-                            .map_err(|_| "generator lock poisoned")?;
-                        let began = Instant::now();
-                        broker.restart().map_err(|e| failed(e, &generator))?;
-                        drop(guard);
-                        broker_restarts += 1;
-                        say(
-                            start,
-                            format!(
-                                "broker restart #{broker_restarts} done in {:.1}s",
-                                began.elapsed().as_secs_f64()
-                            ),
-                        );
-                    }
-                }
-                continue;
-            }
-        }
-        if events.is_empty() && generator.handle.is_finished() {
-            break;
-        }
-        if now > phase_limit {
-            return Err(failed(
-                format!("the fault phase ran past {phase_limit:?}").into(),
-                &generator,
-            ));
-        }
-        if Instant::now() >= next_progress {
-            next_progress += Duration::from_secs(15);
-            say(
-                start,
-                format!(
-                    "progress: produced {} of {} ({} pills), kills {}, broker restarts {}, \
-                     instance exits {}, running {:?}",
-                    generator.produced.load(Ordering::Relaxed),
-                    plan.records,
-                    pills.load(Ordering::Relaxed),
-                    fleet.kills,
-                    broker_restarts,
-                    fleet.crashes,
-                    fleet.running()
-                ),
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+    let broker_restarts = round::fault_phase(
+        &mut run,
+        &generator,
+        round::Kills::AnyRunning,
+        |fleet, broker_restarts| {
+            format!(
+                "progress: produced {} of {} ({} pills), kills {}, broker restarts {}, \
+                 instance exits {}, running {:?}",
+                generator.produced.load(Ordering::Relaxed),
+                plan.records,
+                pills.load(Ordering::Relaxed),
+                fleet.kills,
+                broker_restarts,
+                fleet.crashes,
+                fleet.running()
+            )
+        },
+    )?;
     let per_key = generator
         .handle
         .join()
@@ -354,104 +270,45 @@ pub(crate) fn poison_round(args: &Cli) -> Res<Outcome> {
             pills.load(Ordering::Relaxed)
         ),
     );
-    let mut expected = String::new();
-    for (k, n) in per_key.iter().enumerate().filter(|(_, n)| **n > 0) {
-        writeln!(expected, "{} {n}", key_name(u32::try_from(k)?))?;
-    }
-    let expected_file = dir.join("expected.txt");
-    fs::write(&expected_file, expected)?;
+    round::write_expected(&dir, &per_key)?;
 
-    for i in 0..plan.instances {
-        if fleet.instances[i].child.is_none() {
-            fleet.spawn(i, &mut rng, start)?;
-        }
-    }
-    let reader = Reader {
-        java: args.java.clone(),
-        classpath: args.reader_cp.clone(),
-        log4j: args
-            .launcher
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("log4j2-tools.properties"),
-    };
-    say(
-        start,
-        "waiting for the outputs to complete and the lag to reach 0",
-    );
-    let mut waiter = reader
-        .command(&[
-            "wait",
-            &broker.bootstrap,
-            &expected_file.to_string_lossy(),
-            &plan.catch_up_secs.to_string(),
-            ECHO,
-            AGGS,
-            APPLICATION_ID,
-            INPUT,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(File::create(dir.join("reader-wait.log"))?))
-        .spawn()?;
-    let wait_deadline = Instant::now() + Duration::from_secs(plan.catch_up_secs + 60);
-    let complete = loop {
-        fleet.tend(&mut rng, start)?;
-        if let Some(status) = waiter.try_wait()? {
-            break status.success();
-        }
-        if Instant::now() >= wait_deadline {
-            let _ = waiter.kill();
-            let _ = waiter.wait();
-            break false;
-        }
-        thread::sleep(Duration::from_millis(200));
-    };
-    say(
-        start,
-        if complete {
-            "outputs complete, lag 0".to_string()
-        } else {
-            format!(
-                "outputs NOT complete (or lag not 0) after {}s: stalled (see {})",
-                plan.catch_up_secs,
-                dir.join("reader-wait.log").display()
-            )
+    let reader = round::reader(args);
+    let complete = round::catch_up(
+        &mut run,
+        &reader,
+        &dir,
+        &[ECHO, AGGS, APPLICATION_ID, INPUT],
+        round::CatchUpText {
+            waiting: "waiting for the outputs to complete and the lag to reach 0",
+            complete: "outputs complete, lag 0",
+            incomplete: &|log| {
+                format!(
+                    "outputs NOT complete (or lag not 0) after {}s: stalled (see {})",
+                    plan.catch_up_secs,
+                    log.display()
+                )
+            },
         },
-    );
+    )?;
     fleet.close_all(Duration::from_secs(90), start)?;
     say(
         start,
         "instances closed; reading every topic (read_committed)",
     );
 
-    let dump_file = dir.join("dump.tsv");
-    let out = wait_output(
-        reader
-            .command(&[
-                "dump",
-                &broker.bootstrap,
-                &dump_file.to_string_lossy(),
-                "300",
-                &format!("{INPUT}:raw"),
-                ECHO,
-                AGGS,
-                SIZED,
-                &format!("{DLQ}:raw"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?,
-        Duration::from_secs(360),
+    let dump = round::dump(
+        &reader,
+        &broker,
+        &dir,
+        300,
+        &[
+            &format!("{INPUT}:raw"),
+            ECHO,
+            AGGS,
+            SIZED,
+            &format!("{DLQ}:raw"),
+        ],
     )?;
-    if !out.status.success() {
-        return Err(format!(
-            "the Java reader failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let dump = Dump::parse(&fs::read_to_string(&dump_file)?)?;
     drop(broker);
     for topic in poison_internal_topics(APPLICATION_ID) {
         if !dump.ends.iter().any(|e| e.topic == topic) {
