@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rocksdb::{BlockBasedOptions, Cache, DataBlockIndexType, Options, WriteBufferManager};
+use rocksdb::{BlockBasedOptions, Cache, Options, WriteBufferManager};
 
 use crate::error::Error;
 
@@ -18,11 +18,6 @@ pub const MIN_BUDGET_BYTES: usize = 1 << 20;
 
 /// Write buffer of the small column family that holds the changelog offset.
 const META_WRITE_BUFFER: usize = 64 << 10;
-
-/// Keys per bucket of a data block's hash index (RocksDB's suggested
-/// value: one byte per bucket, a couple of percent of a block of short
-/// entries, for most of the point-read gain).
-const DATA_BLOCK_HASH_RATIO: f64 = 0.75;
 
 /// One memory budget for every RocksDB store of a process: a single LRU
 /// block cache and a single write-buffer manager charged to that cache.
@@ -184,13 +179,6 @@ impl RocksDbBudget {
         table.set_pin_l0_filter_and_index_blocks_in_cache(true);
         if bloom {
             table.set_bloom_filter(10.0, false);
-            // A hash index in each data block: a point read finds its key's
-            // restart interval in one probe instead of a binary search then
-            // a scan (RocksDB's "data block hash index"; a few bytes per key
-            // in the block, charged to the cache with it). Point reads are
-            // the hot path of joins and aggregations.
-            table.set_data_block_index_type(DataBlockIndexType::BinaryAndHash);
-            table.set_data_block_hash_ratio(DATA_BLOCK_HASH_RATIO);
         }
         table
     }
