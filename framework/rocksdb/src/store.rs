@@ -153,6 +153,8 @@ pub struct RocksDbBytesStore {
     budget: Arc<RocksDbBudget>,
     /// Whether anything was written since the previous `flush`.
     written: bool,
+    /// The options of every point read, made once (RocksDB's defaults).
+    point_read: ReadOptions,
 }
 
 impl std::fmt::Debug for RocksDbBytesStore {
@@ -208,6 +210,7 @@ impl RocksDbBytesStore {
             db: Some(db),
             budget,
             written: false,
+            point_read: ReadOptions::default(),
         })
     }
 
@@ -299,8 +302,25 @@ impl KeyValueBytesStore for RocksDbBytesStore {
     }
 
     fn get(&self, key: &[u8]) -> weir_core::Result<Option<Vec<u8>>> {
-        let value = self.db()?.get_pinned(key).map_err(self.rocks("get"))?;
+        let value = self
+            .db()?
+            .get_pinned_opt(key, &self.point_read)
+            .map_err(self.rocks("get"))?;
         Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn get_with(
+        &self,
+        key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>) -> weir_core::Result<()>,
+    ) -> weir_core::Result<()> {
+        // The value is read where RocksDB pinned it (its block in the
+        // cache, or the memtable), with no copy.
+        let value = self
+            .db()?
+            .get_pinned_opt(key, &self.point_read)
+            .map_err(self.rocks("get"))?;
+        read(value.as_deref())
     }
 
     fn write(&mut self, mut batch: WriteBatch) -> weir_core::Result<()> {

@@ -243,6 +243,20 @@ pub trait KeyValueBytesStore: Send {
     /// The value under `key`, if any.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// Hands the value under `key` (if any) to `read`, and returns what it
+    /// returns: the same value [`get`](Self::get) gives, lent instead of
+    /// returned, so a store that holds its values in memory of its own
+    /// (RocksDB's pinned blocks) can let it be decoded without a copy. The
+    /// default calls `get`.
+    fn get_with(
+        &self,
+        key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>) -> Result<()>,
+    ) -> Result<()> {
+        let value = self.get(key)?;
+        read(value.as_deref())
+    }
+
     /// Applies `batch` atomically: all its operations, in order, and its
     /// offset (if it has one), or none of them.
     fn write(&mut self, batch: WriteBatch) -> Result<()>;

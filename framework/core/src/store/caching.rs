@@ -294,6 +294,17 @@ impl KeyValueBytesStore for CachingLayer {
         }
     }
 
+    fn get_with(
+        &self,
+        key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>) -> Result<()>,
+    ) -> Result<()> {
+        match self.entries.get(key) {
+            Some(e) => read(e.value.as_deref()),
+            None => self.inner.get_with(key, read),
+        }
+    }
+
     fn write(&mut self, mut batch: WriteBatch) -> Result<()> {
         let ranges = batch.take_range_deletes();
         if !ranges.is_empty() {

@@ -29,9 +29,18 @@ macro_rules! delegate_to {
             self.$f.persistent()
         }
     };
+    // `get` and `get_with` read the same value: a layer passes both down or
+    // neither.
     (@one $f:ident get) => {
         fn get(&self, key: &[u8]) -> $crate::error::Result<Option<Vec<u8>>> {
             self.$f.get(key)
+        }
+        fn get_with(
+            &self,
+            key: &[u8],
+            read: &mut dyn FnMut(Option<&[u8]>) -> $crate::error::Result<()>,
+        ) -> $crate::error::Result<()> {
+            self.$f.get_with(key, read)
         }
     };
     (@one $f:ident committed_offset) => {

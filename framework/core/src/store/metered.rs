@@ -164,10 +164,12 @@ impl<K, V> ReadOnlyKeyValueStore<K, V> for MeteredKeyValueStore<K, V> {
     fn get(&self, key: &K) -> Result<Option<V>> {
         bump(&self.metrics.gets, 1);
         let key = self.key_bytes(key)?;
-        self.inner
-            .get(&key)?
-            .map(|v| self.read_value(&v))
-            .transpose()
+        let mut value = None;
+        self.inner.get_with(&key, &mut |bytes| {
+            value = bytes.map(|v| self.read_value(v)).transpose()?;
+            Ok(())
+        })?;
+        Ok(value)
     }
 
     fn range(&self, from: Option<&K>, to: Option<&K>) -> Result<KeyValueIter<'_, K, V>> {

@@ -242,6 +242,21 @@ fn not_a<K, V>(store: String, kind: &str) -> Error {
     }
 }
 
+/// `store` as its concrete type `T`, or the error `error` makes from the
+/// store's name (copied only then: stores are looked up for every record).
+fn downcast_store<'s, T: 'static>(
+    store: &'s mut (dyn StateStore + '_),
+    error: impl Fn(String) -> Error,
+) -> Result<&'s mut T> {
+    if !store.as_any_mut().is::<T>() {
+        return Err(error(store.name().to_string()));
+    }
+    store
+        .as_any_mut()
+        .downcast_mut::<T>()
+        .ok_or_else(|| error(String::new()))
+}
+
 impl<'a> dyn StateStore + 'a {
     /// The store as its concrete type `S`, if it is one.
     pub fn downcast_mut<S: StateStore + 'static>(&mut self) -> Option<&mut S> {
@@ -252,13 +267,10 @@ impl<'a> dyn StateStore + 'a {
     /// [`KeyValueStoreBuilder`], [`MeteredKeyValueStore<K, V>`]); otherwise
     /// an [`Error::Store`] naming the type asked for.
     pub fn as_store<S: StateStore + 'static>(&mut self) -> Result<&mut S> {
-        let name = self.name().to_string();
-        self.as_any_mut()
-            .downcast_mut::<S>()
-            .ok_or_else(|| Error::Store {
-                store: name,
-                message: format!("not a store of type {}", std::any::type_name::<S>()),
-            })
+        downcast_store::<S>(self, |store| Error::Store {
+            store,
+            message: format!("not a store of type {}", std::any::type_name::<S>()),
+        })
     }
 
     /// The store as a typed key-value store, if it is one built by
@@ -270,20 +282,11 @@ impl<'a> dyn StateStore + 'a {
     pub fn as_key_value_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn KeyValueStore<K, V>> {
-        let name = self.name().to_string();
-        let any = self.as_any_mut();
-        let store: Option<&mut dyn KeyValueStore<K, V>> =
-            if any.is::<TimestampedKeyValueStore<K, V>>() {
-                any.downcast_mut::<TimestampedKeyValueStore<K, V>>()
-                    .map(|s| s as _)
-            } else {
-                any.downcast_mut::<MeteredKeyValueStore<K, V>>()
-                    .map(|s| s as _)
-            };
-        match store {
-            Some(store) => Ok(store),
-            None => Err(not_a::<K, V>(name, "key-value store")),
+        let error = |name| not_a::<K, V>(name, "key-value store");
+        if self.as_any_mut().is::<TimestampedKeyValueStore<K, V>>() {
+            return downcast_store::<TimestampedKeyValueStore<K, V>>(self, error).map(|s| s as _);
         }
+        downcast_store::<MeteredKeyValueStore<K, V>>(self, error).map(|s| s as _)
     }
 }
 
@@ -296,20 +299,12 @@ impl<'a> dyn StateStore + 'a {
     pub fn as_timestamped_key_value_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn KeyValueStore<K, ValueAndTimestamp<V>>> {
-        let name = self.name().to_string();
-        let any = self.as_any_mut();
-        let store: Option<&mut dyn KeyValueStore<K, ValueAndTimestamp<V>>> =
-            if any.is::<TimestampedKeyValueStore<K, V>>() {
-                any.downcast_mut::<TimestampedKeyValueStore<K, V>>()
-                    .map(|s| s.timestamped() as _)
-            } else {
-                any.downcast_mut::<MeteredKeyValueStore<K, ValueAndTimestamp<V>>>()
-                    .map(|s| s as _)
-            };
-        match store {
-            Some(store) => Ok(store),
-            None => Err(not_a::<K, V>(name, "timestamped key-value store")),
+        let error = |name| not_a::<K, V>(name, "timestamped key-value store");
+        if self.as_any_mut().is::<TimestampedKeyValueStore<K, V>>() {
+            return downcast_store::<TimestampedKeyValueStore<K, V>>(self, error)
+                .map(|s| s.timestamped() as _);
         }
+        downcast_store::<MeteredKeyValueStore<K, ValueAndTimestamp<V>>>(self, error).map(|s| s as _)
     }
 }
 
@@ -320,11 +315,8 @@ impl<'a> dyn StateStore + 'a {
     pub fn as_window_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn WindowStore<K, V>> {
-        let name = self.name().to_string();
-        match self.as_any_mut().downcast_mut::<MeteredWindowStore<K, V>>() {
-            Some(store) => Ok(store),
-            None => Err(not_a::<K, V>(name, "window store")),
-        }
+        downcast_store::<MeteredWindowStore<K, V>>(self, |name| not_a::<K, V>(name, "window store"))
+            .map(|s| s as _)
     }
 
     /// The store as a typed versioned key-value store, if it is one built
@@ -333,14 +325,10 @@ impl<'a> dyn StateStore + 'a {
     pub fn as_versioned_key_value_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn VersionedKeyValueStore<K, V>> {
-        let name = self.name().to_string();
-        match self
-            .as_any_mut()
-            .downcast_mut::<MeteredVersionedKeyValueStore<K, V>>()
-        {
-            Some(store) => Ok(store),
-            None => Err(not_a::<K, V>(name, "versioned key-value store")),
-        }
+        downcast_store::<MeteredVersionedKeyValueStore<K, V>>(self, |name| {
+            not_a::<K, V>(name, "versioned key-value store")
+        })
+        .map(|s| s as _)
     }
 
     /// The store as a typed session store, if it is one built by
@@ -349,14 +337,10 @@ impl<'a> dyn StateStore + 'a {
     pub fn as_session_store<K: 'static, V: 'static>(
         &mut self,
     ) -> Result<&mut dyn SessionStore<K, V>> {
-        let name = self.name().to_string();
-        match self
-            .as_any_mut()
-            .downcast_mut::<MeteredSessionStore<K, V>>()
-        {
-            Some(store) => Ok(store),
-            None => Err(not_a::<K, V>(name, "session store")),
-        }
+        downcast_store::<MeteredSessionStore<K, V>>(self, |name| {
+            not_a::<K, V>(name, "session store")
+        })
+        .map(|s| s as _)
     }
 }
 

@@ -117,6 +117,18 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
         }
     }
 
+    fn get_with(
+        &self,
+        key: &[u8],
+        read: &mut dyn FnMut(Option<&[u8]>) -> Result<()>,
+    ) -> Result<()> {
+        match self.pending.get(key) {
+            Some(value) => read(value.as_deref()),
+            None if self.hidden(key) => read(None),
+            None => self.inner.get_with(key, read),
+        }
+    }
+
     fn write(&mut self, mut batch: WriteBatch) -> Result<()> {
         if batch.offset().is_none() {
             for (from, to) in batch.take_range_deletes() {

@@ -6,6 +6,7 @@
 //! transaction).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
@@ -52,6 +53,9 @@ pub(crate) struct SizeLimits {
     admin: Option<AdminClient<DefaultClientContext>>,
     config: ClientConfig,
     limits: HashMap<String, Option<usize>>,
+    /// The topic of the previous record and its limit: a sink's records share
+    /// one topic name, so most records find theirs without hashing it.
+    last: Option<(Arc<str>, Option<usize>)>,
     /// Off when the producer compresses: the broker checks compressed sizes.
     enabled: bool,
 }
@@ -70,6 +74,7 @@ impl SizeLimits {
             admin: None,
             config: c,
             limits: HashMap::new(),
+            last: None,
             enabled: !compressed,
         }
     }
@@ -79,11 +84,20 @@ impl SizeLimits {
         if !self.enabled {
             return None;
         }
-        let limit = match self.limits.get(&*record.topic) {
-            Some(limit) => (*limit)?,
-            None => {
-                let limit = self.fetch(&record.topic);
-                self.limits.insert(record.topic.to_string(), limit);
+        let limit = match &self.last {
+            Some((topic, limit)) if Arc::ptr_eq(topic, &record.topic) || *topic == record.topic => {
+                (*limit)?
+            }
+            _ => {
+                let limit = match self.limits.get(&*record.topic) {
+                    Some(limit) => *limit,
+                    None => {
+                        let limit = self.fetch(&record.topic);
+                        self.limits.insert(record.topic.to_string(), limit);
+                        limit
+                    }
+                };
+                self.last = Some((Arc::clone(&record.topic), limit));
                 limit?
             }
         };
@@ -147,6 +161,39 @@ mod tests {
         record.key = None;
         record.headers.add("h", None);
         assert_eq!(batch_size(&record), 61 + 2 + 3 + 1 + 102 + 1 + 2 + 1);
+    }
+
+    /// Limits already known (no broker asked): each record is checked
+    /// against its own topic's, whether its topic is the previous record's
+    /// (the same name, shared or not) or another.
+    #[test]
+    fn each_record_meets_its_own_topics_limit() {
+        let mut limits = SizeLimits::new(&ClientConfig::new());
+        limits.limits.insert("small".into(), Some(100));
+        limits.limits.insert("large".into(), Some(10_000));
+        limits.limits.insert("unknown".into(), None);
+        let record = |topic: &Arc<str>| OutputRecord {
+            topic: Arc::clone(topic),
+            partition: None,
+            key: None,
+            value: Some(vec![0; 500]),
+            timestamp: 0,
+            headers: Headers::new(),
+        };
+        let (small, large, unknown): (Arc<str>, Arc<str>, Arc<str>) =
+            (Arc::from("small"), Arc::from("large"), Arc::from("unknown"));
+        let size = batch_size(&record(&small));
+        for _ in 0..2 {
+            assert_eq!(limits.too_large(&record(&small)), Some((size, 100)));
+            assert_eq!(limits.too_large(&record(&small)), Some((size, 100)));
+            // The same name in another allocation.
+            assert_eq!(
+                limits.too_large(&record(&Arc::from("small"))),
+                Some((size, 100))
+            );
+            assert_eq!(limits.too_large(&record(&large)), None);
+            assert_eq!(limits.too_large(&record(&unknown)), None);
+        }
     }
 
     #[test]

@@ -40,6 +40,49 @@ fn get_put_delete() {
     assert_eq!(store.get(b"").unwrap(), Some(Vec::new()));
 }
 
+/// What `get_with` lends, from the memtable and from a table file after a
+/// flush (read where RocksDB pinned it), and what the layers above pass down.
+#[test]
+fn get_with_lends_what_get_returns() {
+    fn lent(store: &dyn KeyValueBytesStore, key: &[u8]) -> Option<Vec<u8>> {
+        let mut seen = None;
+        store
+            .get_with(key, &mut |v| {
+                seen = v.map(<[u8]>::to_vec);
+                Ok(())
+            })
+            .unwrap();
+        seen
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    put_all(&mut store, &[(b"a", b"1"), (b"b", b"")]);
+    for _ in 0..2 {
+        assert_eq!(lent(&store, b"a"), Some(b"1".to_vec()));
+        assert_eq!(lent(&store, b"b"), Some(Vec::new()));
+        assert_eq!(lent(&store, b"c"), None);
+        assert_eq!(lent(&store, b"a"), store.get(b"a").unwrap());
+        // The second round reads from a table file.
+        store.close().unwrap();
+        store = open(dir.path());
+    }
+    // An error of the reader is the call's error.
+    let failed = store.get_with(b"a", &mut |_| {
+        Err(weir_core::Error::Processor {
+            node: "n".into(),
+            message: "reader failed".into(),
+        })
+    });
+    assert!(failed.unwrap_err().to_string().contains("reader failed"));
+    // Through the exactly-once layer: its pending writes win over RocksDB.
+    let mut layered = UncommittedWritesLayer::new(Box::new(store));
+    let mut batch = WriteBatch::new();
+    batch.put(b"a".to_vec(), b"pending".to_vec());
+    layered.write(batch).unwrap();
+    assert_eq!(lent(&layered, b"a"), Some(b"pending".to_vec()));
+    assert_eq!(lent(&layered, b"b"), Some(Vec::new()));
+}
+
 #[test]
 fn range_is_inclusive_at_both_ends() {
     let dir = tempfile::tempdir().unwrap();

@@ -169,3 +169,39 @@ fn restore_bypasses_cache_and_log() {
         [("a".to_string(), Some("cached".to_string()))]
     );
 }
+
+/// What `get_with` lends, through the cache and the exactly-once layer, is
+/// what `get` returns: a cached entry (a deletion too), a pending write, a
+/// key hidden by a pending range delete, and what lies below.
+#[test]
+fn get_with_lends_what_get_returns_through_the_layers() {
+    fn lent(store: &dyn KeyValueBytesStore, key: &str) -> Option<Vec<u8>> {
+        let mut seen = None;
+        store
+            .get_with(key.as_bytes(), &mut |v| {
+                seen = v.map(<[u8]>::to_vec);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, store.get(key.as_bytes()).unwrap(), "{key}");
+        seen
+    }
+    let mut below = InMemoryBytesStore::new("c");
+    put(&mut below, "flushed", "1");
+    put(&mut below, "deleted", "2");
+    put(&mut below, "ranged", "3");
+    let mut store = CachingLayer::new(Box::new(below), 1 << 20);
+    put(&mut store, "cached", "4");
+    delete(&mut store, "deleted");
+    assert_eq!(lent(&store, "flushed"), Some(b("1")));
+    assert_eq!(lent(&store, "cached"), Some(b("4")));
+    assert_eq!(lent(&store, "deleted"), None);
+    assert_eq!(lent(&store, "absent"), None);
+    let mut held = crate::store::UncommittedWritesLayer::new(Box::new(store));
+    put(&mut held, "pending", "5");
+    held.delete_range(b"r", b"s").unwrap();
+    assert_eq!(lent(&held, "pending"), Some(b("5")));
+    assert_eq!(lent(&held, "ranged"), None);
+    assert_eq!(lent(&held, "cached"), Some(b("4")));
+    assert_eq!(lent(&held, "flushed"), Some(b("1")));
+}
