@@ -24,7 +24,6 @@ mod checkpoint;
 mod collector;
 mod fetch_lag;
 mod global;
-mod partition_queues;
 mod ports;
 mod process;
 mod restore;
