@@ -230,6 +230,10 @@ fn right_record(input: LatencyInput, id: u64) -> ProduceRecord {
     ProduceRecord::new(data::count_key(id, keys), data::right_value(id))
 }
 
+/// The most pairs [`offer_both`] sends in one round (left records, flushed,
+/// then right records).
+const PAIRS_PER_ROUND: u64 = 50;
+
 /// Offers `count` records from `first` on at `rate` through `left` and,
 /// when given, the pair of each through `right` at the same rate, from one
 /// thread: each round sends the records due on both sides, left then right,
@@ -259,7 +263,14 @@ fn offer_both(
         if start.elapsed() > limit {
             return Err(format!("offering {count} pairs took over {limit:?} ({sent} sent)").into());
         }
-        let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(count);
+        // At most PAIRS_PER_ROUND pairs a round: the warm-up offers all its
+        // pairs at once, and a round's left records are flushed before its
+        // right ones are stamped, so a round of 1,000 pairs set the pairs
+        // more than the 1 s window apart on a loaded machine (half the
+        // warm-up, or all of it, never joined).
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1)
+            .min(count)
+            .min(sent + PAIRS_PER_ROUND);
         if due == sent {
             std::thread::sleep(tick);
             continue;
