@@ -232,41 +232,14 @@ fn assert_denied(case: &str, text: &str, what: &str) {
 
 /// The values of `topic`, read_committed (as the super user).
 fn out_values(topic: &str) -> Vec<usize> {
-    secured()
-        .read_committed(topic)
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            String::from_utf8(r.value.unwrap())
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
-        .collect()
+    common::out_values_on(secured(), topic)
 }
 
 /// Waits until every value of `0..n` is in `topic`; how many of each.
 fn wait_all(topic: &str, n: usize, within: Duration) -> Vec<usize> {
-    let deadline = Instant::now() + within;
-    loop {
-        let mut seen = vec![0usize; n];
-        for v in out_values(topic) {
-            assert!(v < n, "{topic}: unexpected value {v}");
-            seen[v] += 1;
-        }
-        let missing = seen.iter().filter(|c| **c == 0).count();
-        if missing == 0 {
-            return seen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{topic}: {missing} of {n} results missing after {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    common::wait_all_on(secured(), topic, n, within)
 }
 
-/// Waits until the last count of each key in `topic` is at least its
 /// number of inputs in `0..n`; returns the last counts.
 fn wait_counts(topic: &str, n: usize, within: Duration) -> BTreeMap<String, i64> {
     let expected = inputs_per_key(n);

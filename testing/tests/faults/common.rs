@@ -109,7 +109,12 @@ pub(crate) fn inputs(from: usize, to: usize) -> Vec<ProduceRecord> {
 
 /// The values of `topic`, read_committed, parsed as numbers.
 pub(crate) fn out_values(topic: &str) -> Vec<usize> {
-    cluster()
+    out_values_on(cluster(), topic)
+}
+
+/// The values of `topic` on `broker`, read_committed.
+pub(crate) fn out_values_on(broker: &KafkaCluster, topic: &str) -> Vec<usize> {
+    broker
         .read_committed(topic)
         .unwrap()
         .into_iter()
@@ -136,10 +141,20 @@ pub(crate) fn last_counts(topic: &str) -> BTreeMap<String, i64> {
 /// Waits until every value of `0..n` is in `topic` (read_committed);
 /// returns how many of each there are.
 pub(crate) fn wait_all(topic: &str, n: usize, within: Duration) -> Vec<usize> {
+    wait_all_on(cluster(), topic, n, within)
+}
+
+/// [`wait_all`] on `broker`.
+pub(crate) fn wait_all_on(
+    broker: &KafkaCluster,
+    topic: &str,
+    n: usize,
+    within: Duration,
+) -> Vec<usize> {
     let deadline = Instant::now() + within;
     loop {
         let mut seen = vec![0usize; n];
-        for v in out_values(topic) {
+        for v in out_values_on(broker, topic) {
             assert!(v < n, "{topic}: unexpected value {v}");
             seen[v] += 1;
         }
