@@ -24,6 +24,7 @@ mod checkpoint;
 mod collector;
 mod fetch_lag;
 mod global;
+mod partition_queues;
 mod ports;
 mod process;
 mod restore;
