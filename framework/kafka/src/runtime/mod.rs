@@ -247,11 +247,7 @@ impl StreamsRuntime {
             let consumer = Self::consumer(
                 &app.config,
                 &client_id,
-                ThreadContext {
-                    index,
-                    app: app.clone(),
-                    tasks,
-                },
+                ThreadContext::new(index, app.clone(), tasks),
             )?;
             consumers.push(consumer);
         }

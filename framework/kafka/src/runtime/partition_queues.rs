@@ -17,6 +17,12 @@
 //! It also lets back-pressure keep fetched records: a held partition's
 //! queue is not read, and librdkafka stops fetching it once the queue is
 //! full; a pause would drop what was fetched and fetch it again.
+//!
+//! The queues are split off in the rebalance callback, before the
+//! assignment starts fetching: no record of a partition ever goes to the
+//! consumer's queue, so none is read out of order from two queues. The
+//! consumer's queue carries the rebalances and errors; an error does not
+//! end a turn's poll (after a broker outage thousands can be queued).
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -42,19 +48,11 @@ pub(crate) struct Flow {
     split: HashSet<TopicPartition>,
     /// Partitions held for back-pressure whose own queue is not read.
     held: HashSet<TopicPartition>,
-    /// Partitions held before they had their own queue: paused in librdkafka.
+    /// Partitions held without a queue of their own: paused in librdkafka.
     paused: HashSet<TopicPartition>,
-    /// The assignment after the last rebalance, until the thread loop gives
-    /// its partitions their queues.
-    assigned: Option<Vec<TopicPartition>>,
 }
 
 impl Flow {
-    /// Records the thread's assignment after a rebalance.
-    pub(crate) fn assigned(&mut self, partitions: Vec<TopicPartition>) {
-        self.assigned = Some(partitions);
-    }
-
     /// Sorts `partitions` to hold: those with their own queue are held here
     /// (their queue is no longer read); the others are returned, to be
     /// paused.
@@ -86,6 +84,37 @@ impl Flow {
     pub(crate) fn held(&self) -> &HashSet<TopicPartition> {
         &self.held
     }
+}
+
+/// A change of a thread's partition queues made by a rebalance callback;
+/// the thread loop applies them in order after its poll.
+pub(crate) enum QueueChange<C: ConsumerContext + 'static> {
+    /// Partitions assigned, with the queues split off for them before the
+    /// assignment started fetching (a partition librdkafka gave no queue is
+    /// missing: its records come through the consumer's queue).
+    Assigned(Vec<(TopicPartition, PartitionQueue<C>)>),
+    /// Partitions revoked: their queues are dropped.
+    Revoked(Vec<TopicPartition>),
+}
+
+/// Splits a queue off for each of `partitions`. Called before they are
+/// assigned: librdkafka then never forwards their records to the
+/// consumer's queue (a partition's queue stays split for the life of the
+/// consumer, across reassignments), so no record of a partition is read
+/// from two queues out of order.
+pub(crate) fn split<C: ConsumerContext + 'static>(
+    consumer: &Arc<BaseConsumer<C>>,
+    partitions: &[TopicPartition],
+) -> QueueChange<C> {
+    let mut queues = Vec::with_capacity(partitions.len());
+    for tp in partitions {
+        match consumer.split_partition_queue(&tp.topic, tp.partition) {
+            Some(queue) => queues.push((tp.clone(), queue)),
+            // Its records keep coming through the consumer's queue.
+            None => tracing::warn!(partition = %tp, "no queue of its own for a partition"),
+        }
+    }
+    QueueChange::Assigned(queues)
 }
 
 /// Wakes the idle thread loop when a partition's queue gets records.
@@ -143,24 +172,26 @@ pub(crate) struct Polled {
 }
 
 impl<C: ConsumerContext + 'static> PartitionQueues<C> {
-    /// After a rebalance: gives each newly assigned partition its own queue
-    /// and drops the queues of partitions no longer assigned.
-    pub(crate) fn sync(&mut self, consumer: &Arc<BaseConsumer<C>>, flow: &mut Flow) {
-        let Some(assigned) = flow.assigned.take() else {
+    /// Applies the changes the rebalance callbacks made, in order, and
+    /// records in `flow` which partitions now have a queue of their own.
+    pub(crate) fn apply(&mut self, changes: Vec<QueueChange<C>>, flow: &mut Flow) {
+        if changes.is_empty() {
             return;
-        };
-        let keep: HashSet<&TopicPartition> = assigned.iter().collect();
-        self.queues.retain(|(tp, _)| keep.contains(tp));
-        let have: HashSet<TopicPartition> = self.queues.iter().map(|(tp, _)| tp.clone()).collect();
-        for tp in assigned.iter().filter(|tp| !have.contains(*tp)) {
-            match consumer.split_partition_queue(&tp.topic, tp.partition) {
-                Some(mut queue) => {
-                    let wake = Arc::clone(&self.wake);
-                    queue.set_nonempty_callback(move || wake.notify());
-                    self.queues.push((tp.clone(), queue));
+        }
+        for change in changes {
+            match change {
+                QueueChange::Revoked(partitions) => {
+                    let gone: HashSet<&TopicPartition> = partitions.iter().collect();
+                    self.queues.retain(|(tp, _)| !gone.contains(tp));
                 }
-                // Its records keep coming through the consumer's queue.
-                None => tracing::warn!(partition = %tp, "no queue of its own for a partition"),
+                QueueChange::Assigned(split) => {
+                    for (tp, mut queue) in split {
+                        self.queues.retain(|(have, _)| *have != tp);
+                        let wake = Arc::clone(&self.wake);
+                        queue.set_nonempty_callback(move || wake.notify());
+                        self.queues.push((tp, queue));
+                    }
+                }
             }
         }
         flow.split = self.queues.iter().map(|(tp, _)| tp.clone()).collect();
