@@ -24,6 +24,7 @@ mod checkpoint;
 mod collector;
 mod fetch_lag;
 mod global;
+mod partition_queues;
 mod ports;
 mod process;
 mod restore;
@@ -246,11 +247,7 @@ impl StreamsRuntime {
             let consumer = Self::consumer(
                 &app.config,
                 &client_id,
-                ThreadContext {
-                    index,
-                    app: app.clone(),
-                    tasks,
-                },
+                ThreadContext::new(index, app.clone(), tasks),
             )?;
             consumers.push(consumer);
         }
