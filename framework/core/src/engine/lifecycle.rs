@@ -187,8 +187,8 @@ impl TaskManager {
         Ok(())
     }
 
-    /// Releases those of `partitions` held for back-pressure: a held
-    /// partition stays held across a reassignment.
+    /// Resumes those of `partitions` paused for back-pressure: a paused
+    /// partition stays paused across a reassignment.
     fn resume_paused<P: Ports>(&mut self, ports: &mut P, partitions: &[TopicPartition]) {
         let resume: Vec<TopicPartition> = partitions
             .iter()
@@ -196,8 +196,8 @@ impl TaskManager {
             .cloned()
             .collect();
         if !resume.is_empty() {
-            if let Err(e) = ports.release(&resume) {
-                tracing::warn!(error = %e, "releasing held partitions failed");
+            if let Err(e) = ports.resume(&resume) {
+                tracing::warn!(error = %e, "resuming partitions failed");
             }
         }
     }

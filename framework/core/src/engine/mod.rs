@@ -62,7 +62,7 @@ pub struct TaskManager {
     topology: Arc<Topology>,
     config: TaskConfig,
     tasks: BTreeMap<TaskId, Task>,
-    /// Input partitions held (see [`Input::hold`]) because their queue is full.
+    /// Input partitions paused because their queue is full.
     paused: HashSet<TopicPartition>,
     /// Exactly-once: the offsets the last transaction committed, so that a
     /// commit without progress opens no transaction.

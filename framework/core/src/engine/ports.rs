@@ -75,19 +75,6 @@ pub trait Input {
     /// Fetches `partitions` again.
     fn resume(&mut self, partitions: &[TopicPartition]) -> Result<(), Self::Error>;
 
-    /// Stops handing over records of `partitions` because their queues are
-    /// full (back-pressure): unlike [`pause`](Self::pause), records already
-    /// fetched may be kept for [`release`](Self::release) rather than
-    /// dropped and fetched again. A runtime with nothing to keep pauses.
-    fn hold(&mut self, partitions: &[TopicPartition]) -> Result<(), Self::Error> {
-        self.pause(partitions)
-    }
-
-    /// Hands over records of `partitions` held by [`hold`](Self::hold) again.
-    fn release(&mut self, partitions: &[TopicPartition]) -> Result<(), Self::Error> {
-        self.resume(partitions)
-    }
-
     /// Moves each of `partitions` back to its committed offset (the
     /// beginning when none is committed): records fetched since are read
     /// again.

@@ -140,7 +140,7 @@ impl TaskManager {
         }
     }
 
-    /// Holds partitions whose queue is full and releases them once half drained.
+    /// Pauses partitions whose queue is full and resumes them once half drained.
     fn apply_backpressure<P: Ports>(&mut self, ports: &mut P) -> Result<(), P::Error> {
         let mut pause = Vec::new();
         let mut resume = Vec::new();
@@ -156,13 +156,13 @@ impl TaskManager {
             }
         }
         if !pause.is_empty() {
-            tracing::debug!(partitions = ?pause, "holding: queues full");
-            ports.hold(&pause)?;
+            tracing::debug!(partitions = ?pause, "pausing: queues full");
+            ports.pause(&pause)?;
             self.paused.extend(pause);
         }
         if !resume.is_empty() {
-            tracing::debug!(partitions = ?resume, "releasing: queues drained");
-            ports.release(&resume)?;
+            tracing::debug!(partitions = ?resume, "resuming: queues drained");
+            ports.resume(&resume)?;
             for tp in &resume {
                 self.paused.remove(tp);
             }

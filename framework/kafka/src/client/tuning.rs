@@ -6,15 +6,13 @@
 //! tasks as fast as it takes them, so Weir bounds the prefetch instead:
 //!
 //! - librdkafka keeps every fetched record as an operation of a few hundred
-//!   bytes, whatever its size. With its defaults (100,000 records, 64 MiB,
-//!   50 MiB fetches) a consumer of small records held hundreds of thousands
-//!   of them: 100-200 MiB of the count benchmark's peak RSS. Small fetches
-//!   (1 MiB, 64 KiB per partition) and 1,000 records queued per partition
-//!   (a stream thread reads each partition from a queue of its own, see
-//!   `runtime::partition_queues`) keep it to a few MiB. A partition whose
-//!   batches exceed the per-partition size still gets one whole batch when
-//!   it comes first in a fetch; librdkafka's round robin puts each partition
-//!   first in turn.
+//!   bytes, whatever its size, and its thresholds count the queue of the
+//!   whole consumer, not of a partition. With its defaults (100,000
+//!   records, 64 MiB, 50 MiB fetches) a consumer of small records held
+//!   hundreds of thousands of them: 100-200 MiB of the count benchmark's
+//!   peak RSS. Small fetches (1 MiB, 64 KiB per partition) and a queue of
+//!   2,000 records keep it to a few MiB; a partition whose batches exceed
+//!   the per-partition size still gets one whole batch per fetch.
 //! - `fetch.queue.backoff.ms` is how long a partition waits before fetching
 //!   again once the queue is over its threshold; librdkafka's 1 s default
 //!   starves a small queue, 5 ms does not.
@@ -48,7 +46,7 @@ pub(crate) const CLIENT: &[(&str, &str)] = &[
 
 /// Consumers that feed stream threads (and the benchmarks' copier).
 pub(crate) const CONSUMER: &[(&str, &str)] = &[
-    ("queued.min.messages", "1000"),
+    ("queued.min.messages", "2000"),
     ("queued.max.messages.kbytes", "2048"),
     ("fetch.max.bytes", "1048576"),
     ("max.partition.fetch.bytes", "65536"),

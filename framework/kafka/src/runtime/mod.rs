@@ -24,7 +24,6 @@ mod checkpoint;
 mod collector;
 mod fetch_lag;
 mod global;
-mod partition_queues;
 mod ports;
 mod process;
 mod restore;
@@ -247,7 +246,11 @@ impl StreamsRuntime {
             let consumer = Self::consumer(
                 &app.config,
                 &client_id,
-                ThreadContext::new(index, app.clone(), tasks),
+                ThreadContext {
+                    index,
+                    app: app.clone(),
+                    tasks,
+                },
             )?;
             consumers.push(consumer);
         }

@@ -15,7 +15,6 @@ use weir_core::ErrorKind;
 
 use crate::error::{classify, retry_retriable, Error, Result};
 use crate::runtime::collector::ProducerCollector;
-use crate::runtime::partition_queues::Flow;
 use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
 
@@ -51,7 +50,6 @@ pub(crate) struct KafkaPorts<'a, C: ConsumerContext> {
     pub(crate) consumer: &'a BaseConsumer<C>,
     pub(crate) collector: &'a mut ProducerCollector,
     pub(crate) restorer: &'a mut Restorer,
-    pub(crate) flow: &'a mut Flow,
     pub(crate) app: &'a AppShared,
 }
 
@@ -87,24 +85,6 @@ impl<C: ConsumerContext> Input for KafkaPorts<'_, C> {
         self.consumer
             .resume(&list(partitions))
             .map_err(|e| consume_error(&e))
-    }
-
-    /// A partition with its own queue is held by no longer reading that
-    /// queue (see `partition_queues`); the others are paused.
-    fn hold(&mut self, partitions: &[TopicPartition]) -> Result<()> {
-        let pause = self.flow.hold(partitions);
-        if pause.is_empty() {
-            return Ok(());
-        }
-        self.pause(&pause)
-    }
-
-    fn release(&mut self, partitions: &[TopicPartition]) -> Result<()> {
-        let resume = self.flow.release(partitions);
-        if resume.is_empty() {
-            return Ok(());
-        }
-        self.resume(&resume)
     }
 
     /// Seeks each partition to its committed offset (or the beginning,

@@ -17,7 +17,6 @@ use weir_core::topology::Topology;
 use crate::error::{Error, Result};
 use crate::runtime::collector::ProducerCollector;
 use crate::runtime::fetch_lag::FetchLagCache;
-use crate::runtime::partition_queues::Flow;
 use crate::runtime::ports::KafkaPorts;
 use crate::runtime::restore::Restorer;
 use crate::runtime::AppShared;
@@ -32,8 +31,6 @@ pub(crate) struct ThreadTasks {
     pub(crate) error: Option<Error>,
     /// Start and last stable offsets the fetch lags of its partitions need.
     pub(crate) fetch_lag: FetchLagCache,
-    /// Which input partitions have their own queue and which are held.
-    pub(crate) flow: Flow,
 }
 
 impl ThreadTasks {
@@ -50,7 +47,6 @@ impl ThreadTasks {
             restorer: Restorer::default(),
             error: None,
             fetch_lag: FetchLagCache::default(),
-            flow: Flow::default(),
         }
     }
 
@@ -64,7 +60,6 @@ impl ThreadTasks {
             engine,
             collector,
             restorer,
-            flow,
             ..
         } = self;
         (
@@ -73,7 +68,6 @@ impl ThreadTasks {
                 consumer,
                 collector,
                 restorer,
-                flow,
                 app,
             },
         )

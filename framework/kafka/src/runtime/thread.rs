@@ -2,7 +2,7 @@
 //! and the poll -> queue -> process -> commit loop.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -15,7 +15,6 @@ use weir_core::{ErrorKind, Headers as WeirHeaders};
 
 use crate::client::headers::read_headers;
 use crate::error::{classify, Error, Result};
-use crate::runtime::partition_queues::{self, PartitionQueues, QueueChange};
 use crate::runtime::ports::consume_error;
 use crate::runtime::tasks::{partitions_of, SharedTasks, ThreadTasks};
 use crate::runtime::AppShared;
@@ -24,8 +23,6 @@ use crate::runtime::AppShared;
 const POLL_BATCH: usize = 2000;
 /// Records processed per loop turn before polling again.
 const PROCESS_BUDGET: usize = 2000;
-/// How long an idle loop turn waits for records before polling again.
-const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// Time given to restoration per loop turn while other tasks are active.
 const RESTORE_SLICE: Duration = Duration::from_millis(50);
 /// Time given to restoration per loop turn when no task is active.
@@ -36,29 +33,9 @@ pub(crate) struct ThreadContext {
     pub(crate) index: usize,
     pub(crate) app: Arc<AppShared>,
     pub(crate) tasks: SharedTasks,
-    /// The consumer itself, so that an assignment can split the partitions'
-    /// queues off before it starts fetching (set once it is shared).
-    consumer: OnceLock<Weak<BaseConsumer<ThreadContext>>>,
-    /// Queue changes the rebalance callbacks made, for the thread loop.
-    queue_changes: Mutex<Vec<QueueChange<ThreadContext>>>,
 }
 
 impl ThreadContext {
-    /// The context of stream thread `index`.
-    pub(crate) fn new(index: usize, app: Arc<AppShared>, tasks: SharedTasks) -> ThreadContext {
-        ThreadContext {
-            index,
-            app,
-            tasks,
-            consumer: OnceLock::new(),
-            queue_changes: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn queue_changes(&self) -> MutexGuard<'_, Vec<QueueChange<ThreadContext>>> {
-        self.queue_changes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn lock(&self) -> MutexGuard<'_, ThreadTasks> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -123,8 +100,6 @@ impl ConsumerContext for ThreadContext {
                     lost,
                     "partitions revoked"
                 );
-                self.queue_changes()
-                    .push(QueueChange::Revoked(partitions.clone()));
                 let mut tasks = self.lock();
                 tasks.fetch_lag.clear();
                 let (engine, mut ports) = tasks.split(consumer, &self.app);
@@ -132,15 +107,7 @@ impl ConsumerContext for ThreadContext {
                     tasks.error.get_or_insert(e);
                 }
             }
-            Rebalance::Assign(tpl) => {
-                self.app.state.thread_rebalancing(self.index, true);
-                // Before the assignment starts fetching, so that no record
-                // of these partitions goes to the consumer's queue.
-                if let Some(consumer) = self.consumer.get().and_then(Weak::upgrade) {
-                    let change = partition_queues::split(&consumer, &partitions_of(tpl));
-                    self.queue_changes().push(change);
-                }
-            }
+            Rebalance::Assign(_) => self.app.state.thread_rebalancing(self.index, true),
             Rebalance::Error(e) => {
                 tracing::warn!(thread = self.index, error = %e, "rebalance error")
             }
@@ -229,10 +196,7 @@ pub(crate) fn with_raw_record<T>(
 
 /// Runs one stream thread until shutdown or a fatal error.
 pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) -> Result<()> {
-    let consumer = Arc::new(consumer);
     let ctx = consumer.context();
-    // Cannot fail: set once, here.
-    let _ = ctx.consumer.set(Arc::downgrade(&consumer));
     let index = ctx.index;
     let app = ctx.app.clone();
     let shared = ctx.tasks.clone();
@@ -269,8 +233,6 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
     let closed = engine.close(&mut ports, commit_first);
     drop(tasks);
     consumer.unsubscribe();
-    // Split queues hold the consumer: none may outlive the thread.
-    ctx.queue_changes().clear();
     tracing::info!("stream thread stopped");
     match (result, closed) {
         (Err(e), closed) => {
@@ -289,7 +251,7 @@ pub(crate) fn run(consumer: BaseConsumer<ThreadContext>, topics: Vec<String>) ->
 
 fn run_loop(
     index: usize,
-    consumer: &Arc<BaseConsumer<ThreadContext>>,
+    consumer: &BaseConsumer<ThreadContext>,
     app: &AppShared,
     shared: &SharedTasks,
 ) -> Result<()> {
@@ -297,48 +259,54 @@ fn run_loop(
     let mut idle = true;
     let read_committed = app.config.reads_committed();
     let mut last_poll_error: Option<Instant> = None;
-    let mut queues = PartitionQueues::<ThreadContext>::default();
     while !app.shutdown.load(Ordering::Acquire) {
-        if idle {
-            queues.wait(IDLE_WAIT);
-        }
         // Allocated whole: grown record by record it was reallocated ~11
         // times a turn (~6% of a join's stream thread).
         let mut batch = Vec::with_capacity(POLL_BATCH);
-        // The consumer's own queue: rebalances, errors, and the records of
-        // partitions not (yet) given a queue of their own. An error is an
-        // event like a record: after a broker outage thousands of them can
-        // be queued, so they do not end the turn nor keep the partitions'
-        // queues from being read.
-        let mut main_drained = false;
-        for _ in 0..POLL_BATCH {
-            match consumer.poll(Duration::ZERO) {
+        let mut drained = false;
+        let first_timeout = if idle {
+            Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        while batch.len() < POLL_BATCH {
+            let timeout = if batch.is_empty() {
+                first_timeout
+            } else {
+                Duration::ZERO
+            };
+            match consumer.poll(timeout) {
                 None => {
-                    main_drained = true;
+                    drained = true;
                     break;
                 }
-                Some(Ok(msg)) => {
-                    batch.push(msg);
-                    if batch.len() >= POLL_BATCH {
-                        break;
+                Some(Ok(msg)) => batch.push(msg),
+                Some(Err(e)) => {
+                    let kind = classify(&e);
+                    if kind == ErrorKind::Fatal || kind == ErrorKind::User {
+                        let mut message = e.to_string();
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::error::RDKafkaErrorCode::GroupAuthorizationFailed)
+                        {
+                            // librdkafka's error does not say which group.
+                            message = format!(
+                                "{message} (consumer group '{}')",
+                                app.config.application_id
+                            );
+                        }
+                        return Err(Error::Consume {
+                            topic: subscribed_topics(consumer),
+                            message,
+                            kind,
+                        });
                     }
+                    if last_poll_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!(error = %e, "consumer error; retrying");
+                        last_poll_error = Some(Instant::now());
+                    }
+                    break;
                 }
-                Some(Err(e)) => poll_error(consumer, app, &e, &mut last_poll_error)?,
             }
-        }
-        // After the consumer's poll, which may have run a rebalance
-        // callback: the queues follow the assignment it left. They are not
-        // read under the lock (a callback takes it).
-        let held = {
-            let changes = std::mem::take(&mut *consumer.context().queue_changes());
-            let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
-            queues.apply(changes, &mut tasks.flow);
-            tasks.flow.held().clone()
-        };
-        let polled = queues.poll_into(&held, &mut batch, POLL_BATCH);
-        let drained = main_drained && polled.drained;
-        if let Some(e) = polled.error {
-            poll_error(consumer, app, &e, &mut last_poll_error)?;
         }
         let mut tasks = shared.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = tasks.error.take() {
@@ -397,8 +365,7 @@ fn run_loop(
             reset(index, consumer, app, &mut tasks)?;
             last_commit = Instant::now();
         }
-        // Only a turn that found every queue empty waits for records.
-        idle = processed == 0 && !restoring && drained;
+        idle = processed == 0 && !restoring;
     }
     Ok(())
 }
@@ -418,37 +385,6 @@ fn reset(
     engine.reset(&mut ports, &partitions)?;
     if tasks.restorer.is_restoring() {
         app.state.thread_rebalancing(index, true);
-    }
-    Ok(())
-}
-
-/// Handles an error a poll returned: one that is fatal or the user's to fix
-/// stops the thread; any other is logged (at most every 10 s, in
-/// `last_logged`) and the consumer retries on its own.
-fn poll_error(
-    consumer: &BaseConsumer<ThreadContext>,
-    app: &AppShared,
-    e: &KafkaError,
-    last_logged: &mut Option<Instant>,
-) -> Result<()> {
-    let kind = classify(e);
-    if kind == ErrorKind::Fatal || kind == ErrorKind::User {
-        let mut message = e.to_string();
-        if e.rdkafka_error_code()
-            == Some(rdkafka::error::RDKafkaErrorCode::GroupAuthorizationFailed)
-        {
-            // librdkafka's error does not say which group.
-            message = format!("{message} (consumer group '{}')", app.config.application_id);
-        }
-        return Err(Error::Consume {
-            topic: subscribed_topics(consumer),
-            message,
-            kind,
-        });
-    }
-    if last_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-        tracing::warn!(error = %e, "consumer error; retrying");
-        *last_logged = Some(Instant::now());
     }
     Ok(())
 }
