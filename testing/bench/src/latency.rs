@@ -230,18 +230,15 @@ fn right_record(input: LatencyInput, id: u64) -> ProduceRecord {
     ProduceRecord::new(data::count_key(id, keys), data::right_value(id))
 }
 
-/// The most pairs [`offer_both`] sends in one round (left records, flushed,
-/// then right records).
-const PAIRS_PER_ROUND: u64 = 50;
-
 /// Offers `count` records from `first` on at `rate` through `left` and,
 /// when given, the pair of each through `right` at the same rate, from one
-/// thread: each round sends the records due on both sides, left then right,
-/// so the two records of a pair are sent (and stamped) within one
-/// acknowledgement round trip of each other, well inside the join window
-/// even on a busy machine (two producers paced on threads of their own
-/// drifted apart by more than the window when one thread stalled). Returns
-/// the send times of each side.
+/// thread: the two records of a pair are sent one right after the other, so
+/// they are stamped within microseconds of each other, well inside the join
+/// window however busy the machine (two producers paced on threads of their
+/// own drifted apart by more than the window when one thread stalled; a
+/// round of left records acknowledged before its right ones were stamped set
+/// the pairs of a large round over a second apart). Returns the send times
+/// of each side.
 fn offer_both(
     left: &PacedProducer,
     right: Option<&PacedProducer>,
@@ -257,29 +254,29 @@ fn offer_both(
     };
     let start = std::time::Instant::now();
     let limit = PHASE_LIMIT + Duration::from_secs_f64(count as f64 / rate.max(1.0));
-    let (mut l, mut r) = (Vec::new(), Vec::new());
+    let deadline = start + limit;
+    let n = usize::try_from(count).unwrap_or(0);
+    let (mut l, mut r) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut sent = 0u64;
     while sent < count {
         if start.elapsed() > limit {
             return Err(format!("offering {count} pairs took over {limit:?} ({sent} sent)").into());
         }
-        // At most PAIRS_PER_ROUND pairs a round: the warm-up offers all its
-        // pairs at once, and a round's left records are flushed before its
-        // right ones are stamped, so a round of 1,000 pairs set the pairs
-        // more than the 1 s window apart on a loaded machine (half the
-        // warm-up, or all of it, never joined).
-        let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1)
-            .min(count)
-            .min(sent + PAIRS_PER_ROUND);
-        if due == sent {
-            std::thread::sleep(tick);
-            continue;
+        // Pairs due by now on the fixed schedule.
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(count);
+        while sent < due {
+            l.push(left.send_at(&input_record(kind, first + sent), sent, deadline)?);
+            r.push(right.send_at(&right_record(kind, first + sent), sent, deadline)?);
+            sent += 1;
         }
-        let from = first + sent;
-        l.extend(left.offer(due - sent, 1e9, tick, |seq| input_record(kind, from + seq))?);
-        r.extend(right.offer(due - sent, 1e9, tick, |seq| right_record(kind, from + seq))?);
-        sent = due;
+        left.poll_deliveries()?;
+        right.poll_deliveries()?;
+        if sent < count {
+            std::thread::sleep(tick);
+        }
     }
+    left.wait_until(deadline)?;
+    right.wait_until(deadline)?;
     Ok((l, r))
 }
 

@@ -326,43 +326,62 @@ impl PacedProducer {
             // Records due by now on the fixed schedule.
             let due = ((now - start).as_secs_f64() * rate) as u64 + 1;
             while sent < due.min(count) {
-                let record = make(sent);
-                let ts = now_ms();
-                let mut r: BaseRecord<'_, [u8], [u8], usize> =
-                    BaseRecord::with_opaque_to(topic, usize::try_from(sent).unwrap_or(usize::MAX));
-                if let Some(k) = &record.key {
-                    r = r.key(k.as_slice());
-                }
-                if let Some(v) = &record.value {
-                    r = r.payload(v.as_slice());
-                }
-                if let Some(p) = record.partition {
-                    r = r.partition(p);
-                }
-                r = r.timestamp(ts);
-                crate::client::produce::enqueue_with_retry(
-                    r,
-                    deadline,
-                    |r| self.producer.send(r).map_err(Box::new),
-                    |d| {
-                        self.producer.poll(d);
-                    },
-                )
-                .map_err(|e| self.produce_error(&e))?;
-                stamps.push(ts);
+                stamps.push(self.send_at(&make(sent), sent, deadline)?);
                 sent += 1;
             }
-            self.producer.poll(Duration::ZERO);
-            self.check_deliveries()?;
+            self.poll_deliveries()?;
             if sent < count {
                 std::thread::sleep(tick);
             }
         }
+        self.wait_until(deadline)?;
+        Ok(stamps)
+    }
+
+    /// Sends `record` (number `seq`, its delivery opaque), stamped with the
+    /// wall-clock time it is handed to the producer, without waiting for its
+    /// acknowledgement; returns the stamp (ms since the epoch). A full
+    /// producer queue is waited on until `deadline`.
+    pub fn send_at(&self, record: &ProduceRecord, seq: u64, deadline: Instant) -> Result<i64> {
+        let ts = now_ms();
+        let mut r: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&self.topic, usize::try_from(seq).unwrap_or(usize::MAX));
+        if let Some(k) = &record.key {
+            r = r.key(k.as_slice());
+        }
+        if let Some(v) = &record.value {
+            r = r.payload(v.as_slice());
+        }
+        if let Some(p) = record.partition {
+            r = r.partition(p);
+        }
+        r = r.timestamp(ts);
+        crate::client::produce::enqueue_with_retry(
+            r,
+            deadline,
+            |r| self.producer.send(r).map_err(Box::new),
+            |d| {
+                self.producer.poll(d);
+            },
+        )
+        .map_err(|e| self.produce_error(&e))?;
+        Ok(ts)
+    }
+
+    /// Waits until `deadline` for every record sent to be acknowledged;
+    /// fails with the first refused one.
+    pub fn wait_until(&self, deadline: Instant) -> Result<()> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         self.producer
             .flush(remaining)
             .map_err(|e| self.produce_error(&e))?;
-        self.check_deliveries()?;
-        Ok(stamps)
+        self.check_deliveries()
+    }
+
+    /// Serves the acknowledgements that came, without waiting; fails with
+    /// the first refused record.
+    pub fn poll_deliveries(&self) -> Result<()> {
+        self.producer.poll(Duration::ZERO);
+        self.check_deliveries()
     }
 }
