@@ -192,7 +192,10 @@ impl TaskManager {
     fn resume_paused<P: Ports>(&mut self, ports: &mut P, partitions: &[TopicPartition]) {
         let resume: Vec<TopicPartition> = partitions
             .iter()
-            .filter(|tp| self.paused.remove(*tp))
+            .filter(|tp| {
+                self.fetch_paused.remove(*tp);
+                self.paused.remove(*tp)
+            })
             .cloned()
             .collect();
         if !resume.is_empty() {

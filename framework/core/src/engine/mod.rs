@@ -62,8 +62,12 @@ pub struct TaskManager {
     topology: Arc<Topology>,
     config: TaskConfig,
     tasks: BTreeMap<TaskId, Task>,
-    /// Input partitions paused because their queue is full.
+    /// Input partitions paused because their queue is full, or to let a
+    /// starved partition be fetched (those are also in `fetch_paused`).
     paused: HashSet<TopicPartition>,
+    /// Input partitions paused while a task waits for a starved partition
+    /// (see `process::STARVED_AFTER_MS`).
+    fetch_paused: HashSet<TopicPartition>,
     /// Exactly-once: the offsets the last transaction committed, so that a
     /// commit without progress opens no transaction.
     committed: HashMap<TopicPartition, i64>,
@@ -104,6 +108,7 @@ impl TaskManager {
             config,
             tasks: BTreeMap::new(),
             paused: HashSet::new(),
+            fetch_paused: HashSet::new(),
             committed: HashMap::new(),
             needs_reset: false,
             thread_cache: None,

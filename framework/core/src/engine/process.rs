@@ -6,6 +6,13 @@ use super::{failed, Ports, TaskFailure, TaskManager};
 use crate::record::{RawRecordRef, TopicPartition};
 use crate::task::{FetchLag, TaskId};
 
+/// How long a task waits for an empty partition with records on the broker
+/// not fetched before the thread pauses its partitions that have records
+/// (see `TaskManager::relieve_starvation`). A fetch of a partition with
+/// records takes milliseconds; a second means the partition is not being
+/// fetched.
+pub(crate) const STARVED_AFTER_MS: i64 = 1_000;
+
 impl TaskManager {
     /// Queues a polled record in the task reading its partition, decoded
     /// from the borrowed bytes. Returns whether a task took it: a record of
@@ -140,7 +147,8 @@ impl TaskManager {
         }
     }
 
-    /// Pauses partitions whose queue is full and resumes them once half drained.
+    /// Pauses partitions whose queue is full and resumes them once half
+    /// drained; then [`relieve_starvation`](Self::relieve_starvation).
     fn apply_backpressure<P: Ports>(&mut self, ports: &mut P) -> Result<(), P::Error> {
         let mut pause = Vec::new();
         let mut resume = Vec::new();
@@ -150,7 +158,7 @@ impl TaskManager {
                 let paused = self.paused.contains(&tp);
                 if !paused && n >= self.max_buffered {
                     pause.push(tp);
-                } else if paused && n <= self.max_buffered / 2 {
+                } else if paused && n <= self.max_buffered / 2 && !self.fetch_paused.contains(&tp) {
                     resume.push(tp);
                 }
             }
@@ -165,6 +173,73 @@ impl TaskManager {
             ports.resume(&resume)?;
             for tp in &resume {
                 self.paused.remove(tp);
+            }
+        }
+        self.relieve_starvation(ports)
+    }
+
+    /// While a task has waited [`STARVED_AFTER_MS`] for an empty partition
+    /// with records on the broker not fetched, pauses every input partition
+    /// that has records queued, so that the consumer's fetches go to the
+    /// partitions that have none; resumes them once no task waits so.
+    ///
+    /// librdkafka stops fetching every partition while its consumer-wide
+    /// queue is over `queued.min.messages`, and they come back in a fixed
+    /// order; a fetch response carries a record batch larger than
+    /// `max.partition.fetch.bytes` (as librdkafka producers write) for its
+    /// first partition only. Catching up, a thread was over the threshold
+    /// after every response, and a partition late in that order got nothing
+    /// for as long as the earlier ones had records: a join waited for it
+    /// for 30 s (the bound), then went on without it. A pause drops what was
+    /// fetched for the partition (fetched again on resume): that is the
+    /// price, paid only while a task starves.
+    fn relieve_starvation<P: Ports>(&mut self, ports: &mut P) -> Result<(), P::Error> {
+        let now = ports.now_ms();
+        let starved: Vec<TopicPartition> = self
+            .tasks
+            .values()
+            .flat_map(|t| t.starved_partitions(now, STARVED_AFTER_MS))
+            .collect();
+        if !starved.is_empty() {
+            let mut pause = Vec::new();
+            for task in self.tasks.values() {
+                for tp in task.input_partitions() {
+                    if task.buffered(&tp) > 0 && !self.paused.contains(&tp) {
+                        pause.push(tp);
+                    }
+                }
+            }
+            if !pause.is_empty() {
+                tracing::info!(
+                    starved = ?starved,
+                    paused = pause.len(),
+                    "partitions waited for are not fetched; pausing those with records queued"
+                );
+                ports.pause(&pause)?;
+                self.paused.extend(pause.iter().cloned());
+                self.fetch_paused.extend(pause);
+            }
+        } else if !self.fetch_paused.is_empty() {
+            // Those whose queue is full stay paused for back-pressure.
+            let mut resume = Vec::new();
+            for task in self.tasks.values() {
+                for tp in task.input_partitions() {
+                    if self.fetch_paused.remove(&tp) && task.buffered(&tp) < self.max_buffered {
+                        resume.push(tp);
+                    }
+                }
+            }
+            // Partitions no task reads any more (revoked) are forgotten.
+            self.fetch_paused.clear();
+            if !resume.is_empty() {
+                tracing::info!(
+                    partitions = resume.len(),
+                    "starved partitions fetched; resuming"
+                );
+                ports.resume(&resume)?;
+                for tp in &resume {
+                    self.paused.remove(tp);
+                }
             }
         }
         Ok(())

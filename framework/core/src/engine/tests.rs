@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::process::STARVED_AFTER_MS;
 use super::*;
 use crate::collector::RecordCollector;
 use crate::dsl::{Materialized, StreamsBuilder};
@@ -385,4 +386,87 @@ fn a_new_batch_marks_its_partition_as_fetching_again() {
     add(&mut m, 0, 1, "a");
     let task = m.task(TaskId::new(0, 0)).unwrap();
     assert_eq!(task.fetch_lag(&tp(0)), Some(crate::task::FetchLag::Unknown));
+}
+
+/// left + right (merged) -> out: one task reading `left-0` and `right-0`.
+fn merging_manager() -> TaskManager {
+    let builder = StreamsBuilder::new();
+    let left = builder.stream("left", Consumed::with(Serdes::string(), Serdes::string()));
+    let right = builder.stream("right", Consumed::with(Serdes::string(), Serdes::string()));
+    left.merge(&right)
+        .to("out", Produced::with(Serdes::string(), Serdes::string()));
+    TaskManager::new(Arc::new(builder.build().unwrap()), TaskConfig::new("app"))
+        .with_max_buffered(100)
+}
+
+fn add_to(m: &mut TaskManager, topic: &str, offset: i64) {
+    let raw = RawRecord {
+        topic: topic.to_string(),
+        partition: 0,
+        offset,
+        timestamp: 100 + offset,
+        key: Some(b"k".to_vec()),
+        value: Some(b"v".to_vec()),
+        headers: Headers::default(),
+    };
+    assert!(m.add_record(raw.as_ref()).unwrap());
+}
+
+#[test]
+fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes() {
+    let (left, right) = (
+        TopicPartition::new("left", 0),
+        TopicPartition::new("right", 0),
+    );
+    let mut ports = Fake::default();
+    let mut m = merging_manager();
+    m.assign(&mut ports, &[left.clone(), right.clone()])
+        .unwrap();
+    ports.calls.clear();
+    add_to(&mut m, "left", 0);
+    // The right partition is empty with records on the broker not fetched:
+    // the task waits for it.
+    m.update_fetch_lags(|tp| Some(if tp.topic == "right" { 5 } else { 0 }));
+    assert_eq!(m.process(&mut ports, 10).unwrap(), 0);
+    ports.now = STARVED_AFTER_MS - 1;
+    assert_eq!(m.process(&mut ports, 10).unwrap(), 0);
+    assert!(ports.calls.is_empty(), "{:?}", ports.calls);
+    // Waited long enough: the partition with records is paused, so that
+    // the consumer fetches the other.
+    ports.now = STARVED_AFTER_MS;
+    assert_eq!(m.process(&mut ports, 10).unwrap(), 0);
+    assert_eq!(ports.calls, ["pause left-0"]);
+    // Still waiting: nothing paused twice.
+    ports.now += 100;
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(ports.calls, ["pause left-0"]);
+    // Its records came: processing goes on and the left partition is resumed.
+    add_to(&mut m, "right", 0);
+    assert!(m.process(&mut ports, 10).unwrap() >= 1);
+    assert_eq!(ports.calls, ["pause left-0", "resume left-0"]);
+}
+
+#[test]
+fn a_partition_paused_for_a_starved_one_is_resumed_when_revoked() {
+    let (left, right) = (
+        TopicPartition::new("left", 0),
+        TopicPartition::new("right", 0),
+    );
+    let mut ports = Fake::default();
+    let mut m = merging_manager();
+    m.assign(&mut ports, &[left.clone(), right.clone()])
+        .unwrap();
+    add_to(&mut m, "left", 0);
+    m.update_fetch_lags(|tp| Some(if tp.topic == "right" { 5 } else { 0 }));
+    m.process(&mut ports, 10).unwrap();
+    ports.now = STARVED_AFTER_MS;
+    m.process(&mut ports, 10).unwrap();
+    ports.calls.clear();
+    m.revoke(&mut ports, &[left.clone(), right.clone()], false)
+        .unwrap();
+    assert!(
+        ports.calls.iter().any(|c| c == "resume left-0"),
+        "{:?}",
+        ports.calls
+    );
 }

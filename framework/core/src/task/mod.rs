@@ -453,6 +453,25 @@ impl Task {
         self.queues.iter().map(|q| q.len()).sum()
     }
 
+    /// The task's empty partitions it has been waiting for, with records on
+    /// the broker not fetched (or a lag not known yet), for `min_ms` or more
+    /// at `now`, while its other partitions have records queued.
+    pub fn starved_partitions(&self, now: i64, min_ms: i64) -> Vec<TopicPartition> {
+        if !self.queues.iter().any(|q| q.head_timestamp().is_some()) {
+            return Vec::new();
+        }
+        self.queues
+            .iter()
+            .filter(|q| q.head_timestamp().is_none() && q.fetch != FetchLag::CaughtUp)
+            .filter(|q| !q.behind_given_up)
+            .filter(|q| {
+                q.behind_since
+                    .is_some_and(|t| now.saturating_sub(t) >= min_ms)
+            })
+            .map(|q| q.tp.clone())
+            .collect()
+    }
+
     /// What the task last heard about records of `tp` not yet fetched.
     pub fn fetch_lag(&self, tp: &TopicPartition) -> Option<FetchLag> {
         self.queues.iter().find(|q| &q.tp == tp).map(|q| q.fetch)
