@@ -201,12 +201,26 @@ impl TaskManager {
             .flat_map(|t| t.starved_partitions(now, STARVED_AFTER_MS))
             .collect();
         if !starved.is_empty() {
+            // Only partitions with nothing queued are fetched: one paused
+            // for its records that has run dry (it may be the next one
+            // waited for) is resumed, one with records paused.
             let mut pause = Vec::new();
+            let mut resume = Vec::new();
             for task in self.tasks.values() {
                 for tp in task.input_partitions() {
-                    if task.buffered(&tp) > 0 && !self.paused.contains(&tp) {
+                    let queued = task.buffered(&tp);
+                    if queued > 0 && !self.paused.contains(&tp) {
                         pause.push(tp);
+                    } else if queued == 0 && self.fetch_paused.contains(&tp) {
+                        resume.push(tp);
                     }
+                }
+            }
+            if !resume.is_empty() {
+                ports.resume(&resume)?;
+                for tp in &resume {
+                    self.fetch_paused.remove(tp);
+                    self.paused.remove(tp);
                 }
             }
             if !pause.is_empty() {

@@ -400,9 +400,13 @@ fn merging_manager() -> TaskManager {
 }
 
 fn add_to(m: &mut TaskManager, topic: &str, offset: i64) {
+    add_to_partition(m, topic, 0, offset);
+}
+
+fn add_to_partition(m: &mut TaskManager, topic: &str, partition: i32, offset: i64) {
     let raw = RawRecord {
         topic: topic.to_string(),
-        partition: 0,
+        partition,
         offset,
         timestamp: 100 + offset,
         key: Some(b"k".to_vec()),
@@ -444,6 +448,49 @@ fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes(
     add_to(&mut m, "right", 0);
     assert!(m.process(&mut ports, 10).unwrap() >= 1);
     assert_eq!(ports.calls, ["pause left-0", "resume left-0"]);
+}
+
+#[test]
+fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_runs_dry() {
+    let mut ports = Fake::default();
+    let mut m = merging_manager();
+    let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
+    m.assign(
+        &mut ports,
+        &[at("left", 0), at("right", 0), at("left", 1), at("right", 1)],
+    )
+    .unwrap();
+    ports.calls.clear();
+    // Task 0_0 waits for right-0 (behind, nothing fetched); task 0_1 has
+    // records on both sides.
+    add_to_partition(&mut m, "left", 0, 0);
+    for offset in 0..3 {
+        add_to_partition(&mut m, "left", 1, offset);
+        add_to_partition(&mut m, "right", 1, offset);
+    }
+    m.update_fetch_lags(|tp| Some(if *tp == at("right", 0) { 5 } else { 0 }));
+    m.process(&mut ports, 0).unwrap();
+    ports.now = STARVED_AFTER_MS;
+    m.process(&mut ports, 0).unwrap();
+    // right-0 starves: every partition with records is paused.
+    assert_eq!(ports.calls, ["pause left-0,left-1,right-1"]);
+    // Task 0_1 processes what it has until left-1 runs dry, behind too: it
+    // has nothing queued, so it is fetched again while right-0 still
+    // starves; right-1, with a record left, stays paused.
+    m.update_fetch_lags(|tp| {
+        Some(
+            if tp.topic == "right" && tp.partition == 0 || *tp == at("left", 1) {
+                5
+            } else {
+                0
+            },
+        )
+    });
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(
+        ports.calls,
+        ["pause left-0,left-1,right-1", "resume left-1"]
+    );
 }
 
 #[test]
