@@ -416,17 +416,22 @@ fn add_to_partition(m: &mut TaskManager, topic: &str, partition: i32, offset: i6
     assert!(m.add_record(raw.as_ref()).unwrap());
 }
 
-#[test]
-fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes() {
-    let (left, right) = (
+/// A merging task (`left-0`, `right-0`) assigned, with no port call recorded.
+fn merging_task_assigned() -> (Fake, TaskManager, [TopicPartition; 2]) {
+    let both = [
         TopicPartition::new("left", 0),
         TopicPartition::new("right", 0),
-    );
+    ];
     let mut ports = Fake::default();
     let mut m = merging_manager();
-    m.assign(&mut ports, &[left.clone(), right.clone()])
-        .unwrap();
+    m.assign(&mut ports, &both).unwrap();
     ports.calls.clear();
+    (ports, m, both)
+}
+
+#[test]
+fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes() {
+    let (mut ports, mut m, _) = merging_task_assigned();
     add_to(&mut m, "left", 0);
     // The right partition is empty with records on the broker not fetched:
     // the task waits for it.
@@ -495,22 +500,14 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_runs_dry() {
 
 #[test]
 fn a_partition_paused_for_a_starved_one_is_resumed_when_revoked() {
-    let (left, right) = (
-        TopicPartition::new("left", 0),
-        TopicPartition::new("right", 0),
-    );
-    let mut ports = Fake::default();
-    let mut m = merging_manager();
-    m.assign(&mut ports, &[left.clone(), right.clone()])
-        .unwrap();
+    let (mut ports, mut m, both) = merging_task_assigned();
     add_to(&mut m, "left", 0);
     m.update_fetch_lags(|tp| Some(if tp.topic == "right" { 5 } else { 0 }));
     m.process(&mut ports, 10).unwrap();
     ports.now = STARVED_AFTER_MS;
     m.process(&mut ports, 10).unwrap();
     ports.calls.clear();
-    m.revoke(&mut ports, &[left.clone(), right.clone()], false)
-        .unwrap();
+    m.revoke(&mut ports, &both, false).unwrap();
     assert!(
         ports.calls.iter().any(|c| c == "resume left-0"),
         "{:?}",
