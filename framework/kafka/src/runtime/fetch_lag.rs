@@ -7,6 +7,13 @@
 //! `read_committed`, a partition behind its high watermark may only have an
 //! open transaction left: its last stable offset is then asked of the broker
 //! (at most every [`STABLE_REFRESH`]), as Kafka Streams' lag is against it.
+//!
+//! The last stable offset is asked through a consumer of its own (the
+//! *probe*), never through the thread's: the broker answers a connection's
+//! requests in order, so a ListOffsets sent behind the thread's fetch (held
+//! up to `fetch.wait.max.ms` for data) timed out, and librdkafka then closed
+//! the connection, in-flight fetch included: under exactly-once a join's
+//! partitions went unfetched for minutes.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -15,6 +22,9 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 use weir_core::record::TopicPartition;
+
+use crate::runtime::restore::manual_consumer;
+use crate::runtime::RuntimeConfig;
 
 /// Time given to a committed-offset lookup.
 const LOOKUP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -36,10 +46,13 @@ pub(crate) struct FetchLagCache {
     failed_at: Option<Instant>,
     /// Last stable offsets asked of the broker (`read_committed` only).
     stable: HashMap<TopicPartition, (i64, Instant)>,
+    /// The consumer that asks them, on a connection of its own (made at
+    /// the first question, kept across assignments).
+    probe: Option<BaseConsumer>,
 }
 
 impl FetchLagCache {
-    /// Forgets everything: the assignment changed, or the thread rewound.
+    /// Forgets every offset: the assignment changed, or the thread rewound.
     pub(crate) fn clear(&mut self) {
         self.starts.clear();
         self.failed_at = None;
@@ -52,8 +65,9 @@ impl FetchLagCache {
         &mut self,
         consumer: &BaseConsumer<C>,
         partitions: &[TopicPartition],
-        read_committed: bool,
+        config: &RuntimeConfig,
     ) -> HashMap<TopicPartition, i64> {
+        let read_committed = config.reads_committed();
         let mut lags = HashMap::new();
         if partitions.is_empty() {
             return lags;
@@ -68,7 +82,7 @@ impl FetchLagCache {
             if let Some(position) = position {
                 let mut lag = high - position;
                 if lag > 0 && read_committed {
-                    if let Some(stable) = self.stable_offset(consumer, tp) {
+                    if let Some(stable) = self.stable_offset(config, tp) {
                         lag = lag.min(stable - position);
                     }
                 }
@@ -116,21 +130,28 @@ impl FetchLagCache {
 }
 
 impl FetchLagCache {
-    /// `tp`'s last stable offset, asked of the broker when the one known is
-    /// older than [`STABLE_REFRESH`] (`None` when the broker does not answer).
-    fn stable_offset<C: ConsumerContext>(
-        &mut self,
-        consumer: &BaseConsumer<C>,
-        tp: &TopicPartition,
-    ) -> Option<i64> {
+    /// `tp`'s last stable offset, asked of the broker through the probe
+    /// when the one known is older than [`STABLE_REFRESH`] (`None` when the
+    /// broker does not answer).
+    fn stable_offset(&mut self, config: &RuntimeConfig, tp: &TopicPartition) -> Option<i64> {
         if let Some((offset, at)) = self.stable.get(tp) {
             if at.elapsed() < STABLE_REFRESH {
                 return Some(*offset);
             }
         }
+        if self.probe.is_none() {
+            match manual_consumer(config, "lag", &[]) {
+                Ok(probe) => self.probe = Some(probe),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the consumer asking last stable offsets could not be made");
+                    return None;
+                }
+            }
+        }
+        let probe = self.probe.as_ref()?;
         // A read_committed consumer's ListOffsets answers the last stable
         // offset as the end.
-        match consumer.fetch_watermarks(&tp.topic, tp.partition, STABLE_TIMEOUT) {
+        match probe.fetch_watermarks(&tp.topic, tp.partition, STABLE_TIMEOUT) {
             Ok((_, end)) => {
                 self.stable.insert(tp.clone(), (end, Instant::now()));
                 Some(end)

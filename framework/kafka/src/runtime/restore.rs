@@ -48,27 +48,42 @@ fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
 /// The consumer a stream thread restores with: assigned by hand, never joins
 /// the group nor commits, reads `read_committed`, fetching in large chunks.
 fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
-    let mut c = ClientConfig::new();
-    crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
-    c.set("bootstrap.servers", &config.bootstrap_servers)
-        // Assigned by hand, never joins the group nor commits.
-        .set("group.id", format!("{}-restore", config.application_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
+    let tuning = [
         // A start offset out of range (retention) reads from the earliest kept.
-        .set("auto.offset.reset", "earliest")
+        ("auto.offset.reset", "earliest"),
         // Fetches of a few MiB keep the restoring thread busy; librdkafka
         // holds each fetched record as an operation of a few hundred bytes,
         // so 100 MiB fetches of small changelog records took 600 MiB.
-        .set("fetch.max.bytes", "4194304")
-        .set("max.partition.fetch.bytes", "1048576")
-        .set("fetch.wait.max.ms", "50")
+        ("fetch.max.bytes", "4194304"),
+        ("max.partition.fetch.bytes", "1048576"),
+        ("fetch.wait.max.ms", "50"),
         // librdkafka stops fetching past this many queued records (all
         // partitions together) and, by default, waits a whole second before
         // it looks again: restoration stood still for a second at a time.
-        .set("queued.min.messages", "50000")
-        .set("queued.max.messages.kbytes", "8192")
-        .set("fetch.queue.backoff.ms", "1");
+        ("queued.min.messages", "50000"),
+        ("queued.max.messages.kbytes", "8192"),
+        ("fetch.queue.backoff.ms", "1"),
+    ];
+    manual_consumer(config, "restore", &tuning)
+}
+
+/// A consumer of the application's cluster that is assigned by hand (or
+/// only asks offsets), never joins the group nor commits, and reads
+/// `read_committed`: `tuning` over the client defaults, the user's client
+/// and consumer properties over both. `role` names its group id
+/// (`<application.id>-<role>`, never joined).
+pub(crate) fn manual_consumer(
+    config: &RuntimeConfig,
+    role: &str,
+    tuning: &[(&str, &str)],
+) -> Result<BaseConsumer> {
+    let mut c = ClientConfig::new();
+    crate::client::tuning::apply(&mut c, crate::client::tuning::CLIENT);
+    c.set("bootstrap.servers", &config.bootstrap_servers)
+        .set("group.id", format!("{}-{role}", config.application_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    crate::client::tuning::apply(&mut c, tuning);
     for (k, v) in config
         .client_properties
         .iter()
@@ -76,7 +91,8 @@ fn restore_consumer(config: &RuntimeConfig) -> Result<BaseConsumer> {
     {
         c.set(k, v);
     }
-    // Forced: an aborted transaction's changelog records never reach a store.
+    // Forced: an aborted transaction's changelog records never reach a
+    // store, and an offset asked is the last stable one.
     c.set("isolation.level", "read_committed");
     c.create().map_err(|e| Error::client(&e))
 }

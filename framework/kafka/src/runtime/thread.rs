@@ -257,7 +257,6 @@ fn run_loop(
 ) -> Result<()> {
     let mut last_commit = Instant::now();
     let mut idle = true;
-    let read_committed = app.config.reads_committed();
     let mut last_poll_error: Option<Instant> = None;
     while !app.shutdown.load(Ordering::Acquire) {
         // Allocated whole: grown record by record it was reallocated ~11
@@ -337,7 +336,7 @@ fn run_loop(
             drop(batch);
             if drained {
                 let empty = tasks.engine.empty_input_partitions();
-                let lags = tasks.fetch_lag.lags(consumer, &empty, read_committed);
+                let lags = tasks.fetch_lag.lags(consumer, &empty, &app.config);
                 tasks.engine.update_fetch_lags(|tp| lags.get(tp).copied());
             }
             let (engine, mut ports) = tasks.split(consumer, app);
