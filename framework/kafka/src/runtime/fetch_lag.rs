@@ -40,8 +40,10 @@ const STABLE_TIMEOUT: Duration = Duration::from_millis(500);
 /// where the thread starts reading a partition it has read nothing from yet
 /// (the committed offset, or `None`: nothing committed, so the log's start),
 /// and the last stable offsets asked of the broker.
-#[derive(Default)]
 pub(crate) struct FetchLagCache {
+    /// Whether the thread reads `read_committed` (lags are then against the
+    /// last stable offset).
+    read_committed: bool,
     starts: HashMap<TopicPartition, Option<i64>>,
     failed_at: Option<Instant>,
     /// Last stable offsets asked of the broker (`read_committed` only).
@@ -52,6 +54,17 @@ pub(crate) struct FetchLagCache {
 }
 
 impl FetchLagCache {
+    /// An empty cache for a thread that reads `read_committed` or not.
+    pub(crate) fn new(read_committed: bool) -> Self {
+        FetchLagCache {
+            read_committed,
+            starts: HashMap::new(),
+            failed_at: None,
+            stable: HashMap::new(),
+            probe: None,
+        }
+    }
+
     /// Forgets every offset: the assignment changed, or the thread rewound.
     pub(crate) fn clear(&mut self) {
         self.starts.clear();
@@ -61,13 +74,13 @@ impl FetchLagCache {
 
     /// The lag of every partition in `partitions`: records in the log not yet
     /// handed to the thread, as of the last fetch response (`None`: unknown).
+    /// `config` makes the probe when a last stable offset is first asked.
     pub(crate) fn lags<C: ConsumerContext>(
         &mut self,
         consumer: &BaseConsumer<C>,
         partitions: &[TopicPartition],
         config: &RuntimeConfig,
     ) -> HashMap<TopicPartition, i64> {
-        let read_committed = config.reads_committed();
         let mut lags = HashMap::new();
         if partitions.is_empty() {
             return lags;
@@ -81,7 +94,7 @@ impl FetchLagCache {
             let position = positions.as_ref().and_then(|p| offset_in(p, tp));
             if let Some(position) = position {
                 let mut lag = high - position;
-                if lag > 0 && read_committed {
+                if lag > 0 && self.read_committed {
                     if let Some(stable) = self.stable_offset(config, tp) {
                         lag = lag.min(stable - position);
                     }

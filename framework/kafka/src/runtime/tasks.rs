@@ -46,7 +46,7 @@ impl ThreadTasks {
             collector,
             restorer: Restorer::default(),
             error: None,
-            fetch_lag: FetchLagCache::default(),
+            fetch_lag: FetchLagCache::new(app.config.reads_committed()),
         }
     }
 
