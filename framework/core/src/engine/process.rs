@@ -179,9 +179,9 @@ impl TaskManager {
     }
 
     /// While a task has waited [`STARVED_AFTER_MS`] for an empty partition
-    /// with records on the broker not fetched, pauses every input partition
-    /// that has records queued, so that the consumer's fetches go to the
-    /// partitions that have none; resumes them once no task waits so.
+    /// with records on the broker not fetched, pauses every other input
+    /// partition, so that the consumer's fetches go to the starved ones
+    /// only; resumes them once no task waits so.
     ///
     /// librdkafka stops fetching every partition while its consumer-wide
     /// queue is over `queued.min.messages`, and they come back in a fixed
@@ -190,9 +190,15 @@ impl TaskManager {
     /// first partition only. Catching up, a thread was over the threshold
     /// after every response, and a partition late in that order got nothing
     /// for as long as the earlier ones had records: a join waited for it
-    /// for 30 s (the bound), then went on without it. A pause drops what was
-    /// fetched for the partition (fetched again on resume): that is the
-    /// price, paid only while a task starves.
+    /// for 30 s (the bound), then went on without it. Pausing only the
+    /// partitions with records queued in the task was not enough: after
+    /// every drained queue librdkafka starts its fetch at the same partition
+    /// of its fixed order, so partitions empty in their task but with
+    /// records on the broker, earlier in that order, still took every
+    /// response (docs/benchmarks.md). A pause drops what was fetched for the
+    /// partition (fetched again on resume): that is the price, paid only
+    /// while a task starves; the wait for a partition that cannot be fetched
+    /// at all ends at the task's bound, and with it these pauses.
     fn relieve_starvation<P: Ports>(&mut self, ports: &mut P) -> Result<(), P::Error> {
         let now = ports.now_ms();
         let starved: Vec<TopicPartition> = self
@@ -201,18 +207,18 @@ impl TaskManager {
             .flat_map(|t| t.starved_partitions(now, STARVED_AFTER_MS))
             .collect();
         if !starved.is_empty() {
-            // Only partitions with nothing queued are fetched: one paused
-            // for its records that has run dry (it may be the next one
-            // waited for) is resumed, one with records paused.
+            // Only the starved partitions are fetched: one paused before it
+            // starved itself is resumed, every other one paused.
             let mut pause = Vec::new();
             let mut resume = Vec::new();
             for task in self.tasks.values() {
                 for tp in task.input_partitions() {
-                    let queued = task.buffered(&tp);
-                    if queued > 0 && !self.paused.contains(&tp) {
+                    if starved.contains(&tp) {
+                        if self.fetch_paused.contains(&tp) {
+                            resume.push(tp);
+                        }
+                    } else if !self.paused.contains(&tp) {
                         pause.push(tp);
-                    } else if queued == 0 && self.fetch_paused.contains(&tp) {
-                        resume.push(tp);
                     }
                 }
             }
@@ -227,7 +233,7 @@ impl TaskManager {
                 tracing::info!(
                     starved = ?starved,
                     paused = pause.len(),
-                    "partitions waited for are not fetched; pausing those with records queued"
+                    "partitions waited for are not fetched; pausing every other input partition"
                 );
                 ports.pause(&pause)?;
                 self.paused.extend(pause.iter().cloned());

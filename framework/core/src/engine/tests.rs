@@ -456,7 +456,7 @@ fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes(
 }
 
 #[test]
-fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_runs_dry() {
+fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself() {
     let mut ports = Fake::default();
     let mut m = merging_manager();
     let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
@@ -477,12 +477,12 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_runs_dry() {
     m.process(&mut ports, 0).unwrap();
     ports.now = STARVED_AFTER_MS;
     m.process(&mut ports, 0).unwrap();
-    // right-0 starves: every partition with records is paused.
+    // right-0 starves: every other partition is paused, so that the
+    // consumer fetches right-0 only.
     assert_eq!(ports.calls, ["pause left-0,left-1,right-1"]);
     // Task 0_1 processes what it has until left-1 runs dry, behind too: it
-    // has nothing queued, so it is fetched again while right-0 still
-    // starves; right-1, with a record left, stays paused.
-    m.update_fetch_lags(|tp| {
+    // stays paused while right-0 still starves...
+    let behind = |tp: &TopicPartition| {
         Some(
             if tp.topic == "right" && tp.partition == 0 || *tp == at("left", 1) {
                 5
@@ -490,7 +490,13 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_runs_dry() {
                 0
             },
         )
-    });
+    };
+    m.update_fetch_lags(behind);
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(ports.calls, ["pause left-0,left-1,right-1"]);
+    // ...until it has waited as long itself: then it is fetched too.
+    ports.now += STARVED_AFTER_MS;
+    m.update_fetch_lags(behind);
     m.process(&mut ports, 10).unwrap();
     assert_eq!(
         ports.calls,
