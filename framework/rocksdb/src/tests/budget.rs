@@ -111,6 +111,31 @@ fn many_stores_share_one_budget() {
     }
 }
 
+/// Writes 2,000 rows of 100 bytes (`key-000000` to `key-001999`) with
+/// changelog offset 1.
+fn write_rows(store: &mut RocksDbBytesStore) {
+    let mut batch = WriteBatch::new();
+    for i in 0..2_000u32 {
+        batch.put(format!("key-{i:06}").into_bytes(), vec![7; 100]);
+    }
+    batch.set_offset(1);
+    store.write(batch).unwrap();
+}
+
+/// Waits (up to 10 s) for the background flush to bring the memtables of
+/// `budget` under `held` bytes, and fails if it does not.
+fn assert_memtable_written_down(budget: &RocksDbBudget, held: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while budget.memtable_usage() >= held && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        budget.memtable_usage() < held,
+        "the idle store's memtable was written down: {} of {held} bytes left",
+        budget.memtable_usage()
+    );
+}
+
 /// A commit does not write a busy store's memtable down (no stall, no
 /// small table files); the next commit of a store left idle (for its idle
 /// bound, zero here) does, in the background, and the memory goes back to
@@ -122,12 +147,7 @@ fn an_idle_store_gives_its_memtable_back_at_its_next_commit() {
     let mut store =
         RocksDbBytesStore::open("counts", dir.path().join("counts"), Arc::clone(&budget)).unwrap();
     store.set_idle_flush_after(std::time::Duration::ZERO);
-    let mut batch = WriteBatch::new();
-    for i in 0..2_000u32 {
-        batch.put(format!("key-{i:06}").into_bytes(), vec![7; 100]);
-    }
-    batch.set_offset(1);
-    store.write(batch).unwrap();
+    write_rows(&mut store);
     let busy = budget.memtable_usage();
     assert!(busy > 0, "the writes are in a memtable");
     store.flush().unwrap(); // a commit after writes
@@ -137,15 +157,7 @@ fn an_idle_store_gives_its_memtable_back_at_its_next_commit() {
         "a busy store keeps its memtable"
     );
     store.flush().unwrap(); // the next commit, nothing written since
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while budget.memtable_usage() >= busy && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(
-        budget.memtable_usage() < busy,
-        "the idle store's memtable was written down: {} of {busy} bytes left",
-        budget.memtable_usage()
-    );
+    assert_memtable_written_down(&budget, busy);
     assert_eq!(store.get(b"key-001999").unwrap(), Some(vec![7; 100]));
     assert_eq!(store.committed_offset().unwrap(), Some(1));
 }
@@ -162,12 +174,7 @@ fn a_store_only_read_keeps_its_memtable_until_it_is_idle() {
         RocksDbBytesStore::open("rows", dir.path().join("rows"), Arc::clone(&budget)).unwrap();
     let idle_after = std::time::Duration::from_millis(300);
     store.set_idle_flush_after(idle_after);
-    let mut batch = WriteBatch::new();
-    for i in 0..2_000u32 {
-        batch.put(format!("key-{i:06}").into_bytes(), vec![7; 100]);
-    }
-    batch.set_offset(1);
-    store.write(batch).unwrap();
+    write_rows(&mut store);
     store.flush().unwrap(); // the commit of the writes
     let held = budget.memtable_usage();
     assert!(held > 0, "the writes are in a memtable");
@@ -195,14 +202,6 @@ fn a_store_only_read_keeps_its_memtable_until_it_is_idle() {
     );
     std::thread::sleep(idle_after);
     store.flush().unwrap(); // idle since the commit before
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while budget.memtable_usage() >= held && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(
-        budget.memtable_usage() < held,
-        "the idle store's memtable was written down: {} of {held} bytes left",
-        budget.memtable_usage()
-    );
+    assert_memtable_written_down(&budget, held);
     assert_eq!(store.get(b"key-001999").unwrap(), Some(vec![7; 100]));
 }
