@@ -126,6 +126,7 @@ mod logging;
 mod memory;
 mod metered;
 mod overlay;
+mod recent_windows;
 mod segmented;
 mod segments;
 mod session_store;

@@ -58,6 +58,13 @@ impl SegmentedState {
         self.observed
     }
 
+    /// The first time after the newest segment that may hold data
+    /// (`i64::MIN` when no segment may).
+    pub(super) fn end_of_data(&self) -> i64 {
+        self.highest
+            .map_or(i64::MIN, |h| self.segments.start_of(h.saturating_add(1)))
+    }
+
     /// Puts dropped because their window had expired.
     pub(super) fn expired_puts(&self) -> u64 {
         self.expired_puts

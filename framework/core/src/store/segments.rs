@@ -57,6 +57,11 @@ impl Segments {
         t.max(0) / self.interval_ms
     }
 
+    /// The first time of segment `id`.
+    pub(super) fn start_of(&self, id: i64) -> i64 {
+        id.saturating_mul(self.interval_ms)
+    }
+
     /// The oldest segment that may hold live data at stream time `observed`
     /// (Kafka Streams: `segmentId(streamTime - retention)`).
     pub(super) fn min_live(&self, observed: i64) -> i64 {

@@ -3,13 +3,17 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::ops::Bound;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
 use super::codec::Codec;
 use super::delegate::delegate_to;
 use super::kv::KeyValueIter;
 use super::metered::{bump, StoreMetrics};
+use super::overlay::Overlay;
+use super::recent_windows::RecentWindows;
 use super::segmented::{scan_segment, Merge, SegmentedState, Source};
 use super::segments;
 use super::windowed::{ReadOnlyWindowStore, WindowStore, WindowStoreIter};
@@ -21,6 +25,14 @@ use crate::window::{Window, Windowed};
 /// A window read from the bytes: serialized key, start, sequence number,
 /// value bytes.
 type RawWindow = (Vec<u8>, i64, u32, Vec<u8>);
+
+/// The bytes a store that retains duplicates may hold in memory (see
+/// [`MeteredWindowStore`]).
+const RECENT_WINDOWS_MAX_BYTES: usize = 2 << 20;
+
+/// The tick of a store that retains duplicates: between commits, a put is
+/// written below once held for a whole tick (see `RecentWindows`).
+const RECENT_WINDOWS_TICK: Duration = Duration::from_millis(100);
 
 /// The windows of one key read from the bytes: start, value bytes.
 type KeyScan<'a> = Box<dyn Iterator<Item = Result<(i64, Vec<u8>)>> + 'a>;
@@ -48,6 +60,15 @@ fn by_key_then_start(a: &RawWindow, b: &RawWindow) -> Ordering {
 /// - A store that retains duplicates (the stores of stream-stream joins)
 ///   adds an entry at each put, numbered by a per-instance counter that
 ///   starts at 0 when the store opens, and ignores deletes.
+/// - A store that retains duplicates holds its recent windows in memory
+///   (up to 2 MiB): its puts reach the bytes stack below (and so the
+///   changelog) in batches: those held a whole tick (100 ms) at the next
+///   put, all of them at each [`flush`](StateStore::flush) (the commit's),
+///   and all of them when the memory is full; a window that expired before
+///   then is never written. Reads of the times it holds every window of
+///   (all of them, for a store that opened empty) read nothing below.
+///   Kafka Streams writes each put of a join to RocksDB and its changelog
+///   at once, and reads every join's matches with a RocksDB iterator.
 pub struct MeteredWindowStore<K, V> {
     codec: Codec<K, V>,
     inner: Box<dyn KeyValueBytesStore>,
@@ -55,6 +76,8 @@ pub struct MeteredWindowStore<K, V> {
     window_size_ms: i64,
     retain_duplicates: bool,
     seq: u32,
+    /// The recent windows of a store that retains duplicates.
+    recent: Option<RecentWindows>,
     metrics: Arc<StoreMetrics>,
 }
 
@@ -86,6 +109,8 @@ impl<K, V> MeteredWindowStore<K, V> {
         retain_duplicates: bool,
     ) -> Result<Self> {
         let state = SegmentedState::open(inner.as_ref(), retention_ms, "window")?;
+        let recent = retain_duplicates
+            .then(|| RecentWindows::new(state.end_of_data(), RECENT_WINDOWS_MAX_BYTES));
         Ok(MeteredWindowStore {
             codec: Codec::new(name.into(), key_serde, value_serde),
             inner,
@@ -93,6 +118,7 @@ impl<K, V> MeteredWindowStore<K, V> {
             window_size_ms,
             retain_duplicates,
             seq: 0,
+            recent,
             metrics: Arc::default(),
         })
     }
@@ -169,7 +195,7 @@ impl<K, V> MeteredWindowStore<K, V> {
             let upper = segments::window_key(segment, key, to, u32::MAX);
             let len = lower.len();
             let key = key.to_vec();
-            let iter = self.inner.range(Some(&lower), Some(&upper), reverse)?;
+            let iter = self.read_segment(segment, Some(&lower), Some(&upper), from, reverse)?;
             // Same length and prefix: the same key ("a" never matches "ab").
             scans.push(Box::new(iter.filter_map(move |kv| match kv {
                 Ok((raw, v)) if raw.len() == len => match segments::parse_window_key(&raw) {
@@ -215,13 +241,8 @@ impl<K, V> MeteredWindowStore<K, V> {
             let upper = key_to
                 .as_ref()
                 .map(|k| segments::key_range_upper(segment, k, segments::WINDOW_SUFFIX));
-            let iter: BytesIter<'_> = scan_segment(
-                self.inner.as_ref(),
-                segment,
-                lower.as_deref(),
-                upper.as_deref(),
-                reverse,
-            )?;
+            let iter =
+                self.read_segment(segment, lower.as_deref(), upper.as_deref(), from, reverse)?;
             let (kf, kt) = (key_from.clone(), key_to.clone());
             sources.push(Box::new(iter.filter_map(move |kv| {
                 let (raw, v) = match kv {
@@ -244,6 +265,58 @@ impl<K, V> MeteredWindowStore<K, V> {
                 self.codec.read_value(&value)?,
             ))
         })))
+    }
+
+    /// The entries of segment `segment` with `lower <= key <= upper` (see
+    /// [`scan_segment`]) read for times from `from`: the recent windows
+    /// over the bytes below, or the recent windows alone when they hold
+    /// every window from `from`.
+    fn read_segment(
+        &self,
+        segment: i64,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+        from: i64,
+        reverse: bool,
+    ) -> Result<BytesIter<'_>> {
+        let Some(recent) = &self.recent else {
+            return scan_segment(self.inner.as_ref(), segment, lower, upper, reverse);
+        };
+        let first = segments::prefix(segment);
+        let after = segments::prefix(segment.saturating_add(1));
+        let held = recent.range(
+            lower.unwrap_or(&first),
+            upper.map_or(Bound::Excluded(after.as_slice()), Bound::Included),
+            reverse,
+        );
+        if recent.covers(from) {
+            return Ok(Box::new(
+                held.filter_map(|(k, v)| v.map(|v| Ok((k.to_vec(), v.to_vec())))),
+            ));
+        }
+        let below = scan_segment(self.inner.as_ref(), segment, lower, upper, reverse)?;
+        Ok(Box::new(Overlay::new(held, below, reverse)))
+    }
+
+    /// Writes the recent windows not written yet, and still live, below
+    /// (only those held a whole tick if `aged`).
+    fn write_down(&mut self, aged: bool) -> Result<()> {
+        let Some(recent) = &mut self.recent else {
+            return Ok(());
+        };
+        let first_live = self
+            .state
+            .observed()
+            .map_or(i64::MIN, |o| self.state.segments.first_live_time(o));
+        let batch = if aged {
+            recent.take_down_aged(first_live)
+        } else {
+            recent.take_down(first_live)
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.inner.write(batch)
     }
 
     fn typed_scan(
@@ -351,6 +424,9 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
         }
         if let Some(expiry) = self.state.expire() {
             self.inner.write(expiry)?;
+            if let (Some(recent), Some(min_live)) = (&mut self.recent, self.state.min_live()) {
+                recent.drop_segments_before(min_live);
+            }
         }
         let seq = if self.retain_duplicates {
             self.seq = self.seq.wrapping_add(1) & 0x7fff_ffff;
@@ -363,6 +439,18 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
             .map(|v| self.codec.value_bytes(v))
             .transpose()?
             .flatten();
+        let value = match (&mut self.recent, value) {
+            (Some(recent), Some(value)) => {
+                recent.put(raw, value);
+                if recent.over_bound() {
+                    self.write_down(false)?;
+                } else if recent.tick(RECENT_WINDOWS_TICK) {
+                    self.write_down(true)?;
+                }
+                return Ok(());
+            }
+            (_, value) => value,
+        };
         let mut batch = WriteBatch::new();
         batch.write(raw, value);
         self.inner.write(batch)
@@ -382,6 +470,7 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
 
     fn flush(&mut self) -> Result<()> {
         bump(&self.metrics.flushes, 1);
+        self.write_down(false)?;
         self.inner.flush()
     }
 
@@ -395,7 +484,11 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
                 .filter(|k| k.start >= 0)
                 .map(|k| (k.start, k.segment))
                 .ok_or_else(|| segments::malformed(name, "window", raw))
-        })
+        })?;
+        if let Some(recent) = &mut self.recent {
+            recent.stored_below_until(self.state.end_of_data());
+        }
+        Ok(())
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {

@@ -5,6 +5,7 @@ mod caching;
 mod decode_keys;
 mod decode_restore;
 mod defaults;
+mod join_window;
 mod logging;
 mod memory;
 mod metered;

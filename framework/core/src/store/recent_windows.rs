@@ -1,0 +1,336 @@
+//! The recent windows of a window store that retains duplicates (the
+//! stores of stream-stream joins), held in memory: what they write waits
+//! there until the commit, and what they read comes from there when it
+//! holds every window of the times read.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::{Duration, Instant};
+
+use super::bytes::WriteBatch;
+use super::overlay::OverlayEntries;
+use super::segments;
+
+/// Bytes charged per held window on top of its key and value: the map's
+/// node and the two vectors' headers, roughly.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// One held window: its value, whether the store below lacks it yet, and
+/// the tick it was put in.
+#[derive(Debug)]
+struct Held {
+    value: Vec<u8>,
+    dirty: bool,
+    tick: u64,
+}
+
+/// The windows a store put recently, by stored key (`segment | key | start
+/// | seq`, the order of the store below), within a bound of bytes.
+///
+/// - A put is held *dirty*: neither the store below nor its changelog has
+///   it. [`take_down`](Self::take_down) (at each commit, or when the bytes
+///   pass the bound) returns the dirty windows still live as one batch for
+///   the store below, keeps them (clean), and forgets every expired window,
+///   dirty or clean: a window that expired before the commit is never
+///   written below nor change-logged, which reads and restoration cannot
+///   tell apart from writing it and expiring it (reads skip expired times,
+///   and restoration drops them).
+/// - Between commits, [`take_down_aged`](Self::take_down_aged) returns the
+///   dirty windows held for at least a *tick* (a wall-clock period the
+///   caller chooses, see [`tick`](Self::tick)): a commit then writes down
+///   only the last tick or two of puts, not a whole commit interval's at
+///   once (a pause of tens of milliseconds for the records behind it). A
+///   store that reads a backlog (its stream time moving many times faster
+///   than the clock) still writes little: its windows mostly expire within
+///   a tick.
+/// - `covered_from`: every window of the store starting at or after it is
+///   held here, so a read of those times needs nothing from below. A store
+///   that opens empty holds all of its windows; one that opens with data
+///   (reopened, or restored) holds those after its newest segment; when
+///   the bytes pass the bound, the oldest windows are forgotten and the
+///   bound moves up past them.
+#[derive(Debug)]
+pub(super) struct RecentWindows {
+    held: BTreeMap<Vec<u8>, Held>,
+    bytes: usize,
+    max_bytes: usize,
+    covered_from: i64,
+    /// The current tick, and when it began.
+    tick: u64,
+    tick_began: Instant,
+}
+
+/// What a held window is charged.
+fn size(key_len: usize, value: &[u8]) -> usize {
+    key_len + value.len() + ENTRY_OVERHEAD
+}
+
+fn start_of(raw: &[u8]) -> Option<i64> {
+    segments::parse_window_key(raw).map(|k| k.start)
+}
+
+impl RecentWindows {
+    /// Nothing held yet; windows starting at or after `covered_from` are
+    /// known to be nowhere else.
+    pub(super) fn new(covered_from: i64, max_bytes: usize) -> Self {
+        RecentWindows {
+            held: BTreeMap::new(),
+            bytes: 0,
+            max_bytes,
+            covered_from,
+            tick: 0,
+            tick_began: Instant::now(),
+        }
+    }
+
+    /// Whether every window starting at or after `from` is held here.
+    pub(super) fn covers(&self, from: i64) -> bool {
+        from >= self.covered_from
+    }
+
+    /// The store below got windows up to `until` (exclusive) some other
+    /// way (restoration): reads before it must look below too.
+    pub(super) fn stored_below_until(&mut self, until: i64) {
+        self.covered_from = self.covered_from.max(until);
+    }
+
+    /// Holds a put, dirty.
+    pub(super) fn put(&mut self, raw: Vec<u8>, value: Vec<u8>) {
+        let key_len = raw.len();
+        self.bytes += size(key_len, &value);
+        let held = Held {
+            value,
+            dirty: true,
+            tick: self.tick,
+        };
+        if let Some(old) = self.held.insert(raw, held) {
+            self.bytes = self.bytes.saturating_sub(size(key_len, &old.value));
+        }
+    }
+
+    /// Whether the held bytes passed the bound.
+    pub(super) fn over_bound(&self) -> bool {
+        self.bytes > self.max_bytes
+    }
+
+    /// Starts the next tick if the current one began `period` ago or
+    /// more; whether it did.
+    pub(super) fn tick(&mut self, period: Duration) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.tick_began) < period {
+            return false;
+        }
+        self.tick += 1;
+        self.tick_began = now;
+        true
+    }
+
+    /// Forgets every window of the segments before `min_live` (dropped
+    /// below by a range delete).
+    pub(super) fn drop_segments_before(&mut self, min_live: i64) {
+        let kept = self.held.split_off(segments::prefix(min_live).as_slice());
+        let dropped = std::mem::replace(&mut self.held, kept);
+        let freed: usize = dropped.iter().map(|(k, h)| size(k.len(), &h.value)).sum();
+        self.bytes = self.bytes.saturating_sub(freed);
+    }
+
+    /// The dirty windows starting at or after `first_live` as one batch
+    /// (empty when there are none), now clean; every window starting
+    /// before `first_live` is forgotten. Past the bound, the oldest clean
+    /// windows are forgotten too, down to half of it.
+    pub(super) fn take_down(&mut self, first_live: i64) -> WriteBatch {
+        self.take(first_live, u64::MAX)
+    }
+
+    /// As [`take_down`](Self::take_down), but only the dirty windows put
+    /// two ticks ago or before (held a whole tick at least), and with no
+    /// shedding.
+    pub(super) fn take_down_aged(&mut self, first_live: i64) -> WriteBatch {
+        self.take(first_live, self.tick.saturating_sub(1))
+    }
+
+    /// The live dirty windows put before tick `before`, now clean; the
+    /// expired windows forgotten; shedding past the bound after a whole
+    /// take-down.
+    fn take(&mut self, first_live: i64, before: u64) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        let mut bytes = 0;
+        self.held.retain(|raw, held| {
+            if start_of(raw).is_none_or(|start| start < first_live) {
+                return false;
+            }
+            if held.dirty && held.tick < before {
+                held.dirty = false;
+                batch.put(raw.clone(), held.value.clone());
+            }
+            bytes += size(raw.len(), &held.value);
+            true
+        });
+        self.bytes = bytes;
+        if before == u64::MAX && self.over_bound() {
+            self.shed(self.max_bytes / 2);
+        }
+        batch
+    }
+
+    /// Forgets the oldest windows (all clean) until at most `target` bytes
+    /// are held, and moves `covered_from` past them.
+    fn shed(&mut self, target: usize) {
+        let mut by_start: Vec<(i64, usize)> = self
+            .held
+            .iter()
+            .map(|(raw, held)| {
+                let start = start_of(raw).unwrap_or(i64::MIN);
+                (start, size(raw.len(), &held.value))
+            })
+            .collect();
+        by_start.sort_unstable_by_key(|&(start, _)| std::cmp::Reverse(start));
+        // With nothing kept, the bound is just after the newest window:
+        // every later one will be put here.
+        let mut from = by_start
+            .first()
+            .map_or(i64::MIN, |(start, _)| start.saturating_add(1));
+        let mut kept = 0usize;
+        for (start, bytes) in by_start {
+            // The windows starting at `from` are kept whole: the bound is a time.
+            if kept + bytes > target && start < from {
+                break;
+            }
+            kept += bytes;
+            from = start;
+        }
+        self.held
+            .retain(|raw, _| start_of(raw).is_some_and(|start| start >= from));
+        self.covered_from = self.covered_from.max(from);
+        self.bytes = kept;
+    }
+
+    /// The held windows with stored keys from `lower` (inclusive) to
+    /// `upper`, ascending or descending.
+    pub(super) fn range<'a>(
+        &'a self,
+        lower: &[u8],
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> OverlayEntries<'a> {
+        let empty = match upper {
+            Bound::Included(u) => lower > u,
+            Bound::Excluded(u) => lower >= u,
+            Bound::Unbounded => false,
+        };
+        if empty {
+            return Box::new(std::iter::empty());
+        }
+        let bounds = (Bound::Included(lower), upper);
+        let iter = self
+            .held
+            .range::<[u8], _>(bounds)
+            .map(|(k, h)| (k.as_slice(), Some(h.value.as_slice())));
+        if reverse {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        }
+    }
+
+    /// How many windows are held.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.held.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn raw(start: i64, seq: u32) -> Vec<u8> {
+        segments::window_key(0, b"k", start, seq)
+    }
+
+    fn starts(recent: &RecentWindows) -> Vec<i64> {
+        recent
+            .range(&segments::prefix(0), Bound::Unbounded, false)
+            .map(|(k, _)| start_of(k).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_windows_go_and_the_covered_times_move_up() {
+        // Each window is charged its 21-byte key (8 of segment, 1 of key,
+        // 12 of start and sequence number), 8 of value and 64.
+        let mut recent = RecentWindows::new(i64::MIN, 4 * 93);
+        for (i, start) in [10, 20, 20, 30, 40].into_iter().enumerate() {
+            recent.put(raw(start, i as u32), vec![1; 8]);
+        }
+        assert!(recent.over_bound());
+        assert!(recent.covers(0));
+        let batch = recent.take_down(0);
+        assert_eq!(batch.len(), 5, "every dirty window is written first");
+        // Down to half the bound: 2 windows, the newest; both windows at 20
+        // go together (the bound is a time), so only 30 and 40 stay.
+        assert_eq!(starts(&recent), [30, 40]);
+        assert!(!recent.covers(29));
+        assert!(recent.covers(30));
+        // A put again later is held and written at the next take-down.
+        recent.put(raw(50, 9), vec![2; 8]);
+        assert_eq!(recent.take_down(0).len(), 1);
+        assert_eq!(recent.len(), 3);
+    }
+
+    #[test]
+    fn everything_shed_leaves_the_times_after_the_newest_covered() {
+        let mut recent = RecentWindows::new(i64::MIN, 10);
+        recent.put(raw(7, 0), vec![0; 8]);
+        recent.take_down(0);
+        assert_eq!(recent.len(), 0);
+        assert!(!recent.covers(7));
+        assert!(recent.covers(8));
+    }
+
+    #[test]
+    fn expired_windows_are_forgotten_dirty_or_clean_and_segments_dropped() {
+        let mut recent = RecentWindows::new(i64::MIN, 1 << 20);
+        recent.put(raw(5, 0), vec![0]);
+        recent.put(raw(15, 0), vec![0]);
+        assert_eq!(recent.take_down(10).len(), 1);
+        assert_eq!(starts(&recent), [15]);
+        recent.put(segments::window_key(3, b"k", 200, 0), vec![0]);
+        recent.drop_segments_before(1);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent.take_down(0).len(), 1);
+    }
+
+    #[test]
+    fn between_commits_only_windows_held_a_whole_tick_are_taken_down() {
+        let mut recent = RecentWindows::new(i64::MIN, 1 << 20);
+        assert!(!recent.tick(Duration::from_secs(60)));
+        recent.put(raw(5, 0), vec![0]);
+        assert!(recent.tick(Duration::ZERO));
+        recent.put(raw(6, 0), vec![0]);
+        // Tick 1: the window of tick 0 may have been held for no time yet.
+        assert_eq!(recent.take_down_aged(0).len(), 0);
+        assert!(recent.tick(Duration::ZERO));
+        recent.put(raw(7, 0), vec![0]);
+        let aged = recent.take_down_aged(0);
+        assert_eq!(aged.ops().len(), 1);
+        assert_eq!(aged.ops()[0].0, raw(5, 0));
+        // Expired ones are forgotten, never written.
+        assert!(recent.tick(Duration::ZERO));
+        assert_eq!(recent.take_down_aged(7).len(), 0);
+        assert_eq!(starts(&recent), [7]);
+        assert_eq!(recent.take_down(0).len(), 1);
+    }
+
+    #[test]
+    fn restored_windows_below_uncover_their_times() {
+        let mut recent = RecentWindows::new(i64::MIN, 1 << 20);
+        recent.stored_below_until(60_000);
+        assert!(!recent.covers(59_999));
+        assert!(recent.covers(60_000));
+        recent.stored_below_until(10);
+        assert!(!recent.covers(59_999));
+    }
+}

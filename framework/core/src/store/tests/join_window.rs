@@ -1,0 +1,211 @@
+//! The window store that retains duplicates (a stream-stream join's): its
+//! recent windows held in memory until the commit, and read from there.
+
+use super::windowed_support::{s, task, SharedBytes, MINUTE};
+use crate::error::Result;
+use crate::serde::Serdes;
+use crate::store::{
+    KeyValueStoreBuilder, MeteredWindowStore, ReadOnlyWindowStore, StateStore, StoreContext,
+    WindowStore, WindowStoreBuilder, WriteBatch,
+};
+use crate::window::Windowed;
+
+type Store = MeteredWindowStore<String, i64>;
+
+/// A join store over `bytes`, change-logged, keeping windows 2 minutes
+/// (1-minute segments).
+fn join_store(bytes: &SharedBytes, ctx: &StoreContext) -> Store {
+    WindowStoreBuilder::from_key_value(
+        KeyValueStoreBuilder::new("join", Serdes::string(), Serdes::i64()),
+        2 * MINUTE,
+        0,
+        true,
+    )
+    .with_bytes_supplier(bytes.supplier())
+    .with_logging(true)
+    .build_in(ctx)
+    .unwrap()
+}
+
+fn put(store: &mut Store, key: &str, start: i64, value: i64) {
+    store.put(&s(key), Some(&value), start).unwrap();
+}
+
+fn fetch(store: &Store, key: &str, reverse: bool) -> Vec<(i64, i64)> {
+    let iter = if reverse {
+        store.backward_fetch_range(&s(key), 0, i64::MAX).unwrap()
+    } else {
+        store.fetch_range(&s(key), 0, i64::MAX).unwrap()
+    };
+    iter.collect::<Result<_>>().unwrap()
+}
+
+fn all(store: &Store) -> Vec<(String, i64, i64)> {
+    store
+        .all()
+        .unwrap()
+        .map(|kv| {
+            let (w, v): (Windowed<String>, i64) = kv.unwrap();
+            (w.key().clone(), w.window().start(), v)
+        })
+        .collect()
+}
+
+/// The values of the changelog entries taken since the last call.
+fn logged_values(store: &mut Store) -> Vec<i64> {
+    store
+        .take_changelog()
+        .into_iter()
+        .map(|e| i64::from_be_bytes(e.value.unwrap().try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn puts_wait_in_memory_for_the_flush_and_are_read_from_there() {
+    let bytes = SharedBytes::new();
+    let mut store = join_store(&bytes, &task());
+    put(&mut store, "k", 10, 1);
+    put(&mut store, "k", 10, 2);
+    put(&mut store, "j", 5, 3);
+    put(&mut store, "k", MINUTE + 20, 4);
+    assert!(bytes.keys().is_empty());
+    assert!(store.take_changelog().is_empty());
+    assert_eq!(
+        fetch(&store, "k", false),
+        [(10, 1), (10, 2), (MINUTE + 20, 4)]
+    );
+    assert_eq!(
+        fetch(&store, "k", true),
+        [(MINUTE + 20, 4), (10, 2), (10, 1)]
+    );
+    assert_eq!(store.fetch(&s("j"), 5).unwrap(), Some(3));
+    assert_eq!(
+        all(&store),
+        [
+            (s("j"), 5, 3),
+            (s("k"), 10, 1),
+            (s("k"), 10, 2),
+            (s("k"), MINUTE + 20, 4)
+        ]
+    );
+
+    store.flush().unwrap();
+    assert_eq!(bytes.keys().len(), 4);
+    let mut logged = logged_values(&mut store);
+    logged.sort_unstable();
+    assert_eq!(logged, [1, 2, 3, 4]);
+    // Written once: a second flush writes and logs nothing again.
+    store.flush().unwrap();
+    assert!(store.take_changelog().is_empty());
+    assert_eq!(
+        fetch(&store, "k", false),
+        [(10, 1), (10, 2), (MINUTE + 20, 4)]
+    );
+}
+
+#[test]
+fn a_window_expired_before_the_flush_is_neither_written_nor_logged() {
+    let bytes = SharedBytes::new();
+    let mut store = join_store(&bytes, &task());
+    put(&mut store, "k", 10, 1);
+    put(&mut store, "k", MINUTE, 2);
+    // Stream time 3 min: the window at 10 ms is expired (the one at 1 min
+    // is too: 3 min - 2 min retention), the one at 3 min is live.
+    put(&mut store, "k", 3 * MINUTE, 3);
+    put(&mut store, "j", 3 * MINUTE - 1, 4);
+    store.flush().unwrap();
+    let mut logged = logged_values(&mut store);
+    logged.sort_unstable();
+    assert_eq!(logged, [3, 4]);
+    assert_eq!(bytes.keys().len(), 2);
+    assert_eq!(fetch(&store, "k", false), [(3 * MINUTE, 3)]);
+    assert_eq!(store.expired_puts(), 0);
+}
+
+#[test]
+fn a_reopened_store_reads_its_old_windows_below_and_the_new_ones_in_memory() {
+    let bytes = SharedBytes::new();
+    let mut store = join_store(&bytes, &task());
+    put(&mut store, "k", 10, 1);
+    put(&mut store, "k", MINUTE + 10, 2);
+    store.flush().unwrap();
+    StateStore::close(&mut store).unwrap();
+
+    let mut reopened = join_store(&bytes, &task());
+    assert_eq!(fetch(&reopened, "k", false), [(10, 1), (MINUTE + 10, 2)]);
+    // New windows in the segment the old ones are in, and after it.
+    put(&mut reopened, "k", MINUTE + 5, 3);
+    put(&mut reopened, "k", 2 * MINUTE + 5, 4);
+    put(&mut reopened, "j", MINUTE + 10, 5);
+    assert_eq!(bytes.keys().len(), 2);
+    assert_eq!(
+        fetch(&reopened, "k", false),
+        [
+            (10, 1),
+            (MINUTE + 5, 3),
+            (MINUTE + 10, 2),
+            (2 * MINUTE + 5, 4)
+        ]
+    );
+    assert_eq!(
+        fetch(&reopened, "k", true),
+        [
+            (2 * MINUTE + 5, 4),
+            (MINUTE + 10, 2),
+            (MINUTE + 5, 3),
+            (10, 1)
+        ]
+    );
+    assert_eq!(
+        all(&reopened),
+        [
+            (s("j"), MINUTE + 10, 5),
+            (s("k"), 10, 1),
+            (s("k"), MINUTE + 5, 3),
+            (s("k"), MINUTE + 10, 2),
+            (s("k"), 2 * MINUTE + 5, 4)
+        ]
+    );
+}
+
+#[test]
+fn a_store_restored_from_its_changelog_reads_the_restored_windows() {
+    let source = SharedBytes::new();
+    let mut logged = join_store(&source, &task());
+    put(&mut logged, "k", 10, 1);
+    put(&mut logged, "k", 20, 2);
+    logged.flush().unwrap();
+    let entries = logged.take_changelog();
+
+    let bytes = SharedBytes::new();
+    let mut fresh = join_store(&bytes, &task());
+    let mut batch = WriteBatch::new();
+    for e in entries {
+        batch.write(e.key, e.value);
+    }
+    batch.set_offset(1);
+    StateStore::restore(&mut fresh, batch).unwrap();
+    assert_eq!(fetch(&fresh, "k", false), [(10, 1), (20, 2)]);
+    put(&mut fresh, "k", 15, 3);
+    assert_eq!(fetch(&fresh, "k", false), [(10, 1), (15, 3), (20, 2)]);
+}
+
+#[test]
+fn under_exactly_once_the_flushed_windows_wait_for_the_commit() {
+    let bytes = SharedBytes::new();
+    let mut store = join_store(&bytes, &task().with_exactly_once(true));
+    put(&mut store, "k", 10, 1);
+    store.flush().unwrap();
+    assert_eq!(logged_values(&mut store), [1]);
+    assert!(bytes.keys().is_empty());
+    assert_eq!(fetch(&store, "k", false), [(10, 1)]);
+    StateStore::commit(&mut store, Some(0)).unwrap();
+    assert_eq!(bytes.keys().len(), 1);
+    assert_eq!(bytes.offset(), Some(0));
+
+    // An abort: what was put since the commit is dropped with the store.
+    put(&mut store, "k", 30, 2);
+    StateStore::close(&mut store).unwrap();
+    let reopened = join_store(&bytes, &task().with_exactly_once(true));
+    assert_eq!(fetch(&reopened, "k", false), [(10, 1)]);
+}
