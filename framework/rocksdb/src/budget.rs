@@ -19,6 +19,16 @@ pub const MIN_BUDGET_BYTES: usize = 1 << 20;
 /// Write buffer of the small column family that holds the changelog offset.
 const META_WRITE_BUFFER: usize = 64 << 10;
 
+/// The most a store's file writer buffers before writing to the file.
+const WRITABLE_FILE_BUFFER: usize = 256 << 10;
+
+/// Write buffer of a store whose writes are short-lived, such as a
+/// stream-stream join's window store: its memtable holds windows that
+/// expire within seconds and that its lookups read from memory of their
+/// own, so a small one gives the memory back soon. Each store has two at
+/// most (one filling, one being written to disk).
+const SHORT_LIVED_WRITE_BUFFER: usize = 256 << 10;
+
 /// One memory budget for every RocksDB store of a process: a single LRU
 /// block cache and a single write-buffer manager charged to that cache.
 ///
@@ -136,6 +146,13 @@ impl RocksDbBudget {
         (self.bytes / 16).clamp(64 << 10, 64 << 20)
     }
 
+    /// The write buffer of a store whose writes are short-lived (see
+    /// `KeyValueBytesStore::expect_short_lived_writes`): at most
+    /// [`SHORT_LIVED_WRITE_BUFFER`], and no more than any other store's.
+    pub(crate) fn short_lived_write_buffer(&self) -> usize {
+        self.data_write_buffer().min(SHORT_LIVED_WRITE_BUFFER)
+    }
+
     /// Options of one store's database, charged to this budget.
     pub(crate) fn db_options(&self) -> Options {
         let mut opts = Options::default();
@@ -148,6 +165,10 @@ impl RocksDbBudget {
         // The log is written out at each commit, not at each write (see
         // `RocksDbBytesStore`).
         opts.set_manual_wal_flush(true);
+        // What a file writer buffers (the log, between commits, and table
+        // files): RocksDB's 1 MiB default grows into a megabyte per store;
+        // a commit's log is usually far less.
+        opts.set_writable_file_max_buffer_size(WRITABLE_FILE_BUFFER as u64);
         opts
     }
 

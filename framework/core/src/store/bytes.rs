@@ -353,6 +353,16 @@ pub trait KeyValueBytesStore: Send {
         let _ = listener;
         false
     }
+
+    /// Tells the store below every layer that what is written here is
+    /// seldom read back from it and expires within seconds (the side
+    /// stores of a stream-stream join, whose lookups read the windows they
+    /// hold in memory): a backend that buffers writes in memory before
+    /// writing them to disk can keep that buffer small, so the dead
+    /// windows leave memory soon. The default does nothing.
+    fn expect_short_lived_writes(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl fmt::Debug for dyn KeyValueBytesStore + '_ {

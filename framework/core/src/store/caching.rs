@@ -285,6 +285,7 @@ impl KeyValueBytesStore for CachingLayer {
         approximate_count,
         take_changelog,
         commit,
+        expect_short_lived_writes,
     );
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {

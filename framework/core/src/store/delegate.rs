@@ -98,6 +98,11 @@ macro_rules! delegate_to {
             self.$f.set_flush_listener(listener)
         }
     };
+    (@one $f:ident expect_short_lived_writes) => {
+        fn expect_short_lived_writes(&mut self) -> $crate::error::Result<()> {
+            self.$f.expect_short_lived_writes()
+        }
+    };
 }
 
 pub(crate) use delegate_to;

@@ -72,6 +72,7 @@ impl KeyValueBytesStore for ChangeLoggingLayer {
         restore,
         commit,
         set_flush_listener,
+        expect_short_lived_writes,
     );
 
     fn write(&mut self, batch: WriteBatch) -> Result<()> {

@@ -107,7 +107,7 @@ impl UncommittedWritesLayer {
 impl KeyValueBytesStore for UncommittedWritesLayer {
     // `flush` flushes the store below; the held writes stay held until the
     // commit.
-    delegate_to!(inner: name, persistent, committed_offset, flush);
+    delegate_to!(inner: name, persistent, committed_offset, flush, expect_short_lived_writes);
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.pending.get(key) {

@@ -69,6 +69,9 @@ fn by_key_then_start(a: &RawWindow, b: &RawWindow) -> Ordering {
 ///   (all of them, for a store that opened empty) read nothing below.
 ///   Kafka Streams writes each put of a join to RocksDB and its changelog
 ///   at once, and reads every join's matches with a RocksDB iterator.
+///   Such a store also tells the bytes store below its writes are
+///   short-lived ([`KeyValueBytesStore::expect_short_lived_writes`]):
+///   RocksDB then keeps a small memtable for it.
 pub struct MeteredWindowStore<K, V> {
     codec: Codec<K, V>,
     inner: Box<dyn KeyValueBytesStore>,
@@ -101,7 +104,7 @@ impl<K, V> MeteredWindowStore<K, V> {
     /// its segments.
     pub fn new(
         name: impl Into<String>,
-        inner: Box<dyn KeyValueBytesStore>,
+        mut inner: Box<dyn KeyValueBytesStore>,
         key_serde: SharedSerde<K>,
         value_serde: SharedSerde<V>,
         retention_ms: i64,
@@ -109,6 +112,11 @@ impl<K, V> MeteredWindowStore<K, V> {
         retain_duplicates: bool,
     ) -> Result<Self> {
         let state = SegmentedState::open(inner.as_ref(), retention_ms, "window")?;
+        if retain_duplicates {
+            // Lookups read the recent windows held here; below, the windows
+            // wait only for expiry.
+            inner.expect_short_lived_writes()?;
+        }
         let recent = retain_duplicates
             .then(|| RecentWindows::new(state.end_of_data(), RECENT_WINDOWS_MAX_BYTES));
         Ok(MeteredWindowStore {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use weir_core::store::{KeyValueBytesStore, WriteBatch};
 
+use super::keys;
 use crate::{RocksDbBudget, RocksDbBytesStore, MIN_BUDGET_BYTES};
 
 #[test]
@@ -204,4 +205,59 @@ fn a_store_only_read_keeps_its_memtable_until_it_is_idle() {
     store.flush().unwrap(); // idle since the commit before
     assert_memtable_written_down(&budget, held);
     assert_eq!(store.get(b"key-001999").unwrap(), Some(vec![7; 100]));
+}
+
+/// Bytes of the memtables of `store` (RocksDB's count).
+fn memtable_bytes(store: &RocksDbBytesStore) -> u64 {
+    store
+        .db()
+        .unwrap()
+        .property_int_value("rocksdb.cur-size-all-mem-tables")
+        .unwrap()
+        .unwrap()
+}
+
+/// A store told its writes are short-lived (a stream-stream join's window
+/// store) keeps a small memtable: past it, its writes go to table files in
+/// the background and stay readable; a store of the same budget that was
+/// not told keeps its whole memtable.
+#[test]
+fn a_store_of_short_lived_writes_keeps_a_small_memtable() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = RocksDbBudget::new(64 << 20).unwrap();
+    let open = |name: &str| {
+        RocksDbBytesStore::open(name, dir.path().join(name), Arc::clone(&budget)).unwrap()
+    };
+    let mut windows = open("windows");
+    windows.expect_short_lived_writes().unwrap();
+    let mut counts = open("counts");
+    // About 2.5 MiB each, in batches of 100 KiB: under the 4 MiB write
+    // buffer of this budget's stores, 5 times the short-lived one's.
+    for store in [&mut windows, &mut counts] {
+        for b in 0..20u32 {
+            let mut batch = WriteBatch::new();
+            for i in 0..1_000u32 {
+                batch.put(format!("key-{b:02}-{i:04}").into_bytes(), vec![7; 100]);
+            }
+            store.write(batch).unwrap();
+        }
+    }
+    let small = 2 * budget.short_lived_write_buffer() as u64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while memtable_bytes(&windows) > small && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        memtable_bytes(&windows) <= small,
+        "the short-lived store's memtables hold {} bytes, more than {small}",
+        memtable_bytes(&windows)
+    );
+    assert!(
+        memtable_bytes(&counts) > 2_000_000,
+        "the other store keeps its memtable: {} bytes",
+        memtable_bytes(&counts)
+    );
+    assert_eq!(windows.get(b"key-00-0000").unwrap(), Some(vec![7; 100]));
+    assert_eq!(windows.get(b"key-19-0999").unwrap(), Some(vec![7; 100]));
+    assert_eq!(keys(windows.all().unwrap()).len(), 20_000);
 }
