@@ -125,14 +125,14 @@ fn write_rows(store: &mut RocksDbBytesStore) {
 
 /// Waits (up to 10 s) for the background flush to bring the memtables of
 /// `budget` under `held` bytes, and fails if it does not.
-fn assert_memtable_written_down(budget: &RocksDbBudget, held: usize) {
+pub(super) fn assert_memtable_written_down(budget: &RocksDbBudget, held: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while budget.memtable_usage() >= held && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
         budget.memtable_usage() < held,
-        "the idle store's memtable was written down: {} of {held} bytes left",
+        "the memtables were written down: {} of {held} bytes left",
         budget.memtable_usage()
     );
 }

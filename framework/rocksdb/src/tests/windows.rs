@@ -143,16 +143,7 @@ fn a_join_window_store_keeps_small_memtables_on_rocksdb() {
             StateStore::commit(&mut store, Some(i)).unwrap();
         }
     }
-    let small = 1 << 20;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while budget.memtable_usage() > small && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        budget.memtable_usage() <= small,
-        "memtables hold {} bytes",
-        budget.memtable_usage()
-    );
+    super::budget::assert_memtable_written_down(&budget, 1 << 20);
     let windows: Vec<(i64, String)> = store
         .fetch_range(&"key-7".to_string(), 0, i64::MAX)
         .unwrap()
