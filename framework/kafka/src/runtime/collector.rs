@@ -20,6 +20,7 @@ use weir_core::task::TaskId;
 use weir_core::ErrorKind;
 
 use super::size_limit::SizeLimits;
+use super::written_topics::WrittenTopics;
 use crate::error::{classify, Error, Result};
 
 /// Counts deliveries and keeps the first failure.
@@ -364,6 +365,8 @@ pub(crate) struct ProducerCollector {
     size_limits: SizeLimits,
     metadata_timeout: Duration,
     sent: u64,
+    /// The topics written to, to name one the broker no longer knows.
+    written: WrittenTopics,
 }
 
 /// Creates a producer reporting deliveries into a fresh [`DeliveryReports`]
@@ -402,6 +405,7 @@ impl ProducerCollector {
             partition_counts: HashMap::new(),
             metadata_timeout: Duration::from_secs(10),
             sent: 0,
+            written: WrittenTopics::default(),
         })
     }
 
@@ -454,6 +458,26 @@ impl ProducerCollector {
             .production
             .dead_lettered += n;
         Ok(())
+    }
+
+    /// The first topic (in the order first written) this collector has written to that the
+    /// broker no longer knows, asked now. When the coordinator refuses a
+    /// transaction because a partition is unknown, librdkafka names the
+    /// partition at debug level only, or not at all when another partition
+    /// of the same request was skipped for it.
+    pub(super) fn missing_topic(&self) -> Option<String> {
+        self.written.all().find_map(|topic| {
+            let md = self
+                .producer
+                .client()
+                .fetch_metadata(Some(topic), self.metadata_timeout)
+                .ok()?;
+            let known = md
+                .topics()
+                .iter()
+                .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+            (!known).then(|| topic.to_string())
+        })
     }
 
     /// Records sent so far.
@@ -569,6 +593,7 @@ impl ProducerCollector {
         if self.transactional_id.is_some() && !self.in_transaction {
             self.begin_transaction()?;
         }
+        self.written.note(&record.topic);
         let mut headers = None;
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());

@@ -33,6 +33,7 @@ mod state;
 mod tasks;
 mod thread;
 mod transaction;
+mod written_topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

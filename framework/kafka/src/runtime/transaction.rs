@@ -232,11 +232,17 @@ impl ProducerCollector {
         if !t.txn_requires_abort() || classify_code(t.code()) != ErrorKind::User {
             return None;
         }
-        // The topic: the partition the coordinator refused, else the first
-        // record not written.
+        // The topic: the partition the coordinator refused, else a topic
+        // written that no longer exists, else the first record not written
+        // (which may be only a record the refusal purged, of any topic:
+        // the refusal and the purge reports race).
         let (topic, detail) = self
             .reports
             .refused_partition()
+            .or_else(|| {
+                self.missing_topic()
+                    .map(|topic| (topic, "the topic does not exist".to_string()))
+            })
             .or_else(|| {
                 self.reports
                     .failure()
