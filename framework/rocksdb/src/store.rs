@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, FlushOptions, IteratorMode, ReadOptions, DB,
-    DEFAULT_COLUMN_FAMILY_NAME,
+    ColumnFamily, ColumnFamilyDescriptor, FlushOptions, IteratorMode, ReadOptions, WriteOptions,
+    DB, DEFAULT_COLUMN_FAMILY_NAME,
 };
 use weir_core::store::{
     BytesIter, BytesStoreSupplier, DefaultBytesStoreSupplier, KeyValueBytesStore, WriteBatch,
@@ -165,7 +165,10 @@ pub fn rocksdb_default_bytes_store(
 ///   join benchmark's peak RSS: 105 -> 69 MiB at-least-once, 139 -> 68
 ///   exactly-once, for about 8% more CPU, the flushes and merges that a
 ///   longer run pays anyway once the memtables reach their half of the
-///   budget).
+///   budget). It writes without the write-ahead log, as Kafka Streams
+///   writes every store: after a crash it holds what its last table files
+///   hold (data and offset flushed together) and restoration replays the
+///   changelog from there, at most a few memtables of windows.
 /// - [`close`](KeyValueBytesStore::close) writes the memtables to table
 ///   files (so reopening replays no log and the memory goes back to the
 ///   budget) and closes the database; later calls fail with a store error.
@@ -188,6 +191,11 @@ pub struct RocksDbBytesStore {
     idle_flush_after: Duration,
     /// The options of every point read, made once (RocksDB's defaults).
     point_read: ReadOptions,
+    /// The options of every write: through the log, unless the store's
+    /// writes are short-lived.
+    write_options: WriteOptions,
+    /// Whether writes go through the write-ahead log.
+    logged: bool,
 }
 
 impl std::fmt::Debug for RocksDbBytesStore {
@@ -247,6 +255,8 @@ impl RocksDbBytesStore {
             idle_since: None,
             idle_flush_after: IDLE_FLUSH_AFTER,
             point_read: ReadOptions::default(),
+            write_options: WriteOptions::default(),
+            logged: true,
         })
     }
 
@@ -392,8 +402,10 @@ impl KeyValueBytesStore for RocksDbBytesStore {
             let meta = self.cf(db, META_COLUMN_FAMILY)?;
             rocks.put_cf(meta, OFFSET_KEY, offset.to_be_bytes());
         }
-        // Default write options: through the WAL, not synced (see the type docs).
-        db.write(rocks).map_err(self.rocks("write"))?;
+        // Through the WAL unless the writes are short-lived, never synced
+        // (see the type docs).
+        db.write_opt(rocks, &self.write_options)
+            .map_err(self.rocks("write"))?;
         self.written = true;
         Ok(())
     }
@@ -453,6 +465,12 @@ impl KeyValueBytesStore for RocksDbBytesStore {
         // write buffer's eighth): set both, for every memtable after this
         // one.
         let (size, block) = (size.to_string(), (size / 8).to_string());
+        // No write-ahead log: a crash recovers the last table files, written
+        // with the data and offset column families together, and
+        // restoration replays the changelog from their offset: a few seconds
+        // of windows, as the memtables are small.
+        self.write_options.disable_wal(true);
+        self.logged = false;
         // Small memtables make many small table files of level 0, read only
         // after a restart: merge them 16 at a time, not 4 (each merge
         // rewrites level 1 too, which holds up to a segment of windows).
@@ -487,7 +505,7 @@ impl KeyValueBytesStore for RocksDbBytesStore {
             now.duration_since(since) >= self.idle_flush_after
         };
         let db = self.db()?;
-        if written {
+        if written && self.logged {
             // The log written since the last commit, to the operating system.
             db.flush_wal(false).map_err(self.rocks("flush wal"))?;
         }

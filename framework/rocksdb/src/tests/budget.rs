@@ -261,3 +261,45 @@ fn a_store_of_short_lived_writes_keeps_a_small_memtable() {
     assert_eq!(windows.get(b"key-19-0999").unwrap(), Some(vec![7; 100]));
     assert_eq!(keys(windows.all().unwrap()).len(), 20_000);
 }
+
+/// The bytes of the write-ahead log files in `dir`.
+fn log_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn a_store_of_short_lived_writes_writes_no_log_and_closes_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = RocksDbBudget::new(64 << 20).unwrap();
+    let open = |name: &str| {
+        RocksDbBytesStore::open(name, dir.path().join(name), Arc::clone(&budget)).unwrap()
+    };
+    let mut windows = open("windows");
+    windows.expect_short_lived_writes().unwrap();
+    let mut counts = open("counts");
+    for store in [&mut windows, &mut counts] {
+        let mut batch = WriteBatch::new();
+        for i in 0..100u32 {
+            batch.put(format!("key-{i:03}").into_bytes(), vec![1; 50]);
+        }
+        batch.set_offset(41);
+        store.write(batch).unwrap();
+        store.flush().unwrap();
+    }
+    // Whatever the log holds goes to its file now: nothing.
+    windows.db().unwrap().flush_wal(false).unwrap();
+    assert_eq!(log_bytes(&dir.path().join("windows")), 0);
+    assert!(log_bytes(&dir.path().join("counts")) > 5_000);
+    // Closed, the memtables went to table files: reopened, data and offset
+    // are there, with no log to replay.
+    windows.close().unwrap();
+    let windows = open("windows");
+    assert_eq!(windows.committed_offset().unwrap(), Some(41));
+    assert_eq!(keys(windows.all().unwrap()).len(), 100);
+    assert_eq!(windows.get(b"key-099").unwrap(), Some(vec![1; 50]));
+}
