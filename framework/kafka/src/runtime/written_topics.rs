@@ -19,9 +19,11 @@ impl WrittenTopics {
         if self.last.as_ref().is_some_and(|t| Arc::ptr_eq(t, topic)) {
             return;
         }
-        let known = self.all.iter().any(|t| Arc::ptr_eq(t, topic))
-            || self.all.iter().any(|t| **t == **topic);
-        if !known {
+        if !self
+            .all
+            .iter()
+            .any(|t| Arc::ptr_eq(t, topic) || **t == **topic)
+        {
             self.all.push(Arc::clone(topic));
         }
         self.last = Some(Arc::clone(topic));

@@ -217,6 +217,19 @@ fn memtable_bytes(store: &RocksDbBytesStore) -> u64 {
         .unwrap()
 }
 
+/// Two stores under `budget` in `dir`: "windows", told its
+/// writes are short-lived, and "counts", not told.
+fn short_lived_and_other(
+    dir: &std::path::Path,
+    budget: &Arc<RocksDbBudget>,
+) -> (RocksDbBytesStore, RocksDbBytesStore) {
+    let open =
+        |name: &str| RocksDbBytesStore::open(name, dir.join(name), Arc::clone(budget)).unwrap();
+    let mut windows = open("windows");
+    windows.expect_short_lived_writes().unwrap();
+    (windows, open("counts"))
+}
+
 /// A store told its writes are short-lived (a stream-stream join's window
 /// store) keeps a small memtable: past it, its writes go to table files in
 /// the background and stay readable; a store of the same budget that was
@@ -225,12 +238,7 @@ fn memtable_bytes(store: &RocksDbBytesStore) -> u64 {
 fn a_store_of_short_lived_writes_keeps_a_small_memtable() {
     let dir = tempfile::tempdir().unwrap();
     let budget = RocksDbBudget::new(64 << 20).unwrap();
-    let open = |name: &str| {
-        RocksDbBytesStore::open(name, dir.path().join(name), Arc::clone(&budget)).unwrap()
-    };
-    let mut windows = open("windows");
-    windows.expect_short_lived_writes().unwrap();
-    let mut counts = open("counts");
+    let (mut windows, mut counts) = short_lived_and_other(dir.path(), &budget);
     // About 2.5 MiB each, in batches of 100 KiB: under the 4 MiB write
     // buffer of this budget's stores, 5 times the short-lived one's.
     for store in [&mut windows, &mut counts] {
@@ -272,16 +280,13 @@ fn log_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
+/// A store of short-lived writes writes no log (a logged store of the same
+/// budget does), and its close leaves data and offset in table files.
 #[test]
 fn a_store_of_short_lived_writes_writes_no_log_and_closes_whole() {
     let dir = tempfile::tempdir().unwrap();
     let budget = RocksDbBudget::new(64 << 20).unwrap();
-    let open = |name: &str| {
-        RocksDbBytesStore::open(name, dir.path().join(name), Arc::clone(&budget)).unwrap()
-    };
-    let mut windows = open("windows");
-    windows.expect_short_lived_writes().unwrap();
-    let mut counts = open("counts");
+    let (mut windows, mut counts) = short_lived_and_other(dir.path(), &budget);
     for store in [&mut windows, &mut counts] {
         let mut batch = WriteBatch::new();
         for i in 0..100u32 {
@@ -298,7 +303,9 @@ fn a_store_of_short_lived_writes_writes_no_log_and_closes_whole() {
     // Closed, the memtables went to table files: reopened, data and offset
     // are there, with no log to replay.
     windows.close().unwrap();
-    let windows = open("windows");
+    let windows =
+        RocksDbBytesStore::open("windows", dir.path().join("windows"), Arc::clone(&budget))
+            .unwrap();
     assert_eq!(windows.committed_offset().unwrap(), Some(41));
     assert_eq!(keys(windows.all().unwrap()).len(), 100);
     assert_eq!(windows.get(b"key-099").unwrap(), Some(vec![1; 50]));
