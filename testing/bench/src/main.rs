@@ -463,6 +463,15 @@ fn run() -> BenchResult<()> {
     bench(&opts)
 }
 
+/// Every contender this binary runs (Weir's apps and the raw-client
+/// ceiling) allocates through jemalloc, as docs/operations.md recommends
+/// for a Weir service: under glibc's malloc the per-record allocations of
+/// the join workloads cost 15-30% of the stream thread (the small-block
+/// consolidations each fetch buffer's release triggers among them). The
+/// Kafka Streams peer runs on the JVM's allocator.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
