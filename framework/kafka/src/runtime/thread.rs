@@ -265,7 +265,8 @@ fn run_loop(
     // benchmark's process).
     let mut batch = Vec::with_capacity(POLL_BATCH);
     while !app.shutdown.load(Ordering::Acquire) {
-        // Left over by a turn that failed.
+        // Left over by a turn that reset its tasks instead (the `continue`
+        // after `reset` below): those records are fetched again.
         batch.clear();
         let mut drained = false;
         let first_timeout = if idle {
