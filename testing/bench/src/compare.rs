@@ -146,10 +146,15 @@ pub(crate) enum Outcome {
 }
 
 /// The medians of one cell.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Figures {
     pub run: Option<RunFigures>,
+    /// The medians of the latency runs that completed.
     pub latency: Option<LatencyFigures>,
+    /// The latency runs that failed (`#<round>: <error>`). Their rounds'
+    /// throughput runs count: the two runs are separate processes over
+    /// separate inputs.
+    pub latency_failures: Vec<String>,
     /// Restore only.
     pub restore: Option<RestoreFigures>,
 }
@@ -462,9 +467,13 @@ impl Plan<'_> {
         };
         for round in 1..=WARM_UP_ROUNDS {
             match self.one_round(w, v, Who::Ceiling, input) {
-                Ok((run, lat, _)) => println!(
+                Ok((run, Ok(lat), _)) => println!(
                     "warm-up {round}: the copier over it, not counted ({:.0} records/s, p99 {:.1} ms)",
                     run.records_per_s, lat.p99_ms
+                ),
+                Ok((run, Err(e), _)) => println!(
+                    "warm-up {round}: the copier over it, not counted ({:.0} records/s; its latency run failed: {e})",
+                    run.records_per_s
                 ),
                 Err(e) => {
                     println!("warm-up {round}: the copier over it failed ({e}); going on");
@@ -494,6 +503,7 @@ impl Plan<'_> {
         );
         let mut runs: BTreeMap<Who, Vec<RunFigures>> = BTreeMap::new();
         let mut lats: BTreeMap<Who, Vec<LatencyFigures>> = BTreeMap::new();
+        let mut lat_failures: BTreeMap<Who, Vec<String>> = BTreeMap::new();
         let mut stopped: BTreeMap<Who, Outcome> = BTreeMap::new();
         let mut last_app: BTreeMap<Who, String> = BTreeMap::new();
         for who in Who::ALL {
@@ -512,18 +522,28 @@ impl Plan<'_> {
                 let tag = format!("{} #{}", who.name(), round + 1);
                 match self.one_round(w, v, who, input) {
                     Ok((run, lat, app)) => {
+                        let lat_text = match lat {
+                            Ok(lat) => {
+                                lats.entry(who).or_default().push(lat);
+                                format!(
+                                    "cold {:>5.2} s p50 {:>6.1} ms p99 {:>6.1} ms ({} samples)",
+                                    lat.cold_start_s, lat.p50_ms, lat.p99_ms, lat.samples
+                                )
+                            }
+                            Err(e) => {
+                                let text = format!("latency run FAILED: {e}");
+                                lat_failures
+                                    .entry(who)
+                                    .or_default()
+                                    .push(format!("#{}: {e}", round + 1));
+                                text
+                            }
+                        };
                         println!(
-                            "  {tag:<13} {:>10.0} rec/s {:>7.2} CPU-s/M {:>7.1} MiB | cold {:>5.2} s p50 {:>6.1} ms p99 {:>6.1} ms ({} samples)",
-                            run.records_per_s,
-                            run.cpu_s_per_million,
-                            run.peak_rss_mib,
-                            lat.cold_start_s,
-                            lat.p50_ms,
-                            lat.p99_ms,
-                            lat.samples
+                            "  {tag:<13} {:>10.0} rec/s {:>7.2} CPU-s/M {:>7.1} MiB | {lat_text}",
+                            run.records_per_s, run.cpu_s_per_million, run.peak_rss_mib,
                         );
                         runs.entry(who).or_default().push(run);
-                        lats.entry(who).or_default().push(lat);
                         last_app.insert(who, app);
                     }
                     Err(e) => {
@@ -546,6 +566,7 @@ impl Plan<'_> {
                 None => Outcome::Measured(Figures {
                     run: runs.get(&who).and_then(|r| median_run(r)),
                     latency: lats.get(&who).and_then(|l| median_latency(l)),
+                    latency_failures: lat_failures.remove(&who).unwrap_or_default(),
                     restore: None,
                 }),
             };
@@ -555,14 +576,17 @@ impl Plan<'_> {
     }
 
     /// One round of one contender: the throughput run over the preloaded
-    /// input, then the latency run. Returns the throughput run's app id.
+    /// input, then the latency run. Returns the throughput run's figures,
+    /// the latency run's (or why it failed: a contender that loses output
+    /// under the offered load keeps its throughput figures) and the
+    /// throughput run's app id. Fails when the throughput run fails.
     fn one_round(
         &self,
         w: Workload,
         v: Variant,
         who: Who,
         input: &Input,
-    ) -> BenchResult<(RunFigures, LatencyFigures, String)> {
+    ) -> BenchResult<(RunFigures, Result<LatencyFigures, String>, String)> {
         let output = output_topic(self.conn, &format!("bench-{}-{}-out", w.name(), who.name()))?;
         let mut args = self.child_args(&input.topic, input.other.as_ref(), &output, v, input.main);
         args.group = KafkaCluster::unique_group(&format!("bench-{}-{}", w.name(), who.name()));
@@ -653,7 +677,7 @@ impl Plan<'_> {
             |n| Self::expected(w, who, n, other_n),
         );
         let _ = std::fs::remove_dir_all(&lat_state);
-        Ok((run, lat?, app))
+        Ok((run, lat.map_err(|e| e.to_string()), app))
     }
 
     /// Restores the count state of Weir and the peer from the changelogs of

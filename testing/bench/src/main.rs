@@ -208,20 +208,13 @@ fn command_line(program: &str, args: &[&str]) -> Option<String> {
         .map(str::to_string)
 }
 
-fn figures(results: &Results, key: (Workload, Variant, Who)) -> Option<compare::Figures> {
-    match results.get(&key) {
-        Some(Outcome::Measured(f)) => Some(*f),
-        _ => None,
-    }
-}
-
 /// The `RESULT passthrough|count|restore` lines of the earlier benchmark,
 /// from the at-least-once rows.
 fn legacy_result_lines(results: &Results) {
     let Some(alos) = Variant::ALL.into_iter().find(|v| v.tag == "alos") else {
         return;
     };
-    let run = |w, who| figures(results, (w, alos, who)).and_then(|f| f.run);
+    let run = |w, who| report::figures(results, (w, alos, who)).and_then(|f| f.run);
     if let (Some(w), Some(c)) = (
         run(Workload::Passthrough, Who::Weir),
         run(Workload::Passthrough, Who::Ceiling),
@@ -237,7 +230,8 @@ fn legacy_result_lines(results: &Results) {
             w.records_per_s, w.peak_rss_mib
         );
     }
-    if let Some(r) = figures(results, (Workload::Restore, alos, Who::Weir)).and_then(|f| f.restore)
+    if let Some(r) =
+        report::figures(results, (Workload::Restore, alos, Who::Weir)).and_then(|f| f.restore)
     {
         println!("RESULT restore weir_rps={:.0}", r.records_per_s);
     }
@@ -373,12 +367,19 @@ fn bench(opts: &Options) -> BenchResult<()> {
         report::write_section(path, &info, &results)?;
         println!("table written to {}", path.display());
     }
+    // A failed latency run fails the bench too (lost output is a defect
+    // whoever loses it), though its round's throughput figures are kept.
     let failed: Vec<String> = results
         .iter()
         .filter_map(|((w, v, who), o)| match o {
             Outcome::Failed(e) => Some(format!("{} {} {}: {e}", w.name(), v.tag, who.name())),
             _ => None,
         })
+        .chain(
+            report::latency_failures(&results)
+                .into_iter()
+                .map(|e| format!("latency run {e}")),
+        )
         .collect();
     if !failed.is_empty() {
         return Err(format!("{} run(s) failed:\n  {}", failed.len(), failed.join("\n  ")).into());

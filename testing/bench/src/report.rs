@@ -30,9 +30,10 @@ fn cell_text(o: Option<&Outcome>) -> Option<String> {
     }
 }
 
-fn figures(results: &Results, key: (Workload, Variant, Who)) -> Option<Figures> {
+/// The figures of a measured cell.
+pub(crate) fn figures(results: &Results, key: (Workload, Variant, Who)) -> Option<&Figures> {
     match results.get(&key) {
-        Some(Outcome::Measured(f)) => Some(*f),
+        Some(Outcome::Measured(f)) => Some(f),
         _ => None,
     }
 }
@@ -71,7 +72,8 @@ pub(crate) fn tables(results: &Results) -> String {
                 let _ = writeln!(s, "{head} {} | | | | | |", text.replace('|', "/"));
                 continue;
             }
-            let f = figures(results, key).unwrap_or_default();
+            let none = Figures::default();
+            let f = figures(results, key).unwrap_or(&none);
             let (rps, cpu, rss) = f.run.map_or(("-".into(), "-".into(), "-".into()), |r| {
                 (
                     format!("{:.0}", r.records_per_s),
@@ -79,14 +81,33 @@ pub(crate) fn tables(results: &Results) -> String {
                     format!("{:.1}", r.peak_rss_mib),
                 )
             });
-            let (p50, p99, cold) = f.latency.map_or(("-".into(), "-".into(), "-".into()), |l| {
-                (
-                    format!("{:.1}", l.p50_ms),
+            let failed = f.latency_failures.len();
+            let (p50, p99, cold) = match f.latency {
+                // Figures of the latency runs that completed, marked when
+                // others failed (listed under the table).
+                Some(l) => (
+                    match failed {
+                        0 => format!("{:.1}", l.p50_ms),
+                        n => format!("{:.1} ({n} failed)", l.p50_ms),
+                    },
                     format!("{:.1}", l.p99_ms),
                     format!("{:.2}", l.cold_start_s),
-                )
-            });
+                ),
+                None if failed > 0 => ("FAILED".into(), "FAILED".into(), "FAILED".into()),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
             let _ = writeln!(s, "{head} {rps} | {cpu} | {rss} | {p50} | {p99} | {cold} |");
+        }
+    }
+    let failures = latency_failures(results);
+    if !failures.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "Latency runs that failed (their rounds' throughput runs are in the table):"
+        );
+        for f in failures {
+            let _ = writeln!(s, "- {f}");
         }
     }
     if rows(results).iter().any(|(w, _)| *w == Workload::Restore) {
@@ -120,6 +141,23 @@ pub(crate) fn tables(results: &Results) -> String {
     s
 }
 
+/// Every failed latency run of a measured cell, as `<workload> <guarantee>
+/// <contender> #<round>: <error>`.
+pub(crate) fn latency_failures(results: &Results) -> Vec<String> {
+    results
+        .iter()
+        .filter_map(|((w, v, who), o)| match o {
+            Outcome::Measured(f) => Some(
+                f.latency_failures
+                    .iter()
+                    .map(move |e| format!("{} {} {} {e}", w.name(), v.tag, who.name())),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// The `RESULT <workload> <guarantee> ...` lines.
 pub(crate) fn result_lines(results: &Results) -> Vec<String> {
     let mut out = Vec::new();
@@ -140,8 +178,8 @@ pub(crate) fn result_lines(results: &Results) -> Vec<String> {
                 ratio(wr.map(|r| r.wall_s), kr.map(|r| r.wall_s)),
             )
         } else {
-            let run = |f: Option<Figures>| f.and_then(|f| f.run);
-            let lat = |f: Option<Figures>| f.and_then(|f| f.latency);
+            let run = |f: Option<&Figures>| f.and_then(|f| f.run);
+            let lat = |f: Option<&Figures>| f.and_then(|f| f.latency);
             let (wr, kr, cr) = (run(weir), run(ks), run(ceiling));
             format!(
                 "RESULT {} {} weir_vs_kstreams_rps={} weir_vs_kstreams_cpu={} weir_vs_kstreams_rss={} weir_vs_ceiling={} weir_vs_kstreams_p99={} weir_vs_kstreams_cold={}",
@@ -211,4 +249,73 @@ pub(crate) fn write_section(path: &Path, info: &RunInfo, results: &Results) -> B
     };
     std::fs::write(path, new).map_err(|e| format!("writing {}: {e}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::latency::LatencyFigures;
+    use crate::measure::RunFigures;
+
+    fn run(cpu: f64) -> RunFigures {
+        RunFigures {
+            wall_s: 10.0,
+            records_per_s: 1e5,
+            cpu_s_per_million: cpu,
+            peak_rss_mib: 50.0,
+        }
+    }
+
+    #[test]
+    fn a_failed_latency_run_keeps_the_throughput_figures_and_is_listed() {
+        let v = Variant::ALL[0];
+        let w = Workload::StreamStreamJoin;
+        let lat = LatencyFigures {
+            cold_start_s: 0.5,
+            p50_ms: 12.0,
+            p99_ms: 30.0,
+            samples: 100,
+        };
+        let mut results = Results::new();
+        results.insert(
+            (w, v, Who::Weir),
+            Outcome::Measured(Figures {
+                run: Some(run(7.5)),
+                latency: Some(lat),
+                latency_failures: vec!["#2: lost".to_string()],
+                restore: None,
+            }),
+        );
+        results.insert(
+            (w, v, Who::KStreams),
+            Outcome::Measured(Figures {
+                run: Some(run(30.0)),
+                latency: None,
+                latency_failures: vec!["#1: lost".to_string()],
+                restore: None,
+            }),
+        );
+        let table = tables(&results);
+        assert!(
+            table.contains("| weir | 100000 | 7.50 | 50.0 | 12.0 (1 failed) | 30.0 | 0.50 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| kstreams | 100000 | 30.00 | 50.0 | FAILED | FAILED | FAILED |"),
+            "{table}"
+        );
+        assert_eq!(
+            latency_failures(&results),
+            vec![
+                "stream-stream-join alos weir #2: lost".to_string(),
+                "stream-stream-join alos kstreams #1: lost".to_string(),
+            ]
+        );
+        assert!(table.contains("- stream-stream-join alos kstreams #1: lost"));
+        // The CPU ratio comes from the throughput runs, whatever the
+        // latency runs did.
+        let lines = result_lines(&results);
+        assert!(lines[0].contains("weir_vs_kstreams_cpu=4.00"), "{lines:?}");
+        assert!(lines[0].contains("weir_vs_kstreams_p99=n/a"), "{lines:?}");
+    }
 }
