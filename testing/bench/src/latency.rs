@@ -280,6 +280,59 @@ fn offer_both(
     Ok((l, r))
 }
 
+/// `<dir>/<label>.<ext>`, created, when `WEIR_BENCH_LATENCY_DUMP=<dir>`.
+fn dump_file(label: &str, ext: &str) -> BenchResult<Option<std::fs::File>> {
+    let Some(dir) = std::env::var_os("WEIR_BENCH_LATENCY_DUMP") else {
+        return Ok(None);
+    };
+    let name = format!("{}.{ext}", label.replace([':', '/'], "-"));
+    Ok(Some(std::fs::File::create(
+        std::path::Path::new(&dir).join(name),
+    )?))
+}
+
+/// The ids in `0..total` that no record of `records` traces back to.
+fn missing_ids(traced: Traced, records: &[ProbedRecord], stamps: &Stamps, total: u64) -> Vec<u64> {
+    let seen: std::collections::HashSet<u64> = records
+        .iter()
+        .filter_map(|r| match traced.trace(r, stamps) {
+            Some(Trace::At { id, .. }) => Some(id),
+            _ => None,
+        })
+        .collect();
+    (0..total).filter(|id| !seen.contains(id)).collect()
+}
+
+/// For diagnosis of a latency run that lost output: with
+/// `WEIR_BENCH_LATENCY_DUMP=<dir>`, writes `<dir>/<label>.missing.csv`, the
+/// offered records (ids `0..total`) that no output record traces back to
+/// (input id, send time ms, and the right-hand record's send time ms of a
+/// stream-stream pair, else -1).
+fn dump_missing(
+    label: &str,
+    traced: Traced,
+    records: &[ProbedRecord],
+    stamps: &Stamps,
+    total: u64,
+) -> BenchResult<()> {
+    use std::io::Write;
+    let Some(file) = dump_file(label, "missing.csv")? else {
+        return Ok(());
+    };
+    let mut out = std::io::BufWriter::new(file);
+    for id in missing_ids(traced, records, stamps, total) {
+        let at = |side: &[i64]| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| side.get(i).copied())
+                .unwrap_or(-1)
+        };
+        writeln!(out, "{id},{},{}", at(&stamps.left), at(&stamps.right))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Runs `cmd` reading `input` (fresh, empty, existing; and `other`, the
 /// second input of the stream-stream join, which gets the pairs' right-hand
 /// records) and writing `output` (fresh, `LogAppendTime`); `expected(n)` is
@@ -374,20 +427,15 @@ pub(crate) fn run_latency(
     })();
     child.stop(CLOSE_GRACE);
     let records = probe.finish();
+    if let (Err(_), Ok(records)) = (&result, &records) {
+        dump_missing(&cmd.label, traced, records, &stamps, total)?;
+    }
     let cold_start_s = result?;
     let records = records?;
     let mut lat: Vec<f64> = Vec::with_capacity(records.len());
     // For diagnosis: `WEIR_BENCH_LATENCY_DUMP=<dir>` keeps every sample as
     // `<dir>/<label>.csv` (input id, send time ms, output log-append time ms).
-    let mut dump = match std::env::var_os("WEIR_BENCH_LATENCY_DUMP") {
-        Some(dir) => {
-            let name = format!("{}.csv", cmd.label.replace([':', '/'], "-"));
-            Some(std::io::BufWriter::new(std::fs::File::create(
-                std::path::Path::new(&dir).join(name),
-            )?))
-        }
-        None => None,
-    };
+    let mut dump = dump_file(&cmd.label, "csv")?.map(std::io::BufWriter::new);
     for r in &records {
         let trace = traced
             .trace(r, &stamps)
@@ -479,6 +527,18 @@ mod tests {
         // A pair of two different ids is no output of this input.
         assert_eq!(Traced::Paired.trace(&pair("1|r2"), &stamps), None);
         assert_eq!(Traced::Paired.trace(&pair("9|r9"), &stamps), None);
+    }
+
+    #[test]
+    fn the_pairs_no_output_traces_back_to_are_missing() {
+        let stamps = Stamps {
+            left: vec![100, 110, 120, 130],
+            right: vec![105, 108, 130, 131],
+        };
+        let pair = |l: &str| rec("key-0", l.as_bytes().to_vec());
+        let got = [pair("0|r0"), pair("3|r3"), pair("1|r2")];
+        assert_eq!(missing_ids(Traced::Paired, &got, &stamps, 4), vec![1, 2]);
+        assert_eq!(missing_ids(Traced::Paired, &[], &stamps, 2), vec![0, 1]);
     }
 
     #[test]
