@@ -194,6 +194,7 @@ impl TaskManager {
             .iter()
             .filter(|tp| {
                 self.fetch_paused.remove(*tp);
+                self.relieved.remove(*tp);
                 self.paused.remove(*tp)
             })
             .cloned()

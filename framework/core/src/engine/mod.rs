@@ -68,6 +68,10 @@ pub struct TaskManager {
     /// Input partitions paused while a task waits for a starved partition
     /// (see `process::STARVED_AFTER_MS`).
     fetch_paused: HashSet<TopicPartition>,
+    /// The partitions found starved since the tasks last waited for none:
+    /// not paused again for another starved one while the episode lasts
+    /// (paused, a partition just fed runs dry and starves in turn).
+    relieved: HashSet<TopicPartition>,
     /// Exactly-once: the offsets the last transaction committed, so that a
     /// commit without progress opens no transaction.
     committed: HashMap<TopicPartition, i64>,
@@ -109,6 +113,7 @@ impl TaskManager {
             tasks: BTreeMap::new(),
             paused: HashSet::new(),
             fetch_paused: HashSet::new(),
+            relieved: HashSet::new(),
             committed: HashMap::new(),
             needs_reset: false,
             thread_cache: None,

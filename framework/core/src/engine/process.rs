@@ -207,8 +207,12 @@ impl TaskManager {
             .flat_map(|t| t.starved_partitions(now, STARVED_AFTER_MS))
             .collect();
         if !starved.is_empty() {
-            // Only the starved partitions are fetched: one paused before it
-            // starved itself is resumed, every other one paused.
+            // Only the partitions starved in this episode are fetched: one
+            // paused before it starved itself is resumed, every other one
+            // paused. One starved earlier stays fetched: paused again for
+            // the next, it would run dry and starve in turn, and the two
+            // would take turns at a second's wait each.
+            self.relieved.extend(starved.iter().cloned());
             let mut pause = Vec::new();
             let mut resume = Vec::new();
             for task in self.tasks.values() {
@@ -217,7 +221,7 @@ impl TaskManager {
                         if self.fetch_paused.contains(&tp) {
                             resume.push(tp);
                         }
-                    } else if !self.paused.contains(&tp) {
+                    } else if !self.paused.contains(&tp) && !self.relieved.contains(&tp) {
                         pause.push(tp);
                     }
                 }
@@ -239,7 +243,8 @@ impl TaskManager {
                 self.paused.extend(pause.iter().cloned());
                 self.fetch_paused.extend(pause);
             }
-        } else if !self.fetch_paused.is_empty() {
+        } else if !self.fetch_paused.is_empty() || !self.relieved.is_empty() {
+            self.relieved.clear();
             // Those whose queue is full stay paused for back-pressure.
             let mut resume = Vec::new();
             for task in self.tasks.values() {

@@ -505,6 +505,67 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself(
 }
 
 #[test]
+fn a_partition_starved_earlier_is_not_paused_again_for_the_next_one() {
+    let mut ports = Fake::default();
+    let mut m = merging_manager();
+    let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
+    m.assign(
+        &mut ports,
+        &[at("left", 0), at("right", 0), at("left", 1), at("right", 1)],
+    )
+    .unwrap();
+    ports.calls.clear();
+    add_to_partition(&mut m, "left", 0, 0);
+    for offset in 0..3 {
+        add_to_partition(&mut m, "left", 1, offset);
+        add_to_partition(&mut m, "right", 1, offset);
+    }
+    // right-0 starves; then left-1 runs dry and starves too.
+    let behind = |tp: &TopicPartition| {
+        Some(if *tp == at("right", 0) || *tp == at("left", 1) {
+            5
+        } else {
+            0
+        })
+    };
+    m.update_fetch_lags(behind);
+    m.process(&mut ports, 0).unwrap();
+    ports.now = STARVED_AFTER_MS;
+    m.process(&mut ports, 10).unwrap();
+    ports.now += STARVED_AFTER_MS;
+    m.update_fetch_lags(behind);
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(
+        ports.calls,
+        ["pause left-0,left-1,right-1", "resume left-1"]
+    );
+    // right-0's records come while left-1 still starves: right-0 is not
+    // paused for it (it would run dry and starve in turn, the two taking
+    // turns at being fetched).
+    for offset in 0..3 {
+        add_to_partition(&mut m, "right", 0, offset);
+    }
+    ports.now += 10;
+    m.update_fetch_lags(|tp| Some(if *tp == at("left", 1) { 5 } else { 0 }));
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(
+        ports.calls,
+        ["pause left-0,left-1,right-1", "resume left-1"]
+    );
+    // left-1's records come: no task waits, the others are fetched again.
+    for offset in 3..6 {
+        add_to_partition(&mut m, "left", 1, offset);
+    }
+    m.update_fetch_lags(|_| Some(0));
+    m.process(&mut ports, 10).unwrap();
+    assert_eq!(ports.calls.len(), 3, "{:?}", ports.calls);
+    assert!(ports.calls[2].starts_with("resume "), "{:?}", ports.calls);
+    for tp in ["left-0", "right-1"] {
+        assert!(ports.calls[2].contains(tp), "{:?}", ports.calls);
+    }
+}
+
+#[test]
 fn a_partition_paused_for_a_starved_one_is_resumed_when_revoked() {
     let (mut ports, mut m, both) = merging_task_assigned();
     add_to(&mut m, "left", 0);
