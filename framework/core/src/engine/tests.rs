@@ -455,8 +455,10 @@ fn a_partition_waited_for_and_not_fetched_gets_the_others_paused_until_it_comes(
     assert_eq!(ports.calls, ["pause left-0", "resume left-0"]);
 }
 
-#[test]
-fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself() {
+/// Two merging tasks assigned, no port call recorded: task 0_0 has a
+/// record on `left-0` and none on `right-0`; task 0_1 has records on both
+/// sides.
+fn two_merging_tasks_with_records() -> (Fake, TaskManager) {
     let mut ports = Fake::default();
     let mut m = merging_manager();
     let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
@@ -466,13 +468,18 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself(
     )
     .unwrap();
     ports.calls.clear();
-    // Task 0_0 waits for right-0 (behind, nothing fetched); task 0_1 has
-    // records on both sides.
     add_to_partition(&mut m, "left", 0, 0);
     for offset in 0..3 {
         add_to_partition(&mut m, "left", 1, offset);
         add_to_partition(&mut m, "right", 1, offset);
     }
+    (ports, m)
+}
+
+#[test]
+fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself() {
+    let (mut ports, mut m) = two_merging_tasks_with_records();
+    let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
     m.update_fetch_lags(|tp| Some(if *tp == at("right", 0) { 5 } else { 0 }));
     m.process(&mut ports, 0).unwrap();
     ports.now = STARVED_AFTER_MS;
@@ -506,20 +513,8 @@ fn a_partition_paused_for_a_starved_one_is_fetched_again_once_it_starves_itself(
 
 #[test]
 fn a_partition_starved_earlier_is_not_paused_again_for_the_next_one() {
-    let mut ports = Fake::default();
-    let mut m = merging_manager();
+    let (mut ports, mut m) = two_merging_tasks_with_records();
     let at = |topic: &str, p: i32| TopicPartition::new(topic, p);
-    m.assign(
-        &mut ports,
-        &[at("left", 0), at("right", 0), at("left", 1), at("right", 1)],
-    )
-    .unwrap();
-    ports.calls.clear();
-    add_to_partition(&mut m, "left", 0, 0);
-    for offset in 0..3 {
-        add_to_partition(&mut m, "left", 1, offset);
-        add_to_partition(&mut m, "right", 1, offset);
-    }
     // right-0 starves; then left-1 runs dry and starves too.
     let behind = |tp: &TopicPartition| {
         Some(if *tp == at("right", 0) || *tp == at("left", 1) {
