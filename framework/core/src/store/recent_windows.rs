@@ -4,8 +4,9 @@
 //! holds every window of the times read.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
@@ -17,19 +18,27 @@ use super::segments;
 /// of the map's node and its allocation's header, roughly.
 const ENTRY_OVERHEAD: usize = 64;
 
-/// One held window's stored key and value, in one allocation (the key
-/// first): the map's key, ordered and looked up by the stored key alone.
+/// One held window: its stored key and value in one allocation (the key
+/// first), whether it is missing below yet, and the tick it was put in. The
+/// set orders and looks windows up by the stored key alone, so a put is
+/// one search ([`BTreeSet::replace`]) whether or not the window was held.
 /// (A key and a value of their own took a third more memory: the join
 /// benchmark holds some 70,000 windows of about 40 bytes.)
 #[derive(Debug)]
 struct Window {
     bytes: Box<[u8]>,
     key_len: usize,
+    /// Not in the store below yet (nor in its changelog). A take-down
+    /// clears it through the set's shared reference; it takes no part in
+    /// the order.
+    dirty: Cell<bool>,
+    tick: u64,
 }
 
 impl Window {
-    /// The window `raw` (a stored key) holding `value`.
-    fn new(raw: Vec<u8>, value: &[u8]) -> Self {
+    /// The window `raw` (a stored key) holding `value`, put in `tick`,
+    /// dirty.
+    fn new(raw: Vec<u8>, value: &[u8], tick: u64) -> Self {
         let key_len = raw.len();
         let mut bytes = raw;
         bytes.reserve_exact(value.len());
@@ -37,6 +46,8 @@ impl Window {
         Window {
             bytes: bytes.into_boxed_slice(),
             key_len,
+            dirty: Cell::new(true),
+            tick,
         }
     }
 
@@ -80,13 +91,6 @@ impl Ord for Window {
     }
 }
 
-/// Whether a held window is missing below yet, and the tick it was put in.
-#[derive(Debug)]
-struct Held {
-    dirty: bool,
-    tick: u64,
-}
-
 /// The windows a store put recently, by stored key (`segment | key | start
 /// | seq`, the order of the store below), within a bound of bytes.
 ///
@@ -114,7 +118,7 @@ struct Held {
 ///   bound moves up past them.
 #[derive(Debug)]
 pub(super) struct RecentWindows {
-    held: BTreeMap<Window, Held>,
+    held: BTreeSet<Window>,
     bytes: usize,
     max_bytes: usize,
     covered_from: i64,
@@ -132,7 +136,7 @@ impl RecentWindows {
     /// known to be nowhere else.
     pub(super) fn new(covered_from: i64, max_bytes: usize) -> Self {
         RecentWindows {
-            held: BTreeMap::new(),
+            held: BTreeSet::new(),
             bytes: 0,
             max_bytes,
             covered_from,
@@ -154,17 +158,12 @@ impl RecentWindows {
 
     /// Holds a put, dirty.
     pub(super) fn put(&mut self, raw: Vec<u8>, value: Vec<u8>) {
-        let window = Window::new(raw, &value);
+        let window = Window::new(raw, &value, self.tick);
+        self.bytes += window.size();
         // A window put again replaces the one held, key and value.
-        if let Some((old, _)) = self.held.remove_entry(window.key()) {
+        if let Some(old) = self.held.replace(window) {
             self.bytes = self.bytes.saturating_sub(old.size());
         }
-        self.bytes += window.size();
-        let held = Held {
-            dirty: true,
-            tick: self.tick,
-        };
-        self.held.insert(window, held);
     }
 
     /// Whether the held bytes passed the bound.
@@ -189,7 +188,7 @@ impl RecentWindows {
     pub(super) fn drop_segments_before(&mut self, min_live: i64) {
         let kept = self.held.split_off(segments::prefix(min_live).as_slice());
         let dropped = std::mem::replace(&mut self.held, kept);
-        let freed: usize = dropped.keys().map(Window::size).sum();
+        let freed: usize = dropped.iter().map(Window::size).sum();
         self.bytes = self.bytes.saturating_sub(freed);
     }
 
@@ -214,12 +213,12 @@ impl RecentWindows {
     fn take(&mut self, first_live: i64, before: u64) -> WriteBatch {
         let mut batch = WriteBatch::new();
         let mut bytes = 0;
-        self.held.retain(|window, held| {
+        self.held.retain(|window| {
             if start_of(window.key()).is_none_or(|start| start < first_live) {
                 return false;
             }
-            if held.dirty && held.tick < before {
-                held.dirty = false;
+            if window.dirty.get() && window.tick < before {
+                window.dirty.set(false);
                 batch.put(window.key().to_vec(), window.value().to_vec());
             }
             bytes += window.size();
@@ -237,7 +236,7 @@ impl RecentWindows {
     fn shed(&mut self, target: usize) {
         let mut by_start: Vec<(i64, usize)> = self
             .held
-            .keys()
+            .iter()
             .map(|window| {
                 let start = start_of(window.key()).unwrap_or(i64::MIN);
                 (start, window.size())
@@ -259,7 +258,7 @@ impl RecentWindows {
             from = start;
         }
         self.held
-            .retain(|window, _| start_of(window.key()).is_some_and(|start| start >= from));
+            .retain(|window| start_of(window.key()).is_some_and(|start| start >= from));
         self.covered_from = self.covered_from.max(from);
         self.bytes = kept;
     }
@@ -284,7 +283,7 @@ impl RecentWindows {
         let iter = self
             .held
             .range::<[u8], _>(bounds)
-            .map(|(window, _)| (window.key(), Some(window.value())));
+            .map(|window| (window.key(), Some(window.value())));
         if reverse {
             Box::new(iter.rev())
         } else {

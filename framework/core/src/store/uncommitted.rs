@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use super::bytes::{BytesIter, KeyValueBytesStore, WriteBatch};
+use super::bytes::{BatchOp, BytesIter, KeyValueBytesStore, WriteBatch};
 use super::delegate::delegate_to;
 use super::memory::bounds;
 use super::overlay::{Overlay, OverlayEntries};
@@ -102,6 +102,29 @@ impl UncommittedWritesLayer {
         }
         self.ranges.push((from, to));
     }
+
+    /// Holds the writes `ops`, in their order (a later write of a key
+    /// replaces an earlier one).
+    ///
+    /// A batch in strictly ascending key order (what a window store writes
+    /// down from the windows it holds, a commit's worth at a time) is built
+    /// into a map of its own in one pass and merged in, instead of one
+    /// search of the held map per write: the merge is linear in both, so it
+    /// is only taken when the batch is not small, nor small beside what is
+    /// held.
+    fn hold(&mut self, ops: Vec<BatchOp>) {
+        let large = ops.len() >= 16 && ops.len().saturating_mul(8) >= self.pending.len();
+        if large && ops.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            // No key repeats in the batch, so the map keeps every write.
+            let mut batch: BTreeMap<Vec<u8>, Option<Vec<u8>>> = ops.into_iter().collect();
+            // `append` keeps the batch's value of a key held already.
+            self.pending.append(&mut batch);
+            return;
+        }
+        for (key, value) in ops {
+            self.pending.insert(key, value);
+        }
+    }
 }
 
 impl KeyValueBytesStore for UncommittedWritesLayer {
@@ -144,9 +167,7 @@ impl KeyValueBytesStore for UncommittedWritesLayer {
                     .to_string(),
             });
         }
-        for (key, value) in ops {
-            self.pending.insert(key, value);
-        }
+        self.hold(ops);
         Ok(())
     }
 
@@ -319,6 +340,44 @@ mod tests {
         assert_eq!(layer.inner.get(b"x").unwrap(), Some(b"1".to_vec()));
         // The offset below is the one it had.
         assert_eq!(layer.committed_offset().unwrap(), Some(3));
+    }
+
+    #[test]
+    fn large_batches_merged_whole_or_held_one_by_one_keep_the_latest_write_of_each_key() {
+        let key = |i: u32| format!("k{i:03}").into_bytes();
+        let mut layer = layer_with(&[("k000", "below")]);
+        // Held one by one (small): k010..k019.
+        for i in 10..20 {
+            write(&mut layer, &format!("k{i:03}"), Some("first"));
+        }
+        // Ascending and large: built whole and merged over what is held.
+        let mut ascending = WriteBatch::new();
+        for i in (0..40).filter(|i| i % 2 == 0) {
+            ascending.put(key(i), b"second".to_vec());
+        }
+        ascending.delete(key(41));
+        layer.write(ascending).unwrap();
+        // Large but with a repeated key: held one by one, the last wins.
+        let mut repeated = WriteBatch::new();
+        for i in 30..50 {
+            repeated.put(key(i), b"third".to_vec());
+        }
+        repeated.put(key(30), b"fourth".to_vec());
+        layer.write(repeated).unwrap();
+
+        let value = |i: u32| layer.get(&key(i)).unwrap();
+        assert_eq!(value(0), Some(b"second".to_vec()));
+        assert_eq!(value(11), Some(b"first".to_vec()));
+        assert_eq!(value(12), Some(b"second".to_vec()));
+        assert_eq!(value(30), Some(b"fourth".to_vec()));
+        assert_eq!(value(41), Some(b"third".to_vec()));
+        assert_eq!(value(50), None);
+        let held = collect(layer.all().unwrap());
+        // k000..k038 even (20), k011..k019 odd (5), k030..k049 (20) less
+        // the even ones among them counted already (k030..k038: 5).
+        assert_eq!(held.len(), 20 + 5 + 20 - 5);
+        layer.commit(Some(4)).unwrap();
+        assert_eq!(collect(layer.inner.all().unwrap()), held);
     }
 
     #[test]
