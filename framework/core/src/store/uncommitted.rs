@@ -10,6 +10,13 @@ use super::memory::bounds;
 use super::overlay::{Overlay, OverlayEntries};
 use crate::error::{Error, Result};
 
+/// The fewest writes a batch needs to be merged whole (see
+/// `UncommittedWritesLayer::hold`); smaller ones are held one by one.
+const MERGE_MIN_BATCH: usize = 16;
+/// A batch is merged whole only while at most this many writes are held per
+/// write of the batch: the merge rebuilds the held map.
+const MERGE_MAX_HELD_PER_WRITE: usize = 8;
+
 /// A bytes layer that keeps every write made through it in memory, visible
 /// to reads through the layer, until the task's transaction commits; only
 /// then does it write them to the store below, in one batch together with
@@ -113,7 +120,8 @@ impl UncommittedWritesLayer {
     /// is only taken when the batch is not small, nor small beside what is
     /// held.
     fn hold(&mut self, ops: Vec<BatchOp>) {
-        let large = ops.len() >= 16 && ops.len().saturating_mul(8) >= self.pending.len();
+        let large = ops.len() >= MERGE_MIN_BATCH
+            && ops.len().saturating_mul(MERGE_MAX_HELD_PER_WRITE) >= self.pending.len();
         if large && ops.windows(2).all(|pair| pair[0].0 < pair[1].0) {
             // No key repeats in the batch, so the map keeps every write.
             let mut batch: BTreeMap<Vec<u8>, Option<Vec<u8>>> = ops.into_iter().collect();
