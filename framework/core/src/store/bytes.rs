@@ -347,6 +347,30 @@ pub trait KeyValueBytesStore: Send {
         Vec::new()
     }
 
+    /// Whether [`log_ahead`](Self::log_ahead) records a batch for the
+    /// changelog and leaves the store below without it, for
+    /// [`write_logged`](Self::write_logged) to write later: true when a
+    /// change-logging layer is the top of the stack. The default is false.
+    fn logs_ahead(&self) -> bool {
+        false
+    }
+
+    /// Records `batch` for the changelog as [`write`](Self::write) does,
+    /// but, when the stack [`logs_ahead`](Self::logs_ahead), does not write
+    /// it below: the caller writes it later with
+    /// [`write_logged`](Self::write_logged), or never (what expired before
+    /// then). The default writes it.
+    fn log_ahead(&mut self, batch: WriteBatch) -> Result<()> {
+        self.write(batch)
+    }
+
+    /// Writes below the change-logging layer, without logging it again, a
+    /// batch [`log_ahead`](Self::log_ahead) logged. Only for a stack that
+    /// [`logs_ahead`](Self::logs_ahead); the default writes it.
+    fn write_logged(&mut self, batch: WriteBatch) -> Result<()> {
+        self.write(batch)
+    }
+
     /// Installs `listener` on the stack's cache, if it has one; returns
     /// whether it did (see [`CachingLayer`](super::CachingLayer)).
     fn set_flush_listener(&mut self, listener: FlushListener) -> bool {

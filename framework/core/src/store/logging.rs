@@ -20,8 +20,14 @@ use crate::error::Result;
 /// whose changelog topics are `compact,delete` and expire by time on their
 /// own.
 ///
+/// A store may also log a batch ahead of writing it
+/// ([`log_ahead`](KeyValueBytesStore::log_ahead)) and write it below later
+/// without logging it again ([`write_logged`](KeyValueBytesStore::write_logged)):
+/// the recent windows of a join store, most of which expire before they
+/// need to be anywhere but in the changelog.
+///
 /// Restoration writes ([`restore`](KeyValueBytesStore::restore)) come from
-/// the changelog and are not logged again; everything but `write` and
+/// the changelog and are not logged again; everything but the writes and
 /// `take_changelog` passes straight through.
 ///
 /// ```
@@ -88,6 +94,33 @@ impl KeyValueBytesStore for ChangeLoggingLayer {
         self.inner.write(batch)?;
         self.buffer.extend(entries);
         Ok(())
+    }
+
+    fn logs_ahead(&self) -> bool {
+        true
+    }
+
+    /// Logs the batch's puts and deletes without writing them below; its
+    /// range deletes (never logged) go below at once.
+    fn log_ahead(&mut self, mut batch: WriteBatch) -> Result<()> {
+        let ranges = batch.take_range_deletes();
+        if !ranges.is_empty() {
+            let mut below = WriteBatch::new();
+            for (from, to) in ranges {
+                below.delete_range(from, to);
+            }
+            self.inner.write(below)?;
+        }
+        let (ops, _) = batch.into_parts();
+        self.buffer.extend(
+            ops.into_iter()
+                .map(|(key, value)| ChangelogEntry { key, value }),
+        );
+        Ok(())
+    }
+
+    fn write_logged(&mut self, batch: WriteBatch) -> Result<()> {
+        self.inner.write(batch)
     }
 
     fn take_changelog(&mut self) -> Vec<ChangelogEntry> {

@@ -122,6 +122,7 @@ mod codec;
 mod delegate;
 mod kind;
 mod kv;
+mod logged_offsets;
 mod logging;
 mod memory;
 mod metered;

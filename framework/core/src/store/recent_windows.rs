@@ -14,25 +14,40 @@ use super::bytes::WriteBatch;
 use super::overlay::OverlayEntries;
 use super::segments;
 
+/// The puts between two looks at the clock for the next tick (see
+/// [`RecentWindows::tick`]): reading it at every put took 2% of a join's
+/// time.
+const PUTS_PER_CLOCK_READ: u32 = 32;
+
 /// Bytes charged per held window on top of its key and value: its share
 /// of the map's node and its allocation's header, roughly.
 const ENTRY_OVERHEAD: usize = 64;
 
+/// Where a held window is besides here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Nowhere yet: put in tick `tick`.
+    Dirty { tick: u64 },
+    /// In the changelog, logged ahead in commit generation `generation`
+    /// (see `LoggedOffsets`), and not below.
+    Logged { generation: u64 },
+    /// In the changelog and below.
+    Stored,
+}
+
 /// One held window: its stored key and value in one allocation (the key
-/// first), whether it is missing below yet, and the tick it was put in. The
-/// set orders and looks windows up by the stored key alone, so a put is
-/// one search ([`BTreeSet::replace`]) whether or not the window was held.
-/// (A key and a value of their own took a third more memory: the join
-/// benchmark holds some 70,000 windows of about 40 bytes.)
+/// first), and its [`Stage`]. The set orders and looks windows up by the
+/// stored key alone, so a put is one search ([`BTreeSet::replace`])
+/// whether or not the window was held. (A key and a value of their own
+/// took a third more memory: the join benchmark holds some 70,000 windows
+/// of about 40 bytes.)
 #[derive(Debug)]
 struct Window {
     bytes: Box<[u8]>,
     key_len: usize,
-    /// Not in the store below yet (nor in its changelog). A take-down
-    /// clears it through the set's shared reference; it takes no part in
-    /// the order.
-    dirty: Cell<bool>,
-    tick: u64,
+    /// A take-down moves it on through the set's shared reference; it
+    /// takes no part in the order.
+    stage: Cell<Stage>,
 }
 
 impl Window {
@@ -46,8 +61,7 @@ impl Window {
         Window {
             bytes: bytes.into_boxed_slice(),
             key_len,
-            dirty: Cell::new(true),
-            tick,
+            stage: Cell::new(Stage::Dirty { tick }),
         }
     }
 
@@ -95,21 +109,25 @@ impl Ord for Window {
 /// | seq`, the order of the store below), within a bound of bytes.
 ///
 /// - A put is held *dirty*: neither the store below nor its changelog has
-///   it. [`take_down`](Self::take_down) (at each commit, or when the bytes
-///   pass the bound) returns the dirty windows still live as one batch for
-///   the store below, keeps them (clean), and forgets every expired window,
-///   dirty or clean: a window that expired before the commit is never
-///   written below nor change-logged, which reads and restoration cannot
-///   tell apart from writing it and expiring it (reads skip expired times,
-///   and restoration drops them).
-/// - Between commits, [`take_down_aged`](Self::take_down_aged) returns the
-///   dirty windows held for at least a *tick* (a wall-clock period the
-///   caller chooses, see [`tick`](Self::tick)): a commit then writes down
-///   only the last tick or two of puts, not a whole commit interval's at
-///   once (a pause of tens of milliseconds for the records behind it). A
-///   store that reads a backlog (its stream time moving many times faster
-///   than the clock) still writes little: its windows mostly expire within
-///   a tick.
+///   it. [`take_dirty`](Self::take_dirty) (at each commit) returns the
+///   dirty windows still live as one batch for the changelog, and marks
+///   them *logged* in the commit's generation (or *stored*, for a stack
+///   that logs and writes at once); [`take_logged`](Self::take_logged)
+///   returns the logged ones as one batch for the store below, and marks
+///   them stored. Both forget every expired window, whatever its stage: a
+///   window that expired before the commit is never change-logged, and one
+///   that expired before a write-down never reaches the store below, which
+///   reads and restoration cannot tell apart from writing it and expiring
+///   it (reads skip expired times, and restoration drops them).
+/// - Between commits, [`take_dirty_aged`](Self::take_dirty_aged) returns
+///   the dirty windows held for at least a *tick* (a wall-clock period the
+///   caller chooses, see [`tick`](Self::tick)): a commit then logs only the
+///   last tick or two of puts, not a whole commit interval's at once (a
+///   pause for the records behind it). A store that reads a backlog (its
+///   stream time moving many times faster than the clock) still logs
+///   little: its windows mostly expire within a tick.
+/// - Past the bound of bytes, the store writes every window below, and
+///   [`shed_past_bound`](Self::shed_past_bound) forgets the oldest.
 /// - `covered_from`: every window of the store starting at or after it is
 ///   held here, so a read of those times needs nothing from below. A store
 ///   that opens empty holds all of its windows; one that opens with data
@@ -125,6 +143,11 @@ pub(super) struct RecentWindows {
     /// The current tick, and when it began.
     tick: u64,
     tick_began: Instant,
+    /// The puts since the clock was last read.
+    puts_unclocked: u32,
+    /// The oldest generation of a window logged and not stored, as the last
+    /// take-down found it.
+    oldest_logged: Option<u64>,
 }
 
 fn start_of(raw: &[u8]) -> Option<i64> {
@@ -142,6 +165,8 @@ impl RecentWindows {
             covered_from,
             tick: 0,
             tick_began: Instant::now(),
+            puts_unclocked: 0,
+            oldest_logged: None,
         }
     }
 
@@ -172,8 +197,14 @@ impl RecentWindows {
     }
 
     /// Starts the next tick if the current one began `period` ago or
-    /// more; whether it did.
+    /// more; whether it did. Called after each put, it reads the clock only
+    /// every [`PUTS_PER_CLOCK_READ`] calls.
     pub(super) fn tick(&mut self, period: Duration) -> bool {
+        self.puts_unclocked += 1;
+        if self.puts_unclocked < PUTS_PER_CLOCK_READ {
+            return false;
+        }
+        self.puts_unclocked = 0;
         let now = Instant::now();
         if now.duration_since(self.tick_began) < period {
             return false;
@@ -193,46 +224,98 @@ impl RecentWindows {
     }
 
     /// The dirty windows starting at or after `first_live` as one batch
-    /// (empty when there are none), now clean; every window starting
-    /// before `first_live` is forgotten. Past the bound, the oldest clean
-    /// windows are forgotten too, down to half of it.
-    pub(super) fn take_down(&mut self, first_live: i64) -> WriteBatch {
-        self.take(first_live, u64::MAX)
+    /// (empty when there are none), now logged in `generation` (or stored,
+    /// when `None`: the stack below logs and writes at once); every window
+    /// starting before `first_live` is forgotten.
+    pub(super) fn take_dirty(&mut self, first_live: i64, generation: Option<u64>) -> WriteBatch {
+        self.take_dirty_before(first_live, u64::MAX, generation)
     }
 
-    /// As [`take_down`](Self::take_down), but only the dirty windows put
-    /// two ticks ago or before (held a whole tick at least), and with no
-    /// shedding.
-    pub(super) fn take_down_aged(&mut self, first_live: i64) -> WriteBatch {
-        self.take(first_live, self.tick.saturating_sub(1))
+    /// As [`take_dirty`](Self::take_dirty), but only the dirty windows put
+    /// two ticks ago or before (held a whole tick at least).
+    pub(super) fn take_dirty_aged(
+        &mut self,
+        first_live: i64,
+        generation: Option<u64>,
+    ) -> WriteBatch {
+        self.take_dirty_before(first_live, self.tick.saturating_sub(1), generation)
     }
 
-    /// The live dirty windows put before tick `before`, now clean; the
-    /// expired windows forgotten; shedding past the bound after a whole
-    /// take-down.
-    fn take(&mut self, first_live: i64, before: u64) -> WriteBatch {
+    /// The live dirty windows put before tick `before`, now logged in
+    /// `generation` (or stored); the expired windows forgotten; the oldest
+    /// generation logged and not stored noted.
+    fn take_dirty_before(
+        &mut self,
+        first_live: i64,
+        before: u64,
+        generation: Option<u64>,
+    ) -> WriteBatch {
+        let taken = generation.map_or(Stage::Stored, |generation| Stage::Logged { generation });
+        let mut batch = WriteBatch::new();
+        let mut bytes = 0;
+        let mut oldest: Option<u64> = None;
+        self.held.retain(|window| {
+            if start_of(window.key()).is_none_or(|start| start < first_live) {
+                return false;
+            }
+            match window.stage.get() {
+                Stage::Dirty { tick } if tick < before => {
+                    window.stage.set(taken);
+                    batch.put(window.key().to_vec(), window.value().to_vec());
+                }
+                _ => {}
+            }
+            if let Stage::Logged { generation } = window.stage.get() {
+                oldest = Some(oldest.map_or(generation, |o| o.min(generation)));
+            }
+            bytes += window.size();
+            true
+        });
+        self.bytes = bytes;
+        self.oldest_logged = oldest;
+        batch
+    }
+
+    /// The windows logged and not stored, starting at or after
+    /// `first_live`, as one batch, now stored; every window starting before
+    /// `first_live` is forgotten.
+    pub(super) fn take_logged(&mut self, first_live: i64) -> WriteBatch {
         let mut batch = WriteBatch::new();
         let mut bytes = 0;
         self.held.retain(|window| {
             if start_of(window.key()).is_none_or(|start| start < first_live) {
                 return false;
             }
-            if window.dirty.get() && window.tick < before {
-                window.dirty.set(false);
+            if let Stage::Logged { .. } = window.stage.get() {
+                window.stage.set(Stage::Stored);
                 batch.put(window.key().to_vec(), window.value().to_vec());
             }
             bytes += window.size();
             true
         });
         self.bytes = bytes;
-        if before == u64::MAX && self.over_bound() {
-            self.shed(self.max_bytes / 2);
-        }
+        self.oldest_logged = None;
         batch
     }
 
-    /// Forgets the oldest windows (all clean) until at most `target` bytes
-    /// are held, and moves `covered_from` past them.
+    /// The oldest generation of a live window logged and not stored, as the
+    /// last take-down found it (`None`: none).
+    pub(super) fn oldest_logged(&self) -> Option<u64> {
+        self.oldest_logged
+    }
+
+    /// Past the bound, forgets the oldest stored windows, down to half of
+    /// it (see [`take_dirty`](Self::take_dirty) and
+    /// [`take_logged`](Self::take_logged): a window not stored is kept).
+    pub(super) fn shed_past_bound(&mut self) {
+        if self.over_bound() {
+            self.shed(self.max_bytes / 2);
+        }
+    }
+
+    /// Forgets the oldest stored windows until at most `target` bytes are
+    /// held (if every window is stored), and moves `covered_from` past
+    /// them.
     fn shed(&mut self, target: usize) {
         let mut by_start: Vec<(i64, usize)> = self
             .held
@@ -257,10 +340,17 @@ impl RecentWindows {
             kept += bytes;
             from = start;
         }
-        self.held
-            .retain(|window| start_of(window.key()).is_some_and(|start| start >= from));
+        let mut bytes = 0;
+        self.held.retain(|window| {
+            let kept = window.stage.get() != Stage::Stored
+                || start_of(window.key()).is_some_and(|start| start >= from);
+            if kept {
+                bytes += window.size();
+            }
+            kept
+        });
         self.covered_from = self.covered_from.max(from);
-        self.bytes = kept;
+        self.bytes = bytes;
     }
 
     /// The held windows with stored keys from `lower` (inclusive) to
@@ -308,6 +398,20 @@ mod tests {
         segments::window_key(0, b"k", start, seq)
     }
 
+    /// A take-down of a stack that logs and writes at once: every dirty
+    /// window, then the oldest forgotten past the bound.
+    fn take_down(recent: &mut RecentWindows, first_live: i64) -> WriteBatch {
+        let batch = recent.take_dirty(first_live, None);
+        recent.shed_past_bound();
+        batch
+    }
+
+    /// Calls `tick` with no period until it starts the next tick (at the
+    /// call that reads the clock); whether it did.
+    fn next_tick(recent: &mut RecentWindows) -> bool {
+        (0..PUTS_PER_CLOCK_READ).any(|_| recent.tick(Duration::ZERO))
+    }
+
     fn starts(recent: &RecentWindows) -> Vec<i64> {
         recent
             .range(&segments::prefix(0), Bound::Unbounded, false)
@@ -325,7 +429,7 @@ mod tests {
         }
         assert!(recent.over_bound());
         assert!(recent.covers(0));
-        let batch = recent.take_down(0);
+        let batch = take_down(&mut recent, 0);
         assert_eq!(batch.len(), 5, "every dirty window is written first");
         // Down to half the bound: 2 windows, the newest; both windows at 20
         // go together (the bound is a time), so only 30 and 40 stay.
@@ -334,7 +438,7 @@ mod tests {
         assert!(recent.covers(30));
         // A put again later is held and written at the next take-down.
         recent.put(raw(50, 9), vec![2; 8]);
-        assert_eq!(recent.take_down(0).len(), 1);
+        assert_eq!(take_down(&mut recent, 0).len(), 1);
         assert_eq!(recent.len(), 3);
     }
 
@@ -359,7 +463,7 @@ mod tests {
     fn everything_shed_leaves_the_times_after_the_newest_covered() {
         let mut recent = RecentWindows::new(i64::MIN, 10);
         recent.put(raw(7, 0), vec![0; 8]);
-        recent.take_down(0);
+        take_down(&mut recent, 0);
         assert_eq!(recent.len(), 0);
         assert!(!recent.covers(7));
         assert!(recent.covers(8));
@@ -370,33 +474,64 @@ mod tests {
         let mut recent = RecentWindows::new(i64::MIN, 1 << 20);
         recent.put(raw(5, 0), vec![0]);
         recent.put(raw(15, 0), vec![0]);
-        assert_eq!(recent.take_down(10).len(), 1);
+        assert_eq!(take_down(&mut recent, 10).len(), 1);
         assert_eq!(starts(&recent), [15]);
         recent.put(segments::window_key(3, b"k", 200, 0), vec![0]);
         recent.drop_segments_before(1);
         assert_eq!(recent.len(), 1);
-        assert_eq!(recent.take_down(0).len(), 1);
+        assert_eq!(take_down(&mut recent, 0).len(), 1);
     }
 
     #[test]
     fn between_commits_only_windows_held_a_whole_tick_are_taken_down() {
         let mut recent = RecentWindows::new(i64::MIN, 1 << 20);
-        assert!(!recent.tick(Duration::from_secs(60)));
+        for _ in 0..2 * PUTS_PER_CLOCK_READ {
+            assert!(!recent.tick(Duration::from_secs(60)));
+        }
         recent.put(raw(5, 0), vec![0]);
-        assert!(recent.tick(Duration::ZERO));
+        assert!(next_tick(&mut recent));
         recent.put(raw(6, 0), vec![0]);
         // Tick 1: the window of tick 0 may have been held for no time yet.
-        assert_eq!(recent.take_down_aged(0).len(), 0);
-        assert!(recent.tick(Duration::ZERO));
+        assert_eq!(recent.take_dirty_aged(0, None).len(), 0);
+        assert!(next_tick(&mut recent));
         recent.put(raw(7, 0), vec![0]);
-        let aged = recent.take_down_aged(0);
+        let aged = recent.take_dirty_aged(0, None);
         assert_eq!(aged.ops().len(), 1);
         assert_eq!(aged.ops()[0].0, raw(5, 0));
         // Expired ones are forgotten, never written.
-        assert!(recent.tick(Duration::ZERO));
-        assert_eq!(recent.take_down_aged(7).len(), 0);
+        assert!(next_tick(&mut recent));
+        assert_eq!(recent.take_dirty_aged(7, None).len(), 0);
         assert_eq!(starts(&recent), [7]);
-        assert_eq!(recent.take_down(0).len(), 1);
+        assert_eq!(take_down(&mut recent, 0).len(), 1);
+    }
+
+    #[test]
+    fn logged_windows_wait_for_a_write_down_and_are_never_shed_before_it() {
+        let mut recent = RecentWindows::new(i64::MIN, 2 * 93);
+        recent.put(raw(10, 0), vec![1; 8]);
+        recent.put(raw(20, 1), vec![1; 8]);
+        assert_eq!(recent.take_dirty(0, Some(3)).len(), 2);
+        assert_eq!(recent.oldest_logged(), Some(3));
+        recent.put(raw(30, 2), vec![1; 8]);
+        assert_eq!(recent.take_dirty(0, Some(4)).len(), 1);
+        assert_eq!(recent.oldest_logged(), Some(3), "the oldest generation");
+        // Over the bound, but nothing stored: nothing is forgotten.
+        assert!(recent.over_bound());
+        recent.shed_past_bound();
+        assert_eq!(starts(&recent), [10, 20, 30]);
+        // The window at 10 expires: the oldest logged is 4's at the next pass.
+        assert_eq!(recent.take_dirty(15, Some(5)).len(), 0);
+        assert_eq!(recent.oldest_logged(), Some(3));
+        assert_eq!(recent.take_dirty(21, Some(5)).len(), 0);
+        assert_eq!(recent.oldest_logged(), Some(4));
+        assert_eq!(recent.take_logged(0).len(), 1);
+        assert_eq!(recent.oldest_logged(), None);
+        assert_eq!(recent.take_logged(0).len(), 0, "stored once");
+        recent.put(raw(40, 3), vec![1; 8]);
+        recent.put(raw(50, 4), vec![1; 8]);
+        assert_eq!(recent.take_dirty(0, None).len(), 2);
+        recent.shed_past_bound();
+        assert_eq!(starts(&recent), [50]);
     }
 
     #[test]

@@ -5,12 +5,13 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
 use super::codec::Codec;
 use super::delegate::delegate_to;
 use super::kv::KeyValueIter;
+use super::logged_offsets::LoggedOffsets;
 use super::metered::{bump, StoreMetrics};
 use super::overlay::Overlay;
 use super::recent_windows::RecentWindows;
@@ -33,6 +34,24 @@ const RECENT_WINDOWS_MAX_BYTES: usize = 2 << 20;
 /// The tick of a store that retains duplicates: between commits, a put is
 /// written below once held for a whole tick (see `RecentWindows`).
 const RECENT_WINDOWS_TICK: Duration = Duration::from_millis(100);
+
+/// How long the windows of a store that retains duplicates, logged ahead
+/// of the store below, may hold back the changelog offset it records (see
+/// `LoggedOffsets`): what restoration after a crash replays at most, beyond
+/// the windows still live.
+const LOGGED_WINDOWS_MAX_LAG: Duration = Duration::from_secs(10);
+
+/// When [`MeteredWindowStore::write_down`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteDown {
+    /// A tick passed between commits: log the windows held a whole tick.
+    Aged,
+    /// The commit's flush: log every dirty window, and write the logged
+    /// ones below if the offset below would lag too far, or past the bound.
+    Commit,
+    /// Past the bound: log every window, write it below, forget the oldest.
+    Full,
+}
 
 /// The windows of one key read from the bytes: start, value bytes.
 type KeyScan<'a> = Box<dyn Iterator<Item = Result<(i64, Vec<u8>)>> + 'a>;
@@ -61,12 +80,17 @@ fn by_key_then_start(a: &RawWindow, b: &RawWindow) -> Ordering {
 ///   adds an entry at each put, numbered by a per-instance counter that
 ///   starts at 0 when the store opens, and ignores deletes.
 /// - A store that retains duplicates holds its recent windows in memory
-///   (up to 2 MiB): its puts reach the bytes stack below (and so the
-///   changelog) in batches: those held a whole tick (100 ms) at the next
-///   put, all of them at each [`flush`](StateStore::flush) (the commit's),
-///   and all of them when the memory is full; a window that expired before
-///   then is never written. Reads of the times it holds every window of
-///   (all of them, for a store that opened empty) read nothing below.
+///   (up to 2 MiB) and reads them there: reads of the times it holds every
+///   window of (all of them, for a store that opened empty) read nothing
+///   below. Its puts reach the changelog in batches: those held a whole
+///   tick (100 ms) at the next put, and all of them at each
+///   [`flush`](StateStore::flush) (the commit's). Over a change-logged
+///   stack they reach the store below later: when the memory is full, when
+///   the changelog offset the store below records would otherwise lag 10 s
+///   behind, and when the store closes after a commit. A window that
+///   expired before then is never written below: at a commit, the store
+///   below records the newest changelog offset that every window logged up
+///   to it is below or expired by, and restoration replays the rest.
 ///   Kafka Streams writes each put of a join to RocksDB and its changelog
 ///   at once, and reads every join's matches with a RocksDB iterator.
 ///   Such a store also tells the bytes store below its writes are
@@ -81,6 +105,13 @@ pub struct MeteredWindowStore<K, V> {
     seq: u32,
     /// The recent windows of a store that retains duplicates.
     recent: Option<RecentWindows>,
+    /// Whether the stack below logs the recent windows ahead of writing
+    /// them ([`KeyValueBytesStore::logs_ahead`]).
+    logs_ahead: bool,
+    /// The changelog offset the store below may record, when it logs ahead.
+    logged: LoggedOffsets,
+    /// How far behind that offset may lag ([`LOGGED_WINDOWS_MAX_LAG`]).
+    max_lag: Duration,
     metrics: Arc<StoreMetrics>,
 }
 
@@ -119,6 +150,7 @@ impl<K, V> MeteredWindowStore<K, V> {
         }
         let recent = retain_duplicates
             .then(|| RecentWindows::new(state.end_of_data(), RECENT_WINDOWS_MAX_BYTES));
+        let logs_ahead = retain_duplicates && inner.logs_ahead();
         Ok(MeteredWindowStore {
             codec: Codec::new(name.into(), key_serde, value_serde),
             inner,
@@ -127,8 +159,19 @@ impl<K, V> MeteredWindowStore<K, V> {
             retain_duplicates,
             seq: 0,
             recent,
+            logs_ahead,
+            logged: LoggedOffsets::new(Instant::now()),
+            max_lag: LOGGED_WINDOWS_MAX_LAG,
             metrics: Arc::default(),
         })
+    }
+
+    /// The store with its logged windows written below once they would
+    /// hold the recorded changelog offset back `max_lag` (10 s otherwise).
+    #[cfg(test)]
+    pub(crate) fn with_logged_max_lag(mut self, max_lag: Duration) -> Self {
+        self.max_lag = max_lag;
+        self
     }
 
     /// This instance's operation counts.
@@ -306,25 +349,71 @@ impl<K, V> MeteredWindowStore<K, V> {
         Ok(Box::new(Overlay::new(held, below, reverse)))
     }
 
-    /// Writes the recent windows not written yet, and still live, below
-    /// (only those held a whole tick if `aged`).
-    fn write_down(&mut self, aged: bool) -> Result<()> {
+    /// The start of the first live window (`i64::MIN` before any put).
+    fn first_live(&self) -> i64 {
+        self.state
+            .observed()
+            .map_or(i64::MIN, |o| self.state.segments.first_live_time(o))
+    }
+
+    /// Logs the recent windows not logged yet and still live (only those
+    /// held a whole tick when `Aged`), and writes the logged ones below
+    /// when `Full`, or when the commit's flush finds it due.
+    fn write_down(&mut self, when: WriteDown) -> Result<()> {
+        let first_live = self.first_live();
         let Some(recent) = &mut self.recent else {
             return Ok(());
         };
-        let first_live = self
-            .state
-            .observed()
-            .map_or(i64::MIN, |o| self.state.segments.first_live_time(o));
-        let batch = if aged {
-            recent.take_down_aged(first_live)
+        let generation = self.logs_ahead.then(|| self.logged.generation());
+        let dirty = if when == WriteDown::Aged {
+            recent.take_dirty_aged(first_live, generation)
         } else {
-            recent.take_down(first_live)
+            recent.take_dirty(first_live, generation)
         };
-        if batch.is_empty() {
+        if !dirty.is_empty() {
+            if self.logs_ahead {
+                self.inner.log_ahead(dirty)?;
+            } else {
+                self.inner.write(dirty)?;
+            }
+        }
+        let full = match when {
+            WriteDown::Aged => false,
+            WriteDown::Commit => {
+                recent.over_bound()
+                    || self
+                        .logged
+                        .lagging(recent.oldest_logged(), self.max_lag, Instant::now())
+            }
+            WriteDown::Full => true,
+        };
+        if full {
+            let logged = recent.take_logged(first_live);
+            if !logged.is_empty() {
+                self.inner.write_logged(logged)?;
+            }
+            recent.shed_past_bound();
+        }
+        Ok(())
+    }
+
+    /// At a close after a commit, with nothing put since: writes the
+    /// logged windows below with the offset that commit reached, so the
+    /// store opens again with nothing to replay.
+    fn write_down_to_close(&mut self) -> Result<()> {
+        let first_live = self.first_live();
+        let (Some(recent), Some(offset)) = (&mut self.recent, self.logged.closing_offset()) else {
+            return Ok(());
+        };
+        if !self.logs_ahead {
             return Ok(());
         }
-        self.inner.write(batch)
+        let logged = recent.take_logged(first_live);
+        if logged.is_empty() {
+            return Ok(());
+        }
+        self.inner.write_logged(logged)?;
+        self.inner.commit(Some(offset))
     }
 
     fn typed_scan(
@@ -424,6 +513,9 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
             return Ok(());
         }
         bump(&self.metrics.puts, 1);
+        if self.recent.is_some() {
+            self.logged.touch();
+        }
         let segment = self.state.segments.id(window_start);
         self.state.observe(window_start, segment);
         if self.state.is_expired(window_start) {
@@ -451,9 +543,9 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
             (Some(recent), Some(value)) => {
                 recent.put(raw, value);
                 if recent.over_bound() {
-                    self.write_down(false)?;
+                    self.write_down(WriteDown::Full)?;
                 } else if recent.tick(RECENT_WINDOWS_TICK) {
-                    self.write_down(true)?;
+                    self.write_down(WriteDown::Aged)?;
                 }
                 return Ok(());
             }
@@ -470,7 +562,7 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
-    delegate_to!(inner: persistent, close, take_changelog, committed_offset, commit);
+    delegate_to!(inner: persistent, take_changelog, committed_offset);
 
     fn name(&self) -> &str {
         &self.codec.name
@@ -478,8 +570,28 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
 
     fn flush(&mut self) -> Result<()> {
         bump(&self.metrics.flushes, 1);
-        self.write_down(false)?;
+        self.write_down(WriteDown::Commit)?;
         self.inner.flush()
+    }
+
+    /// Commits the stack below; a store that logs its recent windows ahead
+    /// records the newest changelog offset every window logged up to it is
+    /// below or expired by (see `LoggedOffsets`).
+    fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
+        let offset = match &self.recent {
+            Some(recent) if self.logs_ahead => {
+                self.logged
+                    .commit(changelog_offset, recent.oldest_logged(), Instant::now())
+            }
+            _ => changelog_offset,
+        };
+        self.inner.commit(offset)
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let written = self.write_down_to_close();
+        let closed = self.inner.close();
+        written.and(closed)
     }
 
     /// Restores a changelog batch: every key advances observed stream time;
