@@ -120,6 +120,7 @@ mod bytes;
 mod caching;
 mod codec;
 mod delegate;
+mod held_windows;
 mod kind;
 mod kv;
 mod logged_offsets;

@@ -5,16 +5,14 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::bytes::{BytesIter, FlushListener, FlushedEntry, KeyValueBytesStore, WriteBatch};
 use super::codec::Codec;
 use super::delegate::delegate_to;
+use super::held_windows::{HeldWindows, WriteDown};
 use super::kv::KeyValueIter;
-use super::logged_offsets::LoggedOffsets;
 use super::metered::{bump, StoreMetrics};
 use super::overlay::Overlay;
-use super::recent_windows::RecentWindows;
 use super::segmented::{scan_segment, Merge, SegmentedState, Source};
 use super::segments;
 use super::windowed::{ReadOnlyWindowStore, WindowStore, WindowStoreIter};
@@ -26,32 +24,6 @@ use crate::window::{Window, Windowed};
 /// A window read from the bytes: serialized key, start, sequence number,
 /// value bytes.
 type RawWindow = (Vec<u8>, i64, u32, Vec<u8>);
-
-/// The bytes a store that retains duplicates may hold in memory (see
-/// [`MeteredWindowStore`]).
-const RECENT_WINDOWS_MAX_BYTES: usize = 2 << 20;
-
-/// The tick of a store that retains duplicates: between commits, a put is
-/// written below once held for a whole tick (see `RecentWindows`).
-const RECENT_WINDOWS_TICK: Duration = Duration::from_millis(100);
-
-/// How long the windows of a store that retains duplicates, logged ahead
-/// of the store below, may hold back the changelog offset it records (see
-/// `LoggedOffsets`): what restoration after a crash replays at most, beyond
-/// the windows still live.
-const LOGGED_WINDOWS_MAX_LAG: Duration = Duration::from_secs(10);
-
-/// When [`MeteredWindowStore::write_down`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WriteDown {
-    /// A tick passed between commits: log the windows held a whole tick.
-    Aged,
-    /// The commit's flush: log every dirty window, and write the logged
-    /// ones below if the offset below would lag too far, or past the bound.
-    Commit,
-    /// Past the bound: log every window, write it below, forget the oldest.
-    Full,
-}
 
 /// The windows of one key read from the bytes: start, value bytes.
 type KeyScan<'a> = Box<dyn Iterator<Item = Result<(i64, Vec<u8>)>> + 'a>;
@@ -104,14 +76,7 @@ pub struct MeteredWindowStore<K, V> {
     retain_duplicates: bool,
     seq: u32,
     /// The recent windows of a store that retains duplicates.
-    recent: Option<RecentWindows>,
-    /// Whether the stack below logs the recent windows ahead of writing
-    /// them ([`KeyValueBytesStore::logs_ahead`]).
-    logs_ahead: bool,
-    /// The changelog offset the store below may record, when it logs ahead.
-    logged: LoggedOffsets,
-    /// How far behind that offset may lag ([`LOGGED_WINDOWS_MAX_LAG`]).
-    max_lag: Duration,
+    held: Option<HeldWindows>,
     metrics: Arc<StoreMetrics>,
 }
 
@@ -148,9 +113,7 @@ impl<K, V> MeteredWindowStore<K, V> {
             // wait only for expiry.
             inner.expect_short_lived_writes()?;
         }
-        let recent = retain_duplicates
-            .then(|| RecentWindows::new(state.end_of_data(), RECENT_WINDOWS_MAX_BYTES));
-        let logs_ahead = retain_duplicates && inner.logs_ahead();
+        let held = retain_duplicates.then(|| HeldWindows::new(state.end_of_data(), inner.as_ref()));
         Ok(MeteredWindowStore {
             codec: Codec::new(name.into(), key_serde, value_serde),
             inner,
@@ -158,10 +121,7 @@ impl<K, V> MeteredWindowStore<K, V> {
             window_size_ms,
             retain_duplicates,
             seq: 0,
-            recent,
-            logs_ahead,
-            logged: LoggedOffsets::new(Instant::now()),
-            max_lag: LOGGED_WINDOWS_MAX_LAG,
+            held,
             metrics: Arc::default(),
         })
     }
@@ -169,8 +129,8 @@ impl<K, V> MeteredWindowStore<K, V> {
     /// The store with its logged windows written below once they would
     /// hold the recorded changelog offset back `max_lag` (10 s otherwise).
     #[cfg(test)]
-    pub(crate) fn with_logged_max_lag(mut self, max_lag: Duration) -> Self {
-        self.max_lag = max_lag;
+    pub(crate) fn with_logged_max_lag(mut self, max_lag: std::time::Duration) -> Self {
+        self.held = self.held.map(|held| held.with_max_lag(max_lag));
         self
     }
 
@@ -330,7 +290,7 @@ impl<K, V> MeteredWindowStore<K, V> {
         from: i64,
         reverse: bool,
     ) -> Result<BytesIter<'_>> {
-        let Some(recent) = &self.recent else {
+        let Some(recent) = self.held.as_ref().map(HeldWindows::recent) else {
             return scan_segment(self.inner.as_ref(), segment, lower, upper, reverse);
         };
         let first = segments::prefix(segment);
@@ -356,64 +316,14 @@ impl<K, V> MeteredWindowStore<K, V> {
             .map_or(i64::MIN, |o| self.state.segments.first_live_time(o))
     }
 
-    /// Logs the recent windows not logged yet and still live (only those
-    /// held a whole tick when `Aged`), and writes the logged ones below
-    /// when `Full`, or when the commit's flush finds it due.
+    /// Logs the held windows not logged yet and still live, and writes
+    /// the logged ones below when due (see [`HeldWindows::write_down`]).
     fn write_down(&mut self, when: WriteDown) -> Result<()> {
         let first_live = self.first_live();
-        let Some(recent) = &mut self.recent else {
-            return Ok(());
-        };
-        let generation = self.logs_ahead.then(|| self.logged.generation());
-        let dirty = if when == WriteDown::Aged {
-            recent.take_dirty_aged(first_live, generation)
-        } else {
-            recent.take_dirty(first_live, generation)
-        };
-        if !dirty.is_empty() {
-            if self.logs_ahead {
-                self.inner.log_ahead(dirty)?;
-            } else {
-                self.inner.write(dirty)?;
-            }
+        match &mut self.held {
+            Some(held) => held.write_down(when, first_live, self.inner.as_mut()),
+            None => Ok(()),
         }
-        let full = match when {
-            WriteDown::Aged => false,
-            WriteDown::Commit => {
-                recent.over_bound()
-                    || self
-                        .logged
-                        .lagging(recent.oldest_logged(), self.max_lag, Instant::now())
-            }
-            WriteDown::Full => true,
-        };
-        if full {
-            let logged = recent.take_logged(first_live);
-            if !logged.is_empty() {
-                self.inner.write_logged(logged)?;
-            }
-            recent.shed_past_bound();
-        }
-        Ok(())
-    }
-
-    /// At a close after a commit, with nothing put since: writes the
-    /// logged windows below with the offset that commit reached, so the
-    /// store opens again with nothing to replay.
-    fn write_down_to_close(&mut self) -> Result<()> {
-        let first_live = self.first_live();
-        let (Some(recent), Some(offset)) = (&mut self.recent, self.logged.closing_offset()) else {
-            return Ok(());
-        };
-        if !self.logs_ahead {
-            return Ok(());
-        }
-        let logged = recent.take_logged(first_live);
-        if logged.is_empty() {
-            return Ok(());
-        }
-        self.inner.write_logged(logged)?;
-        self.inner.commit(Some(offset))
     }
 
     fn typed_scan(
@@ -513,8 +423,8 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
             return Ok(());
         }
         bump(&self.metrics.puts, 1);
-        if self.recent.is_some() {
-            self.logged.touch();
+        if let Some(held) = &mut self.held {
+            held.touch();
         }
         let segment = self.state.segments.id(window_start);
         self.state.observe(window_start, segment);
@@ -524,8 +434,8 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
         }
         if let Some(expiry) = self.state.expire() {
             self.inner.write(expiry)?;
-            if let (Some(recent), Some(min_live)) = (&mut self.recent, self.state.min_live()) {
-                recent.drop_segments_before(min_live);
+            if let (Some(held), Some(min_live)) = (&mut self.held, self.state.min_live()) {
+                held.recent_mut().drop_segments_before(min_live);
             }
         }
         let seq = if self.retain_duplicates {
@@ -539,15 +449,10 @@ impl<K, V> WindowStore<K, V> for MeteredWindowStore<K, V> {
             .map(|v| self.codec.value_bytes(v))
             .transpose()?
             .flatten();
-        let value = match (&mut self.recent, value) {
-            (Some(recent), Some(value)) => {
-                recent.put(raw, value);
-                if recent.over_bound() {
-                    self.write_down(WriteDown::Full)?;
-                } else if recent.tick(RECENT_WINDOWS_TICK) {
-                    self.write_down(WriteDown::Aged)?;
-                }
-                return Ok(());
+        let first_live = self.first_live();
+        let value = match (&mut self.held, value) {
+            (Some(held), Some(value)) => {
+                return held.put(raw, value, first_live, self.inner.as_mut());
             }
             (_, value) => value,
         };
@@ -578,18 +483,19 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
     /// records the newest changelog offset every window logged up to it is
     /// below or expired by (see `LoggedOffsets`).
     fn commit(&mut self, changelog_offset: Option<i64>) -> Result<()> {
-        let offset = match &self.recent {
-            Some(recent) if self.logs_ahead => {
-                self.logged
-                    .commit(changelog_offset, recent.oldest_logged(), Instant::now())
-            }
-            _ => changelog_offset,
+        let offset = match &mut self.held {
+            Some(held) => held.commit_offset(changelog_offset),
+            None => changelog_offset,
         };
         self.inner.commit(offset)
     }
 
     fn close(&mut self) -> Result<()> {
-        let written = self.write_down_to_close();
+        let first_live = self.first_live();
+        let written = match &mut self.held {
+            Some(held) => held.write_down_to_close(first_live, self.inner.as_mut()),
+            None => Ok(()),
+        };
         let closed = self.inner.close();
         written.and(closed)
     }
@@ -605,8 +511,9 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
                 .map(|k| (k.start, k.segment))
                 .ok_or_else(|| segments::malformed(name, "window", raw))
         })?;
-        if let Some(recent) = &mut self.recent {
-            recent.stored_below_until(self.state.end_of_data());
+        if let Some(held) = &mut self.held {
+            held.recent_mut()
+                .stored_below_until(self.state.end_of_data());
         }
         Ok(())
     }
