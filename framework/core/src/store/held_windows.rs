@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::bytes::KeyValueBytesStore;
 use super::logged_offsets::LoggedOffsets;
+use super::packed_windows::Packer;
 use super::recent_windows::RecentWindows;
 use crate::error::Result;
 
@@ -47,6 +48,8 @@ pub(super) struct HeldWindows {
     logged: LoggedOffsets,
     /// How far behind that offset may lag ([`MAX_LAG`]).
     max_lag: Duration,
+    /// Packs what is logged ahead many windows to a changelog record.
+    packer: Packer,
 }
 
 impl HeldWindows {
@@ -58,6 +61,7 @@ impl HeldWindows {
             logs_ahead: inner.logs_ahead(),
             logged: LoggedOffsets::new(Instant::now()),
             max_lag: MAX_LAG,
+            packer: Packer::new(),
         }
     }
 
@@ -124,7 +128,7 @@ impl HeldWindows {
         };
         if !dirty.is_empty() {
             if self.logs_ahead {
-                inner.log_ahead(dirty)?;
+                inner.log_ahead(self.packer.pack(dirty))?;
             } else {
                 inner.write(dirty)?;
             }

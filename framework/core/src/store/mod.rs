@@ -128,6 +128,7 @@ mod logging;
 mod memory;
 mod metered;
 mod overlay;
+mod packed_windows;
 mod recent_windows;
 mod segmented;
 mod segments;

@@ -13,6 +13,7 @@ use super::held_windows::{HeldWindows, WriteDown};
 use super::kv::KeyValueIter;
 use super::metered::{bump, StoreMetrics};
 use super::overlay::Overlay;
+use super::packed_windows;
 use super::segmented::{scan_segment, Merge, SegmentedState, Source};
 use super::segments;
 use super::windowed::{ReadOnlyWindowStore, WindowStore, WindowStoreIter};
@@ -502,9 +503,16 @@ impl<K: 'static, V: 'static> StateStore for MeteredWindowStore<K, V> {
 
     /// Restores a changelog batch: every key advances observed stream time;
     /// keys of segments already expired are left out, and segments expired
-    /// by the batch are dropped after it.
+    /// by the batch are dropped after it. A store that retains duplicates
+    /// first unpacks the records it packed many windows to (see
+    /// `packed_windows`).
     fn restore(&mut self, batch: WriteBatch) -> Result<()> {
         let name = &self.codec.name;
+        let batch = if self.retain_duplicates {
+            packed_windows::unpack(batch, name)?
+        } else {
+            batch
+        };
         restore_segmented(self.inner.as_mut(), &mut self.state, batch, |raw| {
             segments::parse_window_key(raw)
                 .filter(|k| k.start >= 0)

@@ -4,6 +4,7 @@
 use super::windowed_support::{s, task, SharedBytes, MINUTE};
 use crate::error::Result;
 use crate::serde::Serdes;
+use crate::store::packed_windows::unpack;
 use crate::store::{
     KeyValueStoreBuilder, MeteredWindowStore, ReadOnlyWindowStore, StateStore, StoreContext,
     WindowStore, WindowStoreBuilder, WriteBatch,
@@ -51,12 +52,16 @@ fn all(store: &Store) -> Vec<(String, i64, i64)> {
         .collect()
 }
 
-/// The values of the changelog entries taken since the last call.
+/// The values of the windows logged since the last call, unpacked from
+/// the changelog records.
 fn logged_values(store: &mut Store) -> Vec<i64> {
-    store
-        .take_changelog()
-        .into_iter()
-        .map(|e| i64::from_be_bytes(e.value.unwrap().try_into().unwrap()))
+    let mut batch = WriteBatch::new();
+    for e in store.take_changelog() {
+        batch.write(e.key, e.value);
+    }
+    let (ops, _) = unpack(batch, "join").unwrap().into_parts();
+    ops.into_iter()
+        .map(|(_, v)| i64::from_be_bytes(v.unwrap().try_into().unwrap()))
         .collect()
 }
 
