@@ -83,10 +83,21 @@ impl TaskManager {
                 Err(e) if eos || e.kind() == ErrorKind::User || e.stops_the_instance() => {
                     return Err(e)
                 }
-                Err(e) => self.offset_commit_failed(ports.now_ms(), e)?,
+                Err(e) => {
+                    // No post-commit: the stores record no changelog offset
+                    // (see below) until a commit succeeds.
+                    self.offset_commit_failed(ports.now_ms(), e)?;
+                    return Ok(outcome);
+                }
             }
         }
-        // 5. post-commit: changelog offsets reached; held-back writes written down.
+        // 5. post-commit: changelog offsets reached; held-back writes written
+        // down. Only after the offsets committed: an instance whose commit
+        // failed may no longer own its tasks (fenced after a broker restart,
+        // say), and its producer's last acknowledged changelog offset may
+        // then be past records the new owner wrote in between, which its
+        // stores do not hold; recorded, restoration would skip them (as
+        // Kafka Streams, which writes no checkpoint after a failed commit).
         for (id, task) in self.tasks.iter_mut() {
             if only.is_some_and(|ids| !ids.contains(id)) {
                 continue;

@@ -23,7 +23,9 @@
 //!    (at-least-once) or the transaction carrying output, changelog records
 //!    and offsets (exactly-once);
 //! 5. **post-commit**: each store records how far its changelog is written
-//!    and, under exactly-once, writes down the writes it held back.
+//!    and, under exactly-once, writes down the writes it held back; only
+//!    after step 4 succeeded (an at-least-once offset commit that failed is
+//!    retried at the next commit, and no offset is recorded before then).
 //!
 //! Under exactly-once a failure of steps 3-4 (or a send refused mid-round)
 //! aborts the transaction ([`TaskManager::recover`]) and the thread resets

@@ -370,7 +370,18 @@ fn at_least_once_retries_a_commit_refused_during_a_rebalance() {
     // classified fenced: retried at the next commit, never fatal at once.
     ports.fail_commit = Some(ErrorKind::Fenced);
     assert!(!m.commit(&mut ports, None).unwrap().committed);
+    // Its store recorded no changelog offset: the instance may no longer own
+    // the task, and what its producer acknowledged may be past records the
+    // new owner wrote, which the store does not hold.
+    let cl = TopicPartition::new("app-counts-changelog", 0);
+    let recorded = |m: &mut TaskManager| {
+        let task = m.task_mut(TaskId::new(0, 0)).unwrap();
+        task.changelog_offset("counts").unwrap()
+    };
+    assert!(ports.changelog_offset(&cl).is_some());
+    assert_eq!(recorded(&mut m), None);
     assert!(m.commit(&mut ports, None).unwrap().committed);
+    assert_eq!(recorded(&mut m), ports.changelog_offset(&cl));
 }
 
 #[test]

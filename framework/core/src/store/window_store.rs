@@ -57,7 +57,8 @@ fn by_key_then_start(a: &RawWindow, b: &RawWindow) -> Ordering {
 ///   window of (all of them, for a store that opened empty) read nothing
 ///   below. Its puts reach the changelog in batches: those held a whole
 ///   tick (100 ms) at the next put, and all of them at each
-///   [`flush`](StateStore::flush) (the commit's). Over a change-logged
+///   [`flush`](StateStore::flush) (the commit's), packed up to 64 KiB to a
+///   changelog record (see `packed_windows`). Over a change-logged
 ///   stack they reach the store below later: when the memory is full, when
 ///   the changelog offset the store below records would otherwise lag 10 s
 ///   behind, and when the store closes after a commit. A window that
