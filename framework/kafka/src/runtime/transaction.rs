@@ -26,6 +26,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// the step fails (the broker has been away that long).
 const RETRY_FOR: Duration = Duration::from_secs(120);
 
+/// How long a transaction refused for good waits for librdkafka's log line
+/// naming the refused partition (the thread stops after it either way).
+const REFUSAL_LOGGED_WITHIN: Duration = Duration::from_secs(2);
+
 /// The class of a failed transaction call: retriable (call again),
 /// abortable (abort, then start over) or fatal for the producer.
 fn txn_kind(e: &KafkaError) -> (bool, ErrorKind) {
@@ -237,8 +241,7 @@ impl ProducerCollector {
         // (which may be only a record the refusal purged, of any topic:
         // the refusal and the purge reports race).
         let (topic, detail) = self
-            .reports
-            .refused_partition()
+            .awaited_refused_partition()
             .or_else(|| {
                 self.missing_topic()
                     .map(|topic| (topic, "the topic does not exist".to_string()))
@@ -261,6 +264,24 @@ impl ProducerCollector {
             message,
             kind: ErrorKind::User,
         })
+    }
+
+    /// The partition the coordinator refused to the transaction (see
+    /// [`refused_partition`]), waited for up to [`REFUSAL_LOGGED_WITHIN`]:
+    /// librdkafka logs it on its own thread, and the transaction's error
+    /// can be seen before the log line arrives (CI saw an error naming no
+    /// topic).
+    fn awaited_refused_partition(&self) -> Option<(String, String)> {
+        let start = Instant::now();
+        loop {
+            if let Some(refused) = self.reports.refused_partition() {
+                return Some(refused);
+            }
+            if start.elapsed() >= REFUSAL_LOGGED_WITHIN {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// After a failure of kind `cause`: aborts the transaction, or replaces
