@@ -11,7 +11,7 @@ use weir_core::dsl::{
 use weir_core::topology::{Consumed, Produced};
 use weir_core::window::Windowed;
 use weir_core::{Record, Serdes};
-use weir_testing::{DriverConfig, TopologyTestDriver};
+use weir_testing::{CrashPoint, DriverConfig, TopologyTestDriver};
 
 #[path = "windows/session.rs"]
 mod session;

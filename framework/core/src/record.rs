@@ -90,6 +90,17 @@ impl TopicPartition {
     }
 }
 
+/// An offset to commit (the next one to consume) and the metadata
+/// committed with it: the task's processor metadata (see
+/// [`ProcessorContext::processor_metadata`](crate::processor::ProcessorContext::processor_metadata)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetAndMetadata {
+    /// The next offset to consume.
+    pub offset: i64,
+    /// The metadata committed with it, if any.
+    pub metadata: Option<std::sync::Arc<str>>,
+}
+
 impl std::fmt::Display for TopicPartition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}-{}", self.topic, self.partition)

@@ -248,3 +248,81 @@ fn a_count_killed_with_sigkill_never_counts_lower_after_restart() {
     let status = second.wait().unwrap();
     assert!(status.success(), "count-app exit after SIGTERM: {status}");
 }
+
+/// `input` -> count per key in 2 s windows, each emitted once closed,
+/// closed by the wall clock after 300 ms idle -> `output` (windowed keys).
+fn idle_closed_counts(input: &str, output: &str) -> Topology {
+    use weir::dsl::{EmitStrategy, TimeWindows};
+    let builder = StreamsBuilder::new();
+    builder
+        .stream(input, Consumed::with(Serdes::string(), Serdes::string()))
+        .group_by_key()
+        .windowed_by(TimeWindows::of_size_with_no_grace(Duration::from_secs(2)))
+        .emit_strategy(EmitStrategy::on_window_close())
+        .close_when_idle(Duration::from_millis(300))
+        .count(Materialized::as_("idle-counts", Serdes::string(), Serdes::i64()).in_memory())
+        .to_stream()
+        .to(
+            output,
+            Produced::with(Serdes::time_windowed(Serdes::string(), 2000), Serdes::i64()),
+        );
+    builder.build().unwrap()
+}
+
+#[test]
+fn windows_closed_by_idle_close_are_not_emitted_again_after_a_restart() {
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let input = KafkaCluster::unique_topic("idle-in");
+        let output = KafkaCluster::unique_topic("idle-out");
+        cluster().create_topic(&input, 1).unwrap();
+        cluster().create_topic(&output, 1).unwrap();
+        let app_id = KafkaCluster::unique_group("idle");
+        let config = || {
+            StreamsConfig::from_pairs([
+                ("application.id", app_id.as_str()),
+                ("bootstrap.servers", cluster().bootstrap_servers()),
+                ("commit.interval.ms", "200"),
+                ("session.timeout.ms", "6000"),
+                ("processing.guarantee", guarantee),
+            ])
+            .unwrap()
+        };
+        let outputs = || match guarantee {
+            "at_least_once" => cluster().read_uncommitted(&output).unwrap().len(),
+            _ => cluster().read_committed(&output).unwrap().len(),
+        };
+        let record = ProduceRecord::new("k", "v").with_timestamp(1_000);
+        cluster().produce(&input, &[record]).unwrap();
+
+        // The record's window [0, 2000) closes by the wall clock: ~1.3 s idle.
+        let mut first = KafkaStreams::new(idle_closed_counts(&input, &output), config()).unwrap();
+        first.start().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while outputs() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{guarantee}: no window emitted within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        first.close(Duration::from_secs(30)).unwrap();
+        assert_eq!(outputs(), 1, "{guarantee}");
+
+        // The store says only that stream time reached 1000; the offsets'
+        // metadata says the window was emitted. Idle long enough to close
+        // it again, the second instance emits nothing.
+        let mut second = KafkaStreams::new(idle_closed_counts(&input, &output), config()).unwrap();
+        second.start().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while second.state() != State::Running {
+            assert!(
+                Instant::now() < deadline,
+                "{guarantee}: not Running within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        second.close(Duration::from_secs(30)).unwrap();
+        assert_eq!(outputs(), 1, "{guarantee}: the window was emitted again");
+    }
+}

@@ -4,9 +4,11 @@
 //! crash the test asked for.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use weir_core::collector::{Clock, RecordCollector};
 use weir_core::engine::{Committer, Input, Output, Restoration, WallClock};
+use weir_core::record::OffsetAndMetadata;
 use weir_core::store::WriteBatch;
 use weir_core::task::{Task, TaskId};
 use weir_core::{Error, ErrorKind, RawRecord, Result, TopicPartition};
@@ -29,6 +31,14 @@ pub enum CrashPoint {
     /// record it: their changelog offsets and, under exactly-once, the
     /// writes they held back are lost.
     AfterCommit,
+    /// Since the last commit, the changelog records were acknowledged and
+    /// the output was not (a kill between the acknowledgements of different
+    /// partitions): the output sent since the last commit is lost, the
+    /// changelog records are written, and the crash comes when the commit
+    /// begins. At least once, the stores are then ahead of what the output
+    /// shows; under exactly-once the transaction is aborted (nothing of it
+    /// shows), as at [`BeforeFlush`](Self::BeforeFlush).
+    OutputLost,
 }
 
 /// The driver's topics, consumer and producer, in memory.
@@ -44,6 +54,8 @@ pub(crate) struct World {
     paused: BTreeSet<TopicPartition>,
     /// Offsets committed (last processed offset + 1).
     pub(crate) committed: BTreeMap<TopicPartition, i64>,
+    /// The metadata committed with them (the tasks' processor metadata).
+    committed_metadata: BTreeMap<TopicPartition, Arc<str>>,
     /// Exactly-once: what the open transaction sent, visible once it commits.
     transaction: Vec<Sent>,
     in_transaction: bool,
@@ -60,6 +72,11 @@ pub(crate) struct World {
     /// Partitions that got output records since the driver last looked
     /// (it assigns the tasks reading them).
     pub(crate) written: Vec<TopicPartition>,
+    /// The changelog topics of the tasks created so far.
+    changelog_topics: BTreeSet<String>,
+    /// Output held unacknowledged until the crash planned at
+    /// [`CrashPoint::OutputLost`] drops it.
+    unacknowledged: Vec<Sent>,
 }
 
 fn crash(point: CrashPoint) -> Error {
@@ -84,6 +101,7 @@ impl World {
             positions: BTreeMap::new(),
             paused: BTreeSet::new(),
             committed: BTreeMap::new(),
+            committed_metadata: BTreeMap::new(),
             transaction: Vec::new(),
             in_transaction: false,
             unread: BTreeMap::new(),
@@ -92,6 +110,8 @@ impl World {
             crashed: false,
             aborts: 0,
             written: Vec::new(),
+            changelog_topics: BTreeSet::new(),
+            unacknowledged: Vec::new(),
         }
     }
 
@@ -130,8 +150,13 @@ impl World {
             self.in_transaction = true;
             return;
         }
+        let output_lost = self.crash_plan == Some(CrashPoint::OutputLost);
         for s in sent {
-            self.append_sent(s);
+            if output_lost && !self.changelog_topics.contains(&*s.record.topic) {
+                self.unacknowledged.push(s);
+            } else {
+                self.append_sent(s);
+            }
         }
     }
 
@@ -196,6 +221,7 @@ impl World {
     /// open transaction will be aborted by the broker, its consumer is gone.
     pub(crate) fn kill(&mut self) {
         self.collector.take();
+        self.unacknowledged.clear();
         if !self.transaction.is_empty() || self.in_transaction {
             self.aborts += 1;
         }
@@ -248,6 +274,18 @@ impl Input for World {
         }
         Ok(())
     }
+
+    fn committed_metadata(&mut self, partitions: &[TopicPartition]) -> Result<Vec<String>> {
+        Ok(partitions
+            .iter()
+            .map(|tp| {
+                self.committed_metadata
+                    .get(tp)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
 }
 
 impl Output for World {
@@ -258,6 +296,16 @@ impl Output for World {
     fn flush(&mut self) -> Result<()> {
         if self.crashed {
             return Err(dead());
+        }
+        if self.crash_plan == Some(CrashPoint::OutputLost) {
+            if self.exactly_once {
+                self.collector.take();
+            } else {
+                // The changelog records are written; the output is not.
+                self.route_sent();
+            }
+            self.unacknowledged.clear();
+            return self.crash_if(CrashPoint::OutputLost);
         }
         if self.crash_plan == Some(CrashPoint::BeforeFlush) {
             // Records in the producer's buffers never reach the broker.
@@ -284,7 +332,7 @@ impl Committer for World {
         self.in_transaction || (self.exactly_once && !self.collector.sent.is_empty())
     }
 
-    fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+    fn commit(&mut self, offsets: &[(TopicPartition, OffsetAndMetadata)]) -> Result<()> {
         self.crash_if(CrashPoint::AfterSend)?;
         // Committing flushes: what was sent since the last look joins the transaction.
         self.route_sent();
@@ -294,8 +342,12 @@ impl Committer for World {
             }
             self.in_transaction = false;
         }
-        for (tp, offset) in offsets {
-            self.committed.insert(tp.clone(), *offset);
+        for (tp, to) in offsets {
+            self.committed.insert(tp.clone(), to.offset);
+            match &to.metadata {
+                Some(metadata) => self.committed_metadata.insert(tp.clone(), metadata.clone()),
+                None => self.committed_metadata.remove(tp),
+            };
         }
         self.crash_if(CrashPoint::AfterCommit)
     }
@@ -317,6 +369,9 @@ impl Restoration for World {
     /// (only committed records are in them), from the offset each store
     /// reached.
     fn start_restore(&mut self, mut task: Task) -> Result<Option<Task>> {
+        for (_, tp) in task.changelog_partitions() {
+            self.changelog_topics.insert(tp.topic);
+        }
         for (store, tp) in task.changelog_partitions() {
             let from = task
                 .changelog_offset(&store)?

@@ -130,3 +130,24 @@ fn idle_close_closes_sessions_on_an_idle_input() {
     // Idle 20 ms: stream time 3 + 20, close time 23 - 5 = 18 > 3.
     assert_eq!(read(&output), vec![out("a@0/3", "2", 3)]);
 }
+
+#[test]
+fn at_least_once_a_session_lost_in_a_crash_is_emitted_again() {
+    let (driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(SessionWindows::of_inactivity_gap_with_no_grace(ms(5)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .count(counts("crash-sessions").in_memory())
+    });
+    pipe(&mut input, &[("a", "x", 0), ("a", "x", 3)]);
+    // b@20 closes a's session [0, 3]; the result is lost with the kill,
+    // b's session reaches the changelog.
+    driver.crash_at_next_commit(CrashPoint::OutputLost);
+    let piped = input.pipe_record(Record::new("b".to_string(), "x".to_string(), 20));
+    assert!(piped.is_err(), "the commit was to crash");
+    // The restart processes b@20 again, and emits a's session.
+    driver.restart().unwrap();
+    assert_eq!(read(&output), vec![out("a@0/3", "2", 3)]);
+    // At least once, b@20 counts twice in the restored store.
+    pipe(&mut input, &[("c", "x", 40)]);
+    assert_eq!(read(&output), vec![out("b@20/20", "2", 20)]);
+}

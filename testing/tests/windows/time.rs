@@ -272,3 +272,62 @@ fn stream_time_is_recovered_from_a_store_restored_from_its_changelog() {
     pipe(&mut input, &[("a", "x", 3), ("b", "x", 31)]);
     assert_eq!(read(&output), vec![out("b@20/30", "1", 20)]);
 }
+
+/// Pipes one record, whose commit crashes (the driver's simulated kill).
+fn pipe_into_crash(driver: &TopologyTestDriver, input: &mut Input, record: (&str, i64)) {
+    let (key, ts) = record;
+    let piped = input.pipe_record(Record::new(key.to_string(), "x".to_string(), ts));
+    assert!(piped.is_err(), "the commit was to crash");
+    driver.restart().unwrap();
+}
+
+#[test]
+fn at_least_once_a_final_result_lost_in_a_crash_is_emitted_again() {
+    for state_dir in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = no_cache();
+        if state_dir {
+            config = config.with_state_dir(dir.path());
+        }
+        let (driver, mut input, output) = drive(config, |g| {
+            g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+                .emit_strategy(EmitStrategy::on_window_close())
+                .count(counts("crash-final"))
+        });
+        pipe(&mut input, &[("a", "x", 1), ("a", "x", 2)]);
+        // b@10 closes [0, 10): its final result is sent, and lost with the
+        // kill; the changelog of b's window [10, 20) is written, so the
+        // restored store's newest timestamp (10) says [0, 10) closed.
+        driver.crash_at_next_commit(CrashPoint::OutputLost);
+        pipe_into_crash(&driver, &mut input, ("b", 10));
+        // The restart processes b@10 again (its offset was not committed),
+        // and [0, 10) is emitted: which windows were emitted is committed
+        // with the offsets, not read from the store.
+        assert_eq!(
+            read(&output),
+            vec![out("a@0/10", "2", 2)],
+            "state_dir {state_dir}"
+        );
+        // At least once, b@10 counts twice in the restored store.
+        pipe(&mut input, &[("c", "x", 25)]);
+        assert_eq!(
+            read(&output),
+            vec![out("b@10/20", "2", 10)],
+            "state_dir {state_dir}"
+        );
+    }
+}
+
+#[test]
+fn at_least_once_a_restart_after_a_clean_commit_emits_nothing_twice() {
+    let (driver, mut input, output) = drive(no_cache(), |g| {
+        g.windowed_by(TimeWindows::of_size_with_no_grace(ms(10)))
+            .emit_strategy(EmitStrategy::on_window_close())
+            .count(counts("clean-final").in_memory())
+    });
+    pipe(&mut input, &[("a", "x", 1), ("b", "x", 10)]);
+    assert_eq!(read(&output), vec![out("a@0/10", "1", 1)]);
+    driver.restart().unwrap();
+    pipe(&mut input, &[("c", "x", 20)]);
+    assert_eq!(read(&output), vec![out("b@10/20", "1", 10)]);
+}

@@ -3,7 +3,7 @@
 
 use super::{failed, CommitOutcome, PortError, Ports, TaskManager, FATAL_COMMIT_FAILURES_FOR_MS};
 use crate::error::ErrorKind;
-use crate::record::TopicPartition;
+use crate::record::{OffsetAndMetadata, TopicPartition};
 use crate::task::TaskId;
 
 impl TaskManager {
@@ -49,15 +49,21 @@ impl TaskManager {
         // 1. flush
         self.flush_processors(ports, only)?;
         // 2. prepare: stores flushed, changelog records sent, offsets collected.
-        let mut offsets: Vec<(TopicPartition, i64)> = Vec::new();
+        let mut offsets: Vec<(TopicPartition, OffsetAndMetadata)> = Vec::new();
         for (id, task) in self.tasks.iter_mut() {
             if only.is_some_and(|ids| !ids.contains(id)) {
                 continue;
             }
-            for (tp, offset) in task
+            let prepared = task
                 .prepare_commit(ports.collector())
-                .map_err(failed::<P::Error>(*id))?
-            {
+                .map_err(failed::<P::Error>(*id))?;
+            // Every partition of the task carries its processor metadata.
+            let metadata = task.commit_metadata();
+            for (tp, offset) in prepared {
+                let offset = OffsetAndMetadata {
+                    offset,
+                    metadata: metadata.clone(),
+                };
                 if eos && self.committed.get(&tp) == Some(&offset) {
                     continue;
                 }

@@ -52,9 +52,12 @@ impl TaskManager {
         Ok(())
     }
 
-    /// Initializes `task` and makes it active.
+    /// Initializes `task` (with the processor metadata committed with its
+    /// offsets) and makes it active.
     fn start_task<P: Ports>(&mut self, ports: &mut P, mut task: Task) -> Result<(), P::Error> {
         let id = task.id();
+        let committed = ports.committed_metadata(&task.input_partitions())?;
+        task.restore_processor_metadata(&committed);
         let now = ports.now_ms();
         task.init(ports.collector(), &FixedClock(now))
             .map_err(failed::<P::Error>(id))?;

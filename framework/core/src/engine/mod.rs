@@ -45,7 +45,7 @@ use std::sync::Arc;
 
 pub use ports::{Committer, Input, Output, PortError, Ports, Restoration, TaskFailure, WallClock};
 
-use crate::record::TopicPartition;
+use crate::record::{OffsetAndMetadata, TopicPartition};
 use crate::store::ThreadCache;
 use crate::task::{Task, TaskConfig, TaskId};
 use crate::topology::Topology;
@@ -74,9 +74,9 @@ pub struct TaskManager {
     /// not paused again for another starved one while the episode lasts
     /// (paused, a partition just fed runs dry and starves in turn).
     relieved: HashSet<TopicPartition>,
-    /// Exactly-once: the offsets the last transaction committed, so that a
-    /// commit without progress opens no transaction.
-    committed: HashMap<TopicPartition, i64>,
+    /// Exactly-once: the offsets (and metadata) the last transaction
+    /// committed, so that a commit without progress opens no transaction.
+    committed: HashMap<TopicPartition, OffsetAndMetadata>,
     /// Exactly-once: a transaction was aborted; [`reset`](Self::reset) before
     /// processing more.
     needs_reset: bool,

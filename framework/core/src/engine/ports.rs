@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::collector::RecordCollector;
 use crate::error::ErrorKind;
-use crate::record::TopicPartition;
+use crate::record::{OffsetAndMetadata, TopicPartition};
 use crate::task::{Task, TaskId};
 
 /// A task's failure, with the task it happened in.
@@ -79,6 +79,13 @@ pub trait Input {
     /// beginning when none is committed): records fetched since are read
     /// again.
     fn rewind_to_committed(&mut self, partitions: &[TopicPartition]) -> Result<(), Self::Error>;
+
+    /// The metadata committed with the offsets of `partitions`, one string
+    /// per partition (empty when nothing or no metadata is committed).
+    fn committed_metadata(
+        &mut self,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<String>, Self::Error>;
 }
 
 /// The producer side: where tasks send records, and what the broker acknowledged.
@@ -104,12 +111,15 @@ pub trait Committer: Input {
     /// Whether a transaction is open (something was sent since the last commit).
     fn in_transaction(&self) -> bool;
 
-    /// Commits `offsets` (the next offset to consume of each partition):
-    /// at-least-once, the consumer's offsets; exactly-once, the offsets are
-    /// added to the open transaction (one is begun when none is open and
-    /// `offsets` is not empty), which commits with every record sent since
-    /// the last commit.
-    fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<(), Self::Error>;
+    /// Commits `offsets` (the next offset to consume of each partition,
+    /// with its metadata): at-least-once, the consumer's offsets;
+    /// exactly-once, the offsets are added to the open transaction (one is
+    /// begun when none is open and `offsets` is not empty), which commits
+    /// with every record sent since the last commit.
+    fn commit(
+        &mut self,
+        offsets: &[(TopicPartition, OffsetAndMetadata)],
+    ) -> Result<(), Self::Error>;
 
     /// Exactly-once, after a failure of kind `cause`: aborts the open
     /// transaction, so nothing it wrote is visible, or (when `cause` is not

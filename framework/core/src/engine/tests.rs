@@ -11,7 +11,7 @@ use crate::collector::RecordCollector;
 use crate::dsl::{Materialized, StreamsBuilder};
 use crate::error::{Error, ErrorKind};
 use crate::headers::Headers;
-use crate::record::{OutputRecord, RawRecord};
+use crate::record::{OffsetAndMetadata, OutputRecord, RawRecord};
 use crate::task::Task;
 use crate::topology::{Consumed, Produced};
 use crate::Serdes;
@@ -67,6 +67,10 @@ impl Input for Fake {
         self.calls.push(format!("rewind {}", names(partitions)));
         Ok(())
     }
+    /// Nothing committed here carries metadata (not recorded as a call).
+    fn committed_metadata(&mut self, partitions: &[TopicPartition]) -> crate::Result<Vec<String>> {
+        Ok(vec![String::new(); partitions.len()])
+    }
 }
 
 impl Output for Fake {
@@ -90,8 +94,11 @@ impl Committer for Fake {
     fn in_transaction(&self) -> bool {
         self.in_transaction
     }
-    fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> crate::Result<()> {
-        let listed: Vec<String> = offsets.iter().map(|(tp, o)| format!("{tp}@{o}")).collect();
+    fn commit(&mut self, offsets: &[(TopicPartition, OffsetAndMetadata)]) -> crate::Result<()> {
+        let listed: Vec<String> = offsets
+            .iter()
+            .map(|(tp, o)| format!("{tp}@{}", o.offset))
+            .collect();
         self.calls.push(format!("commit [{}]", listed.join(",")));
         if let Some(kind) = self.fail_commit.take() {
             return Err(Error::Send {

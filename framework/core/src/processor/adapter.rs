@@ -77,6 +77,12 @@ impl<K: Data, V: Data> ProcessorContext<K, V> for TypedContext<'_, '_, K, V> {
     fn record_dropped(&mut self) {
         self.inner.record_dropped()
     }
+    fn processor_metadata(&self, key: &str) -> Option<i64> {
+        self.inner.processor_metadata(key)
+    }
+    fn set_processor_metadata(&mut self, key: &str, value: i64) {
+        self.inner.set_processor_metadata(key, value)
+    }
 }
 
 impl<KIn: Data, VIn: Data, KOut: Data, VOut: Data> ErasedProcessor

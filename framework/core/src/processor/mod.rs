@@ -157,6 +157,29 @@ pub trait ProcessorContext<K, V> {
     /// window, a record without a key where one is needed) in the task's
     /// `dropped-records` metric. Log why before calling it.
     fn record_dropped(&mut self);
+
+    /// The task's processor metadata under `key`: the value last set with
+    /// [`set_processor_metadata`](Self::set_processor_metadata), or, when
+    /// the task starts, the value committed with the offsets it starts from
+    /// (`None`: none). Read it in [`Processor::init`].
+    ///
+    /// Processor metadata is committed with the task's input offsets (in
+    /// the offset metadata of each of its partitions; in the transaction
+    /// under exactly-once), so it always matches the offsets the task
+    /// restarts from. A store does not under at-least-once: its changelog
+    /// may be ahead of the committed offsets after a crash. Weir's windowed
+    /// aggregations keep there which closed windows they emitted
+    /// (`EmitStrategy::on_window_close`), as Kafka Streams does (KIP-825).
+    /// Keys are shared by the task's processors: use a name of your own,
+    /// such as your store's. All of a task's metadata must encode in 4096
+    /// bytes (the broker's default `offset.metadata.max.bytes`); past that
+    /// the offsets commit without it, with a warning.
+    fn processor_metadata(&self, key: &str) -> Option<i64>;
+
+    /// Sets the task's processor metadata under `key` to `value`, committed
+    /// with the task's offsets at the next commit (see
+    /// [`processor_metadata`](Self::processor_metadata)).
+    fn set_processor_metadata(&mut self, key: &str, value: i64);
 }
 
 impl<'a, KOut, VOut> dyn ProcessorContext<KOut, VOut> + 'a {

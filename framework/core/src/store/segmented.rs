@@ -123,6 +123,18 @@ impl SegmentedState {
         (from <= to).then_some((from, to))
     }
 
+    /// The times to read for `[from, to]` with `reach`: the live ones (see
+    /// [`live_times`](Self::live_times)), or every one still held.
+    pub(super) fn times(&self, from: i64, to: i64, reach: Reach) -> Option<(i64, i64)> {
+        match reach {
+            Reach::Live => self.live_times(from, to),
+            Reach::Held => {
+                let from = from.max(0);
+                (from <= to).then_some((from, to))
+            }
+        }
+    }
+
     /// The segments that may hold times in `[from, to]`, ascending.
     pub(super) fn segments_for(&self, from: i64, to: i64) -> std::ops::Range<i64> {
         let (Some(lowest), Some(highest)) = (self.lowest, self.highest) else {
@@ -236,4 +248,18 @@ impl<T> Iterator for Merge<'_, T> {
         self.stale[b] = true;
         self.heads[b].take().map(Ok)
     }
+}
+
+/// What a read of a segmented store sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The live windows (sessions) only, as every query.
+    Live,
+    /// Every window (session) still held, expired ones too, until their
+    /// segment is dropped: what an aggregation emitting on close reads
+    /// (Kafka Streams' emit-final reads its time-ordered store unfiltered
+    /// too), since a window expires as it closes when the retention is
+    /// size + grace, and after a restart the restored store's stream time
+    /// may be past windows whose emission was lost.
+    Held,
 }

@@ -10,7 +10,7 @@ use super::codec::Codec;
 use super::delegate::delegate_to;
 use super::kv::KeyValueIter;
 use super::metered::{bump, StoreMetrics};
-use super::segmented::{scan_segment, Merge, SegmentedState, Source};
+use super::segmented::{scan_segment, Merge, Reach, SegmentedState, Source};
 use super::segments;
 use super::window_store::restore_segmented;
 use super::windowed::{ReadOnlySessionStore, SessionStore};
@@ -128,11 +128,11 @@ impl<K, V> MeteredSessionStore<K, V> {
         &self,
         key_from: Option<Vec<u8>>,
         key_to: Option<Vec<u8>>,
-        earliest_end: i64,
-        latest_start: i64,
+        (earliest_end, latest_start): (i64, i64),
         reverse: bool,
+        reach: Reach,
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
-        let Some((end_from, _)) = self.state.live_times(earliest_end, i64::MAX) else {
+        let Some((end_from, _)) = self.state.times(earliest_end, i64::MAX, reach) else {
             return Ok(Box::new(std::iter::empty()));
         };
         if let (Some(f), Some(t)) = (&key_from, &key_to) {
@@ -190,6 +190,18 @@ impl<K, V> MeteredSessionStore<K, V> {
         })))
     }
 
+    /// Every session ending at `earliest_end` or later and starting at
+    /// `latest_start` or earlier, by key, end, start, expired ones still
+    /// held too (see [`Reach::Held`]): what an aggregation emitting on
+    /// close reads.
+    pub(crate) fn find_sessions_held(
+        &self,
+        earliest_end: i64,
+        latest_start: i64,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        self.scan(None, None, (earliest_end, latest_start), false, Reach::Held)
+    }
+
     fn find(
         &self,
         key: &K,
@@ -201,9 +213,9 @@ impl<K, V> MeteredSessionStore<K, V> {
         self.scan(
             Some(key.clone()),
             Some(key),
-            earliest_end,
-            latest_start,
+            (earliest_end, latest_start),
             reverse,
+            Reach::Live,
         )
     }
 
@@ -258,7 +270,13 @@ impl<K, V> ReadOnlySessionStore<K, V> for MeteredSessionStore<K, V> {
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
         let from = key_from.map(|k| self.codec.key_bytes(k)).transpose()?;
         let to = key_to.map(|k| self.codec.key_bytes(k)).transpose()?;
-        self.scan(from, to, earliest_session_end, latest_session_start, false)
+        self.scan(
+            from,
+            to,
+            (earliest_session_end, latest_session_start),
+            false,
+            Reach::Live,
+        )
     }
 
     fn fetch_session(&self, key: &K, start: i64, end: i64) -> Result<Option<V>> {

@@ -14,7 +14,7 @@ use super::kv::KeyValueIter;
 use super::metered::{bump, StoreMetrics};
 use super::overlay::Overlay;
 use super::packed_windows;
-use super::segmented::{scan_segment, Merge, SegmentedState, Source};
+use super::segmented::{scan_segment, Merge, Reach, SegmentedState, Source};
 use super::segments;
 use super::windowed::{ReadOnlyWindowStore, WindowStore, WindowStoreIter};
 use super::StateStore;
@@ -232,11 +232,11 @@ impl<K, V> MeteredWindowStore<K, V> {
         &self,
         key_from: Option<Vec<u8>>,
         key_to: Option<Vec<u8>>,
-        from: i64,
-        to: i64,
+        (from, to): (i64, i64),
         reverse: bool,
+        reach: Reach,
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
-        let Some((from, to)) = self.state.live_times(from, to) else {
+        let Some((from, to)) = self.state.times(from, to, reach) else {
             return Ok(Box::new(std::iter::empty()));
         };
         if let (Some(f), Some(t)) = (&key_from, &key_to) {
@@ -309,6 +309,17 @@ impl<K, V> MeteredWindowStore<K, V> {
         }
         let below = scan_segment(self.inner.as_ref(), segment, lower, upper, reverse)?;
         Ok(Box::new(Overlay::new(held, below, reverse)))
+    }
+
+    /// Every window starting in `[time_from, time_to]`, by key then start,
+    /// expired ones still held too (see [`Reach::Held`]): what an
+    /// aggregation emitting on close reads.
+    pub(crate) fn fetch_all_held(
+        &self,
+        time_from: i64,
+        time_to: i64,
+    ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
+        self.scan_keys(None, None, (time_from, time_to), false, Reach::Held)
     }
 
     /// The start of the first live window (`i64::MIN` before any put).
@@ -391,7 +402,7 @@ impl<K, V> ReadOnlyWindowStore<K, V> for MeteredWindowStore<K, V> {
         time_to: i64,
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
         let [from, to] = self.bounds(key_from, key_to)?;
-        self.scan_keys(from, to, time_from, time_to, false)
+        self.scan_keys(from, to, (time_from, time_to), false, Reach::Live)
     }
 
     fn backward_fetch_key_range(
@@ -402,11 +413,11 @@ impl<K, V> ReadOnlyWindowStore<K, V> for MeteredWindowStore<K, V> {
         time_to: i64,
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
         let [from, to] = self.bounds(key_from, key_to)?;
-        self.scan_keys(from, to, time_from, time_to, true)
+        self.scan_keys(from, to, (time_from, time_to), true, Reach::Live)
     }
 
     fn fetch_all(&self, time_from: i64, time_to: i64) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
-        self.scan_keys(None, None, time_from, time_to, false)
+        self.scan_keys(None, None, (time_from, time_to), false, Reach::Live)
     }
 
     fn backward_fetch_all(
@@ -414,7 +425,7 @@ impl<K, V> ReadOnlyWindowStore<K, V> for MeteredWindowStore<K, V> {
         time_from: i64,
         time_to: i64,
     ) -> Result<KeyValueIter<'_, Windowed<K>, V>> {
-        self.scan_keys(None, None, time_from, time_to, true)
+        self.scan_keys(None, None, (time_from, time_to), true, Reach::Live)
     }
 }
 
@@ -560,12 +571,19 @@ pub(super) fn restore_segmented(
     }
 }
 
-/// `batch` without the operations already expired, and with every key
-/// filed under its own segment (`parsed`: each operation's time, and its
-/// own segment if it is filed elsewhere); the same batch if nothing is to
-/// change.
+/// `batch` without the operations of segments already dropped, and with
+/// every key filed under its own segment (`parsed`: each operation's time,
+/// and its own segment if it is filed elsewhere); the same batch if nothing
+/// is to change. Expired windows of a live segment are kept, as Kafka
+/// Streams' restoration keeps them: reads do not see them, but an
+/// aggregation emitting on close reads windows as they expire
+/// ([`Reach::Held`]), and after a restart the restored stream time may be
+/// past windows it has yet to emit.
 fn refile(batch: WriteBatch, state: &SegmentedState, parsed: &[(i64, Option<i64>)]) -> WriteBatch {
-    let expired = |&(time, _): &(i64, Option<i64>)| state.is_expired(time);
+    let min_live = state.min_live();
+    let expired = |&(time, _): &(i64, Option<i64>)| {
+        min_live.is_some_and(|live| state.segments.id(time) < live)
+    };
     if !parsed.iter().any(|p| expired(p) || p.1.is_some()) {
         return batch;
     }

@@ -187,6 +187,14 @@ impl NodeContext<'_> {
     pub(crate) fn record_dropped(&mut self) {
         self.state.dropped_records += 1;
     }
+
+    pub(crate) fn processor_metadata(&self, key: &str) -> Option<i64> {
+        self.state.processor_metadata.get(key)
+    }
+
+    pub(crate) fn set_processor_metadata(&mut self, key: &str, value: i64) {
+        self.state.processor_metadata.set(key, value);
+    }
 }
 
 fn reentered(state: &TaskState, idx: usize) -> Error {

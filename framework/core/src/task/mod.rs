@@ -7,6 +7,7 @@
 mod changelog;
 mod context;
 mod failure;
+mod metadata;
 mod punctuation;
 mod queue;
 
@@ -32,6 +33,7 @@ use crate::topology::{NodeKind, Topology};
 use crate::ProcessingGuarantee;
 use context::{dispatch, lifecycle, punctuate, Lifecycle};
 use failure::{send_dead_letters, Handling};
+pub(crate) use metadata::ProcessorMetadata;
 use punctuation::Schedules;
 pub use queue::FetchLag;
 use queue::{next_queue, ready, PartitionQueue, Queued, BEHIND_BOUND_MS};
@@ -154,6 +156,9 @@ pub(crate) struct TaskState {
     pub(crate) source_raw: Option<Arc<SourceRecord>>,
     /// Records dropped and dead-lettered by the handlers, per stage.
     pub(crate) errors: ErrorCounts,
+    /// What processors keep with the committed offsets (see
+    /// [`ProcessorContext::processor_metadata`](crate::processor::ProcessorContext::processor_metadata)).
+    pub(crate) processor_metadata: ProcessorMetadata,
 }
 
 /// A running instance of one sub-topology over one partition of its inputs.
@@ -250,6 +255,7 @@ impl Topology {
                 handling,
                 source_raw: None,
                 errors: ErrorCounts::default(),
+                processor_metadata: ProcessorMetadata::default(),
             },
             queues,
             config,
@@ -330,6 +336,25 @@ impl Task {
     pub fn state_store(&mut self, name: &str) -> Option<&mut dyn StateStore> {
         let store = self.state.stores.iter_mut().find(|s| s.name() == name)?;
         Some(store.as_mut())
+    }
+
+    /// Takes in the metadata committed with the offsets of the task's input
+    /// partitions (one string per partition, as read from the consumer
+    /// group; empty when none), before [`init`](Self::init): processors
+    /// read it back through
+    /// [`ProcessorContext::processor_metadata`](crate::processor::ProcessorContext::processor_metadata).
+    pub fn restore_processor_metadata<S: AsRef<str>>(&mut self, committed: &[S]) {
+        for metadata in committed {
+            self.state
+                .processor_metadata
+                .merge_committed(metadata.as_ref());
+        }
+    }
+
+    /// The metadata to commit with each of the task's offsets (what its
+    /// processors keep there), if any.
+    pub fn commit_metadata(&mut self) -> Option<Arc<str>> {
+        self.state.processor_metadata.encode()
     }
 
     /// Calls `init` on every processor (they schedule punctuations there).

@@ -9,7 +9,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 use weir_core::collector::{Clock, RecordCollector, SystemClock};
 use weir_core::engine::{Committer, Input, Output, PortError, Restoration, TaskFailure, WallClock};
-use weir_core::record::TopicPartition;
+use weir_core::record::{OffsetAndMetadata, TopicPartition};
 use weir_core::task::{Task, TaskId};
 use weir_core::ErrorKind;
 
@@ -110,6 +110,29 @@ impl<C: ConsumerContext> Input for KafkaPorts<'_, C> {
         }
         Ok(())
     }
+
+    /// Reads the committed offsets of `partitions` (retrying while the
+    /// broker is away) for their metadata. Under exactly-once the consumer
+    /// reads committed (`isolation.level=read_committed`), so librdkafka
+    /// asks for stable offsets: a transaction still open on them is waited
+    /// for.
+    fn committed_metadata(&mut self, partitions: &[TopicPartition]) -> Result<Vec<String>> {
+        let timeout = Duration::from_secs(30);
+        let tpl = list(partitions);
+        let committed = retry_retriable("reading the committed offsets", REWIND_RETRY, || {
+            self.consumer.committed_offsets(tpl.clone(), timeout)
+        })
+        .map_err(|e| consume_error(&e))?;
+        Ok(partitions
+            .iter()
+            .map(|tp| {
+                committed
+                    .find_partition(&tp.topic, tp.partition)
+                    .map(|e| e.metadata().to_string())
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
 }
 
 impl<C: ConsumerContext> Output for KafkaPorts<'_, C> {
@@ -135,14 +158,19 @@ impl<C: ConsumerContext> Committer for KafkaPorts<'_, C> {
         self.collector.in_transaction()
     }
 
-    fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+    fn commit(&mut self, offsets: &[(TopicPartition, OffsetAndMetadata)]) -> Result<()> {
         let mut tpl = TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+        for (tp, to) in offsets {
+            let mut entry = tpl.add_partition(&tp.topic, tp.partition);
+            entry
+                .set_offset(Offset::Offset(to.offset))
                 .map_err(|e| Error::Commit {
                     message: e.to_string(),
                     kind: ErrorKind::Fatal,
                 })?;
+            if let Some(metadata) = &to.metadata {
+                entry.set_metadata(&**metadata);
+            }
         }
         if self.collector.is_transactional() {
             let group = self.consumer.group_metadata();
@@ -203,7 +231,7 @@ impl<C: ConsumerContext> WallClock for KafkaPorts<'_, C> {
 }
 
 /// `offsets`' partitions by topic, as `topic[0,1], other[2]`.
-fn partition_list(offsets: &[(TopicPartition, i64)]) -> String {
+fn partition_list<T>(offsets: &[(TopicPartition, T)]) -> String {
     let mut by_topic: std::collections::BTreeMap<&str, Vec<i32>> = Default::default();
     for (tp, _) in offsets {
         by_topic.entry(&tp.topic).or_default().push(tp.partition);
@@ -227,6 +255,6 @@ mod tests {
         let tp = |t: &str, p| (TopicPartition::new(t, p), 0);
         let offsets = [tp("in", 1), tp("other", 2), tp("in", 0)];
         assert_eq!(partition_list(&offsets), "in[1,0], other[2]");
-        assert_eq!(partition_list(&[]), "");
+        assert_eq!(partition_list::<i64>(&[]), "");
     }
 }

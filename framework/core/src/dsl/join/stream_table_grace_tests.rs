@@ -62,6 +62,10 @@ impl ProcessorContext<String, String> for Ctx {
     }
     fn commit(&mut self) {}
     fn record_dropped(&mut self) {}
+    fn processor_metadata(&self, _: &str) -> Option<i64> {
+        None
+    }
+    fn set_processor_metadata(&mut self, _: &str, _: i64) {}
 }
 
 fn table() -> Box<dyn StateStore> {

@@ -19,6 +19,34 @@ pub(crate) enum ClosedWindows {
     StartingUpTo(i64),
 }
 
+/// Emitting on close, at init: up to where the node had emitted as of the
+/// offsets it starts from, kept in the task's processor metadata under its
+/// store's name (as Kafka Streams keeps it, KIP-825); `derived` (from the
+/// store's newest timestamp) when nothing was committed there yet, and then
+/// recorded for the next commit.
+///
+/// The store alone cannot say: under at-least-once it is restored from a
+/// changelog that may be ahead of the committed offsets, so a window whose
+/// final result was lost in a crash (sent, never acknowledged) would look
+/// emitted, and the records processed again would not emit it again. From
+/// the committed value, they do. It also keeps what idle close emitted
+/// past the newest record (the store cannot show that stream time).
+pub(crate) fn emitted_as_committed<KO, VO>(
+    ctx: &mut dyn ProcessorContext<KO, VO>,
+    store: &str,
+    derived: Option<i64>,
+) -> Option<i64> {
+    match ctx.processor_metadata(store) {
+        Some(committed) => Some(committed),
+        None => {
+            if let Some(done) = derived {
+                ctx.set_processor_metadata(store, done);
+            }
+            derived
+        }
+    }
+}
+
 /// The stream time and emission state of one windowed aggregation node.
 pub(crate) struct WindowEmit<K, VA> {
     /// The window store, of `ValueAndTimestamp<VA>` values.
@@ -131,6 +159,9 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
             let ClosedWindows::StartingUpTo(upper) = closed(newest, grace, length);
             self.emitted_up_to = Some(upper);
         }
+        if self.on_close {
+            self.emitted_up_to = emitted_as_committed(ctx, &self.store, self.emitted_up_to);
+        }
         if let Some(idle) = &mut self.idle {
             idle.start(ctx, newest)?;
         }
@@ -198,14 +229,24 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
         let ClosedWindows::StartingUpTo(upper) = closed;
         let lower = match self.emitted_up_to {
             Some(done) => done.saturating_add(1),
-            None => 0,
+            None => {
+                // Nothing emitted yet (windows start at 0 or later): recorded,
+                // so that a restart from these offsets does not take the
+                // windows its restored store holds for emitted.
+                self.emitted_up_to = Some(-1);
+                ctx.set_processor_metadata(&self.store, -1);
+                0
+            }
         };
         if upper < lower {
             return Ok(());
         }
-        let store = ctx.window_store::<K, ValueAndTimestamp<VA>>(&self.store)?;
+        let name = self.store.clone();
+        let store = ctx
+            .state_store(&name)?
+            .as_store::<MeteredWindowStore<K, ValueAndTimestamp<VA>>>()?;
         let mut closed: Vec<(Windowed<K>, ValueAndTimestamp<VA>)> =
-            store.fetch_all(lower, upper)?.collect::<Result<_>>()?;
+            store.fetch_all_held(lower, upper)?.collect::<Result<_>>()?;
         // Kafka Streams reads closed windows from a time-ordered store.
         closed.sort_by_key(|(k, _)| k.window().start());
         for (key, value) in closed {
@@ -217,6 +258,7 @@ impl<K: Data, VA: Data> WindowEmit<K, VA> {
             ))?;
         }
         self.emitted_up_to = Some(upper);
+        ctx.set_processor_metadata(&self.store, upper);
         Ok(())
     }
 

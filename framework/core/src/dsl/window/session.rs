@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::dsl::window::emit::emitted_as_committed;
 use crate::dsl::window::idle::IdleClose;
 use crate::dsl::window::late::{drop_late, drop_null_key, LateSlot};
 use crate::dsl::window::spec::SessionWindows;
@@ -84,6 +85,9 @@ where
         self.emitted_up_to = None;
         if newest != i64::MIN {
             self.emitted_up_to = Some(self.close_time(newest).saturating_sub(1));
+        }
+        if self.on_close {
+            self.emitted_up_to = emitted_as_committed(ctx, &self.store, self.emitted_up_to);
         }
         if let Some(idle) = &mut self.idle {
             idle.start(ctx, newest)?;
@@ -262,14 +266,24 @@ impl<K: Data, VA: Data, F, M> SessionWindowAggregate<K, VA, F, M> {
         let upper = close_time.saturating_sub(1);
         let lower = match self.emitted_up_to {
             Some(done) => done.saturating_add(1),
-            None => 0,
+            None => {
+                // Nothing emitted yet (windows start at 0 or later): recorded,
+                // so that a restart from these offsets does not take the
+                // windows its restored store holds for emitted.
+                self.emitted_up_to = Some(-1);
+                ctx.set_processor_metadata(&self.store, -1);
+                0
+            }
         };
         if upper < lower {
             return Ok(());
         }
-        let store = ctx.session_store::<K, VA>(&self.store)?;
+        let name = self.store.clone();
+        let store = ctx
+            .state_store(&name)?
+            .as_store::<MeteredSessionStore<K, VA>>()?;
         let mut closed: Vec<(Windowed<K>, VA)> = store
-            .find_sessions_in_key_range(None, None, lower, upper)?
+            .find_sessions_held(lower, upper)?
             .filter(|entry| match entry {
                 Ok((session, _)) => session.window().end() <= upper,
                 Err(_) => true,
@@ -286,6 +300,7 @@ impl<K: Data, VA: Data, F, M> SessionWindowAggregate<K, VA, F, M> {
             ))?;
         }
         self.emitted_up_to = Some(upper);
+        ctx.set_processor_metadata(&self.store, upper);
         Ok(())
     }
 }
