@@ -27,6 +27,13 @@ const CLOCK_EVERY: u32 = 64;
 /// A changelog partition that yields nothing for this long fails the
 /// restore (the broker is away).
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a changelog partition the broker's metadata does not list is
+/// waited for when a task arrives. Right after a broker restart the
+/// metadata may not list it yet (the verifier saw an instance stop on
+/// "Unknown partition" twice in one long round); the changelogs were
+/// checked or created at start, so one still unknown after this was deleted
+/// and fails the thread, naming it.
+const UNKNOWN_CHANGELOG_WAIT: Duration = Duration::from_secs(30);
 
 /// Where a store's restoration starts in its changelog partition whose log
 /// starts at `low`: after the offset the store reached (none: at `low`),
@@ -35,6 +42,37 @@ const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// in a debug build).
 fn restore_from(reached: Option<i64>, low: i64) -> i64 {
     reached.map_or(low, |o| o.saturating_add(1).max(low))
+}
+
+/// The low and high watermarks of changelog partition `tp`, retrying
+/// while the broker is away ([`STALL_TIMEOUT`]) and while its metadata
+/// does not list the partition ([`UNKNOWN_CHANGELOG_WAIT`]).
+fn changelog_watermarks(
+    consumer: &BaseConsumer,
+    tp: &TopicPartition,
+) -> rdkafka::error::KafkaResult<(i64, i64)> {
+    let start = Instant::now();
+    loop {
+        let read = retry_retriable("reading a changelog's offsets", STALL_TIMEOUT, || {
+            consumer.fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
+        });
+        match read {
+            Err(e) if unknown_partition(&e) && start.elapsed() < UNKNOWN_CHANGELOG_WAIT => {
+                tracing::warn!(changelog = %tp, error = %e, "the broker does not list the changelog partition yet; retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether `e` says the broker does not know the topic or partition.
+fn unknown_partition(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::UnknownPartition | C::UnknownTopicOrPartition | C::UnknownTopic)
+    )
 }
 
 fn consume_error(topic: &str, e: &rdkafka::error::KafkaError) -> Error {
@@ -166,10 +204,7 @@ impl Restorer {
         for (store, tp) in stores {
             let reached = task.changelog_offset(&store).map_err(task_err)?;
             let (low, high) =
-                retry_retriable("reading a changelog's offsets", STALL_TIMEOUT, || {
-                    consumer.fetch_watermarks(&tp.topic, tp.partition, Duration::from_secs(30))
-                })
-                .map_err(|e| consume_error(&tp.topic, &e))?;
+                changelog_watermarks(consumer, &tp).map_err(|e| consume_error(&tp.topic, &e))?;
             let from = restore_from(reached, low);
             if from >= high {
                 tracing::debug!(task = %id, store, "store up to date with its changelog");
@@ -418,7 +453,27 @@ impl Restorer {
 
 #[cfg(test)]
 mod tests {
-    use super::restore_from;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    use super::{restore_from, unknown_partition};
+
+    #[test]
+    fn only_an_unknown_topic_or_partition_waits_for_the_metadata() {
+        let fetch = KafkaError::MetadataFetch;
+        assert!(unknown_partition(&fetch(
+            RDKafkaErrorCode::UnknownPartition
+        )));
+        assert!(unknown_partition(&fetch(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+        )));
+        assert!(!unknown_partition(&fetch(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+        assert!(!unknown_partition(&fetch(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+        )));
+    }
 
     #[test]
     fn restoration_starts_after_the_reached_offset_and_never_overflows() {
